@@ -1,0 +1,5 @@
+import type { Command } from 'commander';
+
+export function registerLab(_program: Command): void {
+  // 'lab' is not built yet.
+}

@@ -1,0 +1,33 @@
+import { Option, type Command } from 'commander';
+import { DEFAULT_INVENTORY, readInventory } from '../inventory/read.js';
+import type { Inventory } from '../inventory/types.js';
+
+/** Options shared by commands: `-i/--inventory` and `--json`. */
+export interface CommonOptions {
+  inventory: string;
+  json?: boolean;
+}
+
+export function withInventory(cmd: Command): Command {
+  return cmd.option('-i, --inventory <file>', 'inventory file', DEFAULT_INVENTORY);
+}
+
+export function withJson(cmd: Command): Command {
+  return cmd.option('--json', 'machine-readable output on stdout');
+}
+
+/** `--nodes a,b`: limit a run to some nodes. */
+export function withNodes(cmd: Command): Command {
+  return cmd.addOption(
+    new Option('--nodes <names>', 'only these nodes (comma-separated names)').argParser((v: string) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  );
+}
+
+export function loadInventory(opts: CommonOptions): Promise<Inventory> {
+  return readInventory(opts.inventory);
+}

@@ -1,0 +1,5 @@
+import type { Command } from 'commander';
+
+export function registerUp(_program: Command): void {
+  // 'up' is not built yet.
+}

@@ -12,6 +12,11 @@ export interface SshSettings {
   jumpHost?: string;
   /** Absolute path of an OpenSSH client config to read, when set. */
   config?: string;
+  /**
+   * The fields left to hardway's defaults (user, port, identityFile, jumpHost): an OpenSSH config may supply
+   * those, as it would for a plain `ssh` without -l/-p/-i.
+   */
+  defaulted: string[];
 }
 
 export interface NodeSpec {

@@ -193,7 +193,11 @@ export function validateInventory(source: string, opts: ValidateOptions): Valida
   if (errors.length) return { errors, warnings };
 
   const resolve = (p: string) => expandPath(p, baseDir, opts.homeDir);
+  const rawSsh = ((raw as Record<string, unknown>).ssh ?? {}) as Record<string, unknown>;
+  const rawNodes = (raw as { nodes: Record<string, unknown>[] }).nodes;
+  const overridable = ['user', 'port', 'identityFile', 'jumpHost'];
   const ssh: SshSettings = {
+    defaulted: overridable.filter((k) => rawSsh[k] === undefined),
     user: inv.ssh.user,
     port: inv.ssh.port,
     identityFile: resolve(inv.ssh.identityFile),
@@ -202,8 +206,9 @@ export function validateInventory(source: string, opts: ValidateOptions): Valida
     ...(inv.ssh.jumpHost ? { jumpHost: inv.ssh.jumpHost } : {}),
     ...(inv.ssh.config ? { config: resolve(inv.ssh.config) } : {}),
   };
-  const nodes: NodeSpec[] = inv.nodes.map((node) => {
+  const nodes: NodeSpec[] = inv.nodes.map((node, i) => {
     const jumpHost = node.jumpHost ?? ssh.jumpHost;
+    const defaulted = ssh.defaulted.filter((k) => rawNodes[i]?.[k] === undefined);
     return {
       name: node.name,
       address: node.address,
@@ -215,6 +220,7 @@ export function validateInventory(source: string, opts: ValidateOptions): Valida
         identityFile: node.identityFile ? resolve(node.identityFile) : ssh.identityFile,
         sudo: node.sudo ?? ssh.sudo,
         ...(jumpHost ? { jumpHost } : {}),
+        defaulted,
       },
     };
   });

@@ -1,0 +1,101 @@
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { UsageError } from '../errors.js';
+import type { Inventory, NodeSpec } from '../inventory/types.js';
+import type { Remote } from './remote.js';
+import { connectRemote, keyIsEncrypted, type ConnectOptions } from './ssh2-remote.js';
+import { resolveTarget, type SshTarget } from './target.js';
+
+export type Connection = { node: NodeSpec; remote: Remote } | { node: NodeSpec; error: Error };
+
+async function readOptional(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Targets for the nodes, with ~/.ssh/config (or the inventory's ssh.config) applied. */
+export async function sshTargets(inv: Inventory, nodes: NodeSpec[]): Promise<SshTarget[]> {
+  const home = os.homedir();
+  const configFile = inv.ssh.config ?? path.join(home, '.ssh', 'config');
+  const sshConfig = await readOptional(configFile);
+  return nodes.map((n) =>
+    resolveTarget(n, { homeDir: home, defaulted: new Set(n.ssh.defaulted), ...(sshConfig ? { sshConfig } : {}) }),
+  );
+}
+
+/** Reads a passphrase from the terminal without echo. */
+async function promptHidden(question: string): Promise<string> {
+  const { stdin, stderr } = process;
+  stderr.write(question);
+  stdin.setRawMode?.(true);
+  stdin.resume();
+  return new Promise((resolve, reject) => {
+    let value = '';
+    const onData = (buf: Buffer) => {
+      for (const ch of buf.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') {
+          done();
+          return resolve(value);
+        }
+        if (ch === '\u0003') {
+          done();
+          return reject(new UsageError('cancelled'));
+        }
+        if (ch === '\u007f') value = value.slice(0, -1);
+        else value += ch;
+      }
+    };
+    const done = () => {
+      stdin.off('data', onData);
+      stdin.setRawMode?.(false);
+      stdin.pause();
+      stderr.write('\n');
+    };
+    stdin.on('data', onData);
+  });
+}
+
+/**
+ * Passphrases for encrypted identity files, asked once each before any parallel work (prompts cannot run
+ * inside concurrent tasks). With an ssh-agent (SSH_AUTH_SOCK) nothing is asked: the agent signs.
+ */
+export async function collectPassphrases(targets: SshTarget[]): Promise<Map<string, string>> {
+  const result = new Map<string, string>();
+  if (process.env.SSH_AUTH_SOCK) return result;
+  const files = [...new Set(targets.map((t) => t.identityFiles.find(Boolean)!).filter(Boolean))];
+  for (const f of files) {
+    const text = await readOptional(f);
+    if (!text || !keyIsEncrypted(text)) continue;
+    if (process.env.HARDWAY_SSH_PASSPHRASE) {
+      result.set(f, process.env.HARDWAY_SSH_PASSPHRASE);
+    } else if (process.stdin.isTTY) {
+      result.set(f, await promptHidden(`Enter passphrase for key '${f}': `));
+    } else {
+      throw new UsageError(`${f} is encrypted and there is no terminal to ask for its passphrase: add it to ssh-agent (ssh-add ${f}) and set SSH_AUTH_SOCK`);
+    }
+  }
+  return result;
+}
+
+/** Connects to every node in parallel; a node that fails does not stop the others. */
+export async function connectAll(inv: Inventory, nodes: NodeSpec[], opts: ConnectOptions = {}): Promise<Connection[]> {
+  const targets = await sshTargets(inv, nodes);
+  const passphrases = await collectPassphrases(targets);
+  return Promise.all(
+    nodes.map(async (node, i): Promise<Connection> => {
+      try {
+        return { node, remote: await connectRemote(targets[i]!, { ...opts, passphrases }) };
+      } catch (e) {
+        return { node, error: e as Error };
+      }
+    }),
+  );
+}
+
+export async function closeAll(conns: Connection[]): Promise<void> {
+  await Promise.all(conns.map((c) => ('remote' in c ? c.remote.close() : undefined)));
+}

@@ -1,0 +1,265 @@
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { NodeSSH } from 'node-ssh';
+import { utils, type Client, type ClientChannel } from 'ssh2';
+import { OperationError } from '../errors.js';
+import { checkHostKey, fingerprint, formatKnownHostsLine, hostToken, keyBlobType, parseKnownHosts } from './known-hosts.js';
+import { atomicInstallScript, shq, type ExecOptions, type ExecResult, type Remote, type UploadSource } from './remote.js';
+import type { JumpHop, SshTarget } from './target.js';
+
+/** The ssh2 (through node-ssh) adapter for Remote. */
+
+export interface ConnectOptions {
+  /** Record unknown host keys instead of failing (OpenSSH's StrictHostKeyChecking=accept-new). */
+  acceptNew?: boolean;
+  /** Connect (TCP + handshake + auth) timeout, default 15 s. */
+  connectTimeoutMs?: number;
+  /** Passphrases for encrypted identity files, by path (collected before any parallel work). */
+  passphrases?: ReadonlyMap<string, string>;
+}
+
+export class HostKeyError extends OperationError {}
+
+const DEFAULT_EXEC_TIMEOUT_MS = 60_000;
+
+/** `ssh-ed25519` → `ed25519`, `ecdsa-sha2-nistp256` → `ecdsa`: the name in /etc/ssh/ssh_host_<type>_key. */
+function hostKeyFileType(key: Buffer): string {
+  return keyBlobType(key).replace(/^ssh-/, '').replace(/-sha2-.*$/, '');
+}
+
+/** Verifies host keys against known_hosts; never accepts silently. */
+function hostVerifier(
+  hop: { host: string; port: number },
+  label: string,
+  knownHostsFile: string,
+  acceptNew: boolean,
+  onReject: (e: Error) => void,
+) {
+  return (key: Buffer, verify: (ok: boolean) => void): void => {
+    void (async () => {
+      let text = '';
+      try {
+        text = await readFile(knownHostsFile, 'utf8');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+      const verdict = checkHostKey(parseKnownHosts(text), hop.host, hop.port, key);
+      const fp = fingerprint(key);
+      const who = `${label} (${hostToken(hop.host, hop.port)})`;
+      switch (verdict.status) {
+        case 'match':
+          return verify(true);
+        case 'unknown':
+          if (acceptNew) {
+            await mkdir(path.dirname(knownHostsFile), { recursive: true, mode: 0o700 });
+            await appendFile(knownHostsFile, `${formatKnownHostsLine(hop.host, hop.port, key)}\n`, { mode: 0o600 });
+            return verify(true);
+          }
+          onReject(
+            new HostKeyError(
+              `${who}: host key not known: ${keyBlobType(key)} ${fp} is not in ${knownHostsFile}. ` +
+                `Check it on the node (ssh-keygen -lf /etc/ssh/ssh_host_${hostKeyFileType(key)}_key.pub), ` +
+                `then run again with --accept-new to record it.`,
+            ),
+          );
+          return verify(false);
+        case 'changed':
+          onReject(
+            new HostKeyError(
+              `${who}: HOST KEY CHANGED: the node presented ${keyBlobType(key)} ${fp}, but ${knownHostsFile} ` +
+                `line ${verdict.lines.join(', ')} records another key. Someone may be intercepting the connection, or the node was ` +
+                `reinstalled. If you know why it changed, remove the old entry (ssh-keygen -R ${shq(hostToken(hop.host, hop.port))} -f ${shq(knownHostsFile)}) and run with --accept-new.`,
+            ),
+          );
+          return verify(false);
+        case 'revoked':
+          onReject(new HostKeyError(`${who}: host key ${fp} is marked @revoked in ${knownHostsFile} line ${verdict.line}`));
+          return verify(false);
+      }
+    })().catch((e: Error) => {
+      onReject(new HostKeyError(`${label}: cannot check the host key: ${e.message}`));
+      verify(false);
+    });
+  };
+}
+
+/** True when a private key cannot be read without a passphrase. */
+export function keyIsEncrypted(text: string): boolean {
+  const parsed = utils.parseKey(text);
+  return parsed instanceof Error && /encrypted|passphrase/i.test(parsed.message);
+}
+
+async function readIdentity(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function describeConnectError(label: string, hop: { host: string; port: number }, e: Error & { code?: string; level?: string }): string {
+  const where = `${label} (${hop.host}:${hop.port})`;
+  if (e.code === 'ECONNREFUSED') return `${where}: connection refused (is sshd running?)`;
+  if (e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH') return `${where}: host unreachable`;
+  if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return `${where}: cannot resolve ${hop.host}`;
+  if (/Timed out while waiting for handshake/.test(e.message)) return `${where}: unreachable (SSH connect timed out)`;
+  if (e.level === 'client-authentication' || /authentication methods failed/.test(e.message)) {
+    return `${where}: authentication failed (key not accepted for this user)`;
+  }
+  return `${where}: ${e.message}`;
+}
+
+async function connectHop(
+  hop: JumpHop & { user: string },
+  target: SshTarget,
+  opts: ConnectOptions,
+  sock?: NodeJS.ReadableStream,
+): Promise<NodeSSH> {
+  const ssh = new NodeSSH();
+  let rejected: Error | undefined;
+  let privateKey: string | undefined;
+  let passphrase: string | undefined;
+  const agent = process.env.SSH_AUTH_SOCK;
+  for (const f of target.identityFiles) {
+    const text = await readIdentity(f);
+    if (!text) continue;
+    passphrase = opts.passphrases?.get(f);
+    // An encrypted key we have no passphrase for is left to the agent, as OpenSSH does.
+    if (!passphrase && keyIsEncrypted(text)) continue;
+    privateKey = text;
+    break;
+  }
+  if (!privateKey && !agent) {
+    throw new OperationError(`${target.label}: no usable identity: ${target.identityFiles.join(', ')} not readable and no ssh-agent (SSH_AUTH_SOCK)`);
+  }
+  try {
+    await ssh.connect({
+      host: hop.host,
+      port: hop.port,
+      username: hop.user,
+      ...(privateKey ? { privateKey } : {}),
+      ...(passphrase ? { passphrase } : {}),
+      ...(agent ? { agent } : {}),
+      ...(sock ? { sock: sock as never } : {}),
+      readyTimeout: opts.connectTimeoutMs ?? 15_000,
+      keepaliveInterval: 5_000,
+      keepaliveCountMax: 3,
+      hostVerifier: hostVerifier(hop, target.label, target.knownHosts, !!opts.acceptNew, (e) => (rejected = e)) as never,
+    });
+  } catch (e) {
+    ssh.dispose();
+    if (rejected) throw rejected;
+    throw new OperationError(describeConnectError(target.label, hop, e as Error));
+  }
+  // node-ssh drops its own error listener after `ready`: without this a later ECONNRESET kills the process.
+  ssh.connection?.on('error', () => {});
+  return ssh;
+}
+
+function forwardOut(client: Client, host: string, port: number): Promise<ClientChannel> {
+  return new Promise((resolve, reject) => {
+    client.forwardOut('127.0.0.1', 0, host, port, (err, ch) => (err ? reject(err) : resolve(ch)));
+  });
+}
+
+class Ssh2Remote implements Remote {
+  constructor(
+    readonly name: string,
+    private readonly ssh: NodeSSH,
+    private readonly hops: NodeSSH[],
+    private readonly asRoot: (cmd: string) => string,
+  ) {}
+
+  private get client(): Client {
+    if (!this.ssh.connection) throw new OperationError(`${this.name}: SSH connection closed`);
+    return this.ssh.connection;
+  }
+
+  run(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
+    return new Promise((resolve, reject) => {
+      this.client.exec(this.asRoot(command), (err, channel) => {
+        if (err) return reject(new OperationError(`${this.name}: cannot start a command: ${err.message}`));
+        const out: Buffer[] = [];
+        const errOut: Buffer[] = [];
+        let timedOut = false;
+        // ssh2 has no command timeout: close the channel ourselves (and signal the remote process).
+        const timer = setTimeout(() => {
+          timedOut = true;
+          try {
+            channel.signal('KILL');
+          } catch {
+            /* the server may not support signals */
+          }
+          channel.close();
+        }, timeoutMs);
+        channel.on('data', (d: Buffer) => {
+          out.push(d);
+          opts.onStdout?.(d);
+        });
+        channel.stderr.on('data', (d: Buffer) => errOut.push(d));
+        channel.on('close', (code: number | null, signal?: string) => {
+          clearTimeout(timer);
+          resolve({
+            code: timedOut ? null : (code ?? null),
+            ...(signal ? { signal } : {}),
+            stdout: Buffer.concat(out).toString('utf8'),
+            stderr: Buffer.concat(errOut).toString('utf8'),
+            timedOut,
+          });
+        });
+        if (opts.stdin === undefined) channel.end();
+        else if (typeof opts.stdin === 'string' || Buffer.isBuffer(opts.stdin)) channel.end(opts.stdin);
+        else opts.stdin.pipe(channel);
+      });
+    });
+  }
+
+  async upload(src: UploadSource, remotePath: string, mode: number, onBytes?: (sent: number) => void): Promise<void> {
+    const { createReadStream } = await import('node:fs');
+    const input: Readable = src.path ? createReadStream(src.path, { highWaterMark: 256 * 1024 }) : Readable.from([src.data ?? Buffer.alloc(0)]);
+    let sent = 0;
+    input.on('data', (chunk: Buffer | string) => {
+      sent += chunk.length;
+      onBytes?.(sent);
+    });
+    // Generous: a 20 MB binary over a slow link. The remote side checks the checksum before renaming.
+    const timeoutMs = Math.max(60_000, Math.ceil(src.size / (256 * 1024)) * 1000);
+    const r = await this.run(atomicInstallScript(remotePath, mode, src.sha256), { stdin: input, timeoutMs });
+    if (r.code !== 0) {
+      const why = r.timedOut ? 'timed out' : r.stderr.trim() || `exit ${r.code}`;
+      throw new OperationError(`${this.name}: writing ${remotePath} failed: ${why}`);
+    }
+  }
+
+  forward(host: string, port: number): Promise<NodeJS.ReadWriteStream> {
+    return forwardOut(this.client, host, port);
+  }
+
+  async close(): Promise<void> {
+    this.ssh.dispose();
+    for (const h of this.hops.reverse()) h.dispose();
+  }
+}
+
+/** Connects to a node (through its jump hosts), verifying every host key. */
+export async function connectRemote(target: SshTarget, opts: ConnectOptions = {}): Promise<Remote> {
+  const hops: NodeSSH[] = [];
+  let sock: NodeJS.ReadableStream | undefined;
+  try {
+    for (const j of target.jumps) {
+      const hopConn = await connectHop({ ...j, user: j.user ?? target.user }, target, opts, sock);
+      hops.push(hopConn);
+      const next = target.jumps[hops.length] ?? { host: target.host, port: target.port };
+      sock = await forwardOut(hopConn.connection!, next.host, next.port);
+    }
+    const ssh = await connectHop({ host: target.host, port: target.port, user: target.user }, target, opts, sock);
+    const needsSudo = target.user !== 'root' && target.sudo;
+    const asRoot = (cmd: string) => (needsSudo ? `sudo -n -- sh -c ${shq(cmd)}` : cmd);
+    return new Ssh2Remote(target.label, ssh, hops, asRoot);
+  } catch (e) {
+    for (const h of hops) h.dispose();
+    throw e;
+  }
+}

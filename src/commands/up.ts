@@ -1,5 +1,51 @@
 import type { Command } from 'commander';
+import { CheckFailed } from '../errors.js';
+import { printJson, println, renderTable } from '../output.js';
+import { memberTable, runUp, type UpOptions, type UpReport } from '../provision/up.js';
+import { loadInventory, withInventory, withJson, withNodes, type CommonOptions } from './options.js';
 
-export function registerUp(_program: Command): void {
-  // 'up' is not built yet.
+type Opts = CommonOptions & { nodes?: string[]; acceptNew?: boolean; dryRun?: boolean; lint: boolean; templates?: string; wait: string };
+
+/** A per-node summary; exit 1 when any node failed. */
+export function finishReport(report: UpReport, opts: { json?: boolean; dryRun?: boolean }): void {
+  const failed = report.nodes.filter((n) => n.status !== 'ok');
+  if (opts.json) {
+    printJson({
+      changed: report.changed,
+      nodes: report.nodes.map(({ plan, ...n }) => ({
+        ...n,
+        ...(plan ? { plan: { ...plan, files: plan.files.map(({ file: _f, ...f }) => f) } } : {}),
+      })),
+      ...(report.cluster ? { members: report.cluster.members, health: report.cluster.health, leader: report.cluster.leader } : {}),
+    });
+  } else if (!opts.dryRun) {
+    if (report.cluster) println(memberTable(report.cluster));
+    println(renderTable(['NODE', 'RESULT'], report.nodes.map((n) => [n.node, n.status === 'ok' ? `ok${n.done.length ? '' : ' (no change)'}` : `${n.status}: ${n.reason}`])));
+    println(report.changed ? `changed ${report.nodes.filter((n) => n.done.length).length} node(s)` : 'nothing changed: every node already matched the inventory');
+  }
+  if (failed.length) throw new CheckFailed(`${failed.length} of ${report.nodes.length} node(s) not ok: ${failed.map((f) => f.node).join(', ')}`);
+}
+
+export function registerUp(program: Command): void {
+  const cmd = program
+    .command('up')
+    .description('install and start etcd on every node (idempotent; a second run changes nothing)')
+    .option('--accept-new', 'record unknown host keys in knownHosts (never a changed one)')
+    .option('--dry-run', 'only show what would be done (same as `hardway plan`)')
+    .option('--no-lint', 'ship the unit even if lint finds errors')
+    .option('--templates <dir>', 'directory with your own etcd.service.hbs')
+    .option('--wait <seconds>', 'how long to wait for the cluster to become healthy', '60');
+  withNodes(withJson(withInventory(cmd))).action(async (opts: Opts) => {
+    const inv = await loadInventory(opts);
+    const upOpts: UpOptions = {
+      ...(opts.nodes ? { nodes: opts.nodes } : {}),
+      acceptNew: !!opts.acceptNew,
+      dryRun: !!opts.dryRun,
+      json: !!opts.json,
+      lint: opts.lint,
+      ...(opts.templates ? { templates: opts.templates } : {}),
+      waitMs: Number(opts.wait) * 1000,
+    };
+    finishReport(await runUp(inv, upOpts), upOpts);
+  });
 }

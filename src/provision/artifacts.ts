@@ -1,0 +1,113 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { OperationError, UsageError } from '../errors.js';
+import type { Inventory } from '../inventory/types.js';
+import type { UploadSource } from '../ssh/remote.js';
+
+/** The local inputs of `up`: the etcd binaries from a release tarball (extracted once into a cache). */
+
+export function cacheDir(): string {
+  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'hardway');
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+export function bufferSource(data: Buffer): UploadSource {
+  return { data, size: data.length, sha256: createHash('sha256').update(data).digest('hex') };
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Downloads `url` once into the cache and checks it against `sha256`. */
+async function download(url: string, sha256: string): Promise<string> {
+  const dest = path.join(cacheDir(), 'downloads', `${sha256}-${path.basename(new URL(url).pathname)}`);
+  if (await exists(dest)) return dest;
+  await mkdir(path.dirname(dest), { recursive: true });
+  const res = await fetch(url).catch((e: Error) => {
+    throw new OperationError(`downloading ${url} failed: ${e.message}`);
+  });
+  if (!res.ok) throw new OperationError(`downloading ${url} failed: HTTP ${res.status}`);
+  const data = Buffer.from(await res.arrayBuffer());
+  const got = createHash('sha256').update(data).digest('hex');
+  if (got !== sha256.toLowerCase()) {
+    throw new OperationError(`downloaded ${url} has sha256 ${got}, but the inventory says ${sha256}: not using it`);
+  }
+  const tmp = `${dest}.tmp-${process.pid}`;
+  await writeFile(tmp, data);
+  await rename(tmp, dest);
+  return dest;
+}
+
+export interface EtcdBinaries {
+  tarball: string;
+  etcd: UploadSource;
+  etcdctl: UploadSource;
+}
+
+/**
+ * Extracts etcd and etcdctl from a release tarball (`etcd-vX-linux-amd64/etcd`, `…/etcdctl`) into a cache
+ * keyed by the tarball's checksum, so a re-run reads two files and hashes nothing it hashed before.
+ */
+export async function etcdBinaries(inv: Inventory): Promise<EtcdBinaries> {
+  const { tarball: local, url, sha256 } = inv.etcd;
+  const tarball = local ?? (url && sha256 ? await download(url, sha256) : undefined);
+  if (!tarball) throw new UsageError(`${inv.file}: etcd.tarball (or etcd.url + etcd.sha256) is needed to install etcd`);
+  if (!(await exists(tarball))) throw new UsageError(`etcd tarball ${tarball} does not exist (etcd.tarball in ${inv.file})`);
+  const st = await stat(tarball);
+  // Keyed by path, size and mtime: hashing a 17 MB tarball on every run would cost more than the whole no-op.
+  const key = createHash('sha256').update(`${path.resolve(tarball)}\0${st.size}\0${st.mtimeMs}`).digest('hex').slice(0, 24);
+  const dir = path.join(cacheDir(), 'etcd', key);
+  const manifest = path.join(dir, 'manifest.json');
+  try {
+    const m = JSON.parse(await readFile(manifest, 'utf8')) as { etcd: UploadSource; etcdctl: UploadSource };
+    if ((await exists(m.etcd.path!)) && (await exists(m.etcdctl.path!))) return { tarball, ...m };
+  } catch {
+    /* not cached yet */
+  }
+  const tmp = `${dir}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  const r = await execa('tar', ['-xzf', tarball, '-C', tmp], { reject: false });
+  if (r.exitCode !== 0) {
+    await rm(tmp, { recursive: true, force: true });
+    throw new UsageError(`etcd tarball ${tarball} cannot be extracted (corrupt or not a .tar.gz): ${r.stderr.trim().split('\n')[0]}`);
+  }
+  const { readdir } = await import('node:fs/promises');
+  const top = (await readdir(tmp)).find((d) => d.startsWith('etcd-'));
+  const version = /^etcd-v(\d+\.\d+\.\d+)/.exec(top ?? '')?.[1];
+  if (version && version !== inv.etcd.version) {
+    await rm(tmp, { recursive: true, force: true });
+    throw new UsageError(`etcd tarball ${tarball} holds etcd ${version}, but etcd.version in ${inv.file} is ${inv.etcd.version}: make them agree`);
+  }
+  const find = async (name: string) => {
+    const p = top ? path.join(tmp, top, name) : path.join(tmp, name);
+    if (!(await exists(p))) {
+      await rm(tmp, { recursive: true, force: true });
+      throw new UsageError(`etcd tarball ${tarball} has no ${top ? `${top}/` : ''}${name}: not an etcd release tarball`);
+    }
+    return p;
+  };
+  const [etcdTmp, etcdctlTmp] = [await find('etcd'), await find('etcdctl')];
+  await rm(dir, { recursive: true, force: true });
+  await rename(tmp, dir);
+  const source = async (p: string): Promise<UploadSource> => {
+    const final = path.join(dir, path.relative(tmp, p));
+    return { path: final, size: (await stat(final)).size, sha256: await sha256File(final) };
+  };
+  const m = { etcd: await source(etcdTmp), etcdctl: await source(etcdctlTmp) };
+  await writeFile(manifest, JSON.stringify(m));
+  return { tarball, ...m };
+}

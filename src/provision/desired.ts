@@ -1,0 +1,57 @@
+import type { Inventory, NodeSpec } from '../inventory/types.js';
+import type { UploadSource } from '../ssh/remote.js';
+import { REMOTE_PATHS } from '../render/paths.js';
+
+/** What a node should have after `up`: pure data, computed from the inventory and the local artifacts. */
+
+export type FileRole = 'binary' | 'cert' | 'key' | 'unit';
+
+export interface DesiredFile {
+  path: string;
+  mode: number;
+  role: FileRole;
+  source: UploadSource;
+}
+
+export interface DesiredDir {
+  path: string;
+  mode: number;
+}
+
+export interface DesiredNode {
+  node: NodeSpec;
+  dirs: DesiredDir[];
+  files: DesiredFile[];
+}
+
+/** The local inputs: binaries from the release tarball, the PKI files, and each node's rendered unit. */
+export interface Artifacts {
+  etcd: UploadSource;
+  etcdctl: UploadSource;
+  ca: UploadSource;
+  cert: UploadSource;
+  key: UploadSource;
+  /** Rendered etcd.service per node name. */
+  units: ReadonlyMap<string, UploadSource>;
+}
+
+export function desiredNode(inv: Inventory, node: NodeSpec, a: Artifacts): DesiredNode {
+  const unit = a.units.get(node.name);
+  if (!unit) throw new Error(`no rendered unit for ${node.name}`);
+  return {
+    node,
+    // 0700: etcd ≥ 3.4.10 warns about a data dir others can read; /etc/etcd holds the private key.
+    dirs: [
+      { path: REMOTE_PATHS.configDir, mode: 0o700 },
+      { path: inv.etcd.dataDir, mode: 0o700 },
+    ],
+    files: [
+      { path: REMOTE_PATHS.etcd, mode: 0o755, role: 'binary', source: a.etcd },
+      { path: REMOTE_PATHS.etcdctl, mode: 0o755, role: 'binary', source: a.etcdctl },
+      { path: REMOTE_PATHS.caCert, mode: 0o600, role: 'cert', source: a.ca },
+      { path: REMOTE_PATHS.cert, mode: 0o600, role: 'cert', source: a.cert },
+      { path: REMOTE_PATHS.key, mode: 0o600, role: 'key', source: a.key },
+      { path: REMOTE_PATHS.unit, mode: 0o644, role: 'unit', source: unit },
+    ],
+  };
+}

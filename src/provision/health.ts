@@ -1,0 +1,96 @@
+import { clientUrl } from '../inventory/derive.js';
+import type { Inventory, NodeSpec } from '../inventory/types.js';
+import { renderTable } from '../output.js';
+import type { Remote } from '../ssh/remote.js';
+import {
+  endpointsOf,
+  etcdctlCommand,
+  parseEndpointHealth,
+  parseEndpointStatus,
+  parseMemberList,
+  type EndpointHealth,
+  type EndpointStatus,
+  type MemberInfo,
+} from '../verify/etcdctl.js';
+
+/** Cluster health as seen through etcdctl on one node. */
+
+export interface ClusterView {
+  members: MemberInfo[];
+  health: EndpointHealth[];
+  status: EndpointStatus[];
+  leader?: string;
+}
+
+export async function endpointHealth(probe: Remote, nodes: NodeSpec[], timeoutS = 3): Promise<EndpointHealth[]> {
+  const r = await probe.run(etcdctlCommand(endpointsOf(nodes), ['endpoint', 'health', '-w', 'json'], { timeoutS }), {
+    timeoutMs: (timeoutS + 5) * 1000,
+  });
+  const parsed = parseEndpointHealth(r.stdout);
+  if (parsed.length) return parsed;
+  const why = r.timedOut ? 'etcdctl timed out' : r.stderr.trim().split('\n').filter((l) => !l.startsWith('{')).pop() || `exit ${r.code}`;
+  return nodes.map((n) => ({ endpoint: clientUrl(n), health: false, took: '', error: why }));
+}
+
+/** Polls `endpoint health` until every endpoint is healthy, or throws after `timeoutMs`. */
+export async function waitHealthy(probe: Remote, nodes: NodeSpec[], timeoutMs: number, report?: (m: string) => void): Promise<EndpointHealth[]> {
+  const deadline = Date.now() + timeoutMs;
+  let last: EndpointHealth[] = [];
+  let lastReport = 0;
+  for (;;) {
+    last = await endpointHealth(probe, nodes);
+    if (last.length && last.every((h) => h.health)) return last;
+    if (Date.now() > deadline) {
+      const bad = last.filter((h) => !h.health).map((h) => `${h.endpoint}: ${h.error ?? 'unhealthy'}`);
+      throw new Error(`cluster not healthy after ${Math.round(timeoutMs / 1000)} s: ${bad.join('; ')}`);
+    }
+    if (report && Date.now() - lastReport > 10_000) {
+      lastReport = Date.now();
+      report(`waiting: ${last.filter((h) => h.health).length}/${nodes.length} healthy`);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+export async function memberList(probe: Remote, nodes: NodeSpec[]): Promise<{ clusterId: string; members: MemberInfo[] }> {
+  const r = await probe.run(etcdctlCommand(endpointsOf(nodes), ['member', 'list', '-w', 'json']), { timeoutMs: 15_000 });
+  if (r.code !== 0) throw new Error(`etcdctl member list failed: ${r.stderr.trim().split('\n').pop()}`);
+  return parseMemberList(r.stdout);
+}
+
+export async function endpointStatus(probe: Remote, nodes: NodeSpec[]): Promise<EndpointStatus[]> {
+  const r = await probe.run(etcdctlCommand(endpointsOf(nodes), ['endpoint', 'status', '-w', 'json']), { timeoutMs: 15_000 });
+  return parseEndpointStatus(r.stdout);
+}
+
+/** The leader's member name, if a member reports one. */
+export async function leaderName(probe: Remote, inv: Inventory): Promise<string | undefined> {
+  try {
+    const [members, status] = await Promise.all([memberList(probe, inv.nodes), endpointStatus(probe, inv.nodes)]);
+    const leaderId = status.find((s) => s.leader)?.leader;
+    return members.members.find((m) => m.id === leaderId)?.name;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function clusterHealth(probe: Remote, inv: Inventory, nodes: NodeSpec[]): Promise<ClusterView> {
+  const [members, health, status] = await Promise.all([memberList(probe, nodes), endpointHealth(probe, inv.nodes), endpointStatus(probe, inv.nodes)]);
+  const leaderId = status.find((s) => s.leader)?.leader;
+  return { members: members.members, health, status, ...(leaderId ? { leader: leaderId } : {}) };
+}
+
+/** ID, status, name, peer URLs, client URLs, leader: the table `up` ends with. */
+export function memberTable(view: ClusterView): string {
+  return renderTable(
+    ['ID', 'STATUS', 'NAME', 'PEER URLS', 'CLIENT URLS', 'LEADER'],
+    view.members.map((m) => [
+      m.id,
+      m.started ? 'started' : 'unstarted',
+      m.name,
+      m.peerURLs.join(','),
+      m.clientURLs.join(','),
+      m.id === view.leader ? 'yes' : '',
+    ]),
+  );
+}

@@ -1,0 +1,123 @@
+import { peerUrl } from '../inventory/derive.js';
+import type { Inventory } from '../inventory/types.js';
+import type { DesiredFile, DesiredNode, FileRole } from './desired.js';
+import { computeClusterId, computeMemberId, hexId } from './etcd-ids.js';
+import type { ObservedFile, ObservedNode } from './observe.js';
+
+/** The diff between what a node has and what it should have, and what `up` will do about it. Pure. */
+
+export type FileReason = 'missing' | 'content differs' | 'mode differs';
+
+export interface FileAction {
+  path: string;
+  mode: number;
+  role: FileRole;
+  reason: FileReason;
+  /** false when only the mode differs (chmod, no transfer). */
+  upload: boolean;
+  bytes: number;
+  file: DesiredFile;
+}
+
+export interface DirAction {
+  path: string;
+  mode: number;
+  reason: 'missing' | 'mode differs';
+}
+
+/** new: no data yet; member: holds this cluster's member; foreign: holds something else (nothing is done). */
+export type NodeState = 'new' | 'member' | 'foreign';
+
+export interface NodePlan {
+  node: string;
+  state: NodeState;
+  running: boolean;
+  /** Why nothing will be done on this node (data from another cluster or member). */
+  conflict?: string;
+  dirs: DirAction[];
+  files: FileAction[];
+  daemonReload: boolean;
+  enable: boolean;
+  start: boolean;
+  restart: boolean;
+}
+
+export interface ClusterPlan {
+  nodes: NodePlan[];
+  /** bootstrap: no member runs, start all together; rolling: restart changed members one at a time. */
+  mode: 'bootstrap' | 'rolling';
+  changed: boolean;
+}
+
+export function fileChange(want: DesiredFile, have: ObservedFile | undefined): FileAction | undefined {
+  const base = { path: want.path, mode: want.mode, role: want.role, file: want };
+  if (!have?.exists) return { ...base, reason: 'missing', upload: true, bytes: want.source.size };
+  if (have.sha256 !== want.source.sha256) return { ...base, reason: 'content differs', upload: true, bytes: want.source.size };
+  if (have.mode !== want.mode) return { ...base, reason: 'mode differs', upload: false, bytes: 0 };
+  return undefined;
+}
+
+/** Explains a data dir that does not hold this inventory's member, or undefined when it does (or is empty). */
+export function dataConflict(inv: Inventory, want: DesiredNode, have: ObservedNode): string | undefined {
+  if (!have.wal || inv.cluster.initialState !== 'new') return undefined;
+  const expectedMember = computeMemberId([peerUrl(want.node)], inv.cluster.token);
+  const expectedCluster = computeClusterId(inv.nodes.map((n) => computeMemberId([peerUrl(n)], inv.cluster.token)));
+  const dir = inv.etcd.dataDir;
+  const choices =
+    `Nothing on ${want.node.name} was changed. Choices: ` +
+    `(1) reset that node: on it, 'systemctl stop etcd && mv ${dir} ${dir}.old-$(date +%s)' (keeps the old data aside), then run 'hardway up' again; ` +
+    `(2) if it is a member of a running cluster you want to keep, set cluster.initialState: existing in the inventory and add it with 'etcdctl member add'.`;
+  if (have.wal.clusterId !== expectedCluster) {
+    return (
+      `${dir} holds member ${hexId(have.wal.memberId)} of cluster ${hexId(have.wal.clusterId)}, ` +
+      `not of this inventory's cluster ${hexId(expectedCluster)} (token '${inv.cluster.token}', ${inv.nodes.length} members). ${choices}`
+    );
+  }
+  if (have.wal.memberId !== expectedMember) {
+    return `${dir} holds member ${hexId(have.wal.memberId)}, which is not in the inventory (${want.node.name} would be ${hexId(expectedMember)}). ${choices}`;
+  }
+  return undefined;
+}
+
+export function planNode(inv: Inventory, want: DesiredNode, have: ObservedNode): NodePlan {
+  const running = have.unit.active === 'active' || have.unit.active === 'activating' || have.unit.active === 'reloading';
+  const conflict = dataConflict(inv, want, have);
+  const empty = { dirs: [], files: [], daemonReload: false, enable: false, start: false, restart: false };
+  if (conflict) return { node: want.node.name, state: 'foreign', running, conflict, ...empty };
+
+  const dirs: DirAction[] = [];
+  for (const d of want.dirs) {
+    const h = have.dirs.get(d.path);
+    if (!h?.exists) dirs.push({ ...d, reason: 'missing' });
+    else if (h.mode !== d.mode) dirs.push({ ...d, reason: 'mode differs' });
+  }
+  const files = want.files.map((f) => fileChange(f, have.files.get(f.path))).filter((f): f is FileAction => !!f);
+  const unitChanged = files.some((f) => f.role === 'unit' && f.upload);
+  // A mode fix does not change what etcd runs or reads, so it restarts nothing.
+  const contentChanged = files.some((f) => f.upload);
+  return {
+    node: want.node.name,
+    state: have.hasData ? 'member' : 'new',
+    running,
+    dirs,
+    files,
+    daemonReload: unitChanged || have.unit.needsDaemonReload,
+    enable: have.unit.enabled !== 'enabled',
+    start: !running,
+    restart: running && contentChanged,
+  };
+}
+
+export function planCluster(nodes: NodePlan[]): ClusterPlan {
+  const anyRunning = nodes.some((n) => n.running);
+  const changed = nodes.some(
+    (n) => n.conflict || n.dirs.length || n.files.length || n.daemonReload || n.enable || n.start || n.restart,
+  );
+  return { nodes, mode: anyRunning ? 'rolling' : 'bootstrap', changed: !!changed };
+}
+
+/** Restart order for a rolling update: followers first, the leader last, so the cluster elects once at most. */
+export function rollingOrder(plans: NodePlan[], leader?: string): NodePlan[] {
+  const toRestart = plans.filter((p) => p.restart);
+  return [...toRestart.filter((p) => p.node !== leader), ...toRestart.filter((p) => p.node === leader)];
+}

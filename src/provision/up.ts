@@ -1,0 +1,298 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Listr, type ListrTaskWrapper } from 'listr2';
+import { CheckFailed, UsageError } from '../errors.js';
+import { selectNodes } from '../inventory/derive.js';
+import type { Inventory, NodeSpec } from '../inventory/types.js';
+import { ensurePki } from '../pki/ensure.js';
+import { PKI_FILES } from '../pki/files.js';
+import { renderAndLint } from '../render/index.js';
+import { closeAll, connectAll, type Connection } from '../ssh/connect.js';
+import { shq, type Remote } from '../ssh/remote.js';
+import { bufferSource, etcdBinaries } from './artifacts.js';
+import { desiredNode, type Artifacts, type DesiredNode } from './desired.js';
+import { observeScript, parseObserved, type ObservedNode } from './observe.js';
+import { planCluster, planNode, rollingOrder, type ClusterPlan, type NodePlan } from './plan.js';
+import { clusterHealth, leaderName, memberTable, waitHealthy, type ClusterView } from './health.js';
+
+/** `hardway up` and `hardway plan`: the I/O around the pure plan. */
+
+export interface UpOptions {
+  nodes?: string[];
+  acceptNew?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+  lint?: boolean;
+  templates?: string;
+  /** How long to wait for the cluster to become healthy (default 60 s). */
+  waitMs?: number;
+}
+
+export interface NodeOutcome {
+  node: string;
+  status: 'ok' | 'failed' | 'conflict';
+  reason?: string;
+  plan?: NodePlan;
+  /** What was done: uploads, chmods, systemd actions. */
+  done: string[];
+}
+
+export interface UpReport {
+  changed: boolean;
+  nodes: NodeOutcome[];
+  cluster?: ClusterView;
+}
+
+const log = (json: boolean | undefined, line: string) => {
+  if (!json) process.stderr.write(`${line}\n`);
+};
+
+/** Everything that runs on the laptop before any connection: PKI, units (linted), binaries. */
+export async function prepareArtifacts(inv: Inventory, nodes: NodeSpec[], opts: UpOptions): Promise<Artifacts> {
+  const pki = await ensurePki(inv);
+  for (const line of pki.messages ?? []) log(opts.json, `pki: ${line}`);
+  const units = new Map<string, ReturnType<typeof bufferSource>>();
+  const lintErrors: string[] = [];
+  for (const node of nodes) {
+    const { text, problems } = await renderAndLint(inv, node, opts.templates ? { templatesDir: opts.templates } : {});
+    for (const p of problems) {
+      const line = `${node.name}: ${p.file}:${p.line}: ${p.severity}: ${p.message}${p.fix ? ` (fix: ${p.fix})` : ''}`;
+      if (p.severity === 'error') lintErrors.push(line);
+      else log(opts.json, `lint: ${line}`);
+    }
+    units.set(node.name, bufferSource(Buffer.from(text)));
+  }
+  if (lintErrors.length && opts.lint !== false) {
+    throw new CheckFailed(`the rendered etcd.service has lint errors; not shipping it:\n${lintErrors.join('\n')}\n(--no-lint ships it anyway)`);
+  }
+  for (const l of lintErrors) log(opts.json, `lint (ignored by --no-lint): ${l}`);
+  const bin = await etcdBinaries(inv);
+  const read = async (name: string) => bufferSource(await readFile(path.join(inv.pki.dir, name)));
+  return {
+    etcd: bin.etcd,
+    etcdctl: bin.etcdctl,
+    ca: await read(PKI_FILES.ca),
+    cert: await read(PKI_FILES.cert),
+    key: await read(PKI_FILES.key),
+    units,
+  };
+}
+
+async function must(remote: Remote, cmd: string, what: string, timeoutMs = 60_000): Promise<string> {
+  const r = await remote.run(cmd, { timeoutMs });
+  if (r.code !== 0) {
+    const why = r.timedOut ? `timed out after ${timeoutMs / 1000} s` : (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' / ') || `exit ${r.code}`;
+    throw new Error(`${what}: ${why}`);
+  }
+  return r.stdout;
+}
+
+export async function observeNode(remote: Remote, want: DesiredNode, dataDir: string): Promise<ObservedNode> {
+  const script = observeScript(
+    want.files.map((f) => f.path),
+    want.dirs.map((d) => d.path),
+    dataDir,
+  );
+  return parseObserved(await must(remote, script, 'reading the node state'));
+}
+
+const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+
+/** Writes what the plan says to one node: dirs, files (atomically), daemon-reload, enable. Starts nothing. */
+async function applyFiles(remote: Remote, plan: NodePlan, report: (msg: string) => void, done: string[]): Promise<void> {
+  for (const d of plan.dirs) {
+    await must(remote, `mkdir -p ${shq(d.path)} && chmod ${d.mode.toString(8)} ${shq(d.path)}`, `creating ${d.path}`);
+    done.push(`${d.reason === 'missing' ? 'created' : 'chmod'} ${d.path}`);
+  }
+  // Temp files left by a run that was killed mid-upload (older than 10 minutes, so never a live one).
+  const dirs = [...new Set(plan.files.map((f) => path.posix.dirname(f.path)))];
+  await remote.run(`for d in ${dirs.map(shq).join(' ')}; do find "$d" -maxdepth 1 -name '.*.hardway-tmp.*' -mmin +10 -delete 2>/dev/null; done; true`);
+  for (const f of plan.files) {
+    if (!f.upload) {
+      await must(remote, `chmod ${f.mode.toString(8)} ${shq(f.path)}`, `chmod ${f.path}`);
+      done.push(`chmod ${f.mode.toString(8)} ${f.path}`);
+      continue;
+    }
+    let last = 0;
+    await remote.upload(f.file.source, f.path, f.mode, (sent) => {
+      if (f.bytes > 1e6 && sent - last > 2e6) {
+        last = sent;
+        report(`${f.path} ${mb(sent)} / ${mb(f.bytes)}`);
+      }
+    });
+    report(`wrote ${f.path} (${f.reason})`);
+    done.push(`wrote ${f.path} (${f.reason})`);
+  }
+  if (plan.daemonReload) {
+    await must(remote, 'systemctl daemon-reload', 'systemctl daemon-reload');
+    done.push('daemon-reload');
+  }
+  if (plan.enable) {
+    await must(remote, 'systemctl enable etcd.service', 'systemctl enable etcd');
+    done.push('enable');
+  }
+}
+
+interface NodeWork {
+  node: NodeSpec;
+  remote?: Remote;
+  outcome: NodeOutcome;
+}
+
+function describePlan(p: NodePlan): string[] {
+  if (p.conflict) return [`CONFLICT: ${p.conflict}`];
+  const lines = [
+    ...p.dirs.map((d) => `${d.reason === 'missing' ? 'create' : 'chmod '} ${d.path} (${d.mode.toString(8)}, ${d.reason})`),
+    ...p.files.map((f) => `${f.upload ? 'write ' : 'chmod '} ${f.path} (${f.mode.toString(8)}, ${f.reason}${f.upload ? `, ${f.bytes} bytes` : ''})`),
+  ];
+  if (p.daemonReload) lines.push('systemctl daemon-reload');
+  if (p.enable) lines.push('systemctl enable etcd');
+  if (p.start) lines.push('systemctl start etcd');
+  if (p.restart) lines.push('systemctl restart etcd (rolling, one member at a time)');
+  return lines;
+}
+
+export function formatPlanText(plan: ClusterPlan, failed: NodeOutcome[]): string {
+  const out: string[] = [];
+  for (const p of plan.nodes) {
+    const state = p.state === 'new' ? 'new node' : p.state === 'member' ? (p.running ? 'running member' : 'stopped member') : 'holds data from another cluster';
+    const lines = describePlan(p);
+    out.push(`${p.node} (${state}): ${lines.length ? '' : 'nothing to do'}`);
+    for (const l of lines) out.push(`  ${l}`);
+  }
+  for (const f of failed) out.push(`${f.node}: unreachable: ${f.reason}`);
+  return out.join('\n');
+}
+
+function isTTY(): boolean {
+  return !!process.stdout.isTTY && !process.env.CI;
+}
+
+/** Connect, observe and plan every node in parallel; a node that fails is recorded, the others go on. */
+async function connectAndPlan(inv: Inventory, nodes: NodeSpec[], artifacts: Artifacts, opts: UpOptions): Promise<{ work: NodeWork[]; conns: Connection[] }> {
+  const conns = await connectAll(inv, nodes, { acceptNew: !!opts.acceptNew });
+  const work = await Promise.all(
+    conns.map(async (c): Promise<NodeWork> => {
+      const outcome: NodeOutcome = { node: c.node.name, status: 'ok', done: [] };
+      if ('error' in c) return { node: c.node, outcome: { ...outcome, status: 'failed', reason: c.error.message } };
+      try {
+        const want = desiredNode(inv, c.node, artifacts);
+        const plan = planNode(inv, want, await observeNode(c.remote, want, inv.etcd.dataDir));
+        outcome.plan = plan;
+        if (plan.conflict) Object.assign(outcome, { status: 'conflict', reason: plan.conflict });
+      } catch (e) {
+        Object.assign(outcome, { status: 'failed', reason: (e as Error).message });
+      }
+      return { node: c.node, remote: c.remote, outcome };
+    }),
+  );
+  return { work, conns };
+}
+
+export async function runUp(inv: Inventory, opts: UpOptions): Promise<UpReport> {
+  const { nodes, unknown } = selectNodes(inv, opts.nodes);
+  if (unknown.length) throw new UsageError(`--nodes: no node named ${unknown.join(', ')} in ${inv.file}`);
+  const artifacts = await prepareArtifacts(inv, nodes, opts);
+  const { work, conns } = await connectAndPlan(inv, nodes, artifacts, opts);
+  try {
+    const plans = work.flatMap((w) => (w.outcome.plan && !w.outcome.plan.conflict ? [w.outcome.plan] : []));
+    const cluster = planCluster(plans);
+    const unreachable = work.filter((w) => w.outcome.status === 'failed').map((w) => w.outcome);
+    if (opts.dryRun) {
+      if (!opts.json) process.stdout.write(`${formatPlanText(cluster, unreachable)}\n`);
+      return { changed: cluster.changed, nodes: work.map((w) => w.outcome) };
+    }
+
+    // Phase 1, all nodes at once: files, daemon-reload, enable.
+    const ready = work.filter((w) => w.outcome.status === 'ok' && w.remote);
+    const tasks = new Listr(
+      ready.map((w) => ({
+        title: w.node.name,
+        task: async (_ctx: unknown, task: ListrTaskWrapper<unknown, never, never>) => {
+          const plan = w.outcome.plan!;
+          if (!plan.dirs.length && !plan.files.length && !plan.daemonReload && !plan.enable) {
+            task.title = `${w.node.name}: files up to date`;
+            return;
+          }
+          try {
+            await applyFiles(w.remote!, plan, (m) => (task.output = m), w.outcome.done);
+            task.title = `${w.node.name}: ${w.outcome.done.length} change(s)`;
+          } catch (e) {
+            Object.assign(w.outcome, { status: 'failed', reason: (e as Error).message });
+            throw e;
+          }
+        },
+      })),
+      {
+        concurrent: true,
+        exitOnError: false,
+        renderer: opts.json ? 'silent' : isTTY() ? 'default' : 'simple',
+        fallbackRenderer: 'simple',
+        rendererOptions: { collapseErrors: false },
+      } as never,
+    );
+    await tasks.run();
+
+    // Phase 2: start or restart, keeping quorum.
+    const live = ready.filter((w) => w.outcome.status === 'ok');
+    const livePlans = live.map((w) => w.outcome.plan!);
+    const probe = live[0]?.remote;
+    const endpointsNodes = live.map((w) => w.node);
+    const waitMs = opts.waitMs ?? 60_000;
+    const toStart = livePlans.filter((p) => p.start);
+    if (toStart.length) {
+      // With Type=notify a first member's `systemctl start` blocks until quorum: start all without blocking.
+      await Promise.all(
+        toStart.map(async (p) => {
+          const w = live.find((x) => x.node.name === p.node)!;
+          try {
+            await must(w.remote!, 'systemctl start --no-block etcd.service', 'systemctl start etcd');
+            w.outcome.done.push('start');
+          } catch (e) {
+            Object.assign(w.outcome, { status: 'failed', reason: (e as Error).message });
+          }
+        }),
+      );
+      log(opts.json, `started etcd on ${toStart.map((p) => p.node).join(', ')}; waiting for the cluster to be healthy`);
+    }
+    if (probe && toStart.length) await waitHealthy(probe, endpointsNodes, waitMs, (m) => log(opts.json, m));
+    const restarts = cluster.mode === 'rolling' ? rollingOrder(livePlans, probe ? await leaderName(probe, inv) : undefined) : [];
+    for (const p of restarts) {
+      const w = live.find((x) => x.node.name === p.node)!;
+      const remote = w.remote!;
+      try {
+        // Each restart only once the cluster is healthy again, so quorum holds throughout.
+        await waitHealthy(probe!, endpointsNodes, waitMs, (m) => log(opts.json, m));
+        log(opts.json, `restarting etcd on ${p.node}`);
+        await must(remote, 'systemctl restart etcd.service', 'systemctl restart etcd', waitMs);
+        w.outcome.done.push('restart');
+        await waitHealthy(probe!, endpointsNodes, waitMs, (m) => log(opts.json, m));
+      } catch (e) {
+        Object.assign(w.outcome, { status: 'failed', reason: (e as Error).message });
+        // Stop the roll: restarting more members while one is unhealthy could lose quorum.
+        log(opts.json, `stopping the rolling restart: ${p.node} did not come back healthy`);
+        break;
+      }
+    }
+
+    let view: ClusterView | undefined;
+    if (probe) {
+      try {
+        view = await clusterHealth(probe, inv, endpointsNodes);
+        const unhealthy = view.health.filter((h) => !h.health);
+        for (const h of unhealthy) {
+          const w = live.find((x) => h.endpoint.includes(`//${x.node.internalIp}:`));
+          if (w && w.outcome.status === 'ok') Object.assign(w.outcome, { status: 'failed', reason: `etcd is not healthy: ${h.error ?? 'no answer'}` });
+        }
+      } catch (e) {
+        for (const w of live) if (w.outcome.status === 'ok') Object.assign(w.outcome, { status: 'failed', reason: (e as Error).message });
+      }
+    }
+    const changed = work.some((w) => w.outcome.done.length > 0);
+    return { changed, nodes: work.map((w) => w.outcome), ...(view ? { cluster: view } : {}) };
+  } finally {
+    await closeAll(conns);
+  }
+}
+
+export { memberTable };

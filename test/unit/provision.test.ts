@@ -1,0 +1,199 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { validateInventory } from '../../src/inventory/validate.js';
+import { desiredNode, type Artifacts } from '../../src/provision/desired.js';
+import { computeClusterId, computeMemberId, hexId, parseWalMetadata } from '../../src/provision/etcd-ids.js';
+import { parseObserved, type ObservedNode } from '../../src/provision/observe.js';
+import { planCluster, planNode, rollingOrder } from '../../src/provision/plan.js';
+import { REMOTE_PATHS } from '../../src/render/paths.js';
+import { atomicInstallScript } from '../../src/ssh/remote.js';
+import { parseEndpointHealth, parseEndpointStatus, parseMemberList } from '../../src/verify/etcdctl.js';
+
+const inv = validateInventory(
+  'cluster:\n  token: tok-1\netcd:\n  tarball: /t.tgz\nnodes:\n' +
+    [0, 1, 2].map((i) => `  - name: controller-${i}\n    address: 10.240.0.${10 + i}\n`).join(''),
+  { file: '/i.yaml' },
+).inventory!;
+
+const src = (sha: string, size = 10) => ({ data: Buffer.alloc(size), size, sha256: sha.padEnd(64, '0') });
+const artifacts: Artifacts = {
+  etcd: src('e1', 20_000_000),
+  etcdctl: src('c1', 17_000_000),
+  ca: src('ca'),
+  cert: src('ce'),
+  key: src('ke'),
+  units: new Map(inv.nodes.map((n) => [n.name, src(`u-${n.name.slice(-1)}`)])),
+};
+
+/** What a node that already has everything reports. */
+function upToDate(nodeIdx: number, extra: Partial<ObservedNode> = {}): ObservedNode {
+  const want = desiredNode(inv, inv.nodes[nodeIdx]!, artifacts);
+  return {
+    files: new Map(want.files.map((f) => [f.path, { exists: true, mode: f.mode, sha256: f.source.sha256 }])),
+    dirs: new Map(want.dirs.map((d) => [d.path, { exists: true, mode: d.mode }])),
+    unit: { enabled: 'enabled', active: 'active', mainPid: 42, needsDaemonReload: false, restarts: 0 },
+    hasData: true,
+    ...extra,
+  };
+}
+
+const fresh = (): ObservedNode => ({
+  files: new Map(),
+  dirs: new Map(),
+  unit: { enabled: 'not-found', active: 'inactive', mainPid: 0, needsDaemonReload: false, restarts: 0 },
+  hasData: false,
+});
+
+describe('etcd IDs', () => {
+  it('computes member and cluster IDs as etcd 3.4.23 did for a real single-member cluster', () => {
+    // Observed: etcd --initial-cluster n1=http://127.0.0.1:23800 --initial-cluster-token tok-1
+    // member list -w json → cluster_id 14194993031503503814, member ID 10908436505915459540.
+    const m = computeMemberId(['http://127.0.0.1:23800'], 'tok-1');
+    expect(m).toBe(10908436505915459540n);
+    expect(computeClusterId([m])).toBe(14194993031503503814n);
+    expect(hexId(m)).toBe(10908436505915459540n.toString(16));
+  });
+
+  it('reads member and cluster IDs from the head of a real WAL file', () => {
+    const head = Buffer.from(readFileSync(new URL('../fixtures/wal-head-3.4.23.b64', import.meta.url), 'utf8'), 'base64');
+    expect(parseWalMetadata(head)).toEqual({ memberId: 10908436505915459540n, clusterId: 14194993031503503814n });
+    expect(parseWalMetadata(Buffer.alloc(64))).toBeUndefined();
+    expect(parseWalMetadata(head.subarray(0, 20))).toBeUndefined();
+  });
+});
+
+describe('observe output', () => {
+  it('parses files, dirs, systemd state and data', () => {
+    const out = [
+      'F 755 abc /usr/local/bin/etcd',
+      'F - - /etc/etcd/ca.pem',
+      'D 700 /etc/etcd',
+      'D - /var/lib/etcd',
+      'E enabled',
+      'A active',
+      'P MainPID=812',
+      'P NeedDaemonReload=no',
+      'P NRestarts=2',
+      'M 0',
+    ].join('\n');
+    const o = parseObserved(out);
+    expect(o.files.get('/usr/local/bin/etcd')).toEqual({ exists: true, mode: 0o755, sha256: 'abc' });
+    expect(o.files.get('/etc/etcd/ca.pem')).toEqual({ exists: false });
+    expect(o.dirs.get('/etc/etcd')).toEqual({ exists: true, mode: 0o700 });
+    expect(o.dirs.get('/var/lib/etcd')).toEqual({ exists: false });
+    expect(o.unit).toEqual({ enabled: 'enabled', active: 'active', mainPid: 812, needsDaemonReload: false, restarts: 2 });
+    expect(o.hasData).toBe(false);
+    expect(parseObserved('E \nA \n').unit).toMatchObject({ enabled: 'not-found', active: 'unknown' });
+  });
+});
+
+describe('plan', () => {
+  it('installs everything on a fresh node and starts it', () => {
+    const want = desiredNode(inv, inv.nodes[0]!, artifacts);
+    const p = planNode(inv, want, fresh());
+    expect(p.state).toBe('new');
+    expect(p.dirs.map((d) => [d.path, d.mode, d.reason])).toEqual([
+      [REMOTE_PATHS.configDir, 0o700, 'missing'],
+      ['/var/lib/etcd', 0o700, 'missing'],
+    ]);
+    expect(p.files.map((f) => [f.path, f.mode, f.reason])).toEqual([
+      ['/usr/local/bin/etcd', 0o755, 'missing'],
+      ['/usr/local/bin/etcdctl', 0o755, 'missing'],
+      ['/etc/etcd/ca.pem', 0o600, 'missing'],
+      ['/etc/etcd/kubernetes.pem', 0o600, 'missing'],
+      ['/etc/etcd/kubernetes-key.pem', 0o600, 'missing'],
+      ['/etc/systemd/system/etcd.service', 0o644, 'missing'],
+    ]);
+    expect(p).toMatchObject({ daemonReload: true, enable: true, start: true, restart: false });
+    expect(planCluster([p]).mode).toBe('bootstrap');
+  });
+
+  it('does nothing on a node that matches', () => {
+    const p = planNode(inv, desiredNode(inv, inv.nodes[1]!, artifacts), upToDate(1));
+    expect(p).toMatchObject({ state: 'member', dirs: [], files: [], daemonReload: false, enable: false, start: false, restart: false });
+    expect(planCluster([p]).changed).toBe(false);
+  });
+
+  it('restarts a running member whose unit changed, after a daemon-reload', () => {
+    const have = upToDate(0);
+    have.files.set(REMOTE_PATHS.unit, { exists: true, mode: 0o644, sha256: 'old' });
+    const p = planNode(inv, desiredNode(inv, inv.nodes[0]!, artifacts), have);
+    expect(p.files.map((f) => [f.path, f.reason, f.upload])).toEqual([[REMOTE_PATHS.unit, 'content differs', true]]);
+    expect(p).toMatchObject({ daemonReload: true, restart: true, start: false });
+    expect(planCluster([p]).mode).toBe('rolling');
+  });
+
+  it('fixes a mode without a transfer or a restart', () => {
+    const have = upToDate(0);
+    have.files.set(REMOTE_PATHS.key, { exists: true, mode: 0o644, sha256: artifacts.key.sha256 });
+    have.dirs.set('/var/lib/etcd', { exists: true, mode: 0o755 });
+    const p = planNode(inv, desiredNode(inv, inv.nodes[0]!, artifacts), have);
+    expect(p.files.map((f) => [f.reason, f.upload, f.bytes])).toEqual([['mode differs', false, 0]]);
+    expect(p.dirs.map((d) => d.reason)).toEqual(['mode differs']);
+    expect(p.restart).toBe(false);
+  });
+
+  it('reloads systemd when it says the unit changed on disk', () => {
+    const p = planNode(inv, desiredNode(inv, inv.nodes[0]!, artifacts), upToDate(0, { unit: { enabled: 'enabled', active: 'active', mainPid: 1, needsDaemonReload: true, restarts: 0 } }));
+    expect(p).toMatchObject({ daemonReload: true, restart: false });
+  });
+
+  it('keeps hands off a data dir of another cluster or member', () => {
+    const own = computeMemberId(['https://10.240.0.10:2380'], 'tok-1');
+    const cluster = computeClusterId(inv.nodes.map((n) => computeMemberId([`https://${n.internalIp}:2380`], 'tok-1')));
+    const want = desiredNode(inv, inv.nodes[0]!, artifacts);
+    expect(planNode(inv, want, upToDate(0, { wal: { memberId: own, clusterId: cluster } })).conflict).toBeUndefined();
+    const other = planNode(inv, want, upToDate(0, { wal: { memberId: own, clusterId: 1234n } }));
+    expect(other.state).toBe('foreign');
+    expect(other.conflict).toMatch(/holds member .* of cluster 4d2, not of this inventory's cluster/);
+    expect(other.conflict).toMatch(/reset that node.*mv \/var\/lib\/etcd/);
+    expect(other.conflict).toMatch(/initialState: existing/);
+    expect(other.files).toEqual([]);
+    expect(other.start).toBe(false);
+    const stranger = planNode(inv, want, upToDate(0, { wal: { memberId: 99n, clusterId: cluster } }));
+    expect(stranger.conflict).toMatch(/holds member 63, which is not in the inventory/);
+  });
+
+  it('restarts followers first and the leader last', () => {
+    const mk = (node: string) => ({ ...planNode(inv, desiredNode(inv, inv.nodes[0]!, artifacts), upToDate(0)), node, restart: true });
+    expect(rollingOrder([mk('controller-0'), mk('controller-1'), mk('controller-2')], 'controller-0').map((p) => p.node)).toEqual([
+      'controller-1',
+      'controller-2',
+      'controller-0',
+    ]);
+  });
+});
+
+describe('atomic install script', () => {
+  it('writes to a temp name in the same dir, checks the checksum, then renames', () => {
+    const s = atomicInstallScript('/usr/local/bin/etcd', 0o755, 'ab'.repeat(32));
+    const lines = s.split('\n');
+    expect(lines).toContain('tmp=/usr/local/bin/.etcd.hardway-tmp.$$');
+    const order = ['cat > "$tmp"', 'sha256sum -c', 'chmod 0755 "$tmp"', 'mv -f "$tmp" /usr/local/bin/etcd'].map((k) => lines.findIndex((l) => l.includes(k)));
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+  });
+});
+
+describe('etcdctl JSON', () => {
+  it('keeps 64-bit member IDs exact', () => {
+    const text =
+      '{"header":{"cluster_id":14021712442445556424,"member_id":4549957421782673025,"raft_term":2},"members":[{"ID":3925945332778922383,"name":"n2","peerURLs":["https://127.0.0.2:2380"],"clientURLs":["https://127.0.0.2:2379"]},{"ID":9299178283036028553,"peerURLs":["http://10.240.0.13:2380"]}]}';
+    const r = parseMemberList(text);
+    expect(r.clusterId).toBe(14021712442445556424n.toString(16));
+    expect(r.members[0]).toEqual({ id: '367bc27ac7e3f18f', name: 'n2', peerURLs: ['https://127.0.0.2:2380'], clientURLs: ['https://127.0.0.2:2379'], isLearner: false, started: true });
+    expect(r.members[1]).toMatchObject({ started: false, clientURLs: [] });
+  });
+
+  it('reads endpoint status and health', () => {
+    const status = parseEndpointStatus(
+      '[{"Endpoint":"https://127.0.0.1:2379","Status":{"header":{"cluster_id":14021712442445556424,"member_id":4549957421782673025,"revision":1,"raft_term":2},"version":"3.4.23","dbSize":20480,"leader":4549957421782673025,"raftIndex":6,"raftTerm":2,"raftAppliedIndex":6,"dbSizeInUse":16384}}]',
+    );
+    expect(status[0]).toMatchObject({ memberId: '3f24b22b1c822681', isLeader: true, raftTerm: 2, raftIndex: 6, version: '3.4.23', dbSize: 20480 });
+    const health = parseEndpointHealth(
+      '[{"endpoint":"https://127.0.0.1:2379","health":true,"took":"13.9ms"},{"endpoint":"http://127.0.0.1:32379","health":false,"took":"3.0s","error":"context deadline exceeded"}]\n',
+    );
+    expect(health.map((h) => h.health)).toEqual([true, false]);
+    expect(health[1]!.error).toBe('context deadline exceeded');
+  });
+});

@@ -6,7 +6,6 @@ import { selectNodes } from '../inventory/derive.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import { ensurePki } from '../pki/ensure.js';
 import { PKI_FILES } from '../pki/files.js';
-import { renderAndLint } from '../render/index.js';
 import { closeAll, connectAll, type Connection } from '../ssh/connect.js';
 import { shq, type Remote } from '../ssh/remote.js';
 import { bufferSource, etcdBinaries } from './artifacts.js';
@@ -51,6 +50,8 @@ const log = (json: boolean | undefined, line: string) => {
 export async function prepareArtifacts(inv: Inventory, nodes: NodeSpec[], opts: UpOptions): Promise<Artifacts> {
   const pki = await ensurePki(inv);
   for (const line of pki.messages ?? []) log(opts.json, `pki: ${line}`);
+  // Loaded on use: `plan`/`up` are the only commands that render.
+  const { renderAndLint } = await import('../render/index.js');
   const units = new Map<string, ReturnType<typeof bufferSource>>();
   const lintErrors: string[] = [];
   for (const node of nodes) {

@@ -2,7 +2,7 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
-import { utils, type Client, type ClientChannel } from 'ssh2';
+import ssh2, { type Client, type ClientChannel } from 'ssh2';
 import { OperationError } from '../errors.js';
 import { checkHostKey, fingerprint, formatKnownHostsLine, hostToken, keyBlobType, parseKnownHosts } from './known-hosts.js';
 import { atomicInstallScript, shq, type ExecOptions, type ExecResult, type Remote, type UploadSource } from './remote.js';
@@ -86,7 +86,7 @@ function hostVerifier(
 
 /** True when a private key cannot be read without a passphrase. */
 export function keyIsEncrypted(text: string): boolean {
-  const parsed = utils.parseKey(text);
+  const parsed = ssh2.utils.parseKey(text);
   return parsed instanceof Error && /encrypted|passphrase/i.test(parsed.message);
 }
 

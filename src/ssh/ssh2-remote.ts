@@ -1,6 +1,6 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
 import ssh2, { type Client, type ClientChannel } from 'ssh2';
 import { OperationError } from '../errors.js';
@@ -220,13 +220,19 @@ class Ssh2Remote implements Remote {
     const { createReadStream } = await import('node:fs');
     const input: Readable = src.path ? createReadStream(src.path, { highWaterMark: 256 * 1024 }) : Readable.from([src.data ?? Buffer.alloc(0)]);
     let sent = 0;
-    input.on('data', (chunk: Buffer | string) => {
-      sent += chunk.length;
-      onBytes?.(sent);
-    });
+    // Count bytes in a transform: a 'data' listener on the source would start it flowing before it is piped.
+    const counted = input.pipe(
+      new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          sent += chunk.length;
+          onBytes?.(sent);
+          cb(null, chunk);
+        },
+      }),
+    );
     // Generous: a 20 MB binary over a slow link. The remote side checks the checksum before renaming.
     const timeoutMs = Math.max(60_000, Math.ceil(src.size / (256 * 1024)) * 1000);
-    const r = await this.run(atomicInstallScript(remotePath, mode, src.sha256), { stdin: input, timeoutMs });
+    const r = await this.run(atomicInstallScript(remotePath, mode, src.sha256), { stdin: counted, timeoutMs });
     if (r.code !== 0) {
       const why = r.timedOut ? 'timed out' : r.stderr.trim() || `exit ${r.code}`;
       throw new OperationError(`${this.name}: writing ${remotePath} failed: ${why}`);

@@ -1,5 +1,97 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { CheckFailed } from '../errors.js';
+import { selectNodes } from '../inventory/derive.js';
+import { color, info, printJson, println, renderTable } from '../output.js';
+import { closeAll, connectAll } from '../ssh/connect.js';
+import { verifyVerdict, type Problem } from '../verify/checks.js';
+import { diagnoseJournal, type Finding } from '../verify/diagnose.js';
+import { etcdctlCommand } from '../verify/etcdctl.js';
+import { gatherFacts } from '../verify/gather.js';
+import { parseJournal } from '../verify/journal.js';
+import { parseCheckPerf, PERF_LOADS, type PerfLoad, type PerfResult } from '../verify/perf.js';
+import { clientUrl } from '../inventory/derive.js';
+import { loadInventory, withInventory, withJson, type CommonOptions } from './options.js';
 
-export function registerVerify(_program: Command): void {
-  // 'verify' is not built yet.
+type Opts = CommonOptions & { perf?: boolean; load: PerfLoad; acceptNew?: boolean };
+
+const bytes = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.round(n / 1e3)} kB`);
+
+export function registerVerify(program: Command): void {
+  const cmd = program
+    .command('verify')
+    .description('check the cluster: member list, endpoint status and health, quorum, systemd state, the journal (exit 0 only when all pass)')
+    .option('--perf', 'also run `etcdctl check perf` on one member (takes 60 s)')
+    .addOption(new Option('--load <load>', 'check perf load').choices([...PERF_LOADS]).default('s'))
+    .option('--accept-new', 'record unknown host keys in knownHosts (never a changed one)');
+  withJson(withInventory(cmd)).action(async (opts: Opts) => {
+    const inv = await loadInventory(opts);
+    const conns = await connectAll(inv, selectNodes(inv).nodes, { acceptNew: !!opts.acceptNew });
+    try {
+      const { facts, probe, journals } = await gatherFacts(inv, conns);
+      const verdict = verifyVerdict(inv, facts);
+      const findings = new Map<string, Finding[]>();
+      for (const [node, text] of journals) {
+        const found = diagnoseJournal(parseJournal(text)).filter((f) => f.severity !== 'info');
+        findings.set(node, found);
+        for (const f of found) {
+          verdict.problems.push({ check: 'journal', node, severity: f.severity === 'error' ? 'error' : 'warning', message: `${f.id} ${f.title} (${f.count}×)${f.details[0] ? `: ${f.details[0]}` : ''}` });
+        }
+      }
+      let perf: PerfResult | undefined;
+      if (opts.perf && probe) {
+        info(`running etcdctl check perf --load=${opts.load} on ${probe.node.name}: this takes 60 s…`);
+        const r = await probe.remote.run(etcdctlCommand(inv.nodes.map(clientUrl), ['check', 'perf', `--load=${opts.load}`], { timeoutS: 10 }), { timeoutMs: 150_000 });
+        perf = parseCheckPerf(r.stdout);
+        if (!perf.pass) verdict.problems.push({ check: 'perf', node: probe.node.name, severity: 'error', message: `check perf failed: ${perf.lines.filter((l) => !l.startsWith('PASS')).join('; ') || r.stderr.trim().split('\n').pop()}` });
+      }
+      const errors = verdict.problems.filter((p) => p.severity === 'error');
+      if (opts.json) {
+        printJson({ ok: errors.length === 0, quorum: verdict.quorum, members: facts.members ?? [], status: facts.status, health: facts.health, nodes: facts.nodes, journal: Object.fromEntries(findings), ...(perf ? { perf } : {}), problems: verdict.problems });
+      } else {
+        printReport(facts, verdict.quorum.text, verdict.problems, perf);
+      }
+      if (errors.length) {
+        const nodes = [...new Set(errors.map((p) => p.node).filter(Boolean))];
+        throw new CheckFailed(`verify: ${errors.length} problem(s)${nodes.length ? ` on ${nodes.join(', ')}` : ''}`);
+      }
+    } finally {
+      await closeAll(conns);
+    }
+  });
+}
+
+function printReport(facts: Awaited<ReturnType<typeof gatherFacts>>['facts'], quorumText: string, problems: Problem[], perf?: PerfResult): void {
+  println('Members');
+  println(renderTable(['ID', 'STATUS', 'NAME', 'PEER URLS', 'CLIENT URLS', 'LEARNER'], (facts.members ?? []).map((m) => [m.id, m.started ? 'started' : 'unstarted', m.name, m.peerURLs.join(','), m.clientURLs.join(','), String(m.isLearner)])));
+  println('Endpoint status');
+  println(
+    renderTable(
+      ['ENDPOINT', 'ID', 'VERSION', 'DB SIZE', 'LEADER', 'RAFT TERM', 'RAFT INDEX', 'APPLIED', 'ERRORS'],
+      facts.status.map((s) =>
+        s.status
+          ? [s.endpoint, s.status.memberId, s.status.version, bytes(s.status.dbSize), s.status.isLeader ? 'yes' : 'no', s.status.raftTerm, s.status.raftIndex, s.status.raftAppliedIndex, s.status.errors.join('; ')]
+          : [s.endpoint, '', '', '', '', '', '', '', s.error ?? ''],
+      ),
+    ),
+  );
+  println('Endpoint health');
+  println(renderTable(['ENDPOINT', 'HEALTH', 'TOOK', 'ERROR'], facts.health.map((h) => [h.endpoint, h.health ? 'healthy' : 'UNHEALTHY', h.took, h.error ?? ''])));
+  println('systemd');
+  println(
+    renderTable(
+      ['NODE', 'ENABLED', 'ACTIVE', 'RESTARTS', 'UNIT FILE'],
+      facts.nodes.map((n) => (n.systemd ? [n.node, n.systemd.enabled, `${n.systemd.active} (${n.systemd.subState})`, n.systemd.restarts, n.systemd.loadState + (n.systemd.badReason ? `: ${n.systemd.badReason}` : '')] : [n.node, '', `unreachable: ${n.error}`, '', ''])),
+    ),
+  );
+  if (perf) {
+    println('check perf');
+    for (const l of perf.lines) println(`  ${l}`);
+  }
+  println(`Quorum: ${quorumText}`);
+  if (problems.length) {
+    println(`\nProblems (${problems.length}):`);
+    for (const p of problems) println(`  ${p.severity === 'error' ? color.red('✗') : color.yellow('!')} ${p.node ? `${p.node}: ` : ''}[${p.check}] ${p.message}`);
+  } else {
+    println(color.green('\nAll checks passed.'));
+  }
 }

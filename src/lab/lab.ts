@@ -125,6 +125,37 @@ function stateWriter(state: LabState) {
   };
 }
 
+/** Which lab dir uses a bridge: two labs on one bridge would fight over its veths. */
+const OWNER_DIR = '/run/hardway-lab';
+
+function ownerFile(bridge: string): string {
+  return path.join(OWNER_DIR, `${bridge}.dir`);
+}
+
+async function checkBridgeOwner(net: LabNet, dir: string): Promise<void> {
+  const owner = (await readFile(ownerFile(net.bridge), 'utf8').catch(() => '')).trim();
+  if (!owner || owner === dir) return;
+  const other = await readState(owner);
+  for (const n of other?.nodes ?? []) {
+    if (await isNodeRunning(n)) {
+      throw new UsageError(
+        `bridge ${net.bridge} (${net.prefix}.0/24) is used by the running lab in ${owner}: run 'hardway lab down --dir ${owner}' first, ` +
+          `or give this lab its own --bridge and --subnet`,
+      );
+    }
+  }
+}
+
+async function claimBridge(net: LabNet, dir: string): Promise<void> {
+  await mkdir(OWNER_DIR, { recursive: true });
+  await writeFile(ownerFile(net.bridge), `${dir}\n`);
+}
+
+async function releaseBridge(net: LabNet, dir: string): Promise<void> {
+  const owner = (await readFile(ownerFile(net.bridge), 'utf8').catch(() => '')).trim();
+  if (owner === dir) await rm(ownerFile(net.bridge), { force: true });
+}
+
 /** Nodes in the state file plus node directories it does not know (a state write lost to a kill). */
 async function knownNodes(dir: string, net: LabNet, prev?: LabState): Promise<NodeState[]> {
   const nodes = [...(prev?.nodes ?? [])];
@@ -216,6 +247,7 @@ export async function labUp(opts: LabOptions & { nodes?: number }): Promise<UpRe
       );
     }
     const wanted = opts.nodes ?? (alive.length || DEFAULT_NODES);
+    await checkBridgeOwner(net, dir);
 
     // Fast path: everything is there and answers.
     if (prev && stale.length === 0 && alive.length === wanted && alive.every((n) => n.index < wanted)) {
@@ -281,6 +313,7 @@ export async function labUp(opts: LabOptions & { nodes?: number }): Promise<UpRe
     }
 
     await ensureBridge(net);
+    await claimBridge(net, dir);
     const pub = await ensureKey(p.keyPath);
     const planned = Array.from({ length: wanted }, (_, i) => planNode(net, i));
     const added = plan.add.map((i) => planned[i]!.name);
@@ -320,6 +353,10 @@ export async function labDown(opts: LabOptions): Promise<DownResult> {
     const prev = await readState(dir);
     const net = resolveNet(opts, prev);
     const nodes = await knownNodes(dir, net, prev);
+    const owner = (await readFile(ownerFile(net.bridge), 'utf8').catch(() => '')).trim();
+    // Nothing of this lab is left, and the bridge is someone else's (or no one's): leave it alone.
+    if (!prev && nodes.length === 0 && owner !== dir) return { stopped: [], bridge: 'absent' as const };
+    await checkBridgeOwner(net, dir);
     const stopped: string[] = [];
     await Promise.all(
       nodes.map(async (n) => {
@@ -332,6 +369,7 @@ export async function labDown(opts: LabOptions): Promise<DownResult> {
     await removeTree(paths(dir).nodesDir);
     const veths = Array.from({ length: MAX_NODES }, (_, i) => planNode(net, i).veth);
     const bridge = await removeBridge(net.bridge, veths);
+    await releaseBridge(net, dir);
     await rm(statePath(dir), { force: true });
     return { stopped: stopped.sort(), bridge };
   });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CheckFailed } from '../errors.js';
-import { printJson, println, renderTable } from '../output.js';
+import { color, printJson, println } from '../output.js';
 import { memberTable, runUp, type UpOptions, type UpReport } from '../provision/up.js';
 import { loadInventory, withInventory, withJson, withNodes, type CommonOptions } from './options.js';
 
@@ -20,8 +20,16 @@ export function finishReport(report: UpReport, opts: { json?: boolean; dryRun?: 
     });
   } else if (!opts.dryRun) {
     if (report.cluster) println(memberTable(report.cluster));
-    println(renderTable(['NODE', 'RESULT'], report.nodes.map((n) => [n.node, n.status === 'ok' ? `ok${n.done.length ? '' : ' (no change)'}` : `${n.status}: ${n.reason}`])));
-    println(report.changed ? `changed ${report.nodes.filter((n) => n.done.length).length} node(s)` : 'nothing changed: every node already matched the inventory');
+    // A per-node summary as lines: failure reasons are long and would make a table unreadable.
+    const width = Math.max(...report.nodes.map((n) => n.node.length));
+    for (const n of report.nodes) {
+      const result = n.status === 'ok' ? color.green(n.done.length ? 'ok' : 'ok (no change)') : color.red(`${n.status}: ${n.reason}`);
+      println(`${n.node.padEnd(width)}  ${result}`);
+    }
+    const changedNodes = report.nodes.filter((n) => n.done.length).length;
+    if (report.changed) println(`changed ${changedNodes} of ${report.nodes.length} node(s)`);
+    else if (!failed.length) println('nothing changed: every node already matched the inventory');
+    else println('nothing changed');
   }
   if (failed.length) throw new CheckFailed(`${failed.length} of ${report.nodes.length} node(s) not ok: ${failed.map((f) => f.node).join(', ')}`);
 }

@@ -24,7 +24,7 @@ export const ROOTFS_VARIANT = 'minbase';
 /** What every node has. Changing this list (or ROOTFS_RECIPE) changes the hash, so the cache is rebuilt. */
 export const ROOTFS_PACKAGES = ['systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'iproute2', 'sudo', 'strace', 'procps'];
 /** Bump when the customisation done to the base rootfs after debootstrap changes. */
-export const ROOTFS_RECIPE = 1;
+export const ROOTFS_RECIPE = 2;
 
 /** A /24 the lab owns: `prefix` is its first three octets. */
 export interface LabNet {

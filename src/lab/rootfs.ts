@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { OperationError, UsageError } from '../errors.js';
 import { info, warn } from '../output.js';
@@ -97,7 +97,20 @@ export async function ensureRootfs(cacheDir: string): Promise<{ dir: string; bui
     await removeTree(tmp).catch(() => undefined);
     throw e instanceof OperationError ? new OperationError(`building the base rootfs failed: ${e.message}`) : e;
   }
+  await pruneOldRootfs(cacheDir, final);
   return { dir: final, built: true, seconds: (Date.now() - started) / 1000 };
+}
+
+/** Base rootfs dirs of older package lists, unless some overlay still has one as its lower dir. */
+async function pruneOldRootfs(cacheDir: string, keep: string): Promise<void> {
+  const mountinfo = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+  for (const name of await readdir(cacheDir).catch(() => [] as string[])) {
+    const dir = path.join(cacheDir, name);
+    if (!/^rootfs-[0-9a-f]+$/.test(name) || dir === keep) continue;
+    if (mountinfo.includes(`lowerdir=${dir},`) || mountinfo.includes(`lowerdir=${dir}:`)) continue;
+    info(`lab: removing the old base rootfs ${dir}`);
+    await removeTree(dir).catch((e: Error) => warn(`cannot remove ${dir}: ${e.message}`));
+  }
 }
 
 /**
@@ -114,5 +127,9 @@ async function customize(root: string): Promise<void> {
   await writeFile(path.join(root, 'etc/machine-id'), '');
   await run('rm', ['-f', path.join(root, 'var/lib/dbus/machine-id')]);
   await mkdir(path.join(root, 'var/log/journal'), { recursive: true });
+  // Nothing to remount in a container, and in these containers it can fail at boot (a cgroup race) and
+  // leave the node "degraded" for no reason.
+  await symlink('/dev/null', path.join(root, 'etc/systemd/system/systemd-remount-fs.service'));
+  await writeFile(path.join(root, 'etc/default/locale'), 'LANG=C.UTF-8\n');
   await run('chroot', [root, 'apt-get', 'clean'], { allowFail: true });
 }

@@ -263,7 +263,7 @@ export interface JournalEntry {
 }
 
 export interface Journal {
-  /** `journalctl -u <unit>`: what the unit's processes logged. */
+  /** `journalctl -u <unit>`: what the unit's processes logged (and systemd[1]'s lines tagged UNIT=<unit>). */
   unit: JournalEntry[];
   /** systemd[1]'s own lines that mention <unit>.service (unit file complaints, start/stop, failures). */
   systemd: JournalEntry[];
@@ -309,7 +309,14 @@ export async function journal(ref: NodeRef, opts: { unit?: string; since?: Date 
   ]);
   const unitEntries = parseJournalJson(u, sinceUs);
   const systemdEntries = parseJournalJson(s, sinceUs).filter((e) => e.message.includes(`${unit}.service`));
-  const all = [...unitEntries, ...systemdEntries].sort((a, b) => a.time - b.time);
+  // systemd[1]'s lines carry UNIT=<unit>, so `-u` often has them too: list each line once.
+  const seen = new Set<string>();
+  const all = [...unitEntries, ...systemdEntries]
+    .sort((a, b) => a.time - b.time)
+    .filter((e) => {
+      const key = `${e.time} ${e.pid} ${e.message}`;
+      return seen.has(key) ? false : (seen.add(key), true);
+    });
   const text = all.map((e) => `${new Date(e.time / 1000).toISOString()} ${e.identifier}[${e.pid}]: ${e.message}`).join('\n');
   return { unit: unitEntries, systemd: systemdEntries, text };
 }

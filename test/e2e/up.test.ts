@@ -1,0 +1,199 @@
+import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allEndpoints, ETCDCTL_TLS, healthyCount, mainPid, managedStat, memberNames, scratchInventory } from './etcd-helpers.js';
+import { cutLink, describeLab, lab, restoreLink, runHardway, sshOk, sshRun, waitUntil, wipeNode } from './lab-helpers.js';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const wipeAll = () => Promise.all(lab().nodes.map((n) => wipeNode(n)));
+const up = (args: string[] = [], inv = lab().inventoryPath) => runHardway(['up', '-i', inv, ...args]);
+
+describeLab('hardway up', () => {
+  describe('on a fresh lab', () => {
+    beforeAll(wipeAll);
+
+    it('bootstraps a healthy 3-member TLS cluster', async () => {
+      const r = await up();
+      expect(r.exitCode, r.stderr).toBe(0);
+      const members = await memberNames(1);
+      expect(members.map((m) => m.name).sort()).toEqual(['controller-0', 'controller-1', 'controller-2']);
+      expect(members.every((m) => m.started)).toBe(true);
+      expect(await healthyCount(2)).toBe(3);
+      // Modes and owners as promised: keys 0600, dirs 0700.
+      const st = await managedStat(0);
+      expect(st).toMatch(/\/etc\/etcd\/kubernetes-key\.pem 600 root /);
+      expect(st).toMatch(/\/etc\/etcd 700 root /);
+      expect(st).toMatch(/\/var\/lib\/etcd 700 root /);
+      expect(st).toMatch(/\/usr\/local\/bin\/etcd 755 root /);
+      // No escape codes in non-TTY output, and the private key never shows up.
+      expect(r.stdout + r.stderr).not.toMatch(/\u001b\[/);
+      expect(r.stdout + r.stderr).not.toMatch(/PRIVATE KEY/);
+    });
+
+    it('changes nothing on a second run', async () => {
+      const before = await Promise.all(lab().nodes.map(async (n) => [await managedStat(n), await mainPid(n)]));
+      const r = await up();
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/nothing changed/);
+      const after = await Promise.all(lab().nodes.map(async (n) => [await managedStat(n), await mainPid(n)]));
+      expect(after).toEqual(before);
+    });
+
+    it('shows the plan without changing anything', async () => {
+      const r = await runHardway(['plan', '-i', lab().inventoryPath, '--json']);
+      expect(r.exitCode, r.stderr).toBe(0);
+      const plan = JSON.parse(r.stdout) as { changed: boolean; nodes: { plan: { state: string; running: boolean } }[] };
+      expect(plan.changed).toBe(false);
+      expect(plan.nodes.map((n) => [n.plan.state, n.plan.running])).toEqual([
+        ['member', true],
+        ['member', true],
+        ['member', true],
+      ]);
+    });
+
+    it('rolls a heartbeat change through one member at a time, and the cluster answers in between', async () => {
+      const inv = await scratchInventory((doc) => {
+        doc.setIn(['etcd', 'heartbeatInterval'], 150);
+        doc.setIn(['etcd', 'electionTimeout'], 1500);
+      });
+      const pidsBefore = await Promise.all(lab().nodes.map((n) => mainPid(n)));
+      // A writer on controller-0 for the whole run: one put+get every 100 ms, each line `<unix time> ok|fail`.
+      const writer = sshRun(
+        0,
+        `end=$(( $(date +%s) + 40 )); i=0; while [ $(date +%s) -lt $end ] && [ ! -e /tmp/stop-writer ]; do i=$((i+1));
+           if ETCDCTL_API=3 /usr/local/bin/etcdctl --endpoints=${allEndpoints()} ${ETCDCTL_TLS} --command-timeout=2s put roll/k$i v$i >/dev/null 2>&1 &&
+              ETCDCTL_API=3 /usr/local/bin/etcdctl --endpoints=${allEndpoints()} ${ETCDCTL_TLS} --command-timeout=2s get roll/k$i --print-value-only | grep -qx v$i;
+           then echo "$(date +%s.%N) ok"; else echo "$(date +%s.%N) fail"; fi; sleep 0.1; done`,
+        { timeoutMs: 60_000 },
+      );
+      await new Promise((r) => setTimeout(r, 1000));
+      const r = await up([], inv);
+      await sshOk(0, 'touch /tmp/stop-writer');
+      const ops = (await writer).stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' '))
+        .map(([t, s]) => ({ t: Number(t), ok: s === 'ok' }));
+      await sshRun(0, 'rm -f /tmp/stop-writer');
+      expect(r.exitCode, r.stderr).toBe(0);
+      const order = [...r.stderr.matchAll(/restarting etcd on (controller-\d)/g)].map((m) => m[1]);
+      expect(order.sort()).toEqual(['controller-0', 'controller-1', 'controller-2']);
+      const pidsAfter = await Promise.all(lab().nodes.map((n) => mainPid(n)));
+      pidsAfter.forEach((p, i) => expect(p).not.toBe(pidsBefore[i]));
+      // When each member started again (µs, wall clock shared with the writer's `date`).
+      const starts = (
+        await Promise.all(lab().nodes.map(async (n) => Number((await sshOk(n, 'systemctl show -p ExecMainStartTimestamp --timestamp=unix --value etcd.service')).trim().replace('@', ''))))
+      ).sort((a, b) => a - b);
+      for (let i = 1; i < starts.length; i++) {
+        const between = ops.filter((o) => o.ok && o.t > starts[i - 1]! && o.t < starts[i]!);
+        expect(between.length, `a write succeeded between restart ${i} and ${i + 1}`).toBeGreaterThan(0);
+      }
+      // Quorum held throughout: most writes succeeded (an election may cost a few).
+      expect(ops.filter((o) => o.ok).length / ops.length).toBeGreaterThan(0.8);
+      expect(await sshOk(1, 'cat /etc/systemd/system/etcd.service')).toMatch(/--heartbeat-interval=150/);
+    });
+  });
+
+  describe('with one node cut off', () => {
+    beforeAll(wipeAll);
+    afterAll(() => restoreLink(2));
+
+    it('configures the others, names the unreachable node and exits 1; then converges', async () => {
+      await cutLink(2);
+      const r = await up();
+      expect(r.exitCode).toBe(1);
+      expect(r.stdout).toMatch(/controller-2\s+failed: controller-2 \(10\.240\.\d+\.12\): (unreachable|host unreachable)/);
+      expect(r.stdout).toMatch(/controller-0\s+ok/);
+      expect(r.stdout).toMatch(/controller-1\s+ok/);
+      expect((await sshOk(0, 'systemctl is-active etcd')).trim()).toBe('active');
+      expect((await sshOk(1, 'systemctl is-active etcd')).trim()).toBe('active');
+      await restoreLink(2);
+      const again = await up();
+      expect(again.exitCode, again.stdout + again.stderr).toBe(0);
+      expect(await healthyCount(2)).toBe(3);
+      expect((await memberNames(0)).every((m) => m.started)).toBe(true);
+    });
+  });
+
+  describe('host keys', () => {
+    it('refuses an unknown host with its fingerprint, records it with --accept-new, refuses a changed one', async () => {
+      const inv = await scratchInventory((doc, dir) => doc.setIn(['ssh', 'knownHosts'], path.join(dir, 'known_hosts')));
+      const kh = path.join(path.dirname(inv), 'known_hosts');
+      const r = await up([], inv);
+      expect(r.exitCode).toBe(1);
+      const fp = (await sshOk(0, 'ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub')).split(' ')[1]!;
+      expect(fp).toMatch(/^SHA256:/);
+      expect(r.stdout).toContain(`host key not known: ssh-ed25519 ${fp}`);
+      expect(r.stdout).toContain('--accept-new');
+
+      const accepted = await up(['--accept-new'], inv);
+      expect(accepted.exitCode, accepted.stdout).toBe(0);
+      const recorded = await readFile(kh, 'utf8');
+      expect(recorded.trim().split('\n')).toHaveLength(3);
+
+      // controller-0's entry now carries controller-1's key: a changed key, refused even with --accept-new.
+      const lines = recorded.trim().split('\n').map((l) => l.split(' '));
+      const key1 = lines.find((l) => l[0] === lab().nodes[1]!.address)!;
+      await writeFile(kh, lines.map((l) => (l[0] === lab().nodes[0]!.address ? [l[0], key1[1], key1[2]] : l).join(' ')).join('\n') + '\n');
+      const changed = await up(['--accept-new'], inv);
+      expect(changed.exitCode).toBe(1);
+      expect(changed.stdout).toMatch(/controller-0\s+failed: .*HOST KEY CHANGED/);
+      expect(await readFile(kh, 'utf8')).not.toContain(fp.slice(7, 20));
+    });
+  });
+
+  describe('as a non-root user with sudo', () => {
+    it('installs through sudo', async () => {
+      await sshOk(
+        1,
+        `id deploy >/dev/null 2>&1 || useradd -m -s /bin/sh deploy; mkdir -p ~deploy/.ssh; cp /root/.ssh/authorized_keys ~deploy/.ssh/; chown -R deploy: ~deploy/.ssh;
+         echo 'deploy ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/deploy; chmod 440 /etc/sudoers.d/deploy`,
+      );
+      await wipeNode(1);
+      const inv = await scratchInventory((doc) => {
+        doc.setIn(['nodes', 1, 'user'], 'deploy');
+        doc.setIn(['nodes', 1, 'sudo'], true);
+      });
+      const r = await up([], inv);
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+      expect(await managedStat(1)).toMatch(/\/etc\/etcd\/kubernetes-key\.pem 600 root /);
+      expect(await healthyCount(0)).toBe(3);
+      expect((await sshOk(1, 'journalctl _COMM=sudo --no-pager -o cat | tail -n 50')).toString()).toMatch(/deploy : .*COMMAND=\/usr\/bin\/sh -c/);
+    });
+  });
+
+  describe('killed in the middle of the binary upload', () => {
+    beforeAll(wipeAll);
+
+    it('leaves no partial /usr/local/bin/etcd, and the next run completes', async () => {
+      const child = spawn('node', [path.join(REPO, 'bin/hardway'), 'up', '-i', lab().inventoryPath], { env: { ...process.env, NO_COLOR: '1' } });
+      const killed = await new Promise<boolean>((resolve) => {
+        const onData = (d: Buffer) => {
+          // Progress lines come every 2 MB of a big file: kill as soon as the etcd binary is on its way.
+          if (/\/usr\/local\/bin\/etcd [\d.]+ MB \//.test(d.toString())) {
+            child.kill('SIGKILL');
+            resolve(true);
+          }
+        };
+        child.stdout.on('data', onData);
+        child.stderr.on('data', onData);
+        child.on('exit', () => resolve(false));
+      });
+      expect(killed).toBe(true);
+      await new Promise((r) => setTimeout(r, 1500));
+      const whole = (await execa('sh', ['-c', `tar -xOzf '${lab().tarballPath}' etcd-v3.4.23-linux-amd64/etcd | sha256sum`])).stdout.split(' ')[0];
+      for (const n of lab().nodes) {
+        // Whatever is in place must be the whole binary: it is renamed into place only after its checksum matched.
+        const sha = (await sshOk(n, 'if [ -e /usr/local/bin/etcd ]; then sha256sum /usr/local/bin/etcd; else echo none; fi')).split(' ')[0]!.trim();
+        expect(['none', whole]).toContain(sha);
+      }
+      const r = await up();
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+      expect(await healthyCount(0)).toBe(3);
+      await waitUntil(async () => (await sshOk(0, 'ls -a /usr/local/bin')).includes('hardway-tmp') === false, 5000);
+    });
+  });
+});

@@ -57,4 +57,5 @@ timed 'lab down (7 nodes)' lab down
 mkdir -p bench/results
 out="bench/results/lab-$(date +%Y%m%dT%H%M%S).txt"
 { echo "hardway lab timings, $(date -Is), $(nproc) cores, kernel $(uname -r)"; printf '%s\n' "${results[@]}"; } >"$out"
+rm -f "$LOG"
 echo "written to $out"

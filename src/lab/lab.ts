@@ -19,7 +19,7 @@ import {
   type LabNet,
 } from './plan.js';
 import { ensureHost, platformProblem } from './prereq.js';
-import { ensureRootfs, removeTree } from './rootfs.js';
+import { ensureRootfs, removeTree, rootfsDir } from './rootfs.js';
 import {
   bootNode,
   createNode,
@@ -161,7 +161,7 @@ async function knownNodes(dir: string, net: LabNet, prev?: LabState): Promise<No
   const nodes = [...(prev?.nodes ?? [])];
   for (const name of await readdir(paths(dir).nodesDir).catch(() => [] as string[])) {
     const m = /^controller-(\d+)$/.exec(name);
-    if (!m || nodes.some((n) => n.name === name)) continue;
+    if (!m || Number(m[1]) >= MAX_NODES || nodes.some((n) => n.name === name)) continue;
     nodes.push(nodeState(dir, planNode(net, Number(m[1]))));
   }
   for (const n of nodes) {
@@ -255,6 +255,9 @@ export async function labUp(opts: LabOptions & { nodes?: number }): Promise<UpRe
       if (files.every(Boolean)) {
         const statuses = await nodeStatuses(prev, alive);
         if (statuses.every((s) => isSystemUp(s.state))) {
+          if (prev.rootfs !== rootfsDir(cacheDirOf(opts))) {
+            warn(`the nodes run on an older base rootfs (its package list changed): 'hardway lab down && hardway lab up' rebuilds them`);
+          }
           return { noop: true, inventoryPath: prev.inventoryPath, nodes: statuses, added: [], removed: [], rootfsBuilt: false };
         }
       }

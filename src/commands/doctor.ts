@@ -1,5 +1,131 @@
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { CheckFailed, UsageError } from '../errors.js';
+import { printJson, println } from '../output.js';
+import {
+  countBySeverity,
+  diagnose,
+  findingsToJson,
+  problemsOf,
+  renderFindings,
+  type Diagnosis,
+} from '../verify/diagnose.js';
+import { parseJournal, type JournalEntry } from '../verify/journal.js';
+import { withInventory, withJson, type CommonOptions } from './options.js';
 
-export function registerDoctor(_program: Command): void {
-  // 'doctor' is not built yet.
+/**
+ * `hardway doctor`: diagnose etcd from its logs.
+ *
+ *  - offline (`--journal FILE…`): pasted `journalctl -u etcd` output (short formats or `-o json`, etcd and
+ *    systemd lines mixed; `-` reads stdin). No inventory, no SSH.
+ *  - online (no `--journal`): to be added here: collect the journals over SSH with the inventory, add
+ *    endpoint-status samples and fsync metrics, and print with the same `renderFindings`.
+ */
+export interface DoctorOptions extends CommonOptions {
+  journal?: string[];
+  /** Year for year-less `journalctl` timestamps. */
+  year?: number;
+}
+
+export interface OfflineDoctorOptions {
+  json?: boolean;
+  year?: number;
+}
+
+export interface DoctorReport extends Diagnosis {
+  files: string[];
+}
+
+async function readJournalFile(file: string): Promise<string> {
+  if (file === '-') {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
+    return Buffer.concat(chunks).toString('utf8');
+  }
+  try {
+    return await readFile(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UsageError(`${file}: no such journal file (save it with: journalctl -u etcd --no-pager > ${file})`);
+    if (code === 'EISDIR') throw new UsageError(`${file}: is a directory, not a journal file`);
+    throw new UsageError(`${file}: cannot read: ${(e as Error).message}`);
+  }
+}
+
+/** Reads and analyses the files; no printing (for tests and for the online doctor). */
+export async function diagnoseFiles(files: string[], opts: { year?: number } = {}): Promise<DoctorReport> {
+  if (files.length === 0) throw new UsageError('doctor --journal needs at least one file');
+  // Read everything first: a missing file is a usage error before any analysis.
+  const texts = await Promise.all(files.map(readJournalFile));
+  const entries: JournalEntry[] = [];
+  texts.forEach((text, i) => entries.push(...parseJournal(text, { year: opts.year, file: files[i] })));
+  return { ...diagnose(entries), files };
+}
+
+/** The report as JSON: findings, counts and the election analysis (without the raw entries). */
+export function reportToJson(r: DoctorReport): Record<string, unknown> {
+  const problems = problemsOf(r.findings);
+  const { evidence, ...elections } = r.elections;
+  return {
+    ok: problems.length === 0,
+    files: r.files,
+    lines: r.lines,
+    counts: countBySeverity(r.findings),
+    findings: findingsToJson(r.findings),
+    elections: {
+      ...elections,
+      evidence: evidence.map((e) => e.raw),
+    },
+  };
+}
+
+/**
+ * Offline doctor: prints the findings (text or `--json`) and throws CheckFailed (exit 1) when a warning or an
+ * error was found; a missing or unreadable file is a UsageError (exit 2).
+ */
+export async function runOfflineDoctor(files: string[], opts: OfflineDoctorOptions = {}): Promise<DoctorReport> {
+  const report = await diagnoseFiles(files, { year: opts.year });
+  const problems = problemsOf(report.findings);
+  const counts = countBySeverity(report.findings);
+  if (opts.json) {
+    printJson(reportToJson(report));
+  } else if (problems.length === 0) {
+    const notes = report.findings.length ? ` (${report.findings.length} note${report.findings.length > 1 ? 's' : ''} below)` : '';
+    println(`no problems found in ${report.lines} lines${notes}`);
+    if (report.findings.length) println(renderFindings(report.findings));
+  } else {
+    println(renderFindings(report.findings));
+    println();
+  }
+  if (problems.length > 0) {
+    const parts = [counts.error ? `${counts.error} error${counts.error > 1 ? 's' : ''}` : '', counts.warning ? `${counts.warning} warning${counts.warning > 1 ? 's' : ''}` : ''].filter(Boolean);
+    throw new CheckFailed(`doctor: ${parts.join(', ')} in ${report.lines} lines (${problems.map((f) => f.id).join(', ')})`);
+  }
+  return report;
+}
+
+export function registerDoctor(program: Command): void {
+  const cmd = program
+    .command('doctor')
+    .description('Diagnose etcd from its logs: journalctl output (--journal, offline) or, later, the nodes over SSH')
+    .option('--journal <file...>', 'journalctl -u etcd output to analyse (short or -o json; repeatable; - for stdin)')
+    .option('--year <year>', 'year for journalctl timestamps without one (default: this year)', (v: string) => {
+      const n = Number(v);
+      if (!/^\d{4}$/.test(v) || !Number.isInteger(n)) throw new UsageError(`--year: expected a year such as 2026, got '${v}'`);
+      return n;
+    });
+  withInventory(cmd);
+  withJson(cmd);
+  cmd.action(async (opts: DoctorOptions) => {
+    if (opts.journal && opts.journal.length > 0) {
+      await runOfflineDoctor(opts.journal, { json: opts.json, year: opts.year });
+      return;
+    }
+    // Seam for the online doctor (inventory + SSH): collect `journalctl -u etcd -o json` from every node,
+    // parseJournal + diagnose it, combine with analyzeElections / endpoint status, print with renderFindings.
+    throw new UsageError(
+      'online doctor needs the inventory and SSH access to the nodes, which is not available yet: ' +
+        'pass --journal FILE with `journalctl -u etcd --no-pager` output for an offline diagnosis',
+    );
+  });
 }

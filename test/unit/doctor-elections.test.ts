@@ -1,0 +1,192 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { analyzeElections, extractRaftEvents, parseRaftEvent } from '../../src/verify/elections.js';
+import { parseJournal, type JournalEntry } from '../../src/verify/journal.js';
+
+const FIX = path.join(import.meta.dirname, '../fixtures/journal');
+const read = (name: string): JournalEntry[] => parseJournal(readFileSync(path.join(FIX, name), 'utf8'), { year: 2026 });
+
+/** Raft lines of one member, `raft…` 3.4 style, at t0 + seconds. */
+function raftLines(lines: [number, string][], member = 'b71f75320dc06a6c', host = 'n1'): JournalEntry[] {
+  const t0 = Date.UTC(2026, 10, 23, 10, 0, 0);
+  const text = lines
+    .map(([s, msg]) => {
+      const d = new Date(t0 + s * 1000);
+      const hms = d.toISOString().slice(11, 19);
+      return `Nov 23 ${hms} ${host} etcd[7]: raft2026/11/23 ${hms} INFO: ${msg.replaceAll('@', member)}`;
+    })
+    .join('\n');
+  return parseJournal(text, { year: 2026 });
+}
+
+describe('parseRaftEvent', () => {
+  it('reads the raft texts (same in 3.4, 3.5 and 3.6)', () => {
+    expect(parseRaftEvent('b71f75320dc06a6c is starting a new election at term 1')).toEqual({ kind: 'election', member: 'b71f75320dc06a6c', term: 1 });
+    expect(parseRaftEvent('b71f75320dc06a6c became pre-candidate at term 4')).toEqual({ kind: 'pre-candidate', member: 'b71f75320dc06a6c', term: 4 });
+    expect(parseRaftEvent('b71f75320dc06a6c became leader at term 2')).toEqual({ kind: 'leader', member: 'b71f75320dc06a6c', term: 2, leader: 'b71f75320dc06a6c' });
+    expect(parseRaftEvent('raft.node: eed2010be9a63041 elected leader 1ec55d2fb473165c at term 2')).toEqual({
+      kind: 'elected',
+      member: 'eed2010be9a63041',
+      leader: '1ec55d2fb473165c',
+      term: 2,
+    });
+    expect(parseRaftEvent('raft.node: a changed leader from b to c at term 9')).toEqual({ kind: 'changed', member: 'a', leader: 'c', term: 9 });
+    expect(parseRaftEvent('raft.node: a lost leader b at term 9')).toEqual({ kind: 'lost', member: 'a', leader: 'b', term: 9 });
+    expect(parseRaftEvent('a stepped down to follower since quorum is not active')).toEqual({ kind: 'stepped-down', member: 'a' });
+    expect(parseRaftEvent('b71f75320dc06a6c [logterm: 1, index: 3] sent MsgVote request to 9e737febb6b99eee at term 2')).toBeUndefined();
+  });
+
+  it('ignores raft-looking text from other programs', () => {
+    const es = parseJournal('Nov 23 10:00:00 h myapp[3]: abc is starting a new election at term 3', { year: 2026 });
+    expect(extractRaftEvents(es)).toEqual([]);
+  });
+});
+
+describe('analyzeElections', () => {
+  it('the 3.4 loop fixture: 12 elections every 3 s, term 1→13, no leader → loop', () => {
+    const a = analyzeElections(read('etcd34-election-loop.short.txt'));
+    expect(a).toMatchObject({
+      elections: 12,
+      candidacies: 12,
+      leaderEvents: 0,
+      termStart: 1,
+      termEnd: 13,
+      electionsPerMinute: 12,
+      recentElections: 12,
+      loop: true,
+      flapping: false,
+      churn: false,
+    });
+    expect(a.stableLeader).toBeUndefined();
+    expect(a.leader).toBeUndefined();
+    expect(a.members).toHaveLength(1);
+    expect(a.members[0]).toMatchObject({ id: 'eed2010be9a63041', hosts: ['controller-0'], elections: 12, termStart: 1, termEnd: 13, loop: true });
+    // 10:17:52 … 10:17:58 (3 elections), 10:18:01 … 10:18:25 (9 elections)
+    expect(a.perMinute).toEqual([
+      { minute: '2026-11-23T10:17', member: 'eed2010be9a63041', elections: 3 },
+      { minute: '2026-11-23T10:18', member: 'eed2010be9a63041', elections: 9 },
+    ]);
+    expect(a.evidence.map((e) => e.message)).toEqual([
+      'eed2010be9a63041 is starting a new election at term 1',
+      'eed2010be9a63041 is starting a new election at term 7',
+      'eed2010be9a63041 is starting a new election at term 12',
+    ]);
+    expect(a.summary).toMatch(/election loop on eed2010be9a63041: 12 elections, term 1→13/);
+  });
+
+  it("the seed's loop (3 elections 2 s apart, term 1→3) is a loop too", () => {
+    const a = analyzeElections(read('seed-qiita-election-loop.short.txt'));
+    expect(a).toMatchObject({ elections: 3, termStart: 1, termEnd: 3, loop: true });
+  });
+
+  it('a healthy start with one election: a leader, no loop, no churn', () => {
+    const a = analyzeElections(read('unrelated.short.txt'));
+    expect(a).toMatchObject({ elections: 1, loop: false, churn: false, flapping: false, termStart: 1, termEnd: 2 });
+    expect(a.leader).toMatchObject({ id: '36549770f2856ae8', term: 2 });
+    expect(a.members[0]!.loop).toBe(false);
+  });
+
+  it('a stable leader needs a quiet period of stableSeconds up to the end of the window', () => {
+    const es = raftLines([
+      [0, '@ is starting a new election at term 1'],
+      [0, '@ became candidate at term 2'],
+      [1, '@ became leader at term 2'],
+      [1, 'raft.node: @ elected leader @ at term 2'],
+    ]);
+    expect(analyzeElections(es).stableLeader).toBeUndefined();
+    expect(analyzeElections(es).leader).toMatchObject({ id: 'b71f75320dc06a6c', term: 2 });
+    const later = analyzeElections(es, { windowEnd: new Date(Date.UTC(2026, 10, 23, 10, 1, 0)) });
+    expect(later.stableLeader).toEqual({ id: 'b71f75320dc06a6c', term: 2, since: new Date(Date.UTC(2026, 10, 23, 10, 0, 1)) });
+    expect(analyzeElections(es, { windowEnd: new Date(Date.UTC(2026, 10, 23, 10, 0, 20)), stableSeconds: 10 }).stableLeader).toBeDefined();
+  });
+
+  it('elections that end in a leader are churn, not a loop', () => {
+    const es = raftLines([
+      [0, '@ is starting a new election at term 1'],
+      [0, '@ became candidate at term 2'],
+      [2, '@ is starting a new election at term 2'],
+      [2, '@ became candidate at term 3'],
+      [4, '@ is starting a new election at term 3'],
+      [4, '@ became candidate at term 4'],
+      [5, '@ became leader at term 4'],
+      [5, 'raft.node: @ elected leader @ at term 4'],
+    ]);
+    const a = analyzeElections(es);
+    expect(a).toMatchObject({ elections: 3, loop: false, churn: true, termStart: 1, termEnd: 4, electionsPerMinute: 3 });
+  });
+
+  it('old elections are not a loop: the last minute decides', () => {
+    const es = raftLines([
+      [0, '@ is starting a new election at term 1'],
+      [2, '@ is starting a new election at term 2'],
+      [4, '@ is starting a new election at term 3'],
+      [300, 'raft.node: @ lost leader 9e737febb6b99eee at term 3'],
+    ]);
+    // The member stopped campaigning 5 minutes ago (it went quiet: stopped, or logs cut).
+    expect(analyzeElections(es).loop).toBe(false);
+    expect(analyzeElections(es.slice(0, 3)).loop).toBe(true);
+  });
+
+  it('pre-vote (3.5 default): repeated pre-candidacy at one term is a loop without term growth', () => {
+    const es = raftLines([
+      [0, '@ is starting a new election at term 5'],
+      [0, '@ became pre-candidate at term 5'],
+      [2, '@ is starting a new election at term 5'],
+      [2, '@ became pre-candidate at term 5'],
+      [4, '@ is starting a new election at term 5'],
+      [4, '@ became pre-candidate at term 5'],
+    ]);
+    expect(analyzeElections(es)).toMatchObject({ loop: true, termStart: 5, termEnd: 5, preCandidacies: 3 });
+  });
+
+  it('the same term repeated without pre-vote is not called a loop', () => {
+    const es = raftLines([
+      [0, '@ is starting a new election at term 5'],
+      [2, '@ is starting a new election at term 5'],
+      [4, '@ is starting a new election at term 5'],
+    ]);
+    expect(analyzeElections(es).loop).toBe(false);
+  });
+
+  it('leader flapping: two leader changes within 5 minutes while a leader exists', () => {
+    const es = raftLines([
+      [0, 'raft.node: @ elected leader 9e737febb6b99eee at term 2'],
+      [60, 'raft.node: @ lost leader 9e737febb6b99eee at term 3'],
+      [61, 'raft.node: @ elected leader ddd67b312462fd7b at term 3'],
+      [120, 'raft.node: @ changed leader from ddd67b312462fd7b to 9e737febb6b99eee at term 4'],
+      [400, '@ [term: 4] received a MsgHeartbeat message'],
+    ]);
+    const a = analyzeElections(es);
+    expect(a).toMatchObject({ flapping: true, loop: false, lostLeader: 1, changedLeader: 1 });
+    expect(a.leader).toMatchObject({ id: '9e737febb6b99eee', term: 4 });
+    // One change is not flapping.
+    expect(analyzeElections(es.slice(0, 3)).flapping).toBe(false);
+  });
+
+  it('counts per member when several journals are combined', () => {
+    const a = analyzeElections([
+      ...raftLines([[0, '@ is starting a new election at term 1'], [0, '@ became candidate at term 2']], 'aaaaaaaaaaaaaaaa', 'n1'),
+      ...raftLines([[1, 'raft.node: @ elected leader aaaaaaaaaaaaaaaa at term 2']], 'bbbbbbbbbbbbbbbb', 'n2'),
+    ]);
+    expect(a.members.map((m) => [m.id, m.hosts, m.elections, m.electedLeader])).toEqual([
+      ['aaaaaaaaaaaaaaaa', ['n1'], 1, 0],
+      ['bbbbbbbbbbbbbbbb', ['n2'], 0, 1],
+    ]);
+    expect(a.leader?.id).toBe('aaaaaaaaaaaaaaaa');
+  });
+
+  it('works without timestamps (bare raft lines): counts only', () => {
+    const es = parseJournal(
+      ['a1 is starting a new election at term 1', 'a1 is starting a new election at term 2', 'a1 is starting a new election at term 3'].join('\n'),
+    );
+    const a = analyzeElections(es);
+    expect(a).toMatchObject({ elections: 3, electionsPerMinute: 0, loop: true });
+    expect(a.window).toEqual({});
+  });
+
+  it('no raft lines: nothing to report', () => {
+    const a = analyzeElections([]);
+    expect(a).toMatchObject({ elections: 0, loop: false, flapping: false, churn: false, summary: 'no raft election lines' });
+  });
+});

@@ -1,0 +1,224 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { entryLine, formatTime, parseIsoTime, parseJournal, parseJournalLine, parsePayload } from '../../src/verify/journal.js';
+
+const FIX = path.join(import.meta.dirname, '../fixtures/journal');
+const fixture = (name: string): string => readFileSync(path.join(FIX, name), 'utf8');
+
+describe('parseJournal: journalctl short formats', () => {
+  it('reads `short` lines: time (with the given year), host, ident, pid, journald message', () => {
+    const [e] = parseJournal(
+      'Nov 23 10:17:52 controller-1 etcd[493]: published {Name:controller-1 ClientURLs:[https://10.240.0.11:2379]} to cluster 54fde54459049788',
+      { year: 2026, file: 'j.txt' },
+    );
+    expect(e).toMatchObject({
+      host: 'controller-1',
+      ident: 'etcd',
+      pid: 493,
+      source: 'etcd',
+      format: 'journald',
+      envelope: 'short',
+      file: 'j.txt',
+      line: 1,
+      message: 'published {Name:controller-1 ClientURLs:[https://10.240.0.11:2379]} to cluster 54fde54459049788',
+    });
+    expect(e!.time!.toISOString()).toBe('2026-11-23T10:17:52.000Z');
+  });
+
+  it('defaults the year of year-less timestamps to the current year', () => {
+    const [e] = parseJournal('Nov 23 10:17:52 controller-1 etcd[493]: x');
+    expect(e!.time!.getUTCFullYear()).toBe(new Date().getFullYear());
+  });
+
+  it('reads short-precise, short-iso, short-iso-precise, short-full and short-unix timestamps', () => {
+    const lines = [
+      'Nov 23 10:17:52.123456 controller-1 etcd[493]: a',
+      '2026-11-23T10:17:52+0000 controller-1 etcd[493]: b',
+      '2026-11-23T11:17:52.250000+01:00 controller-1 etcd[493]: c',
+      'Mon 2026-11-23 10:17:52 UTC controller-1 etcd[493]: d',
+      '1795428472.5 controller-1 etcd[493]: e',
+    ];
+    const es = parseJournal(lines.join('\n'), { year: 2026 });
+    expect(es.map((e) => e.message)).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(es.map((e) => e.time?.toISOString())).toEqual([
+      '2026-11-23T10:17:52.123Z',
+      '2026-11-23T10:17:52.000Z',
+      '2026-11-23T10:17:52.250Z',
+      '2026-11-23T10:17:52.000Z',
+      '2026-11-23T10:07:52.500Z',
+    ]);
+    expect(es.every((e) => e.host === 'controller-1' && e.ident === 'etcd' && e.pid === 493)).toBe(true);
+  });
+
+  it('steps the year on a December → January rollover', () => {
+    const es = parseJournal('Dec 31 23:59:59 h etcd[1]: a\nJan 01 00:00:01 h etcd[1]: b', { year: 2025 });
+    expect(es.map((e) => e.time?.toISOString())).toEqual(['2025-12-31T23:59:59.000Z', '2026-01-01T00:00:01.000Z']);
+  });
+
+  it('classifies systemd[1], etcd, the lab wrapper (strace) and other programs', () => {
+    const es = parseJournal(
+      [
+        "Nov 23 10:02:11 controller-0 systemd[1]: /etc/systemd/system/etcd.service:8: Missing '=', ignoring line.",
+        'Nov 23 09:55:41 controller-1 strace[812]: 2026-11-23 09:55:41.962700 W | wal: sync duration of 1.200572091s, expected less than 1s',
+        'Nov 23 09:55:30 controller-1 hw-slowdisk[801]: hw-slowdisk: fdatasync +1200000us for: /usr/local/bin/etcd',
+        'Nov 23 08:01:10 web-1 nginx[812]: nginx: [emerg] bind() to 0.0.0.0:80 failed (98: Address already in use)',
+        'Nov 23 08:03:00 web-1 kernel: EXT4-fs (sda1): re-mounted.',
+        'Nov 23 08:04:00 web-1 coredns[1500]: {"level":"error","ts":"2026-11-23T08:04:00.000Z","caller":"plugin/forward/forward.go:10","msg":"failed to start"}',
+        'Nov 23 08:04:00 h some-wrapper[9]: {"level":"warn","ts":"2024-05-03T02:41:20.123456Z","caller":"wal/wal.go:805","msg":"slow fdatasync","took":"1.2s"}',
+      ].join('\n'),
+      { year: 2026 },
+    );
+    expect(es.map((e) => [e.ident, e.source])).toEqual([
+      ['systemd', 'systemd'],
+      ['strace', 'etcd'],
+      ['hw-slowdisk', 'etcd'],
+      ['nginx', 'other'],
+      ['kernel', 'other'],
+      ['coredns', 'other'],
+      ['some-wrapper', 'etcd'],
+    ]);
+    expect(es[4]!.pid).toBeUndefined();
+  });
+
+  it('skips blank lines and journalctl markers (-- Logs begin --, -- Boot --, -x catalog text)', () => {
+    const es = parseJournal(
+      [
+        '-- Logs begin at Mon 2026-11-23 07:58:00 UTC, end at Mon 2026-11-23 08:30:00 UTC. --',
+        '',
+        'Nov 23 10:00:00 h etcd[1]: a',
+        '-- Boot 2d8d5c1f0b3e4a7b8c9d0e1f2a3b4c5d --',
+        '░░ Subject: A start job for unit etcd.service has failed',
+        '-- Subject: Unit etcd.service has failed',
+        '\r',
+        'Nov 23 10:00:01 h etcd[1]: b\r',
+      ].join('\n'),
+      { year: 2026 },
+    );
+    expect(es.map((e) => e.message)).toEqual(['a', 'b']);
+    expect(es.map((e) => e.line)).toEqual([3, 8]);
+  });
+
+  it('keeps lines it cannot place as plain text of unknown origin (never throws)', () => {
+    const es = parseJournal('# systemctl enable etcd\nFailed to enable unit: File etcd.service: Invalid argument\n{not json', {
+      year: 2026,
+    });
+    expect(es).toHaveLength(3);
+    expect(es[0]).toMatchObject({ ident: '', source: 'other', format: 'text', envelope: 'none' });
+    expect(es[1]).toMatchObject({ ident: '', source: 'systemd', message: 'Failed to enable unit: File etcd.service: Invalid argument' });
+    expect(es[2]!.message).toBe('{not json');
+  });
+});
+
+describe('parsePayload: the inner etcd formats', () => {
+  it('capnslog pretty: level, package, message, its own time', () => {
+    const p = parsePayload('2026-11-23 09:55:41.962700 W | wal: sync duration of 1.200572091s, expected less than 1s');
+    expect(p).toMatchObject({ format: 'capnslog', level: 'warning', package: 'wal', message: 'sync duration of 1.200572091s, expected less than 1s' });
+    expect(p.time?.toISOString()).toBe('2026-11-23T09:55:41.962Z');
+    expect(parsePayload('2026-11-23 10:16:59.367538 E | etcdmain: open /etc/etcd/kubernetes.pem: no such file or directory')).toMatchObject({
+      level: 'error',
+      package: 'etcdmain',
+      message: 'open /etc/etcd/kubernetes.pem: no such file or directory',
+    });
+  });
+
+  it('raft default logger lines, with and without a level header', () => {
+    expect(parsePayload('raft2026/11/23 10:17:52 INFO: raft.node: eed2010be9a63041 elected leader 1ec55d2fb473165c at term 2')).toMatchObject({
+      format: 'raft',
+      level: 'info',
+      message: 'raft.node: eed2010be9a63041 elected leader 1ec55d2fb473165c at term 2',
+    });
+    expect(parsePayload('raft2026/11/23 10:18:41 WARN: b71f75320dc06a6c (leader true) A tick missed to fire. Node blocks too long!').level).toBe('warning');
+    expect(parsePayload('raft2026/11/23 10:17:31 tocommit(6) is out of range [lastIndex(0)]. Was the raft log corrupted, truncated, or lost?')).toMatchObject({
+      format: 'raft',
+      level: 'panic',
+    });
+  });
+
+  it('zap JSON: msg as message, all keys as fields, level and ts (ISO or epoch seconds)', () => {
+    const p = parsePayload('{"level":"warn","ts":"2024-05-03T02:41:10.123456Z","caller":"wal/wal.go:805","msg":"slow fdatasync","took":"1.234s","expected-duration":"1s"}');
+    expect(p).toMatchObject({ format: 'zap', level: 'warning', message: 'slow fdatasync' });
+    expect(p.fields).toMatchObject({ took: '1.234s', 'expected-duration': '1s', caller: 'wal/wal.go:805' });
+    expect(p.time?.toISOString()).toBe('2024-05-03T02:41:10.123Z');
+    expect(parsePayload('{"level":"info","ts":1726459074.9597218,"caller":"snapshot/v3_snapshot.go:119","msg":"created temporary db file"}').time?.toISOString()).toBe(
+      '2024-09-16T03:57:54.960Z',
+    );
+    expect(parsePayload('{"level":"info","ts":"2024-09-16T12:57:54.988563+0900","msg":"x"}').time?.toISOString()).toBe('2024-09-16T03:57:54.988Z');
+  });
+
+  it('3.6 console format (tab-separated) and etcdutl-style output', () => {
+    const p = parsePayload('2024-05-03T02:41:10.123456Z\twarn\twal/wal.go:846\tslow fdatasync\t{"took": "1.234s", "expected-duration": "1s"}');
+    expect(p).toMatchObject({ format: 'console', level: 'warning', message: 'slow fdatasync' });
+    expect(p.fields).toMatchObject({ took: '1.234s', caller: 'wal/wal.go:846' });
+    const r = parsePayload('2024-05-03T02:41:10.123456Z\tinfo\traft\tv3@v3.6.0/raft.go:988\t8e9e05c52164694d is starting a new election at term 1');
+    expect(r).toMatchObject({ format: 'console', message: '8e9e05c52164694d is starting a new election at term 1' });
+    expect(r.fields).toMatchObject({ logger: 'raft' });
+  });
+
+  it('anything else is the journald body as is', () => {
+    expect(parsePayload("[WARNING] Deprecated '--logger=capnslog' flag is set; use '--logger=zap' flag instead")).toMatchObject({ format: 'journald' });
+  });
+});
+
+describe('parseJournal: journalctl -o json', () => {
+  it('reads MESSAGE (also as a byte array), PRIORITY, identifiers, units and the realtime timestamp', () => {
+    const es = parseJournal(fixture('etcd34.journal.json'));
+    expect(es).toHaveLength(18);
+    const missing = es[0]!;
+    expect(missing).toMatchObject({ ident: 'systemd', pid: 1, source: 'systemd', envelope: 'json', level: 'warning', host: 'controller-0' });
+    expect(missing.time?.toISOString()).toBe('2026-11-23T10:02:11.000Z');
+    const fatal = es.find((e) => e.message.startsWith('open /etc/etcd'))!;
+    expect(fatal).toMatchObject({ source: 'etcd', level: 'critical', package: 'etcdmain', unit: 'etcd.service' });
+    const bytes = es.find((e) => e.message === 'sync duration of 1.5s, expected less than 1s');
+    expect(bytes).toBeDefined();
+    const raft = es.find((e) => e.format === 'raft')!;
+    expect(raft.message).toBe('eed2010be9a63041 is starting a new election at term 1');
+    const strace = es.find((e) => e.ident === 'strace')!;
+    expect(strace).toMatchObject({ source: 'etcd', format: 'capnslog', level: 'warning', package: 'wal' });
+    expect(es[es.length - 1]).toMatchObject({ ident: 'sshd', source: 'other' });
+    expect(entryLine(missing)).toBe("2026-11-23 10:02:11 controller-0 systemd[1]: /etc/systemd/system/etcd.service:8: Missing '=', ignoring line.");
+  });
+
+  it('reads zap JSON inside MESSAGE (etcd 3.5 under systemd)', () => {
+    const es = parseJournal(fixture('etcd35.journal.json'));
+    expect(es.every((e) => e.format === 'zap' && e.source === 'etcd')).toBe(true);
+    expect(es[1]).toMatchObject({ message: 'slow fdatasync', level: 'warning' });
+    expect(es[1]!.fields).toMatchObject({ took: '1.234s' });
+    // The journal's timestamp wins over zap's ts: one clock for etcd and systemd lines.
+    expect(es[1]!.time?.toISOString()).toBe('2024-05-03T02:41:20.123Z');
+  });
+
+  it('reads -o json-pretty, -o json-seq and a JSON array (jq -s)', () => {
+    const obj = { __REALTIME_TIMESTAMP: '1795428131000100', _HOSTNAME: 'h', SYSLOG_IDENTIFIER: 'etcd', _PID: '7', MESSAGE: 'sync duration of 2s, expected less than 1s' };
+    const pretty = JSON.stringify(obj, null, '\t');
+    const seq = `\u001e${JSON.stringify(obj)}`;
+    for (const text of [`${pretty}\n${pretty}\n`, `${seq}\n${seq}\n`, JSON.stringify([obj, obj])]) {
+      const es = parseJournal(text);
+      expect(es).toHaveLength(2);
+      expect(es[0]).toMatchObject({ ident: 'etcd', pid: 7, host: 'h', source: 'etcd', message: obj.MESSAGE });
+    }
+  });
+});
+
+describe('helpers', () => {
+  it('parseIsoTime and formatTime', () => {
+    expect(parseIsoTime('2026-11-23T10:17:52.5Z')?.toISOString()).toBe('2026-11-23T10:17:52.500Z');
+    expect(parseIsoTime('2026-11-23T10:17:52-0130')?.toISOString()).toBe('2026-11-23T11:47:52.000Z');
+    expect(parseIsoTime('nope')).toBeUndefined();
+    expect(formatTime(new Date('2026-01-02T03:04:05Z'))).toBe('2026-01-02 03:04:05');
+    expect(formatTime(undefined)).toBe('');
+  });
+
+  it('parseJournalLine returns undefined for blank lines', () => {
+    expect(parseJournalLine('   ')).toBeUndefined();
+    expect(parseJournalLine('x')?.message).toBe('x');
+  });
+
+  it('parses every fixture without losing a non-blank line', () => {
+    for (const f of ['catalog-34.short.txt', 'catalog-35.zap.short.txt', 'etcd34-election-loop.short.txt', 'unrelated.short.txt']) {
+      const text = fixture(f);
+      const nonBlank = text.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('-- ')).length;
+      expect(parseJournal(text, { year: 2026 })).toHaveLength(nonBlank);
+    }
+  });
+});

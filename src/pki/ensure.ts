@@ -14,7 +14,7 @@ export interface FileResult {
   name: string;
   path: string;
   action: FileAction;
-  /** Why it was reissued. */
+  /** Why it was reissued (for the key: that it goes with the new certificate). */
   reasons: string[];
 }
 
@@ -127,7 +127,7 @@ export async function ensurePki(inv: Inventory, now: Date = new Date()): Promise
     fileResult(PKI_FILES.ca, ca),
     fileResult(PKI_FILES.caKey, ca),
     fileResult(PKI_FILES.cert, leaf, reasons),
-    fileResult(PKI_FILES.key, leaf, reasons),
+    fileResult(PKI_FILES.key, leaf, leaf === 'reissued' ? [`new key, with ${PKI_FILES.cert}`] : []),
   ];
   return { dir, ca, leaf, reasons, files, notes, messages: [...notes, ...files.map(fileLine)] };
 }

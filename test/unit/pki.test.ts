@@ -190,6 +190,7 @@ describe('ensurePki: idempotency and reissue', () => {
     expect(r.messages).toContain('kubernetes.pem: reissued: SAN 10.240.0.13 (controller-3) missing; SAN controller-3 (controller-3) missing');
     expect(fileAction(r, 'ca.pem')).toBe('kept');
     expect(fileAction(r, 'kubernetes-key.pem')).toBe('reissued');
+    expect(r.messages).toContain('kubernetes-key.pem: reissued: new key, with kubernetes.pem');
     for (const f of ['ca.pem', 'ca-key.pem']) expect(await read(dir, f)).toBe(await read(golden, f));
     expect(await read(dir, 'kubernetes-key.pem')).not.toBe(await read(golden, 'kubernetes-key.pem'));
     const text = await openssl('x509', '-in', at(dir, 'kubernetes.pem'), '-noout', '-ext', 'subjectAltName');

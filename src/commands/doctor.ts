@@ -94,6 +94,9 @@ export async function runOfflineDoctor(files: string[], opts: OfflineDoctorOptio
     println(`no problems found in ${report.lines} lines${notes}`);
     if (report.findings.length) println(renderFindings(report.findings));
   } else {
+    const parts = [`${counts.error} error${counts.error === 1 ? '' : 's'}`, `${counts.warning} warning${counts.warning === 1 ? '' : 's'}`];
+    if (counts.info) parts.push(`${counts.info} note${counts.info === 1 ? '' : 's'}`);
+    println(`${report.lines} lines from ${files.length} file${files.length === 1 ? '' : 's'}: ${parts.join(', ')}`);
     println(renderFindings(report.findings));
     println();
   }

@@ -4,7 +4,8 @@
  * Accepted envelopes, in any mix, one entry per line:
  *  - `journalctl` short formats: `short` / `short-precise` (`Nov 23 10:17:52[.123456] host ident[pid]: msg`),
  *    `short-iso` / `short-iso-precise` (`2026-11-23T10:17:52[.123456]+00:00 host ident[pid]: msg`),
- *    `short-full` (`Mon 2026-11-23 10:17:52 UTC host ident[pid]: msg`) and `short-unix` (`1795428472.123456 host …`);
+ *    `short-full` (`Mon 2026-11-23 10:17:52 UTC host ident[pid]: msg`), `short-unix` (`1795428472.123456 host …`)
+ *    and `short-monotonic` (`[  123.456789] host …`, no wall clock);
  *  - `journalctl -o json` (one object per line; MESSAGE may be a byte array), `-o json-pretty` and `-o json-seq`;
  *  - bare payloads without any envelope (`journalctl -o cat`, or etcd's stderr pasted directly).
  *
@@ -68,6 +69,8 @@ const SHORT_TS = /^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}(\d{1,
 const ISO_TS = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?) +/;
 /** `Mon 2026-11-23 10:17:52[.123456] UTC ` (short-full). */
 const FULL_TS = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?) ([A-Za-z][A-Za-z0-9+:-]*) +/;
+/** `[  123.456789] ` (short-monotonic: seconds since boot, no wall clock). */
+const MONO_TS = /^\[\s*\d+\.\d+\] +/;
 /** `1795428472.123456 ` (short-unix). */
 const UNIX_TS = /^(\d{9,11}(?:\.\d+)?) +/;
 /** After the timestamp: `host ident[pid]: message` (pid optional). */
@@ -199,8 +202,9 @@ export function parsePayload(text: string): Payload {
 }
 
 function classify(ident: string, unit: string | undefined, payload: Payload, pid?: number): EntrySource {
-  if (ident === 'systemd' || (ident === '' && pid === 1)) return 'systemd';
+  if (ident === 'systemd') return 'systemd';
   if (ETCD_IDENTS.test(ident)) return 'etcd';
+  if (pid === 1) return 'systemd';
   if (unit && /etcd/i.test(unit) && ident !== 'systemd' && ident !== 'systemctl') {
     // `_SYSTEMD_UNIT=etcd.service` for etcd's own lines; PID 1's lines about etcd carry UNIT= instead.
     if (pid !== 1) return 'etcd';
@@ -319,6 +323,8 @@ function parseShortLine(line: string, ys: YearState): { time?: Date; rest: strin
     const zone = /^(UTC|GMT|Z)$/i.test(m[3]!) ? 'Z' : /^[+-]\d{2}:?\d{2}$/.test(m[3]!) ? m[3]! : '';
     return { time: parseIsoTime(`${m[1]}T${m[2]}${zone}`), rest: line.slice(m[0].length) };
   }
+  m = MONO_TS.exec(line);
+  if (m && HOST_IDENT.test(line.slice(m[0].length))) return { rest: line.slice(m[0].length) };
   m = UNIX_TS.exec(line);
   if (m && HOST_IDENT.test(line.slice(m[0].length))) {
     return { time: new Date(Math.round(Number(m[1]) * 1000)), rest: line.slice(m[0].length) };

@@ -180,6 +180,7 @@ describe('hardway doctor --journal', () => {
   it('exit 1 with the ids when something is found', async () => {
     const r = await runDoctor(['--journal', fx('kthw-doubled-backslash.short.txt')]);
     expect(r.code).toBe(EXIT_FAILED);
+    expect(r.stdout.split('\n')[0]).toBe('17 lines from 1 file: 4 errors, 2 warnings');
     expect(r.stdout).toContain('SD-01');
     expect(r.stdout).toContain('/etc/systemd/system/etcd.service: line 8');
     expect(r.stderr).toMatch(/doctor: 4 errors, 2 warnings in 17 lines \(SD-01, SD-02, BOOT-14, SD-05, SD-07, SD-06\)/);

@@ -51,6 +51,13 @@ describe('parseJournal: journalctl short formats', () => {
     expect(es.every((e) => e.host === 'controller-1' && e.ident === 'etcd' && e.pid === 493)).toBe(true);
   });
 
+  it('reads short-monotonic lines (no wall clock) and treats PID 1 as systemd', () => {
+    const [e] = parseJournal('[   12.345678] controller-0 systemd[1]: etcd.service: Main process exited, code=exited, status=1/FAILURE');
+    expect(e).toMatchObject({ host: 'controller-0', ident: 'systemd', pid: 1, source: 'systemd', envelope: 'short' });
+    expect(e!.time).toBeUndefined();
+    expect(parseJournal('Nov 23 10:00:00 h init[1]: x')[0]!.source).toBe('systemd');
+  });
+
   it('steps the year on a December → January rollover', () => {
     const es = parseJournal('Dec 31 23:59:59 h etcd[1]: a\nJan 01 00:00:01 h etcd[1]: b', { year: 2025 });
     expect(es.map((e) => e.time?.toISOString())).toEqual(['2025-12-31T23:59:59.000Z', '2026-01-01T00:00:01.000Z']);

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Listr, type ListrTaskWrapper } from 'listr2';
+import { Listr, ListrLogger, ProcessOutput, type ListrTaskWrapper } from 'listr2';
 import { CheckFailed, UsageError } from '../errors.js';
 import { selectNodes } from '../inventory/derive.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
@@ -49,7 +49,8 @@ const log = (json: boolean | undefined, line: string) => {
 /** Everything that runs on the laptop before any connection: PKI, units (linted), binaries. */
 export async function prepareArtifacts(inv: Inventory, nodes: NodeSpec[], opts: UpOptions): Promise<Artifacts> {
   const pki = await ensurePki(inv);
-  for (const line of pki.messages ?? []) log(opts.json, `pki: ${line}`);
+  if (pki.ca === 'kept' && pki.leaf === 'kept' && !pki.notes.length) log(opts.json, `pki: kept ca.pem and kubernetes.pem in ${inv.pki.dir}`);
+  else for (const line of pki.messages) log(opts.json, `pki: ${line}`);
   // Loaded on use: `plan`/`up` are the only commands that render.
   const { renderAndLint } = await import('../render/index.js');
   const units = new Map<string, ReturnType<typeof bufferSource>>();
@@ -116,7 +117,8 @@ async function applyFiles(remote: Remote, plan: NodePlan, report: (msg: string) 
     }
     let last = 0;
     await remote.upload(f.file.source, f.path, f.mode, (sent) => {
-      if (f.bytes > 1e6 && sent - last > 2e6) {
+      // A progress line per quarter of a big file: visible in a TTY, not a flood in CI logs.
+      if (f.bytes > 1e6 && sent - last >= f.bytes / 4 && sent < f.bytes) {
         last = sent;
         report(`${f.path} ${mb(sent)} / ${mb(f.bytes)}`);
       }
@@ -163,6 +165,12 @@ export function formatPlanText(plan: ClusterPlan, failed: NodeOutcome[]): string
   }
   for (const f of failed) out.push(`${f.node}: unreachable: ${f.reason}`);
   return out.join('\n');
+}
+
+/** listr2 options that send a renderer's output (the default one's and the simple one's logger) to stderr. */
+function toStderr() {
+  const processOutput = new ProcessOutput(process.stderr, process.stderr);
+  return { processOutput, logger: new ListrLogger({ useIcons: true, processOutput }) };
 }
 
 function isTTY(): boolean {
@@ -229,7 +237,9 @@ export async function runUp(inv: Inventory, opts: UpOptions): Promise<UpReport> 
         exitOnError: false,
         renderer: opts.json ? 'silent' : isTTY() ? 'default' : 'simple',
         fallbackRenderer: 'simple',
-        rendererOptions: { collapseErrors: false },
+        // Progress goes to stderr: stdout carries the result (tables, or --json).
+        rendererOptions: { collapseErrors: false, ...toStderr() },
+        fallbackRendererOptions: toStderr(),
       } as never,
     );
     await tasks.run();

@@ -105,7 +105,7 @@ describeLab('hardway up', () => {
       await cutLink(2);
       const r = await up();
       expect(r.exitCode).toBe(1);
-      expect(r.stdout).toMatch(/controller-2\s+failed: controller-2 \(10\.240\.\d+\.12\): (unreachable|host unreachable)/);
+      expect(r.stdout).toMatch(/controller-2\s+failed: controller-2 \(10\.240\.\d+\.12:22\): (unreachable|host unreachable)/);
       expect(r.stdout).toMatch(/controller-0\s+ok/);
       expect(r.stdout).toMatch(/controller-1\s+ok/);
       expect((await sshOk(0, 'systemctl is-active etcd')).trim()).toBe('active');
@@ -146,13 +146,14 @@ describeLab('hardway up', () => {
   });
 
   describe('as a non-root user with sudo', () => {
+    beforeAll(wipeAll);
+
     it('installs through sudo', async () => {
       await sshOk(
         1,
         `id deploy >/dev/null 2>&1 || useradd -m -s /bin/sh deploy; mkdir -p ~deploy/.ssh; cp /root/.ssh/authorized_keys ~deploy/.ssh/; chown -R deploy: ~deploy/.ssh;
          echo 'deploy ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/deploy; chmod 440 /etc/sudoers.d/deploy`,
       );
-      await wipeNode(1);
       const inv = await scratchInventory((doc) => {
         doc.setIn(['nodes', 1, 'user'], 'deploy');
         doc.setIn(['nodes', 1, 'sudo'], true);

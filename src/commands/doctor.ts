@@ -11,7 +11,11 @@ import {
   type Diagnosis,
 } from '../verify/diagnose.js';
 import { parseJournal, type JournalEntry } from '../verify/journal.js';
-import { withInventory, withJson, type CommonOptions } from './options.js';
+import { closeAll, connectAll } from '../ssh/connect.js';
+import { diagnoseCluster } from '../verify/doctor-cluster.js';
+import { gatherDoctorFacts } from '../verify/doctor-gather.js';
+import type { Finding } from '../verify/diagnose.js';
+import { loadInventory, withInventory, withJson, type CommonOptions } from './options.js';
 
 /**
  * `hardway doctor`: diagnose etcd from its logs.
@@ -107,10 +111,30 @@ export async function runOfflineDoctor(files: string[], opts: OfflineDoctorOptio
   return report;
 }
 
+/** Online doctor: every member over SSH, with the live cluster's evidence (status samples, metrics, ports, clocks). */
+export async function runOnlineDoctor(opts: DoctorOptions): Promise<void> {
+  const inv = await loadInventory(opts);
+  if (!opts.json) process.stderr.write(`doctor: reading journals, metrics and status from ${inv.nodes.length} node(s)…\n`);
+  const conns = await connectAll(inv, inv.nodes);
+  let findings: Finding[];
+  try {
+    findings = diagnoseCluster(inv, (await gatherDoctorFacts(inv, conns)).facts);
+  } finally {
+    await closeAll(conns);
+  }
+  const problems = problemsOf(findings);
+  if (opts.json) printJson({ ok: problems.length === 0, counts: countBySeverity(findings), findings: findingsToJson(findings) });
+  else println(problems.length ? renderFindings(findings) : `no problems found on ${inv.nodes.length} member(s)${findings.length ? `\n${renderFindings(findings)}` : ''}`);
+  if (problems.length) {
+    const members = [...new Set(problems.flatMap((f) => f.hosts))];
+    throw new CheckFailed(`doctor: ${problems.map((f) => f.id).join(', ')}${members.length ? ` on ${members.join(', ')}` : ''}`);
+  }
+}
+
 export function registerDoctor(program: Command): void {
   const cmd = program
     .command('doctor')
-    .description('Diagnose etcd from its logs: journalctl output (--journal, offline) or, later, the nodes over SSH')
+    .description('the cause, per member, with evidence: journals, election loops, disk latency, reachability, clocks, certificates (--journal FILE: offline, on pasted journalctl output)')
     .option('--journal <file...>', 'journalctl -u etcd output to analyse (short or -o json; repeatable; - for stdin)')
     .option('--year <year>', 'year for journalctl timestamps without one (default: this year)', (v: string) => {
       const n = Number(v);
@@ -124,11 +148,6 @@ export function registerDoctor(program: Command): void {
       await runOfflineDoctor(opts.journal, { json: opts.json, year: opts.year });
       return;
     }
-    // Seam for the online doctor (inventory + SSH): collect `journalctl -u etcd -o json` from every node,
-    // parseJournal + diagnose it, combine with analyzeElections / endpoint status, print with renderFindings.
-    throw new UsageError(
-      'online doctor needs the inventory and SSH access to the nodes, which is not available yet: ' +
-        'pass --journal FILE with `journalctl -u etcd --no-pager` output for an offline diagnosis',
-    );
+    await runOnlineDoctor(opts);
   });
 }

@@ -1,3 +1,4 @@
+import { OperationError } from '../errors.js';
 import { clientUrl } from '../inventory/derive.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import { renderTable } from '../output.js';
@@ -33,16 +34,16 @@ export async function endpointHealth(probe: Remote, nodes: NodeSpec[], timeoutS 
 }
 
 /** Polls `endpoint health` until every endpoint is healthy, or throws after `timeoutMs`. */
-export async function waitHealthy(probe: Remote, nodes: NodeSpec[], timeoutMs: number, report?: (m: string) => void): Promise<EndpointHealth[]> {
+export async function waitHealthy(probe: Remote, nodes: NodeSpec[], timeoutMs: number, report?: (m: string) => void, healthTimeoutS = 3): Promise<EndpointHealth[]> {
   const deadline = Date.now() + timeoutMs;
   let last: EndpointHealth[] = [];
   let lastReport = 0;
   for (;;) {
-    last = await endpointHealth(probe, nodes);
+    last = await endpointHealth(probe, nodes, healthTimeoutS);
     if (last.length && last.every((h) => h.health)) return last;
     if (Date.now() > deadline) {
       const bad = last.filter((h) => !h.health).map((h) => `${h.endpoint}: ${h.error ?? 'unhealthy'}`);
-      throw new Error(`cluster not healthy after ${Math.round(timeoutMs / 1000)} s: ${bad.join('; ')}`);
+      throw new OperationError(`cluster not healthy after ${Math.round(timeoutMs / 1000)} s: ${bad.join('; ')}`);
     }
     if (report && Date.now() - lastReport > 10_000) {
       lastReport = Date.now();
@@ -54,7 +55,7 @@ export async function waitHealthy(probe: Remote, nodes: NodeSpec[], timeoutMs: n
 
 export async function memberList(probe: Remote, nodes: NodeSpec[]): Promise<{ clusterId: string; members: MemberInfo[] }> {
   const r = await probe.run(etcdctlCommand(endpointsOf(nodes), ['member', 'list', '-w', 'json']), { timeoutMs: 15_000 });
-  if (r.code !== 0) throw new Error(`etcdctl member list failed: ${r.stderr.trim().split('\n').pop()}`);
+  if (r.code !== 0) throw new OperationError(`etcdctl member list failed: ${r.stderr.trim().split('\n').pop()}`);
   return parseMemberList(r.stdout);
 }
 

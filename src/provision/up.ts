@@ -25,6 +25,11 @@ export interface UpOptions {
   templates?: string;
   /** How long to wait for the cluster to become healthy (default 60 s). */
   waitMs?: number;
+  /**
+   * Restart changed running members all at once instead of one by one: for a cluster with no quorum to keep
+   * (an election loop), where a rolling restart would wait for a health that cannot come.
+   */
+  restartTogether?: boolean;
 }
 
 export interface NodeOutcome {
@@ -266,18 +271,43 @@ export async function runUp(inv: Inventory, opts: UpOptions): Promise<UpReport> 
       );
       log(opts.json, `started etcd on ${toStart.map((p) => p.node).join(', ')}; waiting for the cluster to be healthy`);
     }
-    if (probe && toStart.length) await waitHealthy(probe, endpointsNodes, waitMs, (m) => log(opts.json, m));
-    const restarts = cluster.mode === 'rolling' ? rollingOrder(livePlans, probe ? await leaderName(probe, inv) : undefined) : [];
+    // A health check is a linearizable read: allow it a few heartbeats on a slow (tuned) cluster.
+    const healthTimeoutS = Math.max(3, Math.ceil((2 * inv.etcd.heartbeatInterval) / 1000) + 2);
+    if (probe && toStart.length) {
+      try {
+        await waitHealthy(probe, endpointsNodes, waitMs, (m) => log(opts.json, m), healthTimeoutS);
+      } catch (e) {
+        // Reported per node below (the health table says which); 'hardway doctor' explains why.
+        log(opts.json, `${(e as Error).message}\nrun 'hardway doctor' to find out why`);
+      }
+    }
+    if (opts.restartTogether) {
+      const together = livePlans.filter((p) => p.restart);
+      await Promise.all(
+        together.map(async (p) => {
+          const w = live.find((x) => x.node.name === p.node)!;
+          await must(w.remote!, 'systemctl restart --no-block etcd.service', 'systemctl restart etcd');
+          w.outcome.done.push('restart');
+        }),
+      );
+      if (together.length) {
+        log(opts.json, `restarted etcd on ${together.map((p) => p.node).join(', ')} together; waiting for a leader`);
+        await waitHealthy(probe!, endpointsNodes, waitMs, (m) => log(opts.json, m), healthTimeoutS).catch((e: Error) => log(opts.json, e.message));
+      }
+    }
+    const restarts = cluster.mode === 'rolling' && !opts.restartTogether ? rollingOrder(livePlans, probe ? await leaderName(probe, inv) : undefined) : [];
     for (const p of restarts) {
       const w = live.find((x) => x.node.name === p.node)!;
       const remote = w.remote!;
       try {
-        // Each restart only once the cluster is healthy again, so quorum holds throughout.
-        await waitHealthy(probe!, endpointsNodes, waitMs, (m) => log(opts.json, m));
+        // Each restart only once the other members are healthy, so quorum holds throughout (the member itself may
+        // be the broken one this run repairs).
+        const others = endpointsNodes.filter((n) => n.name !== p.node);
+        if (others.length) await waitHealthy(probe!, others, waitMs, (m) => log(opts.json, m), healthTimeoutS);
         log(opts.json, `restarting etcd on ${p.node}`);
         await must(remote, 'systemctl restart etcd.service', 'systemctl restart etcd', waitMs);
         w.outcome.done.push('restart');
-        await waitHealthy(probe!, endpointsNodes, waitMs, (m) => log(opts.json, m));
+        await waitHealthy(probe!, endpointsNodes, waitMs, (m) => log(opts.json, m), healthTimeoutS);
       } catch (e) {
         Object.assign(w.outcome, { status: 'failed', reason: (e as Error).message });
         // Stop the roll: restarting more members while one is unhealthy could lose quorum.

@@ -1,9 +1,9 @@
 import { clientUrl, peerUrl } from '../inventory/derive.js';
 import type { Inventory } from '../inventory/types.js';
 import type { SystemdState } from './checks.js';
-import { diagnose, sortFindings, type Finding } from './diagnose.js';
+import { diagnose, parseGoDuration, sortFindings, type Finding } from './diagnose.js';
 import type { EndpointStatus } from './etcdctl.js';
-import type { JournalEntry } from './journal.js';
+import { entryLine, type JournalEntry } from './journal.js';
 
 /**
  * The online doctor's judgement, pure: per-member journal findings plus what only the live cluster shows
@@ -15,6 +15,18 @@ export interface Latency {
   p50: number;
   p99: number;
   count: number;
+  /** sum / count, exact (the histogram's p99 is only known to lie in a bucket whose bounds double). */
+  mean?: number;
+  /** Lower bound of the bucket the p99 lies in. */
+  p99Low?: number;
+}
+
+/**
+ * The fsync latency to design timeouts for: the p99's bucket only bounds it within a factor of 2, so take the
+ * higher of that bucket's lower bound and the exact mean — a figure the disk really reaches, not the bucket edge.
+ */
+export function fsyncFigure(l: Latency): number {
+  return Math.max(l.p99Low ?? 0, l.mean ?? 0) || l.p99;
 }
 
 export interface MemberDisk {
@@ -24,6 +36,8 @@ export interface MemberDisk {
   peerRttP99?: number;
   /** Measured directly on the data dir's filesystem when etcd is not up. */
   probe?: { method: string; p50: number; p99: number; samples: number };
+  /** etcd's own `sync duration of …` / `slow fdatasync` lines (only syncs over 1 s are logged). */
+  journal?: { p50: number; max: number; samples: number };
   error?: string;
 }
 
@@ -61,22 +75,58 @@ function finding(f: Omit<Finding, 'count' | 'facts' | 'details'> & Partial<Pick<
   return { count: 1, facts: {}, details: [], ...f };
 }
 
-/** How far each endpoint's raft term moved across the samples. */
-export function termMovement(samples: DoctorFacts['statusSamples']): { from: number; to: number; seconds: number; leaders: number } | undefined {
-  if (samples.length < 2) return undefined;
-  const terms = samples.map((s) => Math.max(0, ...s.status.map((x) => x.raftTerm)));
-  const leaders = new Set(samples.flatMap((s) => s.status.map((x) => x.leader || 'none')));
-  const seconds = (samples[samples.length - 1]!.at.getTime() - samples[0]!.at.getTime()) / 1000;
-  return { from: terms[0]!, to: terms[terms.length - 1]!, seconds, leaders: leaders.size };
+/**
+ * How the raft term and the leader moved across the samples that got an answer; undefined when fewer than two did
+ * (during an election loop a member may not answer at all: that is no evidence either way).
+ */
+export function termMovement(samples: DoctorFacts['statusSamples']): { from: number; to: number; seconds: number; leaderless: boolean } | undefined {
+  const answered = samples.filter((s) => s.status.length > 0);
+  if (answered.length < 2) return undefined;
+  const term = (s: (typeof answered)[number]) => Math.max(...s.status.map((x) => x.raftTerm));
+  const first = answered[0]!;
+  const last = answered[answered.length - 1]!;
+  return {
+    from: term(first),
+    to: term(last),
+    seconds: (last.at.getTime() - first.at.getTime()) / 1000,
+    leaderless: answered.some((s) => s.status.every((x) => !x.leader || x.leader === '0')),
+  };
+}
+
+/**
+ * etcd logs every WAL sync over 1 s with its duration: evidence from etcd itself, even when /metrics is not served
+ * yet (3.4 serves its client listener only once the member has a leader). Adds it to members without metrics.
+ */
+export function addJournalSyncs(facts: DoctorFacts): void {
+  for (const m of facts.members) {
+    if (m.disk?.walFsync) continue;
+    const secs = diagnose(m.entries)
+      .matches.filter((x) => x.id === 'DISK-01' && x.groups.took)
+      .map((x) => parseGoDuration(x.groups.took!))
+      .filter((v): v is number => v !== undefined)
+      .sort((a, b) => a - b);
+    if (secs.length) m.disk = { ...m.disk, journal: { p50: secs[Math.floor(secs.length / 2)]!, max: secs[secs.length - 1]!, samples: secs.length } };
+  }
+}
+
+/** The fsync latency one member shows, best evidence first: etcd's histogram, etcd's log, a probe of the disk. */
+export function memberFsync(m: MemberFacts): { seconds: number; source: string } | undefined {
+  const d = m.disk;
+  if (d?.walFsync) return { seconds: fsyncFigure(d.walFsync), source: `etcd metrics (${d.walFsync.count} WAL syncs)` };
+  if (d?.journal) return { seconds: d.journal.p50, source: `etcd's log (${d.journal.samples} syncs over 1 s)` };
+  if (d?.probe) return { seconds: d.probe.p99, source: `fsync probe (${d.probe.method}, p99)` };
+  return undefined;
 }
 
 export function diagnoseCluster(inv: Inventory, facts: DoctorFacts): Finding[] {
   const out: Finding[] = [];
   const { heartbeatInterval: hbMs, electionTimeout: etMs } = inv.etcd;
   const movement = termMovement(facts.statusSamples);
-  const termMoving = !!movement && movement.to > movement.from;
+  // Live evidence of a loop now: the term still climbs, or nobody knows a leader.
+  const liveLoop = movement === undefined ? undefined : movement.to > movement.from || movement.leaderless;
+  addJournalSyncs(facts);
   const slowest = facts.members
-    .map((m) => ({ node: m.node, p99: m.disk?.walFsync?.p99 ?? m.disk?.probe?.p99 }))
+    .map((m) => ({ node: m.node, p99: memberFsync(m)?.seconds }))
     .filter((x): x is { node: string; p99: number } => x.p99 !== undefined)
     .sort((a, b) => b.p99 - a.p99)[0];
 
@@ -91,13 +141,17 @@ export function diagnoseCluster(inv: Inventory, facts: DoctorFacts): Finding[] {
       out.push({ ...f, hosts: [m.node] });
     }
     const el = d.elections;
-    if (el.loop || el.flapping) {
+    const climbing = (el.termEnd ?? 0) > (el.termStart ?? 0);
+    const journalLoop = el.loop || (!el.stableLeader && el.electionsPerMinute >= 3 && climbing);
+    if (journalLoop || el.flapping) {
       const numbers = `${el.elections} elections in ${Math.round(el.window.seconds ?? 0)} s of journal (peak ${el.electionsPerMinute}/min), term ${el.termStart ?? '?'} → ${el.termEnd ?? '?'}, ${el.stableLeader ? `leader stable since ${el.stableLeader.since.toISOString()}` : 'no stable leader'}`;
-      const live = movement ? `; endpoint status over ${movement.seconds.toFixed(0)} s: term ${movement.from} → ${movement.to}` : '';
-      const confirmed = el.loop && (termMoving || !movement);
+      const live = movement
+        ? `; endpoint status over ${movement.seconds.toFixed(0)} s: term ${movement.from} → ${movement.to}${movement.leaderless ? ', no leader' : ''}`
+        : '; endpoint status: no answer (members busy electing)';
+      const confirmed = journalLoop && liveLoop !== false;
       const cause =
         slowest && slowest.p99 * 1000 > hbMs
-          ? `slow disk: WAL fsync p99 ${ms(slowest.p99)} on ${slowest.node} is over the heartbeat interval (${hbMs} ms), so the leader cannot persist and send heartbeats in time and followers time out after ${etMs} ms`
+          ? `slow disk: WAL fsync ${ms(slowest.p99)} on ${slowest.node} is over the heartbeat interval (${hbMs} ms), so the leader cannot persist and send heartbeats in time and followers time out after ${etMs} ms`
           : undefined;
       out.push(
         finding({
@@ -105,7 +159,7 @@ export function diagnoseCluster(inv: Inventory, facts: DoctorFacts): Finding[] {
           severity: confirmed ? 'error' : 'warning',
           title: confirmed ? `election loop${cause ? ' caused by slow disk' : ''}` : 'repeated elections (a leader exists now)',
           hosts: [m.node],
-          evidence: el.evidence.slice(-3).map((e) => e.raw),
+          evidence: el.evidence.slice(-3).map(entryLine),
           facts: { elections: el.elections, perMinute: el.electionsPerMinute, termStart: el.termStart ?? 0, termEnd: el.termEnd ?? 0, ...(movement ? { liveTermFrom: movement.from, liveTermTo: movement.to } : {}) },
           details: [numbers + live, ...(cause ? [`cause: ${cause}`] : [])],
           meaning: confirmed ? 'members keep electing and never keep a leader: the cluster accepts no writes' : 'leaders changed often recently',
@@ -117,18 +171,28 @@ export function diagnoseCluster(inv: Inventory, facts: DoctorFacts): Finding[] {
     }
 
     const disk = m.disk;
-    const fs = disk?.walFsync ?? (disk?.probe ? { p50: disk.probe.p50, p99: disk.probe.p99, count: disk.probe.samples } : undefined);
-    if (fs && fs.p99 > FSYNC_P99_TARGET_S) {
-      const over = fs.p99 * 1000 > hbMs;
+    const fs =
+      disk?.walFsync ??
+      (disk?.journal ? { p50: disk.journal.p50, p99: disk.journal.max, count: disk.journal.samples } : undefined) ??
+      (disk?.probe ? { p50: disk.probe.p50, p99: disk.probe.p99, count: disk.probe.samples } : undefined);
+    const figure = memberFsync(m)?.seconds;
+    if (fs && figure !== undefined && figure > FSYNC_P99_TARGET_S) {
+      const over = figure * 1000 > hbMs;
       out.push(
         finding({
           id: 'DISK-FSYNC',
           severity: over ? 'error' : 'warning',
-          title: `slow fsync: p99 ${ms(fs.p99)} (etcd wants < 10 ms)`,
+          title: `slow disk: WAL fsync takes ${ms(figure)} (etcd wants a p99 under 10 ms)`,
           hosts: [m.node],
-          evidence: [`${disk?.walFsync ? 'etcd_disk_wal_fsync_duration_seconds' : `fsync probe (${disk?.probe?.method})`}: p50 ${ms(fs.p50)}, p99 ${ms(fs.p99)} over ${fs.count} syncs`],
-          facts: { p50: fs.p50, p99: fs.p99, heartbeatMs: hbMs, electionMs: etMs },
-          details: [over ? `p99 ${ms(fs.p99)} exceeds --heartbeat-interval ${hbMs} ms: heartbeats go out late and followers start elections` : `p99 ${ms(fs.p99)} is within --heartbeat-interval ${hbMs} ms but above etcd's 10 ms target`],
+          evidence: [
+            disk?.walFsync
+              ? `etcd_disk_wal_fsync_duration_seconds: ${fs.count} syncs, mean ${ms(disk.walFsync.mean ?? fs.p50)}, p50 ≈ ${ms(fs.p50)}, p99 ≈ ${ms(fs.p99)}${disk.walFsync.p99Low !== undefined ? ` (in the bucket above ${ms(disk.walFsync.p99Low)})` : ''}`
+              : disk?.journal
+                ? `etcd logged ${fs.count} WAL syncs over 1 s ('sync duration of …'): median ${ms(fs.p50)}, max ${ms(fs.p99)}`
+                : `fsync probe (${disk?.probe?.method}) on ${inv.etcd.dataDir}: p50 ${ms(fs.p50)}, p99 ${ms(fs.p99)} over ${fs.count} writes`,
+          ],
+          facts: { fsyncSeconds: figure, p50: fs.p50, p99: fs.p99, heartbeatMs: hbMs, electionMs: etMs },
+          details: [over ? `${ms(figure)} exceeds --heartbeat-interval ${hbMs} ms: heartbeats go out late and followers start elections` : `${ms(figure)} is within --heartbeat-interval ${hbMs} ms but above etcd's 10 ms target`],
           meaning: 'every write waits for the WAL fdatasync; a slow disk delays heartbeats and causes elections',
           fix: `put ${inv.etcd.dataDir} on a low-latency SSD (or --wal-dir on one); stop other IO on that disk; or 'hardway tune' to fit the timeouts to this disk`,
         }),

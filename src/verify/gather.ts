@@ -13,8 +13,10 @@ const UNIT = 'etcd.service';
 export const systemdStateScript = [
   `systemctl show -p LoadState -p ActiveState -p SubState -p NRestarts -p UnitFileState ${UNIT}`,
   `echo "IsEnabled=$(systemctl is-enabled ${UNIT} 2>/dev/null)"`,
-  // systemd logs its complaints about a unit file as PID 1, not under -u etcd on every version.
-  `journalctl _PID=1 --no-pager -o cat -n 3000 2>/dev/null | grep -F '${UNIT}:' | tail -n 5 | sed 's/^/Complaint=/'`,
+  // systemd logs its complaints about a unit file (`etcd.service:7: Missing '='…`) as PID 1, at the daemon-reload
+  // after the file was written: only those since the file's last change are about the file as it is now.
+  `m=$(stat -c %Y /etc/systemd/system/${UNIT} 2>/dev/null || echo 0)`,
+  `journalctl _PID=1 --no-pager -o cat --since=@$((m - 2)) 2>/dev/null | grep -E '${UNIT.replace('.', '\\.')}:[0-9]+:' | tail -n 5 | sed 's/^/Complaint=/'`,
 ].join('\n');
 
 export function parseSystemdState(out: string): SystemdState {
@@ -40,17 +42,23 @@ export function parseSystemdState(out: string): SystemdState {
 }
 
 /**
- * The journal of the unit's last run (its current InvocationID) in `-o json`, plus systemd's own lines about the
- * unit; `sinceSeconds` takes a time window instead (for counting elections over minutes).
+ * The journal that describes the unit as it is now, in `-o json`: etcd's lines since the current run started (when
+ * it runs) or since the unit file last changed, and systemd's own lines about the unit over the same span (its
+ * complaints about the file since the file changed). A problem that a later `up` repaired is history, not a finding.
+ * `sinceSeconds` also caps how far back to look (for counting elections over minutes).
  */
 export function journalScript(opts: { sinceSeconds?: number; lines?: number } = {}): string {
   const n = opts.lines ?? 5000;
-  const select = opts.sinceSeconds
-    ? `--since=-${opts.sinceSeconds}s`
-    : `$( id=$(systemctl show -p InvocationID --value ${UNIT}); [ -n "$id" ] && echo _SYSTEMD_INVOCATION_ID=$id )`;
   return [
-    `journalctl -u ${UNIT} -o json --no-pager -n ${n} ${select} 2>/dev/null`,
-    `journalctl _PID=1 -o json --no-pager -n 3000 ${opts.sinceSeconds ? `--since=-${opts.sinceSeconds}s` : ''} 2>/dev/null | grep -F '${UNIT}' | tail -n 200`,
+    `m=$(stat -c %Y /etc/systemd/system/${UNIT} 2>/dev/null || echo 0)`,
+    `since=$m`,
+    // --timestamp=unix needs systemd ≥ 248; older ones leave $s empty and the file's mtime rules.
+    `s=$(systemctl show -p ExecMainStartTimestamp --timestamp=unix --value ${UNIT} 2>/dev/null | tr -d '@')`,
+    `if [ "$(systemctl show -p ActiveState --value ${UNIT})" = active ] && [ -n "$s" ] && [ "$s" -gt "$since" ] 2>/dev/null; then since=$((s - 1)); fi`,
+    opts.sinceSeconds ? `w=$(( $(date +%s) - ${opts.sinceSeconds} )); [ "$w" -gt "$since" ] && since=$w` : 'true',
+    `journalctl -u ${UNIT} -o json --no-pager -n ${n} --since=@$since 2>/dev/null`,
+    `journalctl _PID=1 -o json --no-pager -n 3000 --since=@$((m - 2)) 2>/dev/null | grep -F '${UNIT}' | grep -E '${UNIT.replace('.', '\\.')}:[0-9]+:' | tail -n 100`,
+    `journalctl _PID=1 -o json --no-pager -n 3000 --since=@$since 2>/dev/null | grep -F '${UNIT}' | grep -vE '${UNIT.replace('.', '\\.')}:[0-9]+:' | tail -n 200`,
     'true',
   ].join('\n');
 }
@@ -67,8 +75,8 @@ export interface Gathered {
   journals: Map<string, string>;
 }
 
-async function statusOf(probe: Remote, endpoint: string): Promise<ClusterFacts['status'][number]> {
-  const r = await probe.run(etcdctlCommand([endpoint], ['endpoint', 'status', '-w', 'json'], { timeoutS: 4 }), { timeoutMs: 12_000 });
+export async function statusOf(probe: Remote, endpoint: string): Promise<ClusterFacts['status'][number]> {
+  const r = await probe.run(etcdctlCommand([endpoint], ['endpoint', 'status', '-w', 'json'], { timeoutS: 8 }), { timeoutMs: 20_000 });
   const s = parseEndpointStatus(r.stdout)[0];
   if (s) return { endpoint, status: s };
   const err = r.stderr.split('\n').filter((l) => l.trim() && !l.startsWith('{')).pop() ?? (r.timedOut ? 'timed out' : `exit ${r.code}`);

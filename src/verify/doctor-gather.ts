@@ -1,0 +1,126 @@
+import { clientUrl, CLIENT_PORT, PEER_PORT } from '../inventory/derive.js';
+import type { Inventory, NodeSpec } from '../inventory/types.js';
+import { checkPki } from '../pki/check.js';
+import type { Connection } from '../ssh/connect.js';
+import { shq, type Remote } from '../ssh/remote.js';
+import { probeFsync } from './disk.js';
+import type { DoctorFacts, Latency, MemberDisk, MemberFacts } from './doctor-cluster.js';
+import { parseSystemdState, readJournal, statusOf, systemdStateScript } from './gather.js';
+import { parseJournal } from './journal.js';
+import { etcdLatencies, readMetrics, readTlsFiles, type LatencyStats, type TlsFiles } from './metrics.js';
+
+/** Collects what the online doctor and `tune` judge, from every reachable node in parallel. */
+
+export interface GatherOptions {
+  /** Journal window (default 10 minutes). */
+  journalSeconds?: number;
+  /** Endpoint-status samples and the pause between them (default 3, 2 s). */
+  samples?: number;
+  sampleGapMs?: number;
+  /** Measure fsync on the data dir when etcd's metrics cannot be read (default true). */
+  probeDisk?: boolean;
+}
+
+function toLatency(s: LatencyStats): Latency | undefined {
+  if (!s.count || s.p50 === null || s.p99 === null) return undefined;
+  return { p50: s.p50, p99: s.p99, count: s.count, ...(s.mean !== null ? { mean: s.mean } : {}), ...(s.p99Range ? { p99Low: s.p99Range.low } : {}) };
+}
+
+/** Node clock minus ours, from one `date` between two local readings. */
+async function clockOffset(remote: Remote): Promise<number | undefined> {
+  const t0 = Date.now();
+  const r = await remote.run('date +%s%N', { timeoutMs: 5000 });
+  const t1 = Date.now();
+  const remoteMs = Number(r.stdout.trim()) / 1e6;
+  return Number.isFinite(remoteMs) && r.code === 0 ? remoteMs - (t0 + t1) / 2 : undefined;
+}
+
+/** TCP connects from the node to every other member's peer and client port (bash's /dev/tcp: no tool needed). */
+export function portsScript(targets: string[]): string {
+  return targets
+    .map((t) => {
+      const [host, port] = t.split(':');
+      return `if timeout 2 bash -c ${shq(`</dev/tcp/${host}/${port}`)} 2>/dev/null; then echo "PORT ${t} ok"; else echo "PORT ${t} fail"; fi`;
+    })
+    .join('\n');
+}
+
+export async function memberDisk(inv: Inventory, node: NodeSpec, remote: Remote, tls: TlsFiles | undefined, active: boolean, probe: boolean): Promise<MemberDisk> {
+  if (active) {
+    try {
+      const lat = etcdLatencies(await readMetrics(remote, clientUrl(node), { timeoutMs: 10_000, ...(tls ? { tls } : {}) }));
+      const walFsync = toLatency(lat.walFsync);
+      const backendCommit = toLatency(lat.backendCommit);
+      return { ...(walFsync ? { walFsync } : {}), ...(backendCommit ? { backendCommit } : {}), ...(lat.peerRtt.maxP99 !== null ? { peerRttP99: lat.peerRtt.maxP99 } : {}) };
+    } catch (e) {
+      if (!probe) return { error: (e as Error).message };
+    }
+  }
+  if (!probe) return {};
+  try {
+    const r = await probeFsync(remote, inv.etcd.dataDir, { maxSeconds: 5 });
+    return { probe: { method: r.method, p50: r.p50, p99: r.p99, samples: r.samples } };
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}
+
+export async function gatherDoctorFacts(inv: Inventory, conns: Connection[], opts: GatherOptions = {}): Promise<{ facts: DoctorFacts; probe?: Remote }> {
+  const tls = await readTlsFiles(inv.pki.dir).catch(() => undefined);
+  const samplesWanted = opts.samples ?? 3;
+  const gap = opts.sampleGapMs ?? 2000;
+  const live = conns.flatMap((c) => ('remote' in c ? [c] : []));
+
+  const membersP = Promise.all(
+    conns.map(async (c): Promise<MemberFacts> => {
+      if ('error' in c) return { node: c.node.name, reachable: false, error: c.error.message, entries: [], ports: {} };
+      const targets = inv.nodes.filter((n) => n.name !== c.node.name).flatMap((n) => [`${n.internalIp}:${PEER_PORT}`, `${n.internalIp}:${CLIENT_PORT}`]);
+      try {
+        const [sd, journal, misc, clock] = await Promise.all([
+          c.remote.run(systemdStateScript, { timeoutMs: 20_000 }),
+          readJournal(c.remote, { sinceSeconds: opts.journalSeconds ?? 600 }),
+          c.remote.run(`echo "MODE $(stat -c %a ${shq(inv.etcd.dataDir)} 2>/dev/null || echo -)"\n${portsScript(targets)}`, { timeoutMs: 30_000 }),
+          clockOffset(c.remote),
+        ]);
+        const systemd = parseSystemdState(sd.stdout);
+        const ports: Record<string, boolean> = {};
+        let dataDirMode: string | undefined;
+        for (const line of misc.stdout.split('\n')) {
+          const [tag, a, b] = line.split(' ');
+          if (tag === 'MODE') dataDirMode = a;
+          if (tag === 'PORT' && a) ports[a] = b === 'ok';
+        }
+        const disk = await memberDisk(inv, c.node, c.remote, tls, systemd.active === 'active', opts.probeDisk !== false);
+        return {
+          node: c.node.name,
+          reachable: true,
+          entries: parseJournal(journal),
+          systemd,
+          ports,
+          disk,
+          ...(dataDirMode ? { dataDirMode } : {}),
+          ...(clock !== undefined ? { clockOffsetMs: clock } : {}),
+        };
+      } catch (e) {
+        return { node: c.node.name, reachable: false, error: (e as Error).message, entries: [], ports: {} };
+      }
+    }),
+  );
+
+  // Endpoint status a few times, a few seconds apart: a climbing term is an election loop happening now.
+  const probe = live[0]?.remote;
+  const samplesP = (async () => {
+    const samples: DoctorFacts['statusSamples'] = [];
+    if (!probe) return samples;
+    for (let i = 0; i < samplesWanted; i++) {
+      if (i) await new Promise((r) => setTimeout(r, gap));
+      const st = await Promise.all(inv.nodes.map((n) => statusOf(probe, clientUrl(n))));
+      samples.push({ at: new Date(), status: st.flatMap((s) => (s.status ? [s.status] : [])) });
+    }
+    return samples;
+  })();
+
+  const pkiProblems = (await checkPki(inv).catch((e: Error) => ({ problems: [`pki check failed: ${e.message}`] }))).problems;
+  const [members, statusSamples] = await Promise.all([membersP, samplesP]);
+  return { facts: { members, statusSamples, pkiProblems }, ...(probe ? { probe } : {}) };
+}

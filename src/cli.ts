@@ -1,25 +1,35 @@
 import { Command, CommanderError } from 'commander';
-import { registerDoctor } from './commands/doctor.js';
-import { registerLab } from './commands/lab.js';
-import { registerLintUnit } from './commands/lint-unit.js';
-import { registerPki } from './commands/pki.js';
-import { registerPlan } from './commands/plan.js';
-import { registerRender } from './commands/render.js';
-import { registerTune } from './commands/tune.js';
-import { registerUp } from './commands/up.js';
-import { registerVerify } from './commands/verify.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, HardwayError } from './errors.js';
 import { color } from './output.js';
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * Each command's module, loaded on demand: a run loads only the command it runs (the others pull in SSH, listr2,
+ * node-forge…), which keeps `hardway pki` as quick to start as the tools it replaces.
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  pki: async () => (await import('./commands/pki.js')).registerPki,
+  render: async () => (await import('./commands/render.js')).registerRender,
+  'lint-unit': async () => (await import('./commands/lint-unit.js')).registerLintUnit,
+  lab: async () => (await import('./commands/lab.js')).registerLab,
+  plan: async () => (await import('./commands/plan.js')).registerPlan,
+  up: async () => (await import('./commands/up.js')).registerUp,
+  verify: async () => (await import('./commands/verify.js')).registerVerify,
+  doctor: async () => (await import('./commands/doctor.js')).registerDoctor,
+  tune: async () => (await import('./commands/tune.js')).registerTune,
+};
+
+/** The program with the commands `argv` needs: just the one named, or all of them (help, unknown command). */
+export async function buildProgram(argv: string[] = []): Promise<Command> {
   const program = new Command('hardway')
     .description('Bootstrap and check the etcd cluster of Kubernetes The Hard Way, from a laptop.')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [registerPki, registerRender, registerLintUnit, registerLab, registerPlan, registerUp, registerVerify, registerDoctor, registerTune]) {
-    register(program);
-  }
+  const named = argv.slice(2).find((a) => !a.startsWith('-'));
+  const names = named && named in COMMANDS ? [named] : Object.keys(COMMANDS);
+  for (const register of await Promise.all(names.map((n) => COMMANDS[n]!()))) register(program);
   // Subcommands inherit exitOverride only when it is set before they are added.
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
@@ -27,7 +37,7 @@ export function buildProgram(): Command {
 
 /** The one place where errors become a message and an exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;

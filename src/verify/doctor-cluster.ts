@@ -1,4 +1,3 @@
-import { clientUrl, peerUrl } from '../inventory/derive.js';
 import type { Inventory } from '../inventory/types.js';
 import type { SystemdState } from './checks.js';
 import { diagnose, parseGoDuration, sortFindings, type Finding } from './diagnose.js';
@@ -222,9 +221,6 @@ export function diagnoseCluster(inv: Inventory, facts: DoctorFacts): Finding[] {
   for (const p of facts.pkiProblems) {
     out.push(finding({ id: 'TLS-SAN', severity: 'error', title: 'certificate problem', hosts: [], evidence: [p], meaning: 'members or clients will reject the TLS handshake', fix: "'hardway pki' reissues kubernetes.pem, then 'hardway up' ships it" }));
   }
-  // A URL the certificate will be asked for that the SAN list must cover (checked by pki check); listed for evidence.
-  void clientUrl;
-  void peerUrl;
   return sortFindings(dedupe(out));
 }
 

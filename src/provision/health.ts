@@ -37,7 +37,9 @@ export async function endpointHealth(probe: Remote, nodes: NodeSpec[], timeoutS 
 export async function waitHealthy(probe: Remote, nodes: NodeSpec[], timeoutMs: number, report?: (m: string) => void, healthTimeoutS = 3): Promise<EndpointHealth[]> {
   const deadline = Date.now() + timeoutMs;
   let last: EndpointHealth[] = [];
-  let lastReport = 0;
+  let lastReport = Date.now();
+  // A member just started needs a moment to listen: polling at once costs a dial timeout instead.
+  await new Promise((r) => setTimeout(r, 300));
   for (;;) {
     last = await endpointHealth(probe, nodes, healthTimeoutS);
     if (last.length && last.every((h) => h.health)) return last;

@@ -1,5 +1,6 @@
 import { shq } from '../ssh/remote.js';
 import { parseWalMetadata } from './etcd-ids.js';
+import { STATE_FLAG_SED } from './unit-state.js';
 
 /**
  * What a node has, gathered by ONE remote command per node (stat + sha256sum of every managed file, the unit's
@@ -33,13 +34,17 @@ export interface ObservedNode {
   unit: ObservedUnit;
   /** The data dir holds a member (`member/` exists). */
   hasData: boolean;
+  /** The installed unit's SHA-256 without its --initial-cluster-state value. */
+  unitStateFreeSha256?: string;
   /** IDs read from the WAL, when there is one. */
   wal?: { memberId: bigint; clusterId: bigint };
 }
 
 export function observeScript(files: string[], dirs: string[], dataDir: string, unit = 'etcd.service'): string {
   const u = shq(unit);
+  const unitFile = shq(`/etc/systemd/system/${unit}`);
   return [
+    `if [ -f ${unitFile} ]; then echo "U $(${STATE_FLAG_SED} ${unitFile} | sha256sum | cut -d" " -f1)"; fi`,
     `for f in ${files.map(shq).join(' ')}; do`,
     '  if [ -f "$f" ]; then echo "F $(stat -c %a "$f") $(sha256sum < "$f" | cut -d" " -f1) $f"; else echo "F - - $f"; fi',
     'done',
@@ -91,6 +96,9 @@ export function parseObserved(output: string): ObservedNode {
         if (k === 'NRestarts') obs.unit.restarts = Number(v) || 0;
         break;
       }
+      case 'U':
+        obs.unitStateFreeSha256 = rest[0];
+        break;
       case 'M':
         obs.hasData = rest[0] === '1';
         break;

@@ -34,6 +34,11 @@ export interface NodePlan {
   running: boolean;
   /** Why nothing will be done on this node (data from another cluster or member). */
   conflict?: string;
+  /**
+   * This empty node must join the running cluster as `existing`: its old member (wiped or replaced node) is removed,
+   * it is added unless the cluster already lists it as added-but-unstarted, then started.
+   */
+  rejoin?: { removeId?: string; add: boolean };
   dirs: DirAction[];
   files: FileAction[];
   daemonReload: boolean;
@@ -57,31 +62,52 @@ export function fileChange(want: DesiredFile, have: ObservedFile | undefined): F
   return undefined;
 }
 
-/** Explains a data dir that does not hold this inventory's member, or undefined when it does (or is empty). */
-export function dataConflict(inv: Inventory, want: DesiredNode, have: ObservedNode): string | undefined {
-  if (!have.wal || inv.cluster.initialState !== 'new') return undefined;
-  const expectedMember = computeMemberId([peerUrl(want.node)], inv.cluster.token);
-  const expectedCluster = computeClusterId(inv.nodes.map((n) => computeMemberId([peerUrl(n)], inv.cluster.token)));
+/** What a running member says about the cluster: its ID and members (hex IDs). */
+export interface LiveCluster {
+  clusterId: string;
+  members: { id: string; name: string; peerURLs: string[] }[];
+}
+
+/**
+ * Explains a data dir that does not hold this inventory's member, or undefined when it does (or is empty). With a
+ * running cluster to ask, its cluster ID and member list decide (a member re-added by `up` has a new, time-based ID);
+ * otherwise the IDs etcd computes at bootstrap from the peer URLs and the token.
+ */
+export function dataConflict(inv: Inventory, want: DesiredNode, have: ObservedNode, live?: LiveCluster): string | undefined {
+  if (!have.wal) return undefined;
   const dir = inv.etcd.dataDir;
   const choices =
     `Nothing on ${want.node.name} was changed. Choices: ` +
-    `(1) reset that node: on it, 'systemctl stop etcd && mv ${dir} ${dir}.old-$(date +%s)' (keeps the old data aside), then run 'hardway up' again; ` +
+    `(1) reset that node: on it, 'systemctl stop etcd && mv ${dir} ${dir}.old-$(date +%s)' (keeps the old data aside), then run 'hardway up' again` +
+    `${live ? ' (it joins the running cluster as a new member)' : ''}; ` +
     `(2) if it is a member of a running cluster you want to keep, set cluster.initialState: existing in the inventory and add it with 'etcdctl member add'.`;
+  const walMember = hexId(have.wal.memberId);
+  const walCluster = hexId(have.wal.clusterId);
+  if (live) {
+    if (walCluster !== live.clusterId) return `${dir} holds member ${walMember} of cluster ${walCluster}, but the running cluster is ${live.clusterId}. ${choices}`;
+    const m = live.members.find((x) => x.id === walMember);
+    if (!m) return `${dir} holds member ${walMember}, which the running cluster no longer has (it was removed). ${choices}`;
+    if (!m.peerURLs.includes(peerUrl(want.node))) return `${dir} holds member ${walMember} (${m.name || 'unstarted'}, ${m.peerURLs.join(',')}), not ${want.node.name} at ${peerUrl(want.node)}. ${choices}`;
+    return undefined;
+  }
+  if (inv.cluster.initialState !== 'new') return undefined;
+  const expectedMember = computeMemberId([peerUrl(want.node)], inv.cluster.token);
+  const expectedCluster = computeClusterId(inv.nodes.map((n) => computeMemberId([peerUrl(n)], inv.cluster.token)));
   if (have.wal.clusterId !== expectedCluster) {
     return (
-      `${dir} holds member ${hexId(have.wal.memberId)} of cluster ${hexId(have.wal.clusterId)}, ` +
+      `${dir} holds member ${walMember} of cluster ${walCluster}, ` +
       `not of this inventory's cluster ${hexId(expectedCluster)} (token '${inv.cluster.token}', ${inv.nodes.length} members). ${choices}`
     );
   }
   if (have.wal.memberId !== expectedMember) {
-    return `${dir} holds member ${hexId(have.wal.memberId)}, which is not in the inventory (${want.node.name} would be ${hexId(expectedMember)}). ${choices}`;
+    return `${dir} holds member ${walMember}, which is not in the inventory (${want.node.name} would be ${hexId(expectedMember)}). ${choices}`;
   }
   return undefined;
 }
 
-export function planNode(inv: Inventory, want: DesiredNode, have: ObservedNode): NodePlan {
+export function planNode(inv: Inventory, want: DesiredNode, have: ObservedNode, live?: LiveCluster): NodePlan {
   const running = have.unit.active === 'active' || have.unit.active === 'activating' || have.unit.active === 'reloading';
-  const conflict = dataConflict(inv, want, have);
+  const conflict = dataConflict(inv, want, have, live);
   const empty = { dirs: [], files: [], daemonReload: false, enable: false, start: false, restart: false };
   if (conflict) return { node: want.node.name, state: 'foreign', running, conflict, ...empty };
 
@@ -91,7 +117,11 @@ export function planNode(inv: Inventory, want: DesiredNode, have: ObservedNode):
     if (!h?.exists) dirs.push({ ...d, reason: 'missing' });
     else if (h.mode !== d.mode) dirs.push({ ...d, reason: 'mode differs' });
   }
-  const files = want.files.map((f) => fileChange(f, have.files.get(f.path))).filter((f): f is FileAction => !!f);
+  const files = want.files
+    .map((f) => fileChange(f, have.files.get(f.path)))
+    .filter((f): f is FileAction => !!f)
+    // A member with data ignores --initial-cluster-state: a unit differing only there needs no rewrite or restart.
+    .filter((f) => !(f.role === 'unit' && f.reason === 'content differs' && have.hasData && f.file.source.stateFreeSha256 !== undefined && f.file.source.stateFreeSha256 === have.unitStateFreeSha256));
   const unitChanged = files.some((f) => f.role === 'unit' && f.upload);
   // A mode fix does not change what etcd runs or reads, so it restarts nothing.
   const contentChanged = files.some((f) => f.upload);

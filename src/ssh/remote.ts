@@ -23,6 +23,8 @@ export interface UploadSource {
   data?: Buffer;
   size: number;
   sha256: string;
+  /** For a unit: the SHA-256 with its --initial-cluster-state value blanked (see provision/unit-state.ts). */
+  stateFreeSha256?: string;
 }
 
 export interface Remote {

@@ -97,6 +97,21 @@ describeLab('hardway up', () => {
     });
   });
 
+  describe('a member wiped while the others run', () => {
+    it('is removed, re-added and started as existing; the next run changes nothing', async () => {
+      expect((await up()).exitCode).toBe(0);
+      await wipeNode(1);
+      const r = await up();
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/controller-1: its data dir is empty but the cluster has its old member [0-9a-f]+: removing it/);
+      expect(await healthyCount(0)).toBe(3);
+      expect((await memberNames(2)).filter((m) => m.started)).toHaveLength(3);
+      const again = await up();
+      expect(again.exitCode).toBe(0);
+      expect(again.stdout).toMatch(/nothing changed/);
+    });
+  });
+
   describe('with one node cut off', () => {
     beforeAll(wipeAll);
     afterAll(() => restoreLink(2));

@@ -7,6 +7,7 @@ import { parseObserved, type ObservedNode } from '../../src/provision/observe.js
 import { planCluster, planNode, rollingOrder } from '../../src/provision/plan.js';
 import { REMOTE_PATHS } from '../../src/render/paths.js';
 import { atomicInstallScript } from '../../src/ssh/remote.js';
+import { stateFreeSha256 } from '../../src/provision/unit-state.js';
 import { parseEndpointHealth, parseEndpointStatus, parseMemberList } from '../../src/verify/etcdctl.js';
 
 const inv = validateInventory(
@@ -152,6 +153,32 @@ describe('plan', () => {
     expect(other.start).toBe(false);
     const stranger = planNode(inv, want, upToDate(0, { wal: { memberId: 99n, clusterId: cluster } }));
     expect(stranger.conflict).toMatch(/holds member 63, which is not in the inventory/);
+  });
+
+  it('asks the running cluster, not the bootstrap IDs, when it can', () => {
+    const want = desiredNode(inv, inv.nodes[1]!, artifacts);
+    const live = { clusterId: 'c1', members: [{ id: 'ab', name: 'controller-1', peerURLs: ['https://10.240.0.11:2380'] }] };
+    // A member re-added by `up` has a time-based ID: fine as long as the cluster lists it with this peer URL.
+    expect(planNode(inv, want, upToDate(1, { wal: { memberId: 0xabn, clusterId: 0xc1n } }), live).conflict).toBeUndefined();
+    expect(planNode(inv, want, upToDate(1, { wal: { memberId: 0xabn, clusterId: 0xc2n } }), live).conflict).toMatch(/of cluster c2, but the running cluster is c1/);
+    expect(planNode(inv, want, upToDate(1, { wal: { memberId: 0xcdn, clusterId: 0xc1n } }), live).conflict).toMatch(/holds member cd, which the running cluster no longer has \(it was removed\)/);
+    const elsewhere = { ...live, members: [{ id: 'ab', name: 'x', peerURLs: ['https://10.9.9.9:2380'] }] };
+    expect(planNode(inv, want, upToDate(1, { wal: { memberId: 0xabn, clusterId: 0xc1n } }), elsewhere).conflict).toMatch(/not controller-1 at https:\/\/10\.240\.0\.11:2380/);
+  });
+
+  it('does not rewrite a member whose unit differs only in --initial-cluster-state', () => {
+    const text = 'ExecStart=/usr/local/bin/etcd \\\n  --initial-cluster-state new \\\n  --data-dir=/var/lib/etcd\n';
+    const joined = text.replace('state new', 'state existing');
+    expect(stateFreeSha256(joined)).toBe(stateFreeSha256(text));
+    expect(stateFreeSha256(text.replace('/var/lib/etcd', '/srv/etcd'))).not.toBe(stateFreeSha256(text));
+    const unit = { ...src('unit-new'), stateFreeSha256: stateFreeSha256(text) };
+    const want = desiredNode(inv, inv.nodes[0]!, { ...artifacts, units: new Map([['controller-0', unit]]) });
+    const have = upToDate(0);
+    have.files.set(REMOTE_PATHS.unit, { exists: true, mode: 0o644, sha256: 'unit-existing'.padEnd(64, '0') });
+    have.unitStateFreeSha256 = stateFreeSha256(joined);
+    expect(planNode(inv, want, have).files).toEqual([]);
+    // Without data the flag matters (first start): the unit is written.
+    expect(planNode(inv, want, { ...have, hasData: false }).files.map((f) => f.path)).toEqual([REMOTE_PATHS.unit]);
   });
 
   it('restarts followers first and the leader last', () => {

@@ -4,7 +4,7 @@
  * election analysis derives (ELECT-LOOP, ELECT-FLAP, ELECT-CHURN). Also the shared text printer.
  */
 import { color, renderTable } from '../output.js';
-import { analyzeElections, type ElectionAnalysis, type ElectionOptions } from './elections.js';
+import { analyzeElections, maxOf, minOf, type ElectionAnalysis, type ElectionOptions } from './elections.js';
 import { entryLine, formatTime, type JournalEntry } from './journal.js';
 import {
   fillTemplate,
@@ -16,18 +16,6 @@ import {
   type Signature,
 } from './signatures.js';
 
-/** Math.min/max without spreading (large inputs would overflow the call stack). */
-function minOf(xs: number[]): number {
-  let m = Infinity;
-  for (const x of xs) if (x < m) m = x;
-  return m;
-}
-
-function maxOf(xs: number[]): number {
-  let m = -Infinity;
-  for (const x of xs) if (x > m) m = x;
-  return m;
-}
 
 export interface Finding {
   id: string;

@@ -11,13 +11,13 @@
 import type { JournalEntry } from './journal.js';
 
 /** Math.min/max without spreading (large inputs would overflow the call stack). */
-function minOf(xs: number[]): number {
+export function minOf(xs: number[]): number {
   let m = Infinity;
   for (const x of xs) if (x < m) m = x;
   return m;
 }
 
-function maxOf(xs: number[]): number {
+export function maxOf(xs: number[]): number {
   let m = -Infinity;
   for (const x of xs) if (x > m) m = x;
   return m;

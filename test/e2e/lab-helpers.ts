@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, inject } from 'vitest';
 import * as labCore from '../../src/lab/lab.js';
+import { sshOptions as labSshOptions } from '../../src/lab/node.js';
 import { renderSlowDiskDropIn, slowDiskDropInPath } from '../../src/lab/slowdisk.js';
 import type { LabState } from '../../src/lab/state.js';
 
@@ -130,20 +131,8 @@ export function node(ref: NodeRef): LabNode {
  * checking, no agent, no user config. `ssh ...sshOptions() root@<address> <cmd>`.
  */
 export function sshOptions(connectTimeoutS = 5): string[] {
-  const l = lab();
-  return [
-    '-F', '/dev/null',
-    '-i', l.keyPath,
-    '-o', 'IdentitiesOnly=yes',
-    '-o', 'IdentityAgent=none',
-    '-o', `UserKnownHostsFile=${l.knownHostsPath}`,
-    '-o', 'GlobalKnownHostsFile=/dev/null',
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', 'BatchMode=yes',
-    '-o', `ConnectTimeout=${connectTimeoutS}`,
-    '-o', 'ServerAliveInterval=5',
-    '-o', 'LogLevel=ERROR',
-  ];
+  // The lab's own options (strict host keys against the lab known_hosts), without an agent, with keepalives.
+  return [...labSshOptions(lab(), connectTimeoutS), '-o', 'IdentityAgent=none', '-o', 'ServerAliveInterval=5'];
 }
 
 export interface SshRunOptions {

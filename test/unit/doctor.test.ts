@@ -232,10 +232,10 @@ describe('hardway doctor --journal', () => {
     expect((await runDoctor(['--journal', FIX])).code).toBe(EXIT_USAGE);
   });
 
-  it('exit 2 without --journal: the online doctor is not there yet', async () => {
-    const r = await runDoctor([]);
+  it('exit 2 without --journal when there is no inventory for the online doctor', async () => {
+    const r = await runDoctor(['-i', '/nonexistent/inventory.yaml']);
     expect(r.code).toBe(EXIT_USAGE);
-    expect(r.stderr).toMatch(/online doctor needs/);
+    expect(r.stderr).toMatch(/\/nonexistent\/inventory\.yaml: no such inventory file/);
   });
 
   it('--year sets the year of short timestamps; a bad year is a usage error', async () => {

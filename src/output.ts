@@ -2,10 +2,16 @@ import Table from 'cli-table3';
 import pc from 'picocolors';
 
 /**
- * Output for people and for scripts. picocolors already honours NO_COLOR, FORCE_COLOR and a non-TTY stdout,
- * so colour never leaks into CI logs or pipes.
+ * Colour only for a terminal: NO_COLOR wins, FORCE_COLOR forces it, otherwise stdout must be a TTY. (picocolors'
+ * own default also colours whenever CI is set, which would put escape codes into CI logs.)
  */
-export const color = pc;
+export function colorEnabled(env: NodeJS.ProcessEnv = process.env, isTTY = !!process.stdout.isTTY): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') return true;
+  return isTTY && env.TERM !== 'dumb';
+}
+
+export const color = pc.createColors(colorEnabled());
 
 /** A plain table: no colour in the borders or head, so `NO_COLOR` and pipes get clean text. */
 export function renderTable(head: string[], rows: (string | number)[][]): string {

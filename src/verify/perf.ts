@@ -12,10 +12,11 @@ export interface PerfResult {
 }
 
 export function parseCheckPerf(output: string): PerfResult {
+  // A result may follow the last progress frame on the same line (no newline after the bar): find it anywhere.
   const lines = output
     .split(/[\r\n]+/)
-    .map((l) => l.trim())
-    .filter((l) => /^(PASS|FAIL)\b|^Slowest request took too long|^Stddev too high/.test(l));
+    .map((l) => /(?:PASS|FAIL)(?::.*|$)|Slowest request took too long.*|Stddev too high.*/.exec(l.trim())?.[0].trim())
+    .filter((l): l is string => !!l);
   const r: PerfResult = { pass: false, errors: [], lines };
   for (const l of lines) {
     let m: RegExpExecArray | null;

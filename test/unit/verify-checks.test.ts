@@ -126,6 +126,12 @@ describe('check perf output', () => {
     expect(r.lines).toHaveLength(4);
   });
 
+  it('reads a result that follows the last progress frame on the same line', () => {
+    const r = parseCheckPerf('\r 59 / 60   98.33% 00m01s\r 60 / 60  100.00% 1m0sPASS: Throughput is 151 writes/s\nPASS: Slowest request took 0.096119s\nPASS: Stddev is 0.002269s\nPASS\n');
+    expect(r).toMatchObject({ pass: true, throughput: { pass: true, writesPerSec: 151 }, slowest: { pass: true, seconds: 0.096119 } });
+    expect(r.lines).toEqual(['PASS: Throughput is 151 writes/s', 'PASS: Slowest request took 0.096119s', 'PASS: Stddev is 0.002269s', 'PASS']);
+  });
+
   it('reads failures, including those printed without FAIL:', () => {
     const r = parseCheckPerf('FAIL: Throughput too low: 98 writes/s\nSlowest request took too long: 1.204s\nStddev too high: 0.31s\nFAIL: too many errors\nFAIL: ERROR(context deadline exceeded) -> 3\nFAIL\n');
     expect(r).toMatchObject({ pass: false, throughput: { pass: false, writesPerSec: 98 }, slowest: { pass: false, seconds: 1.204 }, stddev: { pass: false, seconds: 0.31 } });

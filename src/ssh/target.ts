@@ -67,7 +67,8 @@ export function resolveTarget(node: NodeSpec, opts: TargetOptions): SshTarget {
   const defaulted = opts.defaulted ?? new Set<string>();
   const cfg = opts.sshConfig ? SSHConfig.parse(opts.sshConfig).compute(node.address, { ignoreCase: true }) : {};
   const fromCfg = (k: string) => first(cfg[k]);
-  const host = fromCfg('hostname') ?? node.address;
+  // OpenSSH expands %h (the host as given) and %% in HostName.
+  const host = (fromCfg('hostname') ?? node.address).replace(/%(%|h)/g, (_m, t: string) => (t === 'h' ? node.address : '%'));
   const cfgPort = fromCfg('port');
   const port = defaulted.has('port') && cfgPort ? Number(cfgPort) : node.ssh.port;
   const user = defaulted.has('user') ? (fromCfg('user') ?? node.ssh.user) : node.ssh.user;

@@ -28,7 +28,8 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   const named = argv.slice(2).find((a) => !a.startsWith('-'));
-  const names = named && named in COMMANDS ? [named] : Object.keys(COMMANDS);
+  const versionOnly = !named && argv.slice(2).some((a) => a === '-V' || a === '--version');
+  const names = named && named in COMMANDS ? [named] : versionOnly ? [] : Object.keys(COMMANDS);
   for (const register of await Promise.all(names.map((n) => COMMANDS[n]!()))) register(program);
   // Subcommands inherit exitOverride only when it is set before they are added.
   for (const cmd of program.commands) cmd.exitOverride();

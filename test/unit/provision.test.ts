@@ -8,6 +8,7 @@ import { planCluster, planNode, rollingOrder } from '../../src/provision/plan.js
 import { REMOTE_PATHS } from '../../src/render/paths.js';
 import { atomicInstallScript } from '../../src/ssh/remote.js';
 import { stateFreeSha256 } from '../../src/provision/unit-state.js';
+import { systemdStep } from '../../src/provision/up.js';
 import { parseEndpointHealth, parseEndpointStatus, parseMemberList } from '../../src/verify/etcdctl.js';
 
 const inv = validateInventory(
@@ -188,6 +189,16 @@ describe('plan', () => {
       'controller-2',
       'controller-0',
     ]);
+  });
+});
+
+describe('systemd step', () => {
+  it('reloads systemd once: enable reloads it, so daemon-reload only for an enabled unit', () => {
+    expect(systemdStep({ daemonReload: true, enable: true }, true)).toEqual({ command: 'systemctl enable --now --no-block etcd.service', done: ['enable', 'start'] });
+    expect(systemdStep({ daemonReload: true, enable: false }, false)).toEqual({ command: 'systemctl daemon-reload', done: ['daemon-reload'] });
+    expect(systemdStep({ daemonReload: true, enable: false }, true).command).toBe('systemctl daemon-reload && systemctl start --no-block etcd.service');
+    expect(systemdStep({ daemonReload: false, enable: true }, false).command).toBe('systemctl enable etcd.service');
+    expect(systemdStep({ daemonReload: false, enable: false }, false)).toEqual({ command: '', done: [] });
   });
 });
 

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { CheckFailed } from '../errors.js';
 import { color, printJson, println } from '../output.js';
-import { memberTable, runUp, type UpOptions, type UpReport } from '../provision/up.js';
+import { memberTable } from '../provision/health.js';
+import { runUp, type UpOptions, type UpReport } from '../provision/up.js';
 import { loadInventory, withInventory, withJson, withNodes, type CommonOptions } from './options.js';
 
 type Opts = CommonOptions & { nodes?: string[]; acceptNew?: boolean; dryRun?: boolean; lint: boolean; templates?: string; wait: string };

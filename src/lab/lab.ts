@@ -33,7 +33,7 @@ import {
   writeHosts,
 } from './node.js';
 import { readState, statePath, writeState, type LabState, type NodeState } from './state.js';
-import { exists, isAlive, isNspawnOf, linkExists, mountPointsUnder, run, unmountAll } from './sys.js';
+import { exists, isAlive, linkExists, mountPointsUnder, run, unmountAll } from './sys.js';
 import { ensureEtcdTarball } from './tarball.js';
 
 /** `hardway lab up/down/status` and the per-node operations the e2e helpers use. */
@@ -294,9 +294,9 @@ export async function labUp(opts: LabOptions & { nodes?: number }): Promise<UpRe
       inventoryPath: p.inventoryPath,
       nodes: [...alive],
     };
-    if (alive.some((n) => prev && prev.rootfs !== rootfs.dir)) {
+    if (alive.length > 0 && prev && prev.rootfs !== rootfs.dir) {
       warn(`running nodes use an older base rootfs (${prev?.rootfs}); 'hardway lab down && hardway lab up' rebuilds them on the new one`);
-      state.rootfs = prev!.rootfs;
+      state.rootfs = prev.rootfs;
     }
     const writer = stateWriter(state);
     await writer.flush();

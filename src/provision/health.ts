@@ -66,12 +66,12 @@ export async function endpointStatus(probe: Remote, nodes: NodeSpec[]): Promise<
   return parseEndpointStatus(r.stdout);
 }
 
-/** The leader's member name, if a member reports one. */
-export async function leaderName(probe: Remote, inv: Inventory): Promise<string | undefined> {
+/** The leader's member name, if a member reports one (given `members`, only the status is asked for). */
+export async function leaderName(probe: Remote, inv: Inventory, members?: MemberInfo[]): Promise<string | undefined> {
   try {
-    const [members, status] = await Promise.all([memberList(probe, inv.nodes), endpointStatus(probe, inv.nodes)]);
+    const [list, status] = await Promise.all([members ?? memberList(probe, inv.nodes).then((r) => r.members), endpointStatus(probe, inv.nodes)]);
     const leaderId = status.find((s) => s.leader)?.leader;
-    return members.members.find((m) => m.id === leaderId)?.name;
+    return list.find((m) => m.id === leaderId)?.name;
   } catch {
     return undefined;
   }

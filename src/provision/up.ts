@@ -4,6 +4,7 @@ import { Listr, ListrLogger, ProcessOutput, type ListrTaskWrapper } from 'listr2
 import { CheckFailed, UsageError } from '../errors.js';
 import { selectNodes } from '../inventory/derive.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
+import { checkPki } from '../pki/check.js';
 import { ensurePki } from '../pki/ensure.js';
 import { PKI_FILES } from '../pki/files.js';
 import { closeAll, connectAll, type Connection } from '../ssh/connect.js';
@@ -15,7 +16,7 @@ import { bufferSource, etcdBinaries } from './artifacts.js';
 import { desiredNode, type Artifacts, type DesiredNode } from './desired.js';
 import { observeScript, parseObserved, type ObservedNode } from './observe.js';
 import { planCluster, planNode, rollingOrder, type ClusterPlan, type NodePlan } from './plan.js';
-import { clusterHealth, leaderName, memberList, memberTable, waitHealthy, type ClusterView } from './health.js';
+import { clusterHealth, leaderName, memberList, waitHealthy, type ClusterView } from './health.js';
 
 /** `hardway up` and `hardway plan`: the I/O around the pure plan. */
 
@@ -60,9 +61,14 @@ function unitSource(text: string): UploadSource {
 
 /** Everything that runs on the laptop before any connection: PKI, units (linted), binaries. */
 export async function prepareArtifacts(inv: Inventory, nodes: NodeSpec[], opts: UpOptions): Promise<Artifacts> {
-  const pki = await ensurePki(inv);
-  if (pki.ca === 'kept' && pki.leaf === 'kept' && !pki.notes.length) log(opts.json, `pki: kept ca.pem and kubernetes.pem in ${inv.pki.dir}`);
-  else for (const line of pki.messages) log(opts.json, `pki: ${line}`);
+  if (opts.dryRun) {
+    // `plan` changes nothing, not even locally: say what `up` would issue instead of issuing it.
+    for (const p of (await checkPki(inv)).problems) log(opts.json, `pki: up would fix: ${p}`);
+  } else {
+    const pki = await ensurePki(inv);
+    if (pki.ca === 'kept' && pki.leaf === 'kept' && !pki.notes.length) log(opts.json, `pki: kept ca.pem and kubernetes.pem in ${inv.pki.dir}`);
+    else for (const line of pki.messages) log(opts.json, `pki: ${line}`);
+  }
   // Loaded on use: `plan`/`up` are the only commands that render.
   const { renderAndLint } = await import('../render/index.js');
   const units = new Map<string, ReturnType<typeof bufferSource>>();
@@ -81,7 +87,9 @@ export async function prepareArtifacts(inv: Inventory, nodes: NodeSpec[], opts: 
   }
   for (const l of lintErrors) log(opts.json, `lint (ignored by --no-lint): ${l}`);
   const bin = await etcdBinaries(inv);
-  const read = async (name: string) => bufferSource(await readFile(path.join(inv.pki.dir, name)));
+  // In a dry run a certificate not issued yet stands as a file that cannot match what the node has.
+  const read = async (name: string) =>
+    bufferSource(await readFile(path.join(inv.pki.dir, name)).catch((e: NodeJS.ErrnoException) => (opts.dryRun && e.code === 'ENOENT' ? Buffer.from(`(${name}: not issued yet)`) : Promise.reject(e))));
   return {
     etcd: bin.etcd,
     etcdctl: bin.etcdctl,
@@ -213,7 +221,12 @@ function isTTY(): boolean {
 }
 
 /** Connect, observe and plan every node in parallel; a node that fails is recorded, the others go on. */
-async function connectAndPlan(inv: Inventory, nodes: NodeSpec[], artifacts: Artifacts, opts: UpOptions): Promise<{ work: NodeWork[]; conns: Connection[] }> {
+async function connectAndPlan(
+  inv: Inventory,
+  nodes: NodeSpec[],
+  artifacts: Artifacts,
+  opts: UpOptions,
+): Promise<{ work: NodeWork[]; conns: Connection[]; members?: MemberInfo[] }> {
   const conns = await connectAll(inv, nodes, { acceptNew: !!opts.acceptNew });
   const work = await Promise.all(
     conns.map(async (c): Promise<NodeWork> => {
@@ -237,7 +250,7 @@ async function connectAndPlan(inv: Inventory, nodes: NodeSpec[], artifacts: Arti
     if (plan.conflict) Object.assign(w.outcome, { status: 'conflict', reason: plan.conflict });
   }
   if (live) await planRejoins(inv, work, artifacts, opts, live.members);
-  return { work, conns };
+  return { work, conns, ...(live ? { members: live.members } : {}) };
 }
 
 /**
@@ -265,7 +278,7 @@ export async function runUp(inv: Inventory, opts: UpOptions): Promise<UpReport> 
   const { nodes, unknown } = selectNodes(inv, opts.nodes);
   if (unknown.length) throw new UsageError(`--nodes: no node named ${unknown.join(', ')} in ${inv.file}`);
   const artifacts = await prepareArtifacts(inv, nodes, opts);
-  const { work, conns } = await connectAndPlan(inv, nodes, artifacts, opts);
+  const { work, conns, members } = await connectAndPlan(inv, nodes, artifacts, opts);
   try {
     const plans = work.flatMap((w) => (w.outcome.plan && !w.outcome.plan.conflict ? [w.outcome.plan] : []));
     const cluster = planCluster(plans);
@@ -379,7 +392,7 @@ export async function runUp(inv: Inventory, opts: UpOptions): Promise<UpReport> 
         await waitHealthy(probe!, endpointsNodes, waitMs, (m) => log(opts.json, m), healthTimeoutS).catch((e: Error) => log(opts.json, e.message));
       }
     }
-    const restarts = cluster.mode === 'rolling' && !opts.restartTogether ? rollingOrder(livePlans, probe ? await leaderName(probe, inv) : undefined) : [];
+    const restarts = cluster.mode === 'rolling' && !opts.restartTogether ? rollingOrder(livePlans, probe ? await leaderName(probe, inv, members) : undefined) : [];
     for (const p of restarts) {
       const w = live.find((x) => x.node.name === p.node)!;
       const remote = w.remote!;
@@ -420,4 +433,3 @@ export async function runUp(inv: Inventory, opts: UpOptions): Promise<UpReport> 
   }
 }
 
-export { memberTable };

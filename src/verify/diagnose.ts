@@ -372,7 +372,7 @@ export function diagnose(entries: JournalEntry[], opts: DiagnoseOptions = {}): D
   }
   const ctx: Context = { all: matches, index: new Map(entries.map((e, i) => [e, i])) };
   const findings: Finding[] = [];
-  for (const [id, ms] of bySig) findings.push(findingFromMatches(ms[0]!.signature, ms, ctx));
+  for (const ms of bySig.values()) findings.push(findingFromMatches(ms[0]!.signature, ms, ctx));
 
   const elections = analyzeElections(entries, opts.elections);
   const related = new Set(bySig.keys());

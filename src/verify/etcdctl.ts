@@ -1,5 +1,5 @@
 import { clientUrl } from '../inventory/derive.js';
-import type { Inventory, NodeSpec } from '../inventory/types.js';
+import type { NodeSpec } from '../inventory/types.js';
 import { REMOTE_PATHS } from '../render/paths.js';
 import { shq } from '../ssh/remote.js';
 
@@ -123,9 +123,4 @@ export function parseEndpointStatus(stdout: string): EndpointStatus[] {
       isLearner: !!s.isLearner,
     };
   });
-}
-
-/** The endpoints as a node sees them: its own loopback listener is the one endpoint it can always reach. */
-export function clusterEndpoints(inv: Inventory): string[] {
-  return endpointsOf(inv.nodes);
 }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +17,8 @@ describeLab('hardway up', () => {
     beforeAll(wipeAll);
 
     it('bootstraps a healthy 3-member TLS cluster', async () => {
-      const r = await up();
+      // As in a CI log: CI set, no NO_COLOR, no TTY.
+      const r = await runHardway(['up', '-i', lab().inventoryPath], { env: { CI: 'true', NO_COLOR: undefined as unknown as string } });
       expect(r.exitCode, r.stderr).toBe(0);
       const members = await memberNames(1);
       expect(members.map((m) => m.name).sort()).toEqual(['controller-0', 'controller-1', 'controller-2']);
@@ -40,6 +42,15 @@ describeLab('hardway up', () => {
       expect(r.stdout).toMatch(/nothing changed/);
       const after = await Promise.all(lab().nodes.map(async (n) => [await managedStat(n), await mainPid(n)]));
       expect(after).toEqual(before);
+    });
+
+    it('plans without issuing certificates that do not exist yet', async () => {
+      const inv = await scratchInventory((doc, dir) => doc.setIn(['pki', 'dir'], path.join(dir, 'pki')));
+      const r = await runHardway(['plan', '-i', inv]);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/pki: up would fix: \S+\/pki does not exist/);
+      expect(r.stdout).toMatch(/write +\/etc\/etcd\/ca\.pem \(600, (missing|content differs)/);
+      expect(existsSync(path.join(path.dirname(inv), 'pki'))).toBe(false);
     });
 
     it('shows the plan without changing anything', async () => {

@@ -3,22 +3,22 @@
 //
 // Times, as whole processes in a fresh directory each time, the making of a CA + the etcd leaf
 // (3 nodes, KTHW SANs, RSA 2048) by:
-//   hardway      node bin/hardway pki -i <inventory>
-//   hardway-lazy the same pki command registered alone (what lazy command loading in cli.ts would give)
+//   hardway      node bin/hardway pki -i <inventory> (the bundle in dist/bundle/)
+//   hardway-tsc  the same command from tsc's unbundled output (dist/cli.js), to show what bundling saves
 //   openssl      genrsa / req -x509 / genrsa / req / x509 -req, extensions from a config file
 //   cfssl        the KTHW 2020 recipe: gencert -initca, gencert -profile=kubernetes, cfssljson -bare
 //   startup      node bin/hardway --version (the CLI's start-up alone, for reference)
 // The order of the tools rotates every round, so that a busy moment of the machine does not hit one tool
 // only. Every tool runs through `bash -c`, so they pay the same shell overhead.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const rounds = Number(process.argv[2] ?? process.env.BENCH_ROUNDS ?? 15);
-if (!existsSync(path.join(root, 'dist/pki/ensure.js'))) {
+if (!existsSync(path.join(root, 'dist/bundle/cli.js'))) {
   console.error('run `npm run build` first');
   process.exit(2);
 }
@@ -81,14 +81,12 @@ for (const [name, text] of Object.entries(files)) writeFileSync(path.join(work, 
 
 const q = (s) => `'${s.replaceAll("'", "'\\''")}'`;
 const hardway = path.join(root, 'bin/hardway');
-const lazyEntry = `import { Command } from 'commander'; import { registerPki } from ${JSON.stringify(path.join(root, 'dist/commands/pki.js'))};
-const p = new Command('hardway').exitOverride(); registerPki(p); await p.parseAsync(process.argv);`;
+const tscEntry = `import { main } from ${JSON.stringify(path.join(root, 'dist/cli.js'))}; process.exitCode = await main(process.argv);`;
 
 /** Each tool: a bash script run in a fresh directory `$D` (the inventory's pki.dir for hardway). */
 const tools = {
-  hardway: (d) => `cp ${q(path.join(work, 'inventory.yaml'))} ${q(d)}/ && node ${q(hardway)} pki -i ${q(d)}/inventory.yaml >/dev/null`,
-  'hardway-lazy': (d) =>
-    `cp ${q(path.join(work, 'inventory.yaml'))} ${q(d)}/ && cd ${q(root)} && node --input-type=module -e ${q(lazyEntry)} x pki -i ${q(d)}/inventory.yaml >/dev/null`,
+  hardway: (d) => `node ${q(hardway)} pki -i ${q(d)}/inventory.yaml >/dev/null`,
+  'hardway-tsc': (d) => `node --input-type=module -e ${q(tscEntry)} x pki -i ${q(d)}/inventory.yaml >/dev/null`,
   openssl: (d) => {
     const c = q(path.join(work, 'openssl.cnf'));
     return [
@@ -116,6 +114,8 @@ const outDir = (tool, d) => (tool.startsWith('hardway') ? path.join(d, 'pki') : 
 
 function runOnce(tool) {
   const d = mkdtempSync(path.join(work, `${tool}-`));
+  // Each tool's input files are in place before the clock starts (cfssl and openssl read theirs from work/).
+  if (tool.startsWith('hardway')) copyFileSync(path.join(work, 'inventory.yaml'), path.join(d, 'inventory.yaml'));
   const t0 = process.hrtime.bigint();
   const r = spawnSync('bash', ['-c', `set -eo pipefail; ${tools[tool](d)}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -168,6 +168,28 @@ for (const n of names) {
   console.log(`${n.padEnd(13)}${fmt(med[n])}  ${fmt(mean)}  ${fmt(Math.min(...a))}  ${fmt(Math.max(...a))}`);
 }
 console.log('ratios of medians (> 1: hardway is faster):');
-for (const h of ['hardway', 'hardway-lazy']) {
+for (const h of ['hardway', 'hardway-tsc']) {
   for (const other of ['cfssl', 'openssl']) console.log(`  ${other}/${h}: ${(med[other] / med[h]).toFixed(2)}`);
+}
+
+// The two ways of making an RSA key in Node, in this process: OpenSSL 3's generateKeyPair (SP 800-56B) against
+// the two plain primes hardway's generateRsaKey assembles (src/pki/keys.ts). One key at a time.
+const { generateRsaKey } = await import(path.join(root, 'dist/pki/keys.js'));
+const { generateKeyPair } = await import('node:crypto');
+const keyTimes = { 'generateKeyPair (OpenSSL 3)': [], 'generateRsaKey (hardway)': [] };
+const timeIt = async (fn) => {
+  const t0 = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+};
+for (let r = 0; r < rounds * 2; r++) {
+  keyTimes['generateKeyPair (OpenSSL 3)'].push(
+    await timeIt(() => new Promise((res, rej) => generateKeyPair('rsa', { modulusLength: 2048 }, (e) => (e ? rej(e) : res())))),
+  );
+  keyTimes['generateRsaKey (hardway)'].push(await timeIt(() => generateRsaKey(2048)));
+}
+console.log(`one RSA-2048 key, in-process, ${rounds * 2} each, alternating:`);
+for (const [n, a] of Object.entries(keyTimes)) {
+  const mean = a.reduce((x, y) => x + y, 0) / a.length;
+  console.log(`  ${n.padEnd(28)} median ${fmt(median(a))}  mean ${fmt(mean)}  (ms)`);
 }

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { FileProblem } from '../errors.js';
 import { faultTolerance, MAX_ELECTION_TIMEOUT_MS, MIN_ELECTION_TO_HEARTBEAT } from './derive.js';
 import { inventorySchema, type ParsedInventory } from './schema.js';

@@ -7,7 +7,7 @@
  * and `capture` (fields copied into the groups). A signature applies to entries of its `sources`; an entry of
  * unknown origin (ident '') is tried against every signature, an entry of another program (nginx, sshd…) never.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { EntrySource, JournalEntry } from './journal.js';
 import catalogData from './signatures.json' with { type: 'json' };
 

@@ -169,8 +169,9 @@ describeLab('lab', () => {
     // The same 127.0.0.1:2379 on two nodes at once, each answering with its own data.
     const two = l.nodes.slice(0, 2);
     try {
+      // Every node, the third too: an earlier test file may have left a cluster running.
+      for (const n of l.nodes) await wipeNode(n);
       for (const n of two) {
-        await wipeNode(n);
         await installEtcdBinaries(n);
         await sshOk(
           n,

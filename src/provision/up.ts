@@ -133,21 +133,53 @@ async function retry<T>(step: () => Promise<T>, ms: number): Promise<T> {
 
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
-/** Writes what the plan says to one node: dirs, files (atomically), daemon-reload, enable. Starts nothing. */
-async function applyFiles(remote: Remote, plan: NodePlan, report: (msg: string) => void, done: string[]): Promise<void> {
-  for (const d of plan.dirs) {
-    await must(remote, `mkdir -p ${shq(d.path)} && chmod ${d.mode.toString(8)} ${shq(d.path)}`, `creating ${d.path}`);
-    done.push(`${d.reason === 'missing' ? 'created' : 'chmod'} ${d.path}`);
-  }
-  // Temp files left by a run that was killed mid-upload (older than 10 minutes, so never a live one).
-  const dirs = [...new Set(plan.files.map((f) => path.posix.dirname(f.path)))];
-  await remote.run(`for d in ${dirs.map(shq).join(' ')}; do find "$d" -maxdepth 1 -name '.*.hardway-tmp.*' -mmin +10 -delete 2>/dev/null; done; true`);
-  for (const f of plan.files) {
-    if (!f.upload) {
-      await must(remote, `chmod ${f.mode.toString(8)} ${shq(f.path)}`, `chmod ${f.path}`);
-      done.push(`chmod ${f.mode.toString(8)} ${f.path}`);
-      continue;
+/** The channels one node's uploads use at once: below OpenSSH's default MaxSessions (10). */
+const UPLOAD_CHANNELS = 6;
+
+/** fn over items, at most `limit` at a time; every item runs (none is abandoned mid-way), results in item order. */
+async function settleAll<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
+  const results: PromiseSettledResult<R>[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!).then(
+        (value): PromiseSettledResult<R> => ({ status: 'fulfilled', value }),
+        (reason: unknown): PromiseSettledResult<R> => ({ status: 'rejected', reason }),
+      );
     }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/**
+ * The one command that prepares a node for its uploads: the dirs (created or chmodded), temp files left by a run
+ * killed mid-upload (older than 10 minutes, so never a live one), and the files whose content is right but whose mode
+ * is not. Pure.
+ */
+export function prepareCommand(plan: Pick<NodePlan, 'dirs' | 'files'>): string | undefined {
+  const lines = plan.dirs.map((d) => `mkdir -p ${shq(d.path)} && chmod ${d.mode.toString(8)} ${shq(d.path)}`);
+  const uploadDirs = [...new Set(plan.files.filter((f) => f.upload).map((f) => path.posix.dirname(f.path)))];
+  if (uploadDirs.length) {
+    lines.push(`for d in ${uploadDirs.map(shq).join(' ')}; do find "$d" -maxdepth 1 -name '.*.hardway-tmp.*' -mmin +10 -delete 2>/dev/null || true; done`);
+  }
+  for (const f of plan.files) if (!f.upload) lines.push(`chmod ${f.mode.toString(8)} ${shq(f.path)}`);
+  return lines.length ? ['set -e', ...lines].join('\n') : undefined;
+}
+
+/**
+ * Writes what the plan says to one node, starting nothing: one command for the dirs and modes, then every file
+ * (atomically) in its own channel of the one connection, all at once. Each upload costs a round trip or more, so in
+ * sequence the three PEMs and the unit alone took ~0.3 s per node.
+ */
+export async function applyFiles(remote: Remote, plan: NodePlan, report: (msg: string) => void, done: string[]): Promise<void> {
+  const prepare = prepareCommand(plan);
+  if (prepare) await must(remote, prepare, 'preparing dirs and modes');
+  for (const d of plan.dirs) done.push(`${d.reason === 'missing' ? 'created' : 'chmod'} ${d.path}`);
+  for (const f of plan.files) if (!f.upload) done.push(`chmod ${f.mode.toString(8)} ${f.path}`);
+  const uploads = plan.files.filter((f) => f.upload);
+  const results = await settleAll(uploads, UPLOAD_CHANNELS, async (f) => {
     let last = 0;
     await remote.upload(f.file.source, f.path, f.mode, (sent) => {
       // A progress line per quarter of a big file: visible in a TTY, not a flood in CI logs.
@@ -157,8 +189,10 @@ async function applyFiles(remote: Remote, plan: NodePlan, report: (msg: string) 
       }
     });
     report(`wrote ${f.path} (${f.reason})`);
-    done.push(`wrote ${f.path} (${f.reason})`);
-  }
+  });
+  results.forEach((r, i) => r.status === 'fulfilled' && done.push(`wrote ${uploads[i]!.path} (${uploads[i]!.reason})`));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /**

@@ -1,4 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { validateInventory } from '../../src/inventory/validate.js';
 import { desiredNode, type Artifacts } from '../../src/provision/desired.js';
@@ -8,7 +11,8 @@ import { planCluster, planNode, rollingOrder } from '../../src/provision/plan.js
 import { REMOTE_PATHS } from '../../src/render/paths.js';
 import { atomicInstallScript } from '../../src/ssh/remote.js';
 import { stateFreeSha256 } from '../../src/provision/unit-state.js';
-import { systemdStep } from '../../src/provision/up.js';
+import { applyFiles, prepareCommand, systemdStep } from '../../src/provision/up.js';
+import type { ExecResult, Remote, UploadSource } from '../../src/ssh/remote.js';
 import { parseEndpointHealth, parseEndpointStatus, parseMemberList } from '../../src/verify/etcdctl.js';
 
 const inv = validateInventory(
@@ -199,6 +203,96 @@ describe('systemd step', () => {
     expect(systemdStep({ daemonReload: true, enable: false }, true).command).toBe('systemctl daemon-reload && systemctl start --no-block etcd.service');
     expect(systemdStep({ daemonReload: false, enable: true }, false).command).toBe('systemctl enable etcd.service');
     expect(systemdStep({ daemonReload: false, enable: false }, false)).toEqual({ command: '', done: [] });
+  });
+});
+
+describe('applying a plan to a node', () => {
+  /** A node in a temp dir: the paths of a plan, rooted there. */
+  function planUnder(root: string) {
+    const p = planNode(inv, desiredNode(inv, inv.nodes[0]!, artifacts), fresh());
+    const at = (x: string) => path.join(root, x);
+    return {
+      ...p,
+      dirs: p.dirs.map((d) => ({ ...d, path: at(d.path) })),
+      files: p.files.map((f) => ({ ...f, path: at(f.path) })),
+    };
+  }
+
+  it('prepares dirs, stale temp files and modes with one command, which a real shell runs', () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'hardway-prepare-'));
+    try {
+      const plan = planUnder(root);
+      const keyPath = plan.files.find((f) => f.role === 'key')!.path;
+      // The key is there with the right content but mode 0644: a chmod, no upload.
+      const keyFile = plan.files.find((f) => f.role === 'key')!;
+      plan.files = plan.files.map((f) => (f === keyFile ? { ...f, reason: 'mode differs' as const, upload: false, bytes: 0 } : f));
+      const etcDir = path.dirname(keyPath);
+      mkdirSync(etcDir, { recursive: true, mode: 0o755 });
+      writeFileSync(keyPath, 'k', { mode: 0o644 });
+      const stale = path.join(etcDir, '.ca.pem.hardway-tmp.123');
+      const live = path.join(etcDir, '.kubernetes.pem.hardway-tmp.456');
+      writeFileSync(stale, 'x');
+      writeFileSync(live, 'y');
+      utimesSync(stale, new Date(Date.now() - 20 * 60_000), new Date(Date.now() - 20 * 60_000));
+
+      const cmd = prepareCommand(plan)!;
+      execFileSync('sh', ['-c', cmd]);
+      for (const d of plan.dirs) expect(statSync(d.path).mode & 0o777).toBe(0o700);
+      expect(statSync(keyPath).mode & 0o777).toBe(0o600);
+      expect(existsSync(stale)).toBe(false);
+      expect(existsSync(live)).toBe(true);
+      // set -e: a failing step fails the command.
+      expect(() => execFileSync('sh', ['-c', prepareCommand({ dirs: [], files: [{ ...keyFile, path: path.join(root, 'nope/x'), upload: false }] })!], { stdio: 'pipe' })).toThrow();
+      expect(prepareCommand({ dirs: [], files: [] })).toBeUndefined();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  /** A node that records what it is asked, and answers uploads after `delay(path)` ms. */
+  function fakeRemote(delay: (p: string) => number, fail?: string) {
+    const events: string[] = [];
+    const remote: Remote = {
+      name: 'controller-0',
+      async run(command): Promise<ExecResult> {
+        events.push(`run ${command.split('\n').length} lines`);
+        return { code: 0, stdout: '', stderr: '', timedOut: false };
+      },
+      async upload(_src: UploadSource, p: string) {
+        events.push(`start ${path.basename(p)}`);
+        await new Promise((r) => setTimeout(r, delay(p)));
+        events.push(`end ${path.basename(p)}`);
+        if (p === fail) throw new Error(`writing ${p} failed`);
+      },
+      async close() {},
+    };
+    return { remote, events };
+  }
+
+  it('prepares first, then sends every file at once over its own channel', async () => {
+    const plan = planNode(inv, desiredNode(inv, inv.nodes[0]!, artifacts), fresh());
+    const { remote, events } = fakeRemote((p) => (p.endsWith('/etcd') ? 30 : 5));
+    const done: string[] = [];
+    await applyFiles(remote, plan, () => {}, done);
+    expect(events[0]).toMatch(/^run /);
+    expect(events.filter((e) => e.startsWith('run'))).toHaveLength(1);
+    // All six started before the first one ended.
+    expect(events.slice(1, 7).every((e) => e.startsWith('start '))).toBe(true);
+    expect(done).toEqual([
+      `created ${REMOTE_PATHS.configDir}`,
+      'created /var/lib/etcd',
+      ...plan.files.map((f) => `wrote ${f.path} (missing)`),
+    ]);
+  });
+
+  it('lets the other uploads finish when one fails, then reports the failure', async () => {
+    const plan = planNode(inv, desiredNode(inv, inv.nodes[0]!, artifacts), fresh());
+    const { remote, events } = fakeRemote((p) => (p === REMOTE_PATHS.caCert ? 1 : 20), REMOTE_PATHS.caCert);
+    const done: string[] = [];
+    await expect(applyFiles(remote, plan, () => {}, done)).rejects.toThrow(`writing ${REMOTE_PATHS.caCert} failed`);
+    expect(events.filter((e) => e.startsWith('end '))).toHaveLength(6);
+    expect(done.filter((d) => d.startsWith('wrote'))).toHaveLength(5);
+    expect(done.some((d) => d.includes(REMOTE_PATHS.caCert))).toBe(false);
   });
 });
 

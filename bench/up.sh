@@ -119,22 +119,18 @@ manifest() { local ip; for ip in "${IPS[@]}"; do echo "== $ip"; ssh "${SSH_PLAIN
 
 ts() { while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done; }
 
-# The same `up`, with only its own command registered (what lazy command loading in src/cli.ts gives; cli.ts
-# does that itself since d69747f, so both should now match): a diagnostic for the CLI's start-up share.
-LAZY_UP=$WORK/lazy-up.mjs
-cat >"$LAZY_UP" <<EOF
-import { Command } from '$ROOT/node_modules/commander/esm.mjs';
-import { registerUp } from '$ROOT/dist/commands/up.js';
-const p = new Command('hardway').exitOverride();
-registerUp(p);
-for (const c of p.commands) c.exitOverride();
-await p.parseAsync(process.argv);
+# The same CLI from tsc's unbundled output (dist/cli.js) instead of bin/hardway's esbuild bundle: a diagnostic
+# for the CLI's start-up share.
+TSC_UP=$WORK/tsc-up.mjs
+cat >"$TSC_UP" <<EOF
+import { main } from '$ROOT/dist/cli.js';
+process.exitCode = await main(process.argv);
 EOF
 
 # hardway up; its stdout and stderr (listr progress, messages, the final tables), each line timestamped, to <log>.err.
-hardway_up() { # log [lazy]
+hardway_up() { # log [tsc]
   local -a cmd=("${HW[@]}")
-  [[ ${2:-} == lazy ]] && cmd=(node "$LAZY_UP")
+  [[ ${2:-} == tsc ]] && cmd=(node "$TSC_UP")
   local t0=$EPOCHREALTIME rc
   set +o pipefail
   { "${cmd[@]}" up -i "$INV" 2>&1 | ts >"$1.err"; rc=${PIPESTATUS[0]}; }
@@ -316,10 +312,10 @@ say "3 nodes: warm-up and identical-install check"
 warm_up
 say "3 nodes: $ROUNDS cold rounds (wipe before each)"
 cold_rounds "$ROUNDS"
-say "3 nodes: $NOOP_ROUNDS no-op re-runs of hardway up (and of the same up command loaded alone, noop-lazy)"
+say "3 nodes: $NOOP_ROUNDS no-op re-runs of hardway up (and from tsc's unbundled output, noop-tsc)"
 for ((r = 1; r <= NOOP_ROUNDS; r++)); do
-  for k in noop noop-lazy; do
-    if [[ $k == noop ]]; then hardway_up "$OUT/n3-$k-$r"; else hardway_up "$OUT/n3-$k-$r" lazy; fi
+  for k in noop noop-tsc; do
+    if [[ $k == noop ]]; then hardway_up "$OUT/n3-$k-$r"; else hardway_up "$OUT/n3-$k-$r" tsc; fi
     grep -q 'nothing changed' "$OUT/n3-$k-$r.err" || say "  warning: $k run $r changed something (see $OUT/n3-$k-$r.err)"
     record "$k" "$r" "$DT"
   done
@@ -341,7 +337,7 @@ fi
 say ""
 say "RESULTS (seconds: median [min..max] over n runs)"
 for n in 3 7; do
-  for k in hardway openssh openssh-mux openssh-barrier noop noop-lazy; do
+  for k in hardway openssh openssh-mux openssh-barrier noop noop-tsc; do
     read -r med lo hi cnt < <(stats "$n" "$k")
     ((cnt > 0)) && say "$(printf '  %s nodes  %-15s %7s  [%s..%s]  n=%s' "$n" "$k" "$med" "$lo" "$hi" "$cnt")"
   done
@@ -361,7 +357,7 @@ say ""
 say "WHERE THE TIME GOES (medians over the timed runs, from timestamped output lines)"
 report_phases 3
 [[ $H7 != - ]] && report_phases 7
-for k in noop noop-lazy; do
+for k in noop noop-tsc; do
   read -r -a p <<<"$(phase_medians 3 "$k")"
   say "$(printf '  3 nodes, %-9s start-up %ss, pki+render+lint+connect+observe %ss, final member/health/status %ss' "$k:" "${p[0]}" "${p[1]}" "${p[5]}")"
 done

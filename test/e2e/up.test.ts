@@ -192,6 +192,34 @@ describeLab('hardway up', () => {
     });
   });
 
+  describe('through a jump host', () => {
+    it('reaches a node through another (ssh.jumpHost), checking both host keys', async () => {
+      const [hop, target] = [lab().nodes[0]!, lab().nodes[2]!];
+      const since = Math.floor(Date.now() / 1000) - 1;
+      const inv = await scratchInventory((doc) => doc.setIn(['nodes', 2, 'jumpHost'], `root@${hop.address}`));
+      const r = await runHardway(['plan', '-i', inv, '--json']);
+      expect(r.exitCode, r.stderr).toBe(0);
+      const plan = JSON.parse(r.stdout) as { nodes: { node: string; status: string; plan?: { state: string } }[] };
+      // Observed (whatever the earlier tests left there).
+      expect(plan.nodes.find((n) => n.node === target.name)).toMatchObject({ status: 'ok', plan: { state: expect.stringMatching(/^(new|member)$/) } });
+      // The target's sshd saw the login come from the hop's address, not from the host's end of the bridge.
+      const logins = await sshOk(target, `journalctl _COMM=sshd --since @${since} --no-pager -o cat | grep 'Accepted publickey for root' || true`);
+      expect(logins).toContain(`from ${hop.address} `);
+
+      // The hop's host key is checked like any other: unknown to known_hosts, the node fails with its fingerprint.
+      const knownHosts = path.join(path.dirname(inv), 'known_hosts');
+      const lines = (await readFile(lab().knownHostsPath, 'utf8')).split('\n');
+      await writeFile(knownHosts, lines.filter((l) => !l.startsWith(`${hop.address} `)).join('\n'));
+      const noHop = await scratchInventory((doc) => {
+        doc.setIn(['nodes', 2, 'jumpHost'], `root@${hop.address}`);
+        doc.setIn(['ssh', 'knownHosts'], knownHosts);
+      });
+      const refused = await runHardway(['plan', '-i', noHop, '--nodes', target.name]);
+      expect(refused.exitCode).toBe(1);
+      expect(refused.stdout + refused.stderr).toMatch(new RegExp(`${hop.address.replace(/\./g, '\\.')}[^\n]*SHA256:`));
+    });
+  });
+
   describe('killed in the middle of the binary upload', () => {
     beforeAll(wipeAll);
 

@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, randomBytes, sign } from 'node:crypto';
-// Only the parts of forge used here (x509 brings asn1, pem, oids and rsa; sha1 makes subjectKeyIdentifier):
-// a third of the load time of all of node-forge, which runs while the keys are generated.
+// Only the parts of forge used here, a third of the load time of all of node-forge (it loads while the keys are
+// generated): x509 brings asn1, pem, oids and rsa; sha1 makes subjectKeyIdentifier. Certificates are parsed
+// without computing their digest (certificateFromPem's computeHash), so a CA signed with SHA-384/512 needs no more.
 import forge from 'node-forge/lib/forge.js';
 import 'node-forge/lib/x509.js';
 import 'node-forge/lib/sha1.js';
@@ -57,17 +58,17 @@ export function randomSerial(): string {
 }
 
 /** The public half of an RSA private key, as forge wants it (read by Node's OpenSSL, not forge's JS). */
-function forgePublicKey(keyPem: string): forge.pki.rsa.PublicKey {
+function forgePublicKey(keyPem: string, role: string): forge.pki.rsa.PublicKey {
   const jwk = createPublicKey(keyPem).export({ format: 'jwk' });
-  if (jwk.kty !== 'RSA' || !jwk.n || !jwk.e) throw new Error('the key is not an RSA key');
+  if (jwk.kty !== 'RSA' || !jwk.n || !jwk.e) throw new Error(`the ${role} is not an RSA key`);
   const big = (b64: string) => new forge.jsbn.BigInteger(Buffer.from(b64, 'base64url').toString('hex'), 16);
   return forge.pki.setRsaPublicKey(big(jwk.n), big(jwk.e));
 }
 
-function newCert(keyPem: string, now: Date, validityDays: number, serial: string | undefined): forge.pki.Certificate {
+function newCert(keyPem: string, role: string, now: Date, validityDays: number, serial: string | undefined): forge.pki.Certificate {
   const cert = forge.pki.createCertificate();
   // Set before the extensions: forge computes subjectKeyIdentifier from cert.publicKey in setExtensions.
-  cert.publicKey = forgePublicKey(keyPem);
+  cert.publicKey = forgePublicKey(keyPem, role);
   cert.serialNumber = serial ?? randomSerial();
   cert.validity.notBefore = new Date(now.getTime() - BACKDATE_MS);
   cert.validity.notAfter = new Date(now.getTime() + validityDays * DAY_MS);
@@ -76,7 +77,7 @@ function newCert(keyPem: string, now: Date, validityDays: number, serial: string
 
 /** What forge's cert.sign(key, sha256) does, with the RSA operation done natively. */
 function signSha256(cert: forge.pki.Certificate, signerKeyPem: string): string {
-  if (createPrivateKey(signerKeyPem).asymmetricKeyType !== 'rsa') throw new Error('the signing key is not an RSA key');
+  if (createPrivateKey(signerKeyPem).asymmetricKeyType !== 'rsa') throw new Error('the CA key is not an RSA key (hardway signs with RSA and SHA-256)');
   const oid = forge.pki.oids.sha256WithRSAEncryption!;
   cert.signatureOid = oid;
   cert.siginfo.algorithmOid = oid;
@@ -90,7 +91,7 @@ function signSha256(cert: forge.pki.Certificate, signerKeyPem: string): string {
 
 /** A self-signed CA: CN=Kubernetes, CA:TRUE and keyCertSign+cRLSign (both critical), subjectKeyIdentifier. */
 export function buildCa(p: CaParams): string {
-  const cert = newCert(p.keyPem, p.now, p.validityDays, p.serial);
+  const cert = newCert(p.keyPem, 'CA key', p.now, p.validityDays, p.serial);
   cert.setSubject(CA_SUBJECT);
   cert.setIssuer(CA_SUBJECT);
   cert.setExtensions([
@@ -110,7 +111,7 @@ function caKeyId(ca: forge.pki.Certificate): string {
 /** The etcd server/peer/client certificate: CN=kubernetes, server+client auth, the given SANs, signed by the CA. */
 export function buildLeaf(p: LeafParams): string {
   const ca = forge.pki.certificateFromPem(p.caPem);
-  const cert = newCert(p.keyPem, p.now, p.validityDays, p.serial);
+  const cert = newCert(p.keyPem, 'etcd key', p.now, p.validityDays, p.serial);
   cert.setSubject(LEAF_SUBJECT);
   cert.setIssuer(ca.subject.attributes);
   cert.setExtensions([

@@ -57,7 +57,7 @@ export function bitLength(x: bigint): number {
 
 /**
  * The key made of p and q, or why FIPS 186-4 rejects that pair (the caller then makes new primes). Pure: the
- * arithmetic is unit-tested against OpenSSL's own check (`openssl pkey -check`).
+ * arithmetic is unit-tested against OpenSSL's own check (`openssl rsa -check`).
  */
 export function rsaKeyFromPrimes(p: bigint, q: bigint, bits: number, e: bigint = PUBLIC_EXPONENT): RsaKeyParts | { rejected: string } {
   const half = BigInt(bits / 2);

@@ -3,7 +3,7 @@ import { parseWalMetadata } from './etcd-ids.js';
 import { STATE_FLAG_SED } from './unit-state.js';
 
 /**
- * What a node has, gathered by ONE remote command per node (stat + sha256sum of every managed file, the unit's
+ * What a node has, gathered by ONE remote command per node (stat + SHA-256 of every managed file, the unit's
  * systemd state, and the data dir's WAL metadata), and parsed here. Both halves are pure.
  */
 
@@ -40,23 +40,60 @@ export interface ObservedNode {
   wal?: { memberId: bigint; clusterId: bigint };
 }
 
-export function observeScript(files: string[], dirs: string[], dataDir: string, unit = 'etcd.service'): string {
-  const u = shq(unit);
-  const unitFile = shq(`/etc/systemd/system/${unit}`);
+/** Where a node keeps the SHA-256 of its managed files, so that a no-op run does not re-read 38 MB of binaries. */
+export const SUMS_FILE = '/var/cache/hardway/sha256sums';
+
+export interface ObserveScriptOptions {
+  files: string[];
+  dirs: string[];
+  dataDir: string;
+  unit?: string;
+  /** Write the sums cache (`up`); `plan` only reads it, so that it changes nothing on the node. */
+  recordSums: boolean;
+  sumsFile?: string;
+  /**
+   * A sum is recorded only for a file unchanged for this long (seconds): a file changed again within its
+   * timestamps' resolution would keep its key (as git's "racy" index entries).
+   */
+  settleSeconds?: number;
+}
+
+/*
+ * The sums cache: one line per file, `<key> <sha256> <path>`, the key made of device, inode, size, mtime and ctime
+ * (nanoseconds where the file system has them). Any write, chmod, rename or replacement changes the ctime, which
+ * nobody can set back, so a cached sum is used only for the very file it was computed from.
+ */
+export function observeScript(o: ObserveScriptOptions): string {
+  const u = shq(o.unit ?? 'etcd.service');
+  const unitFile = shq(`/etc/systemd/system/${o.unit ?? 'etcd.service'}`);
+  const sums = shq(o.sumsFile ?? SUMS_FILE);
   return [
     `if [ -f ${unitFile} ]; then echo "U $(${STATE_FLAG_SED} ${unitFile} | sha256sum | cut -d" " -f1)"; fi`,
-    `for f in ${files.map(shq).join(' ')}; do`,
-    '  if [ -f "$f" ]; then echo "F $(stat -c %a "$f") $(sha256sum < "$f" | cut -d" " -f1) $f"; else echo "F - - $f"; fi',
+    `sums=${sums}; now=$(date +%s); fresh=''`,
+    `for f in ${o.files.map(shq).join(' ')}; do`,
+    '  if [ -f "$f" ]; then',
+    `    info=$(stat -c '%a|%Z|%d:%i:%s:%y:%z' "$f"); mode=\${info%%|*}; rest=\${info#*|}; ctime=\${rest%%|*}`,
+    `    key=$(printf %s "\${rest#*|}" | tr ' ' _); sum=''`,
+    `    if [ -r "$sums" ]; then sum=$(awk -v k="$key" -v p="$f" '$1 == k && substr($0, length($1) + length($2) + 3) == p { print $2; exit }' "$sums"); fi`,
+    '    if [ -z "$sum" ]; then sum=$(sha256sum < "$f" | cut -d" " -f1); fi',
+    // The newline inside the quotes ends the cache line.
+    `    if [ $((now - ctime)) -ge ${o.settleSeconds ?? 2} ]; then fresh="$fresh$key $sum $f`,
+    '"; fi',
+    '    echo "F $mode $sum $f"',
+    '  else echo "F - - $f"; fi',
     'done',
-    `for d in ${dirs.map(shq).join(' ')}; do`,
+    ...(o.recordSums
+      ? [`if [ -n "$fresh" ]; then (mkdir -p "\${sums%/*}" && chmod 700 "\${sums%/*}" && printf '%s' "$fresh" > "$sums.$$" && mv -f "$sums.$$" "$sums") 2>/dev/null || rm -f "$sums.$$"; fi`]
+      : []),
+    `for d in ${o.dirs.map(shq).join(' ')}; do`,
     '  if [ -d "$d" ]; then echo "D $(stat -c %a "$d") $d"; else echo "D - $d"; fi',
     'done',
     `echo "E $(systemctl is-enabled ${u} 2>/dev/null || true)"`,
     `echo "A $(systemctl is-active ${u} 2>/dev/null || true)"`,
     `systemctl show -p MainPID -p NeedDaemonReload -p NRestarts ${u} 2>/dev/null | sed 's/^/P /'`,
-    `if [ -d ${shq(`${dataDir}/member`)} ]; then`,
+    `if [ -d ${shq(`${o.dataDir}/member`)} ]; then`,
     '  echo "M 1"',
-    `  wal=$(ls ${shq(`${dataDir}/member/wal`)}/*.wal 2>/dev/null | head -n 1)`,
+    `  wal=$(ls ${shq(`${o.dataDir}/member/wal`)}/*.wal 2>/dev/null | head -n 1)`,
     '  if [ -n "$wal" ]; then echo "W $(head -c 8192 "$wal" | base64 | tr -d "\\n")"; fi',
     'else echo "M 0"; fi',
   ].join('\n');

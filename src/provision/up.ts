@@ -1,21 +1,21 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Listr, ListrLogger, ProcessOutput, type ListrTaskWrapper } from 'listr2';
-import { CheckFailed, UsageError } from '../errors.js';
+import { CheckFailed, OperationError, UsageError } from '../errors.js';
 import { selectNodes } from '../inventory/derive.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import { checkPki } from '../pki/check.js';
 import { ensurePki } from '../pki/ensure.js';
 import { PKI_FILES } from '../pki/files.js';
 import { closeAll, connectAll, type Connection } from '../ssh/connect.js';
-import { shq, type Remote, type UploadSource } from '../ssh/remote.js';
+import { ChannelRefused, shq, uploadTimeoutMs, type Remote, type UploadSource } from '../ssh/remote.js';
 import { peerUrl } from '../inventory/derive.js';
 import { endpointsOf, etcdctlCommand, type MemberInfo } from '../verify/etcdctl.js';
 import { stateFreeSha256 } from './unit-state.js';
 import { bufferSource, etcdBinaries } from './artifacts.js';
 import { desiredNode, type Artifacts, type DesiredNode } from './desired.js';
 import { observeScript, parseObserved, type ObservedNode } from './observe.js';
-import { planCluster, planNode, rollingOrder, type ClusterPlan, type NodePlan } from './plan.js';
+import { planCluster, planNode, rollingOrder, type ClusterPlan, type FileAction, type NodePlan } from './plan.js';
 import { clusterHealth, leaderName, memberList, waitHealthy, type ClusterView } from './health.js';
 
 /** `hardway up` and `hardway plan`: the I/O around the pure plan. */
@@ -109,12 +109,8 @@ async function must(remote: Remote, cmd: string, what: string, timeoutMs = 60_00
   return r.stdout;
 }
 
-export async function observeNode(remote: Remote, want: DesiredNode, dataDir: string): Promise<ObservedNode> {
-  const script = observeScript(
-    want.files.map((f) => f.path),
-    want.dirs.map((d) => d.path),
-    dataDir,
-  );
+export async function observeNode(remote: Remote, want: DesiredNode, dataDir: string, recordSums: boolean): Promise<ObservedNode> {
+  const script = observeScript({ files: want.files.map((f) => f.path), dirs: want.dirs.map((d) => d.path), dataDir, recordSums });
   return parseObserved(await must(remote, script, 'reading the node state'));
 }
 
@@ -159,7 +155,8 @@ async function settleAll<T, R>(items: T[], limit: number, fn: (item: T) => Promi
  * is not. Pure.
  */
 export function prepareCommand(plan: Pick<NodePlan, 'dirs' | 'files'>): string | undefined {
-  const lines = plan.dirs.map((d) => `mkdir -p ${shq(d.path)} && chmod ${d.mode.toString(8)} ${shq(d.path)}`);
+  // One command per line: set -e ignores a failure on the left of &&.
+  const lines = plan.dirs.flatMap((d) => [`mkdir -p ${shq(d.path)}`, `chmod ${d.mode.toString(8)} ${shq(d.path)}`]);
   const uploadDirs = [...new Set(plan.files.filter((f) => f.upload).map((f) => path.posix.dirname(f.path)))];
   if (uploadDirs.length) {
     lines.push(`for d in ${uploadDirs.map(shq).join(' ')}; do find "$d" -maxdepth 1 -name '.*.hardway-tmp.*' -mmin +10 -delete 2>/dev/null || true; done`);
@@ -171,7 +168,8 @@ export function prepareCommand(plan: Pick<NodePlan, 'dirs' | 'files'>): string |
 /**
  * Writes what the plan says to one node, starting nothing: one command for the dirs and modes, then every file
  * (atomically) in its own channel of the one connection, all at once. Each upload costs a round trip or more, so in
- * sequence the three PEMs and the unit alone took ~0.3 s per node.
+ * sequence the three PEMs and the unit alone took ~0.3 s per node. A server that allows fewer sessions (sshd's
+ * MaxSessions) gets the files it refused one at a time.
  */
 export async function applyFiles(remote: Remote, plan: NodePlan, report: (msg: string) => void, done: string[]): Promise<void> {
   const prepare = prepareCommand(plan);
@@ -179,20 +177,28 @@ export async function applyFiles(remote: Remote, plan: NodePlan, report: (msg: s
   for (const d of plan.dirs) done.push(`${d.reason === 'missing' ? 'created' : 'chmod'} ${d.path}`);
   for (const f of plan.files) if (!f.upload) done.push(`chmod ${f.mode.toString(8)} ${f.path}`);
   const uploads = plan.files.filter((f) => f.upload);
-  const results = await settleAll(uploads, UPLOAD_CHANNELS, async (f) => {
+  // The files share the link: each one's timeout allows for all of them.
+  const timeoutMs = uploadTimeoutMs(uploads.reduce((sum, f) => sum + f.bytes, 0));
+  const send = async (f: FileAction) => {
     let last = 0;
-    await remote.upload(f.file.source, f.path, f.mode, (sent) => {
+    const onBytes = (sent: number) => {
       // A progress line per quarter of a big file: visible in a TTY, not a flood in CI logs.
       if (f.bytes > 1e6 && sent - last >= f.bytes / 4 && sent < f.bytes) {
         last = sent;
         report(`${f.path} ${mb(sent)} / ${mb(f.bytes)}`);
       }
-    });
+    };
+    await remote.upload(f.file.source, f.path, f.mode, { onBytes, timeoutMs });
     report(`wrote ${f.path} (${f.reason})`);
-  });
+  };
+  const results = await settleAll(uploads, UPLOAD_CHANNELS, send);
+  const refused = uploads.filter((_, i) => results[i]!.status === 'rejected' && (results[i] as PromiseRejectedResult).reason instanceof ChannelRefused);
+  const retried = await settleAll(refused, 1, send);
+  refused.forEach((f, i) => (results[uploads.indexOf(f)] = retried[i]!));
   results.forEach((r, i) => r.status === 'fulfilled' && done.push(`wrote ${uploads[i]!.path} (${uploads[i]!.reason})`));
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
+  const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) throw new OperationError(failures.map((e) => e.message).join('; '));
 }
 
 /**
@@ -267,7 +273,7 @@ async function connectAndPlan(
       const outcome: NodeOutcome = { node: c.node.name, status: 'ok', done: [] };
       if ('error' in c) return { node: c.node, outcome: { ...outcome, status: 'failed', reason: c.error.message } };
       try {
-        const observed = await observeNode(c.remote, desiredNode(inv, c.node, artifacts), inv.etcd.dataDir);
+        const observed = await observeNode(c.remote, desiredNode(inv, c.node, artifacts), inv.etcd.dataDir, !opts.dryRun);
         return { node: c.node, remote: c.remote, observed, outcome };
       } catch (e) {
         return { node: c.node, remote: c.remote, outcome: { ...outcome, status: 'failed', reason: (e as Error).message } };

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { OperationError } from '../errors.js';
 
 /** What provisioning and verification need from a node: run a command as root, and install a file atomically. */
 export interface ExecOptions {
@@ -27,6 +28,21 @@ export interface UploadSource {
   stateFreeSha256?: string;
 }
 
+export interface UploadOptions {
+  /** Called with the bytes sent so far. */
+  onBytes?: (sent: number) => void;
+  /** Kill the transfer after this long (default: uploadTimeoutMs of the file's size). */
+  timeoutMs?: number;
+}
+
+/** Generous: the bytes at 256 KB/s (a slow link), never under 60 s. The node checks the checksum before renaming. */
+export function uploadTimeoutMs(bytes: number): number {
+  return Math.max(60_000, Math.ceil(bytes / (256 * 1024)) * 1000);
+}
+
+/** The server opened no channel for a command (sshd's MaxSessions reached, or the connection is gone): it never ran. */
+export class ChannelRefused extends OperationError {}
+
 export interface Remote {
   /** The node's name. */
   readonly name: string;
@@ -36,7 +52,7 @@ export interface Remote {
    * Writes a file atomically: streams it to a temp name in the target's directory, checks its SHA-256, sets the
    * mode, then renames it over the target. An interrupted transfer never leaves a partial file in place.
    */
-  upload(src: UploadSource, remotePath: string, mode: number, onBytes?: (sent: number) => void): Promise<void>;
+  upload(src: UploadSource, remotePath: string, mode: number, opts?: UploadOptions): Promise<void>;
   /** A TCP stream to host:port as seen from the node (for metrics through the SSH connection). */
   forward?(host: string, port: number): Promise<NodeJS.ReadWriteStream>;
   close(): Promise<void>;

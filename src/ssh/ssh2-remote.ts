@@ -5,7 +5,7 @@ import { NodeSSH } from 'node-ssh';
 import ssh2, { type Client, type ClientChannel } from 'ssh2';
 import { OperationError } from '../errors.js';
 import { checkHostKey, fingerprint, formatKnownHostsLine, hostToken, keyBlobType, parseKnownHosts } from './known-hosts.js';
-import { atomicInstallScript, shq, type ExecOptions, type ExecResult, type Remote, type UploadSource } from './remote.js';
+import { atomicInstallScript, ChannelRefused, shq, uploadTimeoutMs, type ExecOptions, type ExecResult, type Remote, type UploadOptions, type UploadSource } from './remote.js';
 import type { JumpHop, SshTarget } from './target.js';
 
 /** The ssh2 (through node-ssh) adapter for Remote. */
@@ -180,7 +180,7 @@ class Ssh2Remote implements Remote {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
     return new Promise((resolve, reject) => {
       this.client.exec(this.asRoot(command), (err, channel) => {
-        if (err) return reject(new OperationError(`${this.name}: cannot start a command: ${err.message}`));
+        if (err) return reject(new ChannelRefused(`${this.name}: cannot start a command: ${err.message}`));
         const out: Buffer[] = [];
         const errOut: Buffer[] = [];
         let timedOut = false;
@@ -216,7 +216,7 @@ class Ssh2Remote implements Remote {
     });
   }
 
-  async upload(src: UploadSource, remotePath: string, mode: number, onBytes?: (sent: number) => void): Promise<void> {
+  async upload(src: UploadSource, remotePath: string, mode: number, opts: UploadOptions = {}): Promise<void> {
     const { createReadStream } = await import('node:fs');
     const input: Readable = src.path ? createReadStream(src.path, { highWaterMark: 256 * 1024 }) : Readable.from([src.data ?? Buffer.alloc(0)]);
     let sent = 0;
@@ -225,14 +225,12 @@ class Ssh2Remote implements Remote {
       new Transform({
         transform(chunk: Buffer, _enc, cb) {
           sent += chunk.length;
-          onBytes?.(sent);
+          opts.onBytes?.(sent);
           cb(null, chunk);
         },
       }),
     );
-    // Generous: a 20 MB binary over a slow link. The remote side checks the checksum before renaming.
-    const timeoutMs = Math.max(60_000, Math.ceil(src.size / (256 * 1024)) * 1000);
-    const r = await this.run(atomicInstallScript(remotePath, mode, src.sha256), { stdin: counted, timeoutMs });
+    const r = await this.run(atomicInstallScript(remotePath, mode, src.sha256), { stdin: counted, timeoutMs: opts.timeoutMs ?? uploadTimeoutMs(src.size) });
     if (r.code !== 0) {
       const why = r.timedOut ? 'timed out' : r.stderr.trim() || `exit ${r.code}`;
       throw new OperationError(`${this.name}: writing ${remotePath} failed: ${why}`);

@@ -65,6 +65,28 @@ describeLab('hardway up', () => {
       ]);
     });
 
+    it('notices a binary changed in place on a node, its size and mtime kept, despite the cached sums', async () => {
+      // Files settled for 2 s, then a no-op up records their sums on the node.
+      await new Promise((r) => setTimeout(r, 2000));
+      expect((await up()).exitCode).toBe(0);
+      expect(await sshOk(0, 'cat /var/cache/hardway/sha256sums')).toMatch(/ [0-9a-f]{64} \/usr\/local\/bin\/etcdctl$/m);
+      await sshOk(
+        0,
+        'f=/usr/local/bin/etcdctl; cp -p $f /tmp/etcdctl.orig && printf X | dd of=$f bs=1 seek=4096 conv=notrunc status=none && touch -r /tmp/etcdctl.orig $f',
+      );
+      const plan = await runHardway(['plan', '-i', lab().inventoryPath, '--json']);
+      expect(plan.exitCode, plan.stderr).toBe(0);
+      const nodes = (JSON.parse(plan.stdout) as { nodes: { node: string; plan: { files: { path: string; reason: string }[] } }[] }).nodes;
+      expect(nodes[0]!.plan.files).toEqual([expect.objectContaining({ path: '/usr/local/bin/etcdctl', reason: 'content differs' })]);
+      expect(nodes.slice(1).every((n) => n.plan.files.length === 0)).toBe(true);
+      // up puts it right; after that, nothing to do.
+      const fixed = await up();
+      expect(fixed.exitCode, fixed.stderr).toBe(0);
+      expect(fixed.stdout + fixed.stderr).toMatch(/wrote \/usr\/local\/bin\/etcdctl \(content differs\)/);
+      expect(fixed.stdout).toMatch(/changed 1 of 3 node\(s\)/);
+      expect((await up()).stdout).toMatch(/nothing changed/);
+    });
+
     it('rolls a heartbeat change through one member at a time, and the cluster answers in between', async () => {
       const inv = await scratchInventory((doc) => {
         doc.setIn(['etcd', 'heartbeatInterval'], 150);

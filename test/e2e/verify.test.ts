@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { etcdctl, healthyCount, scratchInventory } from './etcd-helpers.js';
+import { allEndpoints, ETCDCTL_TLS, etcdctl, healthyCount, scratchInventory } from './etcd-helpers.js';
 import { describeLab, fastDisk, lab, runHardway, slowDisk, sshOk, sshRun, waitUntil, wipeNode } from './lab-helpers.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -129,8 +129,17 @@ describeLab('verify, doctor, tune', () => {
         const boot = await hw('up', '-i', scratch, '--wait', '20');
         expect(boot.exitCode).toBe(1);
         expect(boot.stdout).toMatch(/controller-\d\s+failed: /);
+        // Writes, as a control plane makes all the time (kube-apiserver's leases and events): each waits for the slow
+        // fsync. Without them a fresh cluster can settle once its own bootstrap writes are done.
+        const writer = sshRun(
+          0,
+          `end=$(( $(date +%s) + 35 )); i=0; while [ $(date +%s) -lt $end ]; do i=$((i+1));
+             ETCDCTL_API=3 /usr/local/bin/etcdctl --endpoints=${allEndpoints()} ${ETCDCTL_TLS} --command-timeout=2s put load/k$((i % 10)) v$i >/dev/null 2>&1; sleep 0.2; done`,
+          { timeoutMs: 60_000 },
+        );
         await new Promise((r) => setTimeout(r, 15_000));
         const d = await doctorJson(scratch);
+        await writer;
         expect(d.exitCode).toBe(1);
         const loop = d.findings.find((f) => f.id === 'ELECT-LOOP');
         expect(loop, d.raw).toBeDefined();

@@ -6,13 +6,13 @@ import { describe, expect, it } from 'vitest';
 import { validateInventory } from '../../src/inventory/validate.js';
 import { desiredNode, type Artifacts } from '../../src/provision/desired.js';
 import { computeClusterId, computeMemberId, hexId, parseWalMetadata } from '../../src/provision/etcd-ids.js';
-import { parseObserved, type ObservedNode } from '../../src/provision/observe.js';
+import { observeScript, parseObserved, type ObservedNode, type ObserveScriptOptions } from '../../src/provision/observe.js';
 import { planCluster, planNode, rollingOrder } from '../../src/provision/plan.js';
 import { REMOTE_PATHS } from '../../src/render/paths.js';
 import { atomicInstallScript } from '../../src/ssh/remote.js';
 import { stateFreeSha256 } from '../../src/provision/unit-state.js';
 import { applyFiles, prepareCommand, systemdStep } from '../../src/provision/up.js';
-import type { ExecResult, Remote, UploadSource } from '../../src/ssh/remote.js';
+import { ChannelRefused, type ExecResult, type Remote, type UploadSource } from '../../src/ssh/remote.js';
 import { parseEndpointHealth, parseEndpointStatus, parseMemberList } from '../../src/verify/etcdctl.js';
 
 const inv = validateInventory(
@@ -90,6 +90,44 @@ describe('observe output', () => {
     expect(o.unit).toEqual({ enabled: 'enabled', active: 'active', mainPid: 812, needsDaemonReload: false, restarts: 2 });
     expect(o.hasData).toBe(false);
     expect(parseObserved('E \nA \n').unit).toMatchObject({ enabled: 'not-found', active: 'unknown' });
+  });
+
+  it('keeps sums in a cache that only the very same, settled file can hit (run by a real shell)', () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'hardway-observe-'));
+    try {
+      const bin = path.join(root, 'etcd');
+      const unit = path.join(root, 'missing.service');
+      const sumsFile = path.join(root, 'cache/sha256sums');
+      writeFileSync(bin, 'AAAA', { mode: 0o755 });
+      const sha = (s: string) => execFileSync('sha256sum', { input: s }).toString().split(' ')[0]!;
+      const observe = (o: Partial<ObserveScriptOptions> = {}) =>
+        parseObserved(execFileSync('sh', ['-c', observeScript({ files: [bin, unit], dirs: [root], dataDir: path.join(root, 'data'), recordSums: true, sumsFile, settleSeconds: 0, ...o })]).toString());
+
+      // plan reads but never writes the cache.
+      expect(observe({ recordSums: false }).files.get(bin)).toEqual({ exists: true, mode: 0o755, sha256: sha('AAAA') });
+      expect(existsSync(sumsFile)).toBe(false);
+      // A file changed less than settleSeconds ago is not recorded (its timestamps could still repeat).
+      observe({ settleSeconds: 3600 });
+      expect(existsSync(sumsFile)).toBe(false);
+
+      observe();
+      expect(statSync(path.dirname(sumsFile)).mode & 0o777).toBe(0o700);
+      const line = readFileSync(sumsFile, 'utf8');
+      expect(line).toMatch(new RegExp(`^\\d+:\\d+:4:\\S+ ${sha('AAAA')} ${bin}\n$`));
+      // The cache is used: a sum planted for the unchanged file is what comes back.
+      writeFileSync(sumsFile, line.replace(sha('AAAA'), 'f'.repeat(64)));
+      expect(observe().files.get(bin)?.sha256).toBe('f'.repeat(64));
+      // Rewritten in place, same size (new mtime and ctime): hashed again.
+      writeFileSync(bin, 'BBBB');
+      expect(observe().files.get(bin)?.sha256).toBe(sha('BBBB'));
+      // Only the mode changed: the ctime moves, so hashed again too.
+      writeFileSync(sumsFile, readFileSync(sumsFile, 'utf8').replace(sha('BBBB'), 'e'.repeat(64)));
+      execFileSync('chmod', ['700', bin]);
+      expect(observe().files.get(bin)).toEqual({ exists: true, mode: 0o700, sha256: sha('BBBB') });
+      expect(observe().files.get(unit)).toEqual({ exists: false });
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 
@@ -241,7 +279,12 @@ describe('applying a plan to a node', () => {
       expect(statSync(keyPath).mode & 0o777).toBe(0o600);
       expect(existsSync(stale)).toBe(false);
       expect(existsSync(live)).toBe(true);
-      // set -e: a failing step fails the command.
+      // set -e: any failing step fails the command, the first dir's as well as the last chmod.
+      const blocked = path.join(root, 'file-not-dir');
+      writeFileSync(blocked, '');
+      const failing = prepareCommand({ dirs: [{ path: path.join(blocked, 'sub'), mode: 0o700, reason: 'missing' }, { path: path.join(root, 'later'), mode: 0o700, reason: 'missing' }], files: [] })!;
+      expect(() => execFileSync('sh', ['-c', failing], { stdio: 'pipe' })).toThrow();
+      expect(existsSync(path.join(root, 'later'))).toBe(false);
       expect(() => execFileSync('sh', ['-c', prepareCommand({ dirs: [], files: [{ ...keyFile, path: path.join(root, 'nope/x'), upload: false }] })!], { stdio: 'pipe' })).toThrow();
       expect(prepareCommand({ dirs: [], files: [] })).toBeUndefined();
     } finally {
@@ -249,9 +292,13 @@ describe('applying a plan to a node', () => {
     }
   });
 
-  /** A node that records what it is asked, and answers uploads after `delay(path)` ms. */
-  function fakeRemote(delay: (p: string) => number, fail?: string) {
+  /**
+   * A node that records what it is asked, and answers uploads after `delay(path)` ms; `fail` paths fail, and with
+   * `maxSessions` it refuses a channel beyond that many at once, as sshd does.
+   */
+  function fakeRemote(delay: (p: string) => number, fail: string[] = [], maxSessions = Infinity) {
     const events: string[] = [];
+    let open = 0;
     const remote: Remote = {
       name: 'controller-0',
       async run(command): Promise<ExecResult> {
@@ -259,10 +306,16 @@ describe('applying a plan to a node', () => {
         return { code: 0, stdout: '', stderr: '', timedOut: false };
       },
       async upload(_src: UploadSource, p: string) {
+        if (open >= maxSessions) {
+          events.push(`refused ${path.basename(p)}`);
+          throw new ChannelRefused('controller-0: cannot start a command: (SSH) Channel open failure: open failed');
+        }
+        open++;
         events.push(`start ${path.basename(p)}`);
         await new Promise((r) => setTimeout(r, delay(p)));
         events.push(`end ${path.basename(p)}`);
-        if (p === fail) throw new Error(`writing ${p} failed`);
+        open--;
+        if (fail.includes(p)) throw new Error(`writing ${p} failed`);
       },
       async close() {},
     };
@@ -287,12 +340,25 @@ describe('applying a plan to a node', () => {
 
   it('lets the other uploads finish when one fails, then reports the failure', async () => {
     const plan = planNode(inv, desiredNode(inv, inv.nodes[0]!, artifacts), fresh());
-    const { remote, events } = fakeRemote((p) => (p === REMOTE_PATHS.caCert ? 1 : 20), REMOTE_PATHS.caCert);
+    const { remote, events } = fakeRemote((p) => (p === REMOTE_PATHS.caCert ? 1 : 20), [REMOTE_PATHS.caCert]);
     const done: string[] = [];
     await expect(applyFiles(remote, plan, () => {}, done)).rejects.toThrow(`writing ${REMOTE_PATHS.caCert} failed`);
     expect(events.filter((e) => e.startsWith('end '))).toHaveLength(6);
     expect(done.filter((d) => d.startsWith('wrote'))).toHaveLength(5);
     expect(done.some((d) => d.includes(REMOTE_PATHS.caCert))).toBe(false);
+    // Two failures: both named.
+    const two = fakeRemote(() => 1, [REMOTE_PATHS.caCert, REMOTE_PATHS.key]);
+    await expect(applyFiles(two.remote, plan, () => {}, [])).rejects.toThrow(`writing ${REMOTE_PATHS.caCert} failed; writing ${REMOTE_PATHS.key} failed`);
+  });
+
+  it('sends the files a server with a low MaxSessions refused, one at a time', async () => {
+    const plan = planNode(inv, desiredNode(inv, inv.nodes[0]!, artifacts), fresh());
+    const { remote, events } = fakeRemote(() => 5, [], 2);
+    const done: string[] = [];
+    await applyFiles(remote, plan, () => {}, done);
+    expect(events.filter((e) => e.startsWith('refused '))).toHaveLength(4);
+    expect(events.filter((e) => e.startsWith('end '))).toHaveLength(6);
+    expect(done.filter((d) => d.startsWith('wrote'))).toEqual(plan.files.map((f) => `wrote ${f.path} (missing)`));
   });
 });
 

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { OperationError, UsageError } from '../errors.js';
+import { info } from '../output.js';
 import type { Inventory } from '../inventory/types.js';
 import type { UploadSource } from '../ssh/remote.js';
 
@@ -31,24 +32,70 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
-/** Downloads `url` once into the cache and checks it against `sha256`. */
-async function download(url: string, sha256: string): Promise<string> {
-  const dest = path.join(cacheDir(), 'downloads', `${sha256}-${path.basename(new URL(url).pathname)}`);
+/** How long a download may go without receiving a byte (connecting included) before it is given up. */
+export const DOWNLOAD_IDLE_TIMEOUT_MS = 30_000;
+
+/**
+ * Downloads `url` once into `dir` (named by its checksum, so a cached file is the verified one) and checks it
+ * against `sha256`. Streamed to a temp file and hashed on the way; the temp file is renamed into place only when
+ * the sum matches, so a failed, stalled or wrong download leaves nothing behind.
+ */
+export async function download(url: string, sha256: string, dir = path.join(cacheDir(), 'downloads'), idleTimeoutMs = DOWNLOAD_IDLE_TIMEOUT_MS): Promise<string> {
+  const dest = path.join(dir, `${sha256.toLowerCase()}-${path.basename(new URL(url).pathname) || 'download'}`);
   if (await exists(dest)) return dest;
-  await mkdir(path.dirname(dest), { recursive: true });
-  const res = await fetch(url).catch((e: Error) => {
-    throw new OperationError(`downloading ${url} failed: ${e.message}`);
-  });
-  if (!res.ok) throw new OperationError(`downloading ${url} failed: HTTP ${res.status}`);
-  const data = Buffer.from(await res.arrayBuffer());
-  const got = createHash('sha256').update(data).digest('hex');
-  if (got !== sha256.toLowerCase()) {
-    throw new OperationError(`downloaded ${url} has sha256 ${got}, but the inventory says ${sha256}: not using it`);
-  }
+  await mkdir(dir, { recursive: true });
   const tmp = `${dest}.tmp-${process.pid}`;
-  await writeFile(tmp, data);
-  await rename(tmp, dest);
-  return dest;
+  const started = Date.now();
+  info(`downloading ${url}`);
+  const abort = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const alive = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => abort.abort(), idleTimeoutMs);
+  };
+  const fail = (why: string) => new OperationError(`downloading ${url} failed: ${why}`);
+  const reason = (e: unknown) => (abort.signal.aborted ? `nothing received for ${idleTimeoutMs / 1000} s` : errorText(e));
+  alive();
+  try {
+    const res = await fetch(url, { signal: abort.signal }).catch((e: unknown) => {
+      throw fail(reason(e));
+    });
+    if (!res.ok || !res.body) throw fail(`HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`);
+    const hash = createHash('sha256');
+    let received = 0;
+    const out = await open(tmp, 'w', 0o644);
+    try {
+      for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+        alive();
+        received += chunk.length;
+        hash.update(chunk);
+        await out.write(chunk);
+      }
+      await out.sync();
+    } catch (e) {
+      throw fail(reason(e));
+    } finally {
+      await out.close();
+    }
+    const got = hash.digest('hex');
+    if (got !== sha256.toLowerCase()) {
+      throw new OperationError(`downloaded ${url} has sha256 ${got}, but the inventory says ${sha256}: not using it (check etcd.url and etcd.sha256)`);
+    }
+    await rename(tmp, dest);
+    info(`downloaded ${(received / 1e6).toFixed(1)} MB in ${((Date.now() - started) / 1000).toFixed(1)} s, sha256 as in the inventory: ${dest}`);
+    return dest;
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** fetch's own errors say "fetch failed" and keep the reason (ECONNREFUSED, ENOTFOUND, …) in `cause`. */
+function errorText(e: unknown): string {
+  const err = e as Error & { cause?: { code?: string; message?: string } };
+  return err.cause?.code ?? err.cause?.message ?? err.message;
 }
 
 export interface EtcdBinaries {

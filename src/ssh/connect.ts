@@ -4,7 +4,7 @@ import path from 'node:path';
 import { UsageError } from '../errors.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import type { Remote } from './remote.js';
-import { connectRemote, keyIsEncrypted, type ConnectOptions } from './ssh2-remote.js';
+import { connectRemote, keyIsEncrypted, keyOpensWith, type ConnectOptions } from './ssh2-remote.js';
 import { resolveTarget, type SshTarget } from './target.js';
 
 export type Connection = { node: NodeSpec; remote: Remote } | { node: NodeSpec; error: Error };
@@ -59,6 +59,16 @@ async function promptHidden(question: string): Promise<string> {
   });
 }
 
+/** Asks until the passphrase decrypts the key, three times at most, as ssh does; checked here, once, rather than failing on every node. */
+async function askPassphrase(file: string, text: string): Promise<string> {
+  const tries = 3;
+  for (let i = 1; ; i++) {
+    const passphrase = await promptHidden(i === 1 ? `Enter passphrase for key '${file}': ` : `Bad passphrase, try again for key '${file}': `);
+    if (keyOpensWith(text, passphrase)) return passphrase;
+    if (i === tries) throw new UsageError(`wrong passphrase for ${file} (${tries} tries)`);
+  }
+}
+
 /**
  * Passphrases for encrypted identity files, asked once each before any parallel work (prompts cannot run
  * inside concurrent tasks). With an ssh-agent (SSH_AUTH_SOCK) nothing is asked: the agent signs.
@@ -70,10 +80,12 @@ export async function collectPassphrases(targets: SshTarget[]): Promise<Map<stri
   for (const f of files) {
     const text = await readOptional(f);
     if (!text || !keyIsEncrypted(text)) continue;
-    if (process.env.HARDWAY_SSH_PASSPHRASE) {
-      result.set(f, process.env.HARDWAY_SSH_PASSPHRASE);
+    const fromEnv = process.env.HARDWAY_SSH_PASSPHRASE;
+    if (fromEnv) {
+      if (!keyOpensWith(text, fromEnv)) throw new UsageError(`HARDWAY_SSH_PASSPHRASE does not decrypt ${f}`);
+      result.set(f, fromEnv);
     } else if (process.stdin.isTTY) {
-      result.set(f, await promptHidden(`Enter passphrase for key '${f}': `));
+      result.set(f, await askPassphrase(f, text));
     } else {
       throw new UsageError(`${f} is encrypted and there is no terminal to ask for its passphrase: add it to ssh-agent (ssh-add ${f}) and set SSH_AUTH_SOCK`);
     }

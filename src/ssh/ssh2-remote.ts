@@ -90,6 +90,11 @@ export function keyIsEncrypted(text: string): boolean {
   return parsed instanceof Error && /encrypted|passphrase/i.test(parsed.message);
 }
 
+/** True when `passphrase` decrypts the private key (ssh2 runs the key's KDF: bcrypt for OpenSSH keys). */
+export function keyOpensWith(text: string, passphrase: string): boolean {
+  return !(ssh2.utils.parseKey(text, passphrase) instanceof Error);
+}
+
 async function readIdentity(file: string): Promise<string | undefined> {
   try {
     return await readFile(file, 'utf8');

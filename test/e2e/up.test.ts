@@ -1,6 +1,9 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -239,6 +242,106 @@ describeLab('hardway up', () => {
       const refused = await runHardway(['plan', '-i', noHop, '--nodes', target.name]);
       expect(refused.exitCode).toBe(1);
       expect(refused.stdout + refused.stderr).toMatch(new RegExp(`${hop.address.replace(/\./g, '\\.')}[^\n]*SHA256:`));
+    });
+  });
+
+  describe('with a passphrase-protected identity file', () => {
+    const passphrase = 'lab secret 7';
+    let inv: string;
+    let key: string;
+    // No agent: the passphrase has to come from the user.
+    const noAgent = { SSH_AUTH_SOCK: undefined as unknown as string, HARDWAY_SSH_PASSPHRASE: undefined as unknown as string };
+    beforeAll(async () => {
+      inv = await scratchInventory((doc, dir) => doc.setIn(['ssh', 'identityFile'], path.join(dir, 'id_ed25519')));
+      key = path.join(path.dirname(inv), 'id_ed25519');
+      await execa('cp', [lab().keyPath, key]);
+      await execa('ssh-keygen', ['-q', '-p', '-P', '', '-N', passphrase, '-f', key]);
+    });
+
+    it('without a terminal or an agent, exits 2 and says to use ssh-agent', async () => {
+      const r = await runHardway(['plan', '-i', inv], { env: noAgent });
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toContain(`${key} is encrypted and there is no terminal to ask for its passphrase: add it to ssh-agent (ssh-add ${key})`);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    });
+
+    it('asks on a terminal without echo, again after a wrong passphrase, then reaches every node', async () => {
+      // A real pty (util-linux script); each answer is typed only once its prompt is there, as a user would.
+      const child = spawn('script', ['-qec', `node ${path.join(REPO, 'bin/hardway')} plan -i ${inv}`, '/dev/null'], {
+        env: { ...process.env, ...noAgent, NO_COLOR: '1' },
+      });
+      const answers = ['not it', passphrase];
+      let out = '';
+      let prompts = 0;
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const seen = out.match(/passphrase[^\n]*for key '[^']+': /g)?.length ?? 0;
+        for (; prompts < seen; prompts++) child.stdin.write(`${answers[prompts] ?? ''}\r`);
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      expect(code, out).toBe(0);
+      expect(out.match(/\w[^\n]*passphrase[^\n]*for key '[^']+': /g)).toEqual([`Enter passphrase for key '${key}': `, `Bad passphrase, try again for key '${key}': `]);
+      expect(out).not.toContain(passphrase);
+      expect(out).not.toContain('not it');
+      // One plan section per node (what it says depends on the tests before): every node was reached.
+      for (const n of lab().nodes) expect(out).toMatch(new RegExp(`^${n.name} \\((new node|member)`, 'm'));
+    });
+
+    it('takes HARDWAY_SSH_PASSPHRASE, and refuses a wrong one before connecting anywhere', async () => {
+      const ok = await runHardway(['plan', '-i', inv, '--json'], { env: { ...noAgent, HARDWAY_SSH_PASSPHRASE: passphrase } });
+      expect(ok.exitCode, ok.stderr).toBe(0);
+      expect((JSON.parse(ok.stdout) as { nodes: { status: string }[] }).nodes.map((n) => n.status)).toEqual(['ok', 'ok', 'ok']);
+      const wrong = await runHardway(['plan', '-i', inv], { env: { ...noAgent, HARDWAY_SSH_PASSPHRASE: 'not it' } });
+      expect(wrong.exitCode).toBe(2);
+      expect(wrong.stderr.trim()).toBe(`error: HARDWAY_SSH_PASSPHRASE does not decrypt ${key}`);
+      expect(wrong.stdout).toBe('');
+    });
+  });
+
+  describe('with etcd.url instead of a local tarball', () => {
+    it('downloads the release once (checked against etcd.sha256) and installs from the cache after that', async () => {
+      const tarball = await readFile(lab().tarballPath);
+      const sha = createHash('sha256').update(tarball).digest('hex');
+      const requests: string[] = [];
+      // A release mirror on loopback: the only address besides the lab's bridge that tests may reach.
+      const server = createServer((req, res) => {
+        requests.push(req.url!);
+        if (req.url === `/v3.4.23/${path.basename(lab().tarballPath)}`) res.end(tarball);
+        else res.writeHead(404).end();
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v3.4.23/${path.basename(lab().tarballPath)}`;
+        const inv = await scratchInventory((doc) => {
+          doc.deleteIn(['etcd', 'tarball']);
+          doc.setIn(['etcd', 'url'], url);
+          doc.setIn(['etcd', 'sha256'], sha);
+        });
+        const env = { XDG_CACHE_HOME: path.join(path.dirname(inv), 'cache') };
+        const first = await runHardway(['up', '-i', inv], { env });
+        expect(first.exitCode, first.stdout + first.stderr).toBe(0);
+        expect(first.stderr).toContain(`downloading ${url}`);
+        expect(first.stderr).toMatch(/downloaded 1\d\.\d MB in [\d.]+ s, sha256 as in the inventory/);
+        const cached = path.join(env.XDG_CACHE_HOME, 'hardway', 'downloads', `${sha}-${path.basename(lab().tarballPath)}`);
+        expect((await readFile(cached)).equals(tarball)).toBe(true);
+        expect(await healthyCount(0)).toBe(3);
+        const again = await runHardway(['up', '-i', inv], { env });
+        expect(again.exitCode, again.stderr).toBe(0);
+        expect(again.stdout).toMatch(/nothing changed/);
+        expect(again.stderr).not.toContain('downloading');
+        expect(requests).toHaveLength(1);
+
+        const wrongSum = await scratchInventory((doc) => {
+          doc.deleteIn(['etcd', 'tarball']);
+          doc.setIn(['etcd', 'url'], url);
+          doc.setIn(['etcd', 'sha256'], 'f'.repeat(64));
+        });
+        const refused = await runHardway(['plan', '-i', wrongSum], { env });
+        expect(refused.exitCode).toBe(1);
+        expect(refused.stderr).toContain(`has sha256 ${sha}, but the inventory says ${'f'.repeat(64)}: not using it`);
+      } finally {
+        await new Promise((r) => server.close(r));
+      }
     });
   });
 

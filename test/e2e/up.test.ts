@@ -284,7 +284,7 @@ describeLab('hardway up', () => {
       expect(out).not.toContain(passphrase);
       expect(out).not.toContain('not it');
       // One plan section per node (what it says depends on the tests before): every node was reached.
-      for (const n of lab().nodes) expect(out).toMatch(new RegExp(`^${n.name} \\((new node|member)`, 'm'));
+      for (const n of lab().nodes) expect(out).toMatch(new RegExp(`^${n.name} \\((new node|running member|stopped member)\\): `, 'm'));
     });
 
     it('takes HARDWAY_SSH_PASSPHRASE, and refuses a wrong one before connecting anywhere', async () => {

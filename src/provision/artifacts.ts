@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -35,18 +35,48 @@ async function exists(p: string): Promise<boolean> {
 /** How long a download may go without receiving a byte (connecting included) before it is given up. */
 export const DOWNLOAD_IDLE_TIMEOUT_MS = 30_000;
 
+/** Progress lines; `up --json` passes a quiet one. */
+export type Log = (line: string) => void;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes `*.tmp-<pid>` entries in `dir` whose process is gone: what a hardway killed mid-download or mid-extract left. */
+async function removeStaleTemps(dir: string): Promise<void> {
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const pid = Number(/\.tmp-(\d+)$/.exec(name)?.[1]);
+    if (pid > 0 && pid !== process.pid && !processAlive(pid)) await rm(path.join(dir, name), { recursive: true, force: true });
+  }
+}
+
+export interface DownloadOptions {
+  /** Where verified downloads are kept; `~/.cache/hardway/downloads` by default. */
+  dir?: string;
+  idleTimeoutMs?: number;
+  log?: Log;
+}
+
 /**
- * Downloads `url` once into `dir` (named by its checksum, so a cached file is the verified one) and checks it
+ * Downloads `url` once into the cache (named by its checksum, so a cached file is the verified one) and checks it
  * against `sha256`. Streamed to a temp file and hashed on the way; the temp file is renamed into place only when
- * the sum matches, so a failed, stalled or wrong download leaves nothing behind.
+ * the sum matches, so a failed, stalled or wrong download leaves nothing behind (and one killed outright is
+ * cleaned up by the next).
  */
-export async function download(url: string, sha256: string, dir = path.join(cacheDir(), 'downloads'), idleTimeoutMs = DOWNLOAD_IDLE_TIMEOUT_MS): Promise<string> {
+export async function download(url: string, sha256: string, opts: DownloadOptions = {}): Promise<string> {
+  const { dir = path.join(cacheDir(), 'downloads'), idleTimeoutMs = DOWNLOAD_IDLE_TIMEOUT_MS, log = info } = opts;
   const dest = path.join(dir, `${sha256.toLowerCase()}-${path.basename(new URL(url).pathname) || 'download'}`);
   if (await exists(dest)) return dest;
   await mkdir(dir, { recursive: true });
+  await removeStaleTemps(dir);
   const tmp = `${dest}.tmp-${process.pid}`;
   const started = Date.now();
-  info(`downloading ${url}`);
+  log(`downloading ${url}`);
   const abort = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const alive = () => {
@@ -82,7 +112,7 @@ export async function download(url: string, sha256: string, dir = path.join(cach
       throw new OperationError(`downloaded ${url} has sha256 ${got}, but the inventory says ${sha256}: not using it (check etcd.url and etcd.sha256)`);
     }
     await rename(tmp, dest);
-    info(`downloaded ${(received / 1e6).toFixed(1)} MB in ${((Date.now() - started) / 1000).toFixed(1)} s, sha256 as in the inventory: ${dest}`);
+    log(`downloaded ${(received / 1e6).toFixed(1)} MB in ${((Date.now() - started) / 1000).toFixed(1)} s, sha256 as in the inventory: ${dest}`);
     return dest;
   } catch (e) {
     await rm(tmp, { force: true });
@@ -104,57 +134,68 @@ export interface EtcdBinaries {
   etcdctl: UploadSource;
 }
 
+type Manifest = Pick<EtcdBinaries, 'etcd' | 'etcdctl'>;
+
+/** The cache entry's manifest, if the entry is complete. */
+async function readManifest(dir: string): Promise<Manifest | undefined> {
+  try {
+    const m = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
+    return (await exists(m.etcd.path!)) && (await exists(m.etcdctl.path!)) ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Extracts etcd and etcdctl from a release tarball (`etcd-vX-linux-amd64/etcd`, `…/etcdctl`) into a cache
  * keyed by the tarball's checksum, so a re-run reads two files and hashes nothing it hashed before.
  */
-export async function etcdBinaries(inv: Inventory): Promise<EtcdBinaries> {
+export async function etcdBinaries(inv: Inventory, log: Log = info): Promise<EtcdBinaries> {
   const { tarball: local, url, sha256 } = inv.etcd;
-  const tarball = local ?? (url && sha256 ? await download(url, sha256) : undefined);
+  const tarball = local ?? (url && sha256 ? await download(url, sha256, { log }) : undefined);
   if (!tarball) throw new UsageError(`${inv.file}: etcd.tarball (or etcd.url + etcd.sha256) is needed to install etcd`);
   if (!(await exists(tarball))) throw new UsageError(`etcd tarball ${tarball} does not exist (etcd.tarball in ${inv.file})`);
   const st = await stat(tarball);
   // Keyed by path, size and mtime: hashing a 17 MB tarball on every run would cost more than the whole no-op.
   const key = createHash('sha256').update(`${path.resolve(tarball)}\0${st.size}\0${st.mtimeMs}`).digest('hex').slice(0, 24);
   const dir = path.join(cacheDir(), 'etcd', key);
-  const manifest = path.join(dir, 'manifest.json');
-  try {
-    const m = JSON.parse(await readFile(manifest, 'utf8')) as { etcd: UploadSource; etcdctl: UploadSource };
-    if ((await exists(m.etcd.path!)) && (await exists(m.etcdctl.path!))) return { tarball, ...m };
-  } catch {
-    /* not cached yet */
-  }
+  const cached = await readManifest(dir);
+  if (cached) return { tarball, ...cached };
+  await removeStaleTemps(path.dirname(dir));
   const tmp = `${dir}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
-  const r = await execa('tar', ['-xzf', tarball, '-C', tmp], { reject: false });
-  if (r.exitCode !== 0) {
-    await rm(tmp, { recursive: true, force: true });
-    throw new UsageError(`etcd tarball ${tarball} cannot be extracted (corrupt or not a .tar.gz): ${r.stderr.trim().split('\n')[0]}`);
-  }
-  const { readdir } = await import('node:fs/promises');
-  const top = (await readdir(tmp)).find((d) => d.startsWith('etcd-'));
-  const version = /^etcd-v(\d+\.\d+\.\d+)/.exec(top ?? '')?.[1];
-  if (version && version !== inv.etcd.version) {
-    await rm(tmp, { recursive: true, force: true });
-    throw new UsageError(`etcd tarball ${tarball} holds etcd ${version}, but etcd.version in ${inv.file} is ${inv.etcd.version}: make them agree`);
-  }
-  const find = async (name: string) => {
-    const p = top ? path.join(tmp, top, name) : path.join(tmp, name);
-    if (!(await exists(p))) {
-      await rm(tmp, { recursive: true, force: true });
-      throw new UsageError(`etcd tarball ${tarball} has no ${top ? `${top}/` : ''}${name}: not an etcd release tarball`);
+  try {
+    const r = await execa('tar', ['-xzf', tarball, '-C', tmp], { reject: false });
+    if (r.exitCode !== 0) throw new UsageError(`etcd tarball ${tarball} cannot be extracted (corrupt or not a .tar.gz): ${r.stderr.trim().split('\n')[0]}`);
+    const top = (await readdir(tmp)).find((d) => d.startsWith('etcd-'));
+    const version = /^etcd-v(\d+\.\d+\.\d+)/.exec(top ?? '')?.[1];
+    if (version && version !== inv.etcd.version) {
+      throw new UsageError(`etcd tarball ${tarball} holds etcd ${version}, but etcd.version in ${inv.file} is ${inv.etcd.version}: make them agree`);
     }
-    return p;
-  };
-  const [etcdTmp, etcdctlTmp] = [await find('etcd'), await find('etcdctl')];
-  await rm(dir, { recursive: true, force: true });
-  await rename(tmp, dir);
-  const source = async (p: string): Promise<UploadSource> => {
-    const final = path.join(dir, path.relative(tmp, p));
-    return { path: final, size: (await stat(final)).size, sha256: await sha256File(final) };
-  };
-  const m = { etcd: await source(etcdTmp), etcdctl: await source(etcdctlTmp) };
-  await writeFile(manifest, JSON.stringify(m));
-  return { tarball, ...m };
+    const source = async (name: string): Promise<UploadSource> => {
+      const rel = top ? path.join(top, name) : name;
+      const p = path.join(tmp, rel);
+      if (!(await exists(p))) throw new UsageError(`etcd tarball ${tarball} has no ${rel}: not an etcd release tarball`);
+      return { path: path.join(dir, rel), size: (await stat(p)).size, sha256: await sha256File(p) };
+    };
+    const m: Manifest = { etcd: await source('etcd'), etcdctl: await source('etcdctl') };
+    // The manifest goes in before the rename, so the entry appears complete or not at all.
+    await writeFile(path.join(tmp, 'manifest.json'), JSON.stringify(m));
+    const done = await readManifest(dir);
+    if (done) return { tarball, ...done };
+    // What is there has no manifest: a run killed before the manifest was written in place (older hardway).
+    await rm(dir, { recursive: true, force: true });
+    try {
+      await rename(tmp, dir);
+    } catch (e) {
+      // Another hardway finished the same entry in the meantime: theirs is as good as ours.
+      const theirs = await readManifest(dir);
+      if (!theirs) throw e;
+      return { tarball, ...theirs };
+    }
+    return { tarball, ...m };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
 }

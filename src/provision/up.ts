@@ -86,7 +86,7 @@ export async function prepareArtifacts(inv: Inventory, nodes: NodeSpec[], opts: 
     throw new CheckFailed(`the rendered etcd.service has lint errors; not shipping it:\n${lintErrors.join('\n')}\n(--no-lint ships it anyway)`);
   }
   for (const l of lintErrors) log(opts.json, `lint (ignored by --no-lint): ${l}`);
-  const bin = await etcdBinaries(inv);
+  const bin = await etcdBinaries(inv, (line) => log(opts.json, line));
   // In a dry run a certificate not issued yet stands as a file that cannot match what the node has.
   const read = async (name: string) =>
     bufferSource(await readFile(path.join(inv.pki.dir, name)).catch((e: NodeJS.ErrnoException) => (opts.dryRun && e.code === 'ENOENT' ? Buffer.from(`(${name}: not issued yet)`) : Promise.reject(e))));

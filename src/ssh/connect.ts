@@ -27,45 +27,48 @@ export async function sshTargets(inv: Inventory, nodes: NodeSpec[]): Promise<Ssh
   );
 }
 
-/** Reads a passphrase from the terminal without echo. */
-async function promptHidden(question: string): Promise<string> {
+/** One line from a terminal already in raw mode (so nothing is echoed); Ctrl-C cancels. */
+function readHiddenLine(): Promise<string> {
   const { stdin, stderr } = process;
-  stderr.write(question);
-  stdin.setRawMode?.(true);
-  stdin.resume();
   return new Promise((resolve, reject) => {
     let value = '';
+    const finish = (fn: () => void) => {
+      stdin.off('data', onData);
+      stderr.write('\n');
+      fn();
+    };
     const onData = (buf: Buffer) => {
       for (const ch of buf.toString('utf8')) {
-        if (ch === '\r' || ch === '\n') {
-          done();
-          return resolve(value);
-        }
-        if (ch === '\u0003') {
-          done();
-          return reject(new UsageError('cancelled'));
-        }
+        if (ch === '\r' || ch === '\n') return finish(() => resolve(value));
+        if (ch === '\u0003') return finish(() => reject(new UsageError('cancelled')));
         if (ch === '\u007f') value = value.slice(0, -1);
         else value += ch;
       }
-    };
-    const done = () => {
-      stdin.off('data', onData);
-      stdin.setRawMode?.(false);
-      stdin.pause();
-      stderr.write('\n');
     };
     stdin.on('data', onData);
   });
 }
 
-/** Asks until the passphrase decrypts the key, three times at most, as ssh does; checked here, once, rather than failing on every node. */
+/**
+ * Asks until the passphrase decrypts the key, three times at most, as ssh does: checked here, once, rather than
+ * failing on every node. Echo is off before the first prompt and stays off between tries (what is typed while a
+ * key is being checked must not show either).
+ */
 async function askPassphrase(file: string, text: string): Promise<string> {
+  const { stdin, stderr } = process;
   const tries = 3;
-  for (let i = 1; ; i++) {
-    const passphrase = await promptHidden(i === 1 ? `Enter passphrase for key '${file}': ` : `Bad passphrase, try again for key '${file}': `);
-    if (keyOpensWith(text, passphrase)) return passphrase;
-    if (i === tries) throw new UsageError(`wrong passphrase for ${file} (${tries} tries)`);
+  stdin.setRawMode?.(true);
+  stdin.resume();
+  try {
+    for (let i = 1; ; i++) {
+      stderr.write(i === 1 ? `Enter passphrase for key '${file}': ` : `Bad passphrase, try again for key '${file}': `);
+      const passphrase = await readHiddenLine();
+      if (keyOpensWith(text, passphrase)) return passphrase;
+      if (i === tries) throw new UsageError(`wrong passphrase for ${file} (${tries} tries)`);
+    }
+  } finally {
+    stdin.setRawMode?.(false);
+    stdin.pause();
   }
 }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -38,6 +38,9 @@ export const DOWNLOAD_IDLE_TIMEOUT_MS = 30_000;
 /** Progress lines; `up --json` passes a quiet one. */
 export type Log = (line: string) => void;
 
+/** `<path>.tmp-<pid>-<random>`: unique per call, and it names the process, so a dead one's can be told apart. */
+const tempName = (p: string) => `${p}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -50,7 +53,7 @@ function processAlive(pid: number): boolean {
 /** Removes `*.tmp-<pid>` entries in `dir` whose process is gone: what a hardway killed mid-download or mid-extract left. */
 async function removeStaleTemps(dir: string): Promise<void> {
   for (const name of await readdir(dir).catch(() => [] as string[])) {
-    const pid = Number(/\.tmp-(\d+)$/.exec(name)?.[1]);
+    const pid = Number(/\.tmp-(\d+)(?:-[0-9a-f]+)?$/.exec(name)?.[1]);
     if (pid > 0 && pid !== process.pid && !processAlive(pid)) await rm(path.join(dir, name), { recursive: true, force: true });
   }
 }
@@ -74,7 +77,7 @@ export async function download(url: string, sha256: string, opts: DownloadOption
   if (await exists(dest)) return dest;
   await mkdir(dir, { recursive: true });
   await removeStaleTemps(dir);
-  const tmp = `${dest}.tmp-${process.pid}`;
+  const tmp = tempName(dest);
   const started = Date.now();
   log(`downloading ${url}`);
   const abort = new AbortController();
@@ -162,7 +165,7 @@ export async function etcdBinaries(inv: Inventory, log: Log = info): Promise<Etc
   const cached = await readManifest(dir);
   if (cached) return { tarball, ...cached };
   await removeStaleTemps(path.dirname(dir));
-  const tmp = `${dir}.tmp-${process.pid}`;
+  const tmp = tempName(dir);
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   try {

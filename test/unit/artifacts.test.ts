@@ -57,6 +57,14 @@ describe('etcdBinaries', () => {
     expect(await entries()).toHaveLength(1);
   });
 
+  it('gives two runs extracting the same release at once the same complete entry', async () => {
+    const tarball = await release('etcd-v3.4.23-linux-amd64', { etcd: 'etcd binary', etcdctl: 'etcdctl binary' });
+    const [a, b] = await Promise.all([etcdBinaries(inventory(tarball), quiet), etcdBinaries(inventory(tarball), quiet)]);
+    expect(a).toEqual(b);
+    expect(await readFile(b.etcdctl.path!, 'utf8')).toBe('etcdctl binary');
+    expect(await entries()).toHaveLength(1);
+  });
+
   it('refuses a release of another version than etcd.version, and keeps nothing of it', async () => {
     const tarball = await release('etcd-v3.5.17-linux-amd64', { etcd: 'x', etcdctl: 'y' });
     expect(await usageError(etcdBinaries(inventory(tarball), quiet))).toContain('holds etcd 3.5.17, but etcd.version in');

@@ -1,6 +1,6 @@
 import { shq } from '../ssh/remote.js';
 import { parseWalMetadata } from './etcd-ids.js';
-import { STATE_FLAG_SED } from './unit-state.js';
+import { BOOTSTRAP_FLAGS_SED, STATE_FLAG_SED } from './unit-state.js';
 
 /**
  * What a node has, gathered by ONE remote command per node (stat + SHA-256 of every managed file, the unit's
@@ -36,6 +36,8 @@ export interface ObservedNode {
   hasData: boolean;
   /** The installed unit's SHA-256 without its --initial-cluster-state value. */
   unitStateFreeSha256?: string;
+  /** The same with every bootstrap-only flag's value blanked. */
+  unitBootstrapFreeSha256?: string;
   /** IDs read from the WAL, when there is one. */
   wal?: { memberId: bigint; clusterId: bigint };
 }
@@ -68,7 +70,7 @@ export function observeScript(o: ObserveScriptOptions): string {
   const unitFile = shq(`/etc/systemd/system/${o.unit ?? 'etcd.service'}`);
   const sums = shq(o.sumsFile ?? SUMS_FILE);
   return [
-    `if [ -f ${unitFile} ]; then echo "U $(${STATE_FLAG_SED} ${unitFile} | sha256sum | cut -d" " -f1)"; fi`,
+    `if [ -f ${unitFile} ]; then echo "U $(${STATE_FLAG_SED} ${unitFile} | sha256sum | cut -d" " -f1) $(${BOOTSTRAP_FLAGS_SED} ${unitFile} | sha256sum | cut -d" " -f1)"; fi`,
     `sums=${sums}; now=$(date +%s); fresh=''`,
     `for f in ${o.files.map(shq).join(' ')}; do`,
     '  if [ -f "$f" ]; then',
@@ -135,6 +137,7 @@ export function parseObserved(output: string): ObservedNode {
       }
       case 'U':
         obs.unitStateFreeSha256 = rest[0];
+        obs.unitBootstrapFreeSha256 = rest[1];
         break;
       case 'M':
         obs.hasData = rest[0] === '1';

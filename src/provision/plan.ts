@@ -123,8 +123,11 @@ export function planNode(inv: Inventory, want: DesiredNode, have: ObservedNode, 
     // A member with data ignores --initial-cluster-state: a unit differing only there needs no rewrite or restart.
     .filter((f) => !(f.role === 'unit' && f.reason === 'content differs' && have.hasData && f.file.source.stateFreeSha256 !== undefined && f.file.source.stateFreeSha256 === have.unitStateFreeSha256));
   const unitChanged = files.some((f) => f.role === 'unit' && f.upload);
-  // A mode fix does not change what etcd runs or reads, so it restarts nothing.
-  const contentChanged = files.some((f) => f.upload);
+  // A mode fix does not change what etcd runs or reads, so it restarts nothing; nor does a unit that differs only in
+  // flags a member with data ignores (a node added to the cluster changes everyone's --initial-cluster).
+  const bootstrapOnly = (f: FileAction) =>
+    f.role === 'unit' && have.hasData && f.file.source.bootstrapFreeSha256 !== undefined && f.file.source.bootstrapFreeSha256 === have.unitBootstrapFreeSha256;
+  const contentChanged = files.some((f) => f.upload && !bootstrapOnly(f));
   return {
     node: want.node.name,
     state: have.hasData ? 'member' : 'new',

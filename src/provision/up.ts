@@ -11,7 +11,7 @@ import { closeAll, connectAll, type Connection } from '../ssh/connect.js';
 import { ChannelRefused, shq, uploadTimeoutMs, type Remote, type UploadSource } from '../ssh/remote.js';
 import { peerUrl } from '../inventory/derive.js';
 import { endpointsOf, etcdctlCommand, type MemberInfo } from '../verify/etcdctl.js';
-import { stateFreeSha256 } from './unit-state.js';
+import { bootstrapFreeSha256, stateFreeSha256 } from './unit-state.js';
 import { bufferSource, etcdBinaries } from './artifacts.js';
 import { desiredNode, type Artifacts, type DesiredNode } from './desired.js';
 import { observeScript, parseObserved, type ObservedNode } from './observe.js';
@@ -56,7 +56,7 @@ const log = (json: boolean | undefined, line: string) => {
 };
 
 function unitSource(text: string): UploadSource {
-  return { ...bufferSource(Buffer.from(text)), stateFreeSha256: stateFreeSha256(text) };
+  return { ...bufferSource(Buffer.from(text)), stateFreeSha256: stateFreeSha256(text), bootstrapFreeSha256: bootstrapFreeSha256(text) };
 }
 
 /** Everything that runs on the laptop before any connection: PKI, units (linted), binaries. */
@@ -235,6 +235,7 @@ function describePlan(p: NodePlan): string[] {
   if (p.rejoin?.add) lines.push(`etcdctl member add ${p.node} (joins the running cluster as existing)`);
   if (p.start) lines.push('systemctl start etcd');
   if (p.restart) lines.push('systemctl restart etcd (rolling, one member at a time)');
+  else if (p.running && p.files.some((f) => f.upload)) lines.push('no restart: only flags etcd reads when it bootstraps a member changed');
   return lines;
 }
 

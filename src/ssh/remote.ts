@@ -26,6 +26,8 @@ export interface UploadSource {
   sha256: string;
   /** For a unit: the SHA-256 with its --initial-cluster-state value blanked (see provision/unit-state.ts). */
   stateFreeSha256?: string;
+  /** For a unit: the SHA-256 with the values of every flag etcd reads only when bootstrapping blanked. */
+  bootstrapFreeSha256?: string;
 }
 
 export interface UploadOptions {

@@ -148,6 +148,40 @@ describeLab('hardway up', () => {
     });
   });
 
+  describe('a node added to the inventory of a running cluster', () => {
+    beforeAll(wipeAll);
+
+    it('joins it with member add as existing; the members that were there keep their data and are not restarted', async () => {
+      const two = await scratchInventory((doc) => doc.deleteIn(['nodes', 2]));
+      const first = await up([], two);
+      expect(first.exitCode, first.stdout + first.stderr).toBe(0);
+      expect((await memberNames(0)).map((m) => m.name).sort()).toEqual(['controller-0', 'controller-1']);
+      const clusterId = async () => (await sshOk(0, `ETCDCTL_API=3 /usr/local/bin/etcdctl ${ETCDCTL_TLS} --endpoints=https://127.0.0.1:2379 endpoint status -w json`)).match(/"cluster_id":(\d+)/)![1];
+      const before = await clusterId();
+      await sshOk(0, `ETCDCTL_API=3 /usr/local/bin/etcdctl ${ETCDCTL_TLS} --endpoints=https://127.0.0.1:2379 put before-the-third yes`);
+      const pids = await Promise.all([mainPid(0), mainPid(1)]);
+
+      const plan = await runHardway(['plan', '-i', lab().inventoryPath]);
+      expect(plan.stdout).toMatch(/controller-0 \(running member\): \n {2}write {2}\/etc\/systemd\/system\/etcd\.service[^\n]*\n[\s\S]*no restart: only flags etcd reads when it bootstraps a member changed/);
+      const r = await up();
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+      expect(r.stderr).toContain('controller-2: adding it to the running cluster');
+      // Only --initial-cluster changed for them: rewritten so that the unit shows the cluster, but etcd ignores it now.
+      expect(r.stderr).not.toMatch(/restarting etcd/);
+      expect(await Promise.all([mainPid(0), mainPid(1)])).toEqual(pids);
+      expect(await sshOk(1, 'cat /etc/systemd/system/etcd.service')).toContain('controller-2=https://10.240.0.12:2380');
+      expect(await sshOk(2, 'cat /etc/systemd/system/etcd.service')).toMatch(/--initial-cluster-state[= ]existing/);
+      const members = await memberNames(2);
+      expect(members.map((m) => m.name).sort()).toEqual(['controller-0', 'controller-1', 'controller-2']);
+      expect(members.every((m) => m.started)).toBe(true);
+      expect(await healthyCount(1)).toBe(3);
+      // The same cluster, data included, now also on the new member.
+      expect(await clusterId()).toBe(before);
+      expect((await sshOk(2, `ETCDCTL_API=3 /usr/local/bin/etcdctl ${ETCDCTL_TLS} --endpoints=https://127.0.0.1:2379 get before-the-third --print-value-only`)).trim()).toBe('yes');
+      expect((await up()).stdout).toMatch(/nothing changed/);
+    });
+  });
+
   describe('with one node cut off', () => {
     beforeAll(wipeAll);
     afterAll(() => restoreLink(2));

@@ -10,7 +10,7 @@ import { observeScript, parseObserved, type ObservedNode, type ObserveScriptOpti
 import { planCluster, planNode, rollingOrder } from '../../src/provision/plan.js';
 import { REMOTE_PATHS } from '../../src/render/paths.js';
 import { atomicInstallScript } from '../../src/ssh/remote.js';
-import { stateFreeSha256 } from '../../src/provision/unit-state.js';
+import { BOOTSTRAP_FLAGS_SED, bootstrapFreeSha256, STATE_FLAG_SED, stateFreeSha256 } from '../../src/provision/unit-state.js';
 import { applyFiles, prepareCommand, systemdStep } from '../../src/provision/up.js';
 import { ChannelRefused, type ExecResult, type Remote, type UploadSource } from '../../src/ssh/remote.js';
 import { parseEndpointHealth, parseEndpointStatus, parseMemberList } from '../../src/verify/etcdctl.js';
@@ -222,6 +222,56 @@ describe('plan', () => {
     expect(planNode(inv, want, have).files).toEqual([]);
     // Without data the flag matters (first start): the unit is written.
     expect(planNode(inv, want, { ...have, hasData: false }).files.map((f) => f.path)).toEqual([REMOTE_PATHS.unit]);
+  });
+
+  it('rewrites a running member\'s unit for a node added to --initial-cluster, but restarts it only for flags it reads', () => {
+    const text = [
+      'ExecStart=/usr/local/bin/etcd \\',
+      '  --initial-advertise-peer-urls https://10.240.0.10:2380 \\',
+      '  --initial-cluster-token etcd-cluster-0 \\',
+      '  --initial-cluster controller-0=https://10.240.0.10:2380,controller-1=https://10.240.0.11:2380 \\',
+      '  --initial-cluster-state new \\',
+      '  --heartbeat-interval=100',
+      '',
+    ].join('\n');
+    const added = text.replace('controller-1=https://10.240.0.11:2380', 'controller-1=https://10.240.0.11:2380,controller-2=https://10.240.0.12:2380');
+    const sources = (unit: string) => ({ ...src(unit === text ? 'unit-old' : `unit-${unit.length}`), stateFreeSha256: stateFreeSha256(unit), bootstrapFreeSha256: bootstrapFreeSha256(unit) });
+    const have = upToDate(0);
+    have.files.set(REMOTE_PATHS.unit, { exists: true, mode: 0o644, sha256: 'unit-old'.padEnd(64, '0') });
+    have.unitStateFreeSha256 = stateFreeSha256(text);
+    have.unitBootstrapFreeSha256 = bootstrapFreeSha256(text);
+    const planFor = (unit: string, observed = have) =>
+      planNode(inv, desiredNode(inv, inv.nodes[0]!, { ...artifacts, units: new Map([['controller-0', sources(unit)]]) }), observed);
+
+    const grown = planFor(added);
+    expect(grown.files.map((f) => [f.path, f.upload])).toEqual([[REMOTE_PATHS.unit, true]]);
+    expect([grown.daemonReload, grown.restart]).toEqual([true, false]);
+    // Any other flag is read at every start: that change restarts the member.
+    expect(planFor(added.replace('--heartbeat-interval=100', '--heartbeat-interval=150')).restart).toBe(true);
+    // Without data every flag matters, but nothing runs to restart either.
+    expect(planFor(added, { ...have, hasData: false }).files).toHaveLength(1);
+  });
+
+  it('hashes the installed unit on the node exactly as the rendered one here (sed against the regexps)', () => {
+    const unit = [
+      '  --initial-advertise-peer-urls https://10.240.0.10:2380 \\',
+      '  --initial-cluster-token=etcd-cluster-0 \\',
+      '  --initial-cluster controller-0=https://10.240.0.10:2380 \\',
+      '  --initial-cluster-state=existing \\',
+      '  --data-dir=/var/lib/etcd',
+      '',
+    ].join('\n');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hardway-unit-'));
+    try {
+      writeFileSync(path.join(dir, 'etcd.service'), unit);
+      const onNode = (sed: string) => execFileSync('sh', ['-c', `${sed} etcd.service | sha256sum | cut -d' ' -f1`], { cwd: dir, encoding: 'utf8' }).trim();
+      expect(onNode(STATE_FLAG_SED)).toBe(stateFreeSha256(unit));
+      expect(onNode(BOOTSTRAP_FLAGS_SED)).toBe(bootstrapFreeSha256(unit));
+      expect(bootstrapFreeSha256(unit)).not.toBe(stateFreeSha256(unit));
+      expect(bootstrapFreeSha256(unit.replace('/var/lib/etcd', '/srv/etcd'))).not.toBe(bootstrapFreeSha256(unit));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('restarts followers first and the leader last', () => {

@@ -32,7 +32,7 @@ export interface ObservedNode {
   files: Map<string, ObservedFile>;
   dirs: Map<string, ObservedDir>;
   unit: ObservedUnit;
-  /** The data dir holds a member (`member/` exists). */
+  /** The data dir holds a member: `member/wal/` has a WAL file (etcd's own test). */
   hasData: boolean;
   /** The installed unit's SHA-256 without its --initial-cluster-state value. */
   unitStateFreeSha256?: string;
@@ -93,11 +93,10 @@ export function observeScript(o: ObserveScriptOptions): string {
     `echo "E $(systemctl is-enabled ${u} 2>/dev/null || true)"`,
     `echo "A $(systemctl is-active ${u} 2>/dev/null || true)"`,
     `systemctl show -p MainPID -p NeedDaemonReload -p NRestarts ${u} 2>/dev/null | sed 's/^/P /'`,
-    `if [ -d ${shq(`${o.dataDir}/member`)} ]; then`,
-    '  echo "M 1"',
-    `  wal=$(ls ${shq(`${o.dataDir}/member/wal`)}/*.wal 2>/dev/null | head -n 1)`,
-    '  if [ -n "$wal" ]; then echo "W $(head -c 8192 "$wal" | base64 | tr -d "\\n")"; fi',
-    'else echo "M 0"; fi',
+    // What etcd itself asks (wal.Exist): a first start that failed can leave member/snap/db but no WAL, and then etcd
+    // bootstraps again, reading every --initial-* flag.
+    `wal=$(ls ${shq(`${o.dataDir}/member/wal`)}/*.wal 2>/dev/null | head -n 1)`,
+    'if [ -n "$wal" ]; then echo "M 1"; echo "W $(head -c 8192 "$wal" | base64 | tr -d "\\n")"; else echo "M 0"; fi',
   ].join('\n');
 }
 

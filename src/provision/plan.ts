@@ -69,11 +69,45 @@ export interface LiveCluster {
 }
 
 /**
+ * Members of the running cluster that no inventory node's peer URL matches (a node taken out of the inventory).
+ * `up` only says so: removing a member changes the quorum, which is the user's call.
+ */
+export function membersNotInInventory(inv: Inventory, live: LiveCluster): string[] {
+  return live.members
+    .filter((m) => !inv.nodes.some((n) => m.peerURLs.includes(peerUrl(n))))
+    .map(
+      (m) =>
+        `member ${m.id} (${m.name || 'unstarted'}, ${m.peerURLs.join(',')}) of the running cluster is not in ${inv.file}: up does not remove members, ` +
+        `and the quorum counts it until it is removed ('etcdctl member remove ${m.id}', then stop etcd on that machine)`,
+    );
+}
+
+/** The cluster ID etcd computes when it bootstraps this inventory's members (peer URLs and token). */
+function bootstrapClusterId(inv: Inventory): bigint {
+  return computeClusterId(inv.nodes.map((n) => computeMemberId([peerUrl(n)], inv.cluster.token)));
+}
+
+/**
+ * With no member running to ask: the cluster that most of the inventory's nodes hold in their WALs, when it is not the
+ * one this inventory would bootstrap. That is this cluster after the inventory grew or shrank (or members were
+ * re-added with new IDs): their data is accepted, and an empty node has to wait until the cluster runs to join it.
+ */
+export function offlineCluster(inv: Inventory, observed: ObservedNode[]): bigint | undefined {
+  const expected = bootstrapClusterId(inv);
+  const counts = new Map<bigint, number>();
+  for (const o of observed) if (o.wal) counts.set(o.wal.clusterId, (counts.get(o.wal.clusterId) ?? 0) + 1);
+  for (const [id, n] of counts) if (id !== expected && n > inv.nodes.length / 2) return id;
+  return undefined;
+}
+
+/**
  * Explains a data dir that does not hold this inventory's member, or undefined when it does (or is empty). With a
  * running cluster to ask, its cluster ID and member list decide (a member re-added by `up` has a new, time-based ID);
- * otherwise the IDs etcd computes at bootstrap from the peer URLs and the token.
+ * otherwise the IDs etcd computes at bootstrap from the peer URLs and the token, unless most nodes hold one other
+ * cluster (`offline`, see offlineCluster): a member of that one is accepted, since its peer URL cannot be checked
+ * until the cluster runs again.
  */
-export function dataConflict(inv: Inventory, want: DesiredNode, have: ObservedNode, live?: LiveCluster): string | undefined {
+export function dataConflict(inv: Inventory, want: DesiredNode, have: ObservedNode, live?: LiveCluster, offline?: bigint): string | undefined {
   if (!have.wal) return undefined;
   const dir = inv.etcd.dataDir;
   const choices =
@@ -91,8 +125,9 @@ export function dataConflict(inv: Inventory, want: DesiredNode, have: ObservedNo
     return undefined;
   }
   if (inv.cluster.initialState !== 'new') return undefined;
+  if (offline !== undefined && have.wal.clusterId === offline) return undefined;
   const expectedMember = computeMemberId([peerUrl(want.node)], inv.cluster.token);
-  const expectedCluster = computeClusterId(inv.nodes.map((n) => computeMemberId([peerUrl(n)], inv.cluster.token)));
+  const expectedCluster = bootstrapClusterId(inv);
   if (have.wal.clusterId !== expectedCluster) {
     return (
       `${dir} holds member ${walMember} of cluster ${walCluster}, ` +
@@ -105,9 +140,15 @@ export function dataConflict(inv: Inventory, want: DesiredNode, have: ObservedNo
   return undefined;
 }
 
-export function planNode(inv: Inventory, want: DesiredNode, have: ObservedNode, live?: LiveCluster): NodePlan {
+export function planNode(inv: Inventory, want: DesiredNode, have: ObservedNode, live?: LiveCluster, offline?: bigint): NodePlan {
   const running = have.unit.active === 'active' || have.unit.active === 'activating' || have.unit.active === 'reloading';
-  const conflict = dataConflict(inv, want, have, live);
+  const conflict =
+    dataConflict(inv, want, have, live, offline) ??
+    // Started with --initial-cluster-state=new it would try to bootstrap a cluster that already exists.
+    (offline !== undefined && !have.hasData
+      ? `${want.node.name} is empty and can join the cluster its peers hold (${hexId(offline)}) only while that cluster runs, and none of its members is running. ` +
+        `Nothing on ${want.node.name} was changed; this run starts the others: run 'hardway up' again to add ${want.node.name}.`
+      : undefined);
   const empty = { dirs: [], files: [], daemonReload: false, enable: false, start: false, restart: false };
   if (conflict) return { node: want.node.name, state: 'foreign', running, conflict, ...empty };
 

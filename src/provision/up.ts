@@ -15,7 +15,8 @@ import { bootstrapFreeSha256, stateFreeSha256 } from './unit-state.js';
 import { bufferSource, etcdBinaries } from './artifacts.js';
 import { desiredNode, type Artifacts, type DesiredNode } from './desired.js';
 import { observeScript, parseObserved, type ObservedNode } from './observe.js';
-import { planCluster, planNode, rollingOrder, type ClusterPlan, type FileAction, type NodePlan } from './plan.js';
+import { warn } from '../output.js';
+import { membersNotInInventory, offlineCluster, planCluster, planNode, rollingOrder, type ClusterPlan, type FileAction, type NodePlan } from './plan.js';
 import { clusterHealth, leaderName, memberList, waitHealthy, type ClusterView } from './health.js';
 
 /** `hardway up` and `hardway plan`: the I/O around the pure plan. */
@@ -284,13 +285,15 @@ async function connectAndPlan(
   // A running member knows the truth about membership: ask it once, for every node's plan.
   const asker = work.find((w) => w.observed?.unit.active === 'active')?.remote;
   const live = asker ? await memberList(asker, inv.nodes).catch(() => undefined) : undefined;
+  const offline = live ? undefined : offlineCluster(inv, work.flatMap((w) => (w.observed ? [w.observed] : [])));
   for (const w of work) {
     if (!w.observed) continue;
-    const plan = planNode(inv, desiredNode(inv, w.node, artifacts), w.observed, live);
+    const plan = planNode(inv, desiredNode(inv, w.node, artifacts), w.observed, live, offline);
     w.outcome.plan = plan;
     if (plan.conflict) Object.assign(w.outcome, { status: 'conflict', reason: plan.conflict });
   }
   if (live) await planRejoins(inv, work, artifacts, opts, live.members);
+  for (const line of live ? membersNotInInventory(inv, live) : []) warn(line);
   return { work, conns, ...(live ? { members: live.members } : {}) };
 }
 

@@ -179,6 +179,34 @@ describeLab('hardway up', () => {
       expect(await clusterId()).toBe(before);
       expect((await sshOk(2, `ETCDCTL_API=3 /usr/local/bin/etcdctl ${ETCDCTL_TLS} --endpoints=https://127.0.0.1:2379 get before-the-third --print-value-only`)).trim()).toBe('yes');
       expect((await up()).stdout).toMatch(/nothing changed/);
+      // Taken out of the inventory again: up says the member is still there, and removes nothing.
+      const shrunk = await up([], two);
+      expect(shrunk.exitCode, shrunk.stderr).toBe(0);
+      expect(shrunk.stderr).toMatch(/warning: member [0-9a-f]+ \(controller-2, https:\/\/10\.240\.0\.12:2380\) of the running cluster is not in \S+: up does not remove members/);
+      expect(await memberNames(0)).toHaveLength(3);
+    });
+
+    it('with every member stopped, keeps their data although the inventory grew, and adds the new node the run after', async () => {
+      await wipeAll();
+      const two = await scratchInventory((doc) => doc.deleteIn(['nodes', 2]));
+      expect((await up([], two)).exitCode).toBe(0);
+      await sshOk(1, `ETCDCTL_API=3 /usr/local/bin/etcdctl ${ETCDCTL_TLS} --endpoints=https://127.0.0.1:2379 put while-two yes`);
+      await sshOk(0, 'systemctl stop etcd');
+      await sshOk(1, 'systemctl stop etcd');
+
+      // Nobody to ask: the nodes' WALs hold the 2-node cluster, not the one this inventory would bootstrap.
+      const r = await up();
+      expect(r.exitCode).toBe(1);
+      expect(r.stdout + r.stderr).toMatch(/controller-2 is empty and can join the cluster its peers hold \([0-9a-f]+\) only while that cluster runs/);
+      expect(r.stdout + r.stderr).not.toMatch(/controller-[01][^\n]*not of this inventory's cluster/);
+      for (const n of [0, 1]) expect((await sshOk(n, 'systemctl is-active etcd')).trim()).toBe('active');
+      expect((await sshRun(2, 'test -e /etc/systemd/system/etcd.service')).exitCode).not.toBe(0);
+
+      const again = await up();
+      expect(again.exitCode, again.stdout + again.stderr).toBe(0);
+      expect(again.stderr).toContain('controller-2: adding it to the running cluster');
+      expect((await memberNames(2)).filter((m) => m.started)).toHaveLength(3);
+      expect((await sshOk(2, `ETCDCTL_API=3 /usr/local/bin/etcdctl ${ETCDCTL_TLS} --endpoints=https://127.0.0.1:2379 get while-two --print-value-only`)).trim()).toBe('yes');
     });
   });
 

@@ -7,8 +7,9 @@ import { validateInventory } from '../../src/inventory/validate.js';
 import { desiredNode, type Artifacts } from '../../src/provision/desired.js';
 import { computeClusterId, computeMemberId, hexId, parseWalMetadata } from '../../src/provision/etcd-ids.js';
 import { observeScript, parseObserved, type ObservedNode, type ObserveScriptOptions } from '../../src/provision/observe.js';
-import { planCluster, planNode, rollingOrder } from '../../src/provision/plan.js';
+import { membersNotInInventory, offlineCluster, planCluster, planNode, rollingOrder } from '../../src/provision/plan.js';
 import { REMOTE_PATHS } from '../../src/render/paths.js';
+import { renderUnit } from '../../src/render/template.js';
 import { atomicInstallScript } from '../../src/ssh/remote.js';
 import { BOOTSTRAP_FLAGS_SED, bootstrapFreeSha256, STATE_FLAG_SED, stateFreeSha256 } from '../../src/provision/unit-state.js';
 import { applyFiles, prepareCommand, systemdStep } from '../../src/provision/up.js';
@@ -125,6 +126,40 @@ describe('observe output', () => {
       execFileSync('chmod', ['700', bin]);
       expect(observe().files.get(bin)).toEqual({ exists: true, mode: 0o700, sha256: sha('BBBB') });
       expect(observe().files.get(unit)).toEqual({ exists: false });
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('observe script, run by a real shell on a rendered unit and a data dir', () => {
+  it('hashes the unit with its bootstrap flags blanked as here, and counts data only once a WAL exists', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'hardway-observe-'));
+    try {
+      const text = await renderUnit(inv, inv.nodes[1]!);
+      const unitDir = path.join(root, 'etc/systemd/system');
+      mkdirSync(unitDir, { recursive: true });
+      writeFileSync(path.join(unitDir, 'etcd.service'), text);
+      const dataDir = path.join(root, 'data');
+      const observe = () => {
+        // The script reads /etc/systemd/system/<unit>: let it read ours instead.
+        const script = observeScript({ files: [], dirs: [], dataDir, recordSums: false }).replaceAll('/etc/systemd/system/', `${unitDir}/`);
+        return parseObserved(execFileSync('sh', ['-c', script]).toString());
+      };
+      const seen = observe();
+      expect(seen.unitStateFreeSha256).toBe(stateFreeSha256(text));
+      expect(seen.unitBootstrapFreeSha256).toBe(bootstrapFreeSha256(text));
+      expect(seen.unitBootstrapFreeSha256).not.toBe(seen.unitStateFreeSha256);
+      expect(seen.hasData).toBe(false);
+      // What a failed first start leaves: member/snap/db, no WAL. etcd bootstraps again from that, so it is no data.
+      mkdirSync(path.join(dataDir, 'member/snap'), { recursive: true });
+      writeFileSync(path.join(dataDir, 'member/snap/db'), 'bolt');
+      expect(observe().hasData).toBe(false);
+      mkdirSync(path.join(dataDir, 'member/wal'));
+      writeFileSync(path.join(dataDir, 'member/wal/0000000000000000-0000000000000000.wal'), Buffer.from(readFileSync(new URL('../fixtures/wal-head-3.4.23.b64', import.meta.url), 'utf8'), 'base64'));
+      const withWal = observe();
+      expect(withWal.hasData).toBe(true);
+      expect(withWal.wal).toEqual({ memberId: 10908436505915459540n, clusterId: 14194993031503503814n });
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
@@ -248,11 +283,12 @@ describe('plan', () => {
     expect([grown.daemonReload, grown.restart]).toEqual([true, false]);
     // Any other flag is read at every start: that change restarts the member.
     expect(planFor(added.replace('--heartbeat-interval=100', '--heartbeat-interval=150')).restart).toBe(true);
-    // Without data every flag matters, but nothing runs to restart either.
-    expect(planFor(added, { ...have, hasData: false }).files).toHaveLength(1);
+    // Without data every flag matters: a running member with no WAL yet (still bootstrapping) is restarted.
+    expect(planFor(added, { ...have, hasData: false }).restart).toBe(true);
   });
 
   it('hashes the installed unit on the node exactly as the rendered one here (sed against the regexps)', () => {
+    // Both spellings (`--flag value`, `--flag=value`); the rendered template's are checked through observeScript above.
     const unit = [
       '  --initial-advertise-peer-urls https://10.240.0.10:2380 \\',
       '  --initial-cluster-token=etcd-cluster-0 \\',
@@ -272,6 +308,55 @@ describe('plan', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('with nothing running, accepts the cluster most nodes hold after the inventory grew; an empty node waits for it to run', () => {
+    // The bootstrap IDs of a 2-node inventory: what the nodes hold after `up` with two nodes, now that there are three.
+    const two = validateInventory(
+      'cluster:\n  token: tok-1\netcd:\n  tarball: /t.tgz\nnodes:\n' + [0, 1].map((i) => `  - name: controller-${i}\n    address: 10.240.0.${10 + i}\n`).join(''),
+      { file: '/i.yaml' },
+    ).inventory!;
+    const memberOf = (i: number) => computeMemberId([`https://10.240.0.${10 + i}:2380`], 'tok-1');
+    const grown = computeClusterId([memberOf(0), memberOf(1)]);
+    expect(grown).not.toBe(computeClusterId([0, 1, 2].map(memberOf)));
+    const stopped = (i: number, clusterId = grown, memberId = memberOf(i)) =>
+      upToDate(i, { unit: { enabled: 'enabled', active: 'inactive', mainPid: 0, needsDaemonReload: false, restarts: 0 }, wal: { memberId, clusterId } });
+    const observed = [stopped(0), stopped(1), fresh()];
+    expect(offlineCluster(inv, observed)).toBe(grown);
+    expect(offlineCluster(two, observed.slice(0, 2))).toBeUndefined(); // the inventory's own bootstrap cluster
+    expect(offlineCluster(inv, [stopped(0), fresh(), fresh()])).toBeUndefined(); // one of three is no majority
+    expect(offlineCluster(inv, [stopped(0), stopped(1, 0xbadn), fresh()])).toBeUndefined();
+
+    const plan = (i: number, have: ObservedNode, offline?: bigint) => planNode(inv, desiredNode(inv, inv.nodes[i]!, artifacts), have, undefined, offline);
+    expect(plan(0, stopped(0)).conflict).toMatch(/not of this inventory's cluster/);
+    const kept = plan(0, stopped(0), grown);
+    expect([kept.conflict, kept.state, kept.start]).toEqual([undefined, 'member', true]);
+    // A member re-added while the cluster ran has a time-based ID: accepted too, its cluster is what counts.
+    expect(plan(1, stopped(1, grown, 0x1234n), grown).conflict).toBeUndefined();
+    // Another cluster's data is still refused.
+    expect(plan(1, stopped(1, 0xbadn), grown).conflict).toMatch(/holds member .* of cluster bad/);
+    expect(plan(2, fresh(), grown).conflict).toMatch(/^controller-2 is empty and can join the cluster its peers hold \([0-9a-f]+\) only while that cluster runs.*run 'hardway up' again to add controller-2\.$/);
+    // With the inventory's own bootstrap cluster on disk, empty nodes are bootstrap members still to start.
+    const first = computeClusterId([0, 1, 2].map(memberOf));
+    const bootstrapping = plan(2, fresh(), offlineCluster(inv, [stopped(0, first), stopped(1, first), fresh()]));
+    expect([bootstrapping.conflict, bootstrapping.state, bootstrapping.start]).toEqual([undefined, 'new', true]);
+  });
+
+  it('names running members that no inventory node is, and only those', () => {
+    const live = {
+      clusterId: 'c1',
+      members: [
+        { id: 'a1', name: 'controller-0', peerURLs: ['https://10.240.0.10:2380'] },
+        { id: 'b2', name: 'old-node', peerURLs: ['https://10.240.0.99:2380'] },
+        { id: 'c3', name: '', peerURLs: ['https://10.240.0.98:2380'] },
+      ],
+    };
+    const lines = membersNotInInventory(inv, live);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toBe(
+      `member b2 (old-node, https://10.240.0.99:2380) of the running cluster is not in ${inv.file}: up does not remove members, and the quorum counts it until it is removed ('etcdctl member remove b2', then stop etcd on that machine)`,
+    );
+    expect(lines[1]).toMatch(/^member c3 \(unstarted, https:\/\/10\.240\.0\.98:2380\)/);
   });
 
   it('restarts followers first and the leader last', () => {

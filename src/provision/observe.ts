@@ -49,6 +49,8 @@ export interface ObserveScriptOptions {
   files: string[];
   dirs: string[];
   dataDir: string;
+  /** Where the WAL is: `--wal-dir` when the unit sets it, else `<dataDir>/member/wal`. */
+  walDir?: string;
   unit?: string;
   /** Write the sums cache (`up`); `plan` only reads it, so that it changes nothing on the node. */
   recordSums: boolean;
@@ -95,7 +97,7 @@ export function observeScript(o: ObserveScriptOptions): string {
     `systemctl show -p MainPID -p NeedDaemonReload -p NRestarts ${u} 2>/dev/null | sed 's/^/P /'`,
     // What etcd itself asks (wal.Exist): a first start that failed can leave member/snap/db but no WAL, and then etcd
     // bootstraps again, reading every --initial-* flag.
-    `wal=$(ls ${shq(`${o.dataDir}/member/wal`)}/*.wal 2>/dev/null | head -n 1)`,
+    `wal=$(ls ${shq(o.walDir ?? `${o.dataDir}/member/wal`)}/*.wal 2>/dev/null | head -n 1)`,
     'if [ -n "$wal" ]; then echo "M 1"; echo "W $(head -c 8192 "$wal" | base64 | tr -d "\\n")"; else echo "M 0"; fi',
   ].join('\n');
 }

@@ -1,5 +1,5 @@
 import { peerUrl } from '../inventory/derive.js';
-import type { Inventory } from '../inventory/types.js';
+import type { Inventory, NodeSpec } from '../inventory/types.js';
 import type { DesiredFile, DesiredNode, FileRole } from './desired.js';
 import { computeClusterId, computeMemberId, hexId } from './etcd-ids.js';
 import type { ObservedFile, ObservedNode } from './observe.js';
@@ -87,34 +87,49 @@ function bootstrapClusterId(inv: Inventory): bigint {
   return computeClusterId(inv.nodes.map((n) => computeMemberId([peerUrl(n)], inv.cluster.token)));
 }
 
-/**
- * With no member running to ask: the cluster that most of the inventory's nodes hold in their WALs, when it is not the
- * one this inventory would bootstrap. That is this cluster after the inventory grew or shrank (or members were
- * re-added with new IDs): their data is accepted, and an empty node has to wait until the cluster runs to join it.
- */
-export function offlineCluster(inv: Inventory, observed: ObservedNode[]): bigint | undefined {
-  const expected = bootstrapClusterId(inv);
-  const counts = new Map<bigint, number>();
-  for (const o of observed) if (o.wal) counts.set(o.wal.clusterId, (counts.get(o.wal.clusterId) ?? 0) + 1);
-  for (const [id, n] of counts) if (id !== expected && n > inv.nodes.length / 2) return id;
-  return undefined;
+/** What the nodes' WALs tell when no member runs to ask (see offlineView). */
+export interface OfflineView {
+  /**
+   * The cluster the nodes' data belongs to when it is not the one this inventory would bootstrap (the inventory grew
+   * or shrank since, or members were re-added): the only such cluster on the nodes, and one at least of its members
+   * has the ID etcd gave it at bootstrap with this token and this node's peer URL, so it is this cluster's lineage.
+   */
+  cluster?: bigint;
+  /** Some node holds data this inventory would not bootstrap (any cluster but the bootstrap one, or an unreadable WAL). */
+  foreignData: boolean;
+  /** A member is active but did not answer `member list`: what the cluster is cannot be told. */
+  unanswered?: string;
+}
+
+export function offlineView(inv: Inventory, observed: { node: NodeSpec; have: ObservedNode }[], unanswered?: string): OfflineView {
+  if (inv.cluster.initialState !== 'new') return { foreignData: false, ...(unanswered ? { unanswered } : {}) };
+  const bootstrap = bootstrapClusterId(inv);
+  const others = observed.filter((o) => o.have.hasData && o.have.wal?.clusterId !== bootstrap);
+  const lineage = new Set(
+    others.flatMap((o) => (o.have.wal && o.have.wal.memberId === computeMemberId([peerUrl(o.node)], inv.cluster.token) ? [o.have.wal.clusterId] : [])),
+  );
+  const clusters = new Set(others.map((o) => o.have.wal?.clusterId));
+  const cluster = lineage.size === 1 && clusters.size === 1 ? [...lineage][0] : undefined;
+  return { foreignData: others.length > 0, ...(cluster !== undefined ? { cluster } : {}), ...(unanswered ? { unanswered } : {}) };
 }
 
 /**
  * Explains a data dir that does not hold this inventory's member, or undefined when it does (or is empty). With a
  * running cluster to ask, its cluster ID and member list decide (a member re-added by `up` has a new, time-based ID);
- * otherwise the IDs etcd computes at bootstrap from the peer URLs and the token, unless most nodes hold one other
- * cluster (`offline`, see offlineCluster): a member of that one is accepted, since its peer URL cannot be checked
- * until the cluster runs again.
+ * otherwise the IDs etcd computes at bootstrap from the peer URLs and the token, or, when the nodes hold this
+ * cluster as it grew or shrank (`offline.cluster`), that cluster ID and no other node's bootstrap ID.
  */
-export function dataConflict(inv: Inventory, want: DesiredNode, have: ObservedNode, live?: LiveCluster, offline?: bigint): string | undefined {
-  if (!have.wal) return undefined;
+export function dataConflict(inv: Inventory, want: DesiredNode, have: ObservedNode, live?: LiveCluster, offline?: OfflineView): string | undefined {
   const dir = inv.etcd.dataDir;
   const choices =
     `Nothing on ${want.node.name} was changed. Choices: ` +
     `(1) reset that node: on it, 'systemctl stop etcd && mv ${dir} ${dir}.old-$(date +%s)' (keeps the old data aside), then run 'hardway up' again` +
     `${live ? ' (it joins the running cluster as a new member)' : ''}; ` +
     `(2) if it is a member of a running cluster you want to keep, set cluster.initialState: existing in the inventory and add it with 'etcdctl member add'.`;
+  if (!have.wal) {
+    // An unreadable WAL next to data of another cluster: nothing to tell which one it belongs to.
+    return have.hasData && !live && offline?.foreignData ? `${dir} has a WAL that cannot be read, and other nodes hold data of another cluster. ${choices}` : undefined;
+  }
   const walMember = hexId(have.wal.memberId);
   const walCluster = hexId(have.wal.clusterId);
   if (live) {
@@ -125,8 +140,14 @@ export function dataConflict(inv: Inventory, want: DesiredNode, have: ObservedNo
     return undefined;
   }
   if (inv.cluster.initialState !== 'new') return undefined;
-  if (offline !== undefined && have.wal.clusterId === offline) return undefined;
   const expectedMember = computeMemberId([peerUrl(want.node)], inv.cluster.token);
+  const elsewhere = inv.nodes.find((n) => n.name !== want.node.name && computeMemberId([peerUrl(n)], inv.cluster.token) === have.wal!.memberId);
+  if (elsewhere) return `${dir} holds member ${walMember}, which is ${elsewhere.name}'s (${peerUrl(elsewhere)}), not ${want.node.name}'s. ${choices}`;
+  if (offline?.cluster !== undefined) {
+    // The peer URL of a re-added member (time-based ID) cannot be checked until the cluster runs: its cluster can.
+    if (have.wal.clusterId === offline.cluster) return undefined;
+    return `${dir} holds member ${walMember} of cluster ${walCluster}, but this inventory's nodes hold cluster ${hexId(offline.cluster)}. ${choices}`;
+  }
   const expectedCluster = bootstrapClusterId(inv);
   if (have.wal.clusterId !== expectedCluster) {
     return (
@@ -140,15 +161,24 @@ export function dataConflict(inv: Inventory, want: DesiredNode, have: ObservedNo
   return undefined;
 }
 
-export function planNode(inv: Inventory, want: DesiredNode, have: ObservedNode, live?: LiveCluster, offline?: bigint): NodePlan {
+/** Why an empty node must not be started now, with --initial-cluster-state=new, when no member runs to join. */
+function emptyNodeMustWait(name: string, offline: OfflineView): string | undefined {
+  const unchanged = `Nothing on ${name} was changed`;
+  if (offline.unanswered) {
+    return `${name} is empty, and a member runs but did not answer 'member list' (${offline.unanswered}): started now, ${name} could bootstrap a second cluster. ${unchanged}; run 'hardway verify' to see the cluster, then 'hardway up' again.`;
+  }
+  if (offline.cluster !== undefined) {
+    return `${name} is empty and can join the cluster the other nodes hold (${hexId(offline.cluster)}) only while it runs, and none of its members is running. ${unchanged}; this run starts the others: run 'hardway up' again to add ${name}.`;
+  }
+  if (offline.foreignData) {
+    return `${name} is empty, and other nodes hold data this inventory would not bootstrap (see their conflicts): started now, ${name} could bootstrap a second cluster next to it. ${unchanged}; settle those nodes first.`;
+  }
+  return undefined;
+}
+
+export function planNode(inv: Inventory, want: DesiredNode, have: ObservedNode, live?: LiveCluster, offline?: OfflineView): NodePlan {
   const running = have.unit.active === 'active' || have.unit.active === 'activating' || have.unit.active === 'reloading';
-  const conflict =
-    dataConflict(inv, want, have, live, offline) ??
-    // Started with --initial-cluster-state=new it would try to bootstrap a cluster that already exists.
-    (offline !== undefined && !have.hasData
-      ? `${want.node.name} is empty and can join the cluster its peers hold (${hexId(offline)}) only while that cluster runs, and none of its members is running. ` +
-        `Nothing on ${want.node.name} was changed; this run starts the others: run 'hardway up' again to add ${want.node.name}.`
-      : undefined);
+  const conflict = dataConflict(inv, want, have, live, offline) ?? (!live && offline && !have.hasData ? emptyNodeMustWait(want.node.name, offline) : undefined);
   const empty = { dirs: [], files: [], daemonReload: false, enable: false, start: false, restart: false };
   if (conflict) return { node: want.node.name, state: 'foreign', running, conflict, ...empty };
 

@@ -27,3 +27,8 @@ export function bootstrapFreeText(unit: string): string {
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 export const stateFreeSha256 = (unit: string) => sha256(stateFreeText(unit));
 export const bootstrapFreeSha256 = (unit: string) => sha256(bootstrapFreeText(unit));
+
+/** `--wal-dir` of a unit, if it sets one (etcd then keeps the WAL there instead of `<data-dir>/member/wal`). */
+export function walDirOf(unit: string): string | undefined {
+  return /--wal-dir[= ]+([^\s\\]+)/.exec(unit)?.[1];
+}

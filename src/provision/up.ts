@@ -11,12 +11,12 @@ import { closeAll, connectAll, type Connection } from '../ssh/connect.js';
 import { ChannelRefused, shq, uploadTimeoutMs, type Remote, type UploadSource } from '../ssh/remote.js';
 import { peerUrl } from '../inventory/derive.js';
 import { endpointsOf, etcdctlCommand, type MemberInfo } from '../verify/etcdctl.js';
-import { bootstrapFreeSha256, stateFreeSha256 } from './unit-state.js';
+import { bootstrapFreeSha256, stateFreeSha256, walDirOf } from './unit-state.js';
 import { bufferSource, etcdBinaries } from './artifacts.js';
 import { desiredNode, type Artifacts, type DesiredNode } from './desired.js';
 import { observeScript, parseObserved, type ObservedNode } from './observe.js';
 import { warn } from '../output.js';
-import { membersNotInInventory, offlineCluster, planCluster, planNode, rollingOrder, type ClusterPlan, type FileAction, type NodePlan } from './plan.js';
+import { membersNotInInventory, offlineView, planCluster, planNode, rollingOrder, type ClusterPlan, type FileAction, type NodePlan } from './plan.js';
 import { clusterHealth, leaderName, memberList, waitHealthy, type ClusterView } from './health.js';
 
 /** `hardway up` and `hardway plan`: the I/O around the pure plan. */
@@ -111,7 +111,9 @@ async function must(remote: Remote, cmd: string, what: string, timeoutMs = 60_00
 }
 
 export async function observeNode(remote: Remote, want: DesiredNode, dataDir: string, recordSums: boolean): Promise<ObservedNode> {
-  const script = observeScript({ files: want.files.map((f) => f.path), dirs: want.dirs.map((d) => d.path), dataDir, recordSums });
+  // A unit of the user's own may keep the WAL apart (--wal-dir): data is where etcd looks for it.
+  const walDir = walDirOf(want.files.find((f) => f.role === 'unit')?.source.data?.toString('utf8') ?? '');
+  const script = observeScript({ files: want.files.map((f) => f.path), dirs: want.dirs.map((d) => d.path), dataDir, recordSums, ...(walDir ? { walDir } : {}) });
   return parseObserved(await must(remote, script, 'reading the node state'));
 }
 
@@ -284,8 +286,14 @@ async function connectAndPlan(
   );
   // A running member knows the truth about membership: ask it once, for every node's plan.
   const asker = work.find((w) => w.observed?.unit.active === 'active')?.remote;
-  const live = asker ? await memberList(asker, inv.nodes).catch(() => undefined) : undefined;
-  const offline = live ? undefined : offlineCluster(inv, work.flatMap((w) => (w.observed ? [w.observed] : [])));
+  let unanswered: string | undefined;
+  const live = asker
+    ? await memberList(asker, inv.nodes).catch((e: Error) => {
+        unanswered = `${asker.name}: ${e.message}`;
+        return undefined;
+      })
+    : undefined;
+  const offline = live ? undefined : offlineView(inv, work.flatMap((w) => (w.observed ? [{ node: w.node, have: w.observed }] : [])), unanswered);
   for (const w of work) {
     if (!w.observed) continue;
     const plan = planNode(inv, desiredNode(inv, w.node, artifacts), w.observed, live, offline);

@@ -7,11 +7,11 @@ import { validateInventory } from '../../src/inventory/validate.js';
 import { desiredNode, type Artifacts } from '../../src/provision/desired.js';
 import { computeClusterId, computeMemberId, hexId, parseWalMetadata } from '../../src/provision/etcd-ids.js';
 import { observeScript, parseObserved, type ObservedNode, type ObserveScriptOptions } from '../../src/provision/observe.js';
-import { membersNotInInventory, offlineCluster, planCluster, planNode, rollingOrder } from '../../src/provision/plan.js';
+import { membersNotInInventory, offlineView, planCluster, planNode, rollingOrder, type OfflineView } from '../../src/provision/plan.js';
 import { REMOTE_PATHS } from '../../src/render/paths.js';
 import { renderUnit } from '../../src/render/template.js';
 import { atomicInstallScript } from '../../src/ssh/remote.js';
-import { BOOTSTRAP_FLAGS_SED, bootstrapFreeSha256, STATE_FLAG_SED, stateFreeSha256 } from '../../src/provision/unit-state.js';
+import { BOOTSTRAP_FLAGS_SED, bootstrapFreeSha256, STATE_FLAG_SED, stateFreeSha256, walDirOf } from '../../src/provision/unit-state.js';
 import { applyFiles, prepareCommand, systemdStep } from '../../src/provision/up.js';
 import { ChannelRefused, type ExecResult, type Remote, type UploadSource } from '../../src/ssh/remote.js';
 import { parseEndpointHealth, parseEndpointStatus, parseMemberList } from '../../src/verify/etcdctl.js';
@@ -160,6 +160,15 @@ describe('observe script, run by a real shell on a rendered unit and a data dir'
       const withWal = observe();
       expect(withWal.hasData).toBe(true);
       expect(withWal.wal).toEqual({ memberId: 10908436505915459540n, clusterId: 14194993031503503814n });
+      // A unit with --wal-dir: the WAL is looked for there (and not in member/wal).
+      const elsewhere = `${text.replace('--data-dir=', `--wal-dir ${path.join(root, 'wal')} \\\n  --data-dir=`)}`;
+      const walDir = walDirOf(elsewhere);
+      expect(walDir).toBe(path.join(root, 'wal'));
+      expect(walDirOf(text)).toBeUndefined();
+      execFileSync('mv', [path.join(dataDir, 'member/wal'), walDir!]);
+      expect(observe().hasData).toBe(false);
+      const script = observeScript({ files: [], dirs: [], dataDir, walDir, recordSums: false });
+      expect(parseObserved(execFileSync('sh', ['-c', script]).toString()).hasData).toBe(true);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
@@ -310,36 +319,60 @@ describe('plan', () => {
     }
   });
 
-  it('with nothing running, accepts the cluster most nodes hold after the inventory grew; an empty node waits for it to run', () => {
-    // The bootstrap IDs of a 2-node inventory: what the nodes hold after `up` with two nodes, now that there are three.
-    const two = validateInventory(
-      'cluster:\n  token: tok-1\netcd:\n  tarball: /t.tgz\nnodes:\n' + [0, 1].map((i) => `  - name: controller-${i}\n    address: 10.240.0.${10 + i}\n`).join(''),
-      { file: '/i.yaml' },
-    ).inventory!;
-    const memberOf = (i: number) => computeMemberId([`https://10.240.0.${10 + i}:2380`], 'tok-1');
-    const grown = computeClusterId([memberOf(0), memberOf(1)]);
-    expect(grown).not.toBe(computeClusterId([0, 1, 2].map(memberOf)));
-    const stopped = (i: number, clusterId = grown, memberId = memberOf(i)) =>
+  describe('with no member running to ask', () => {
+    const memberOf = (i: number, token = 'tok-1') => computeMemberId([`https://10.240.0.${10 + i}:2380`], token);
+    const clusterOf = (nodes: number[], token = 'tok-1') => computeClusterId(nodes.map((i) => memberOf(i, token)));
+    const bootstrap = clusterOf([0, 1, 2]);
+    const stopped = (i: number, clusterId: bigint, memberId = memberOf(i)) =>
       upToDate(i, { unit: { enabled: 'enabled', active: 'inactive', mainPid: 0, needsDaemonReload: false, restarts: 0 }, wal: { memberId, clusterId } });
-    const observed = [stopped(0), stopped(1), fresh()];
-    expect(offlineCluster(inv, observed)).toBe(grown);
-    expect(offlineCluster(two, observed.slice(0, 2))).toBeUndefined(); // the inventory's own bootstrap cluster
-    expect(offlineCluster(inv, [stopped(0), fresh(), fresh()])).toBeUndefined(); // one of three is no majority
-    expect(offlineCluster(inv, [stopped(0), stopped(1, 0xbadn), fresh()])).toBeUndefined();
+    const view = (...have: ObservedNode[]) => offlineView(inv, have.map((h, i) => ({ node: inv.nodes[i]!, have: h })));
+    const plan = (i: number, have: ObservedNode, offline: OfflineView) => planNode(inv, desiredNode(inv, inv.nodes[i]!, artifacts), have, undefined, offline);
 
-    const plan = (i: number, have: ObservedNode, offline?: bigint) => planNode(inv, desiredNode(inv, inv.nodes[i]!, artifacts), have, undefined, offline);
-    expect(plan(0, stopped(0)).conflict).toMatch(/not of this inventory's cluster/);
-    const kept = plan(0, stopped(0), grown);
-    expect([kept.conflict, kept.state, kept.start]).toEqual([undefined, 'member', true]);
-    // A member re-added while the cluster ran has a time-based ID: accepted too, its cluster is what counts.
-    expect(plan(1, stopped(1, grown, 0x1234n), grown).conflict).toBeUndefined();
-    // Another cluster's data is still refused.
-    expect(plan(1, stopped(1, 0xbadn), grown).conflict).toMatch(/holds member .* of cluster bad/);
-    expect(plan(2, fresh(), grown).conflict).toMatch(/^controller-2 is empty and can join the cluster its peers hold \([0-9a-f]+\) only while that cluster runs.*run 'hardway up' again to add controller-2\.$/);
-    // With the inventory's own bootstrap cluster on disk, empty nodes are bootstrap members still to start.
-    const first = computeClusterId([0, 1, 2].map(memberOf));
-    const bootstrapping = plan(2, fresh(), offlineCluster(inv, [stopped(0, first), stopped(1, first), fresh()]));
-    expect([bootstrapping.conflict, bootstrapping.state, bootstrapping.start]).toEqual([undefined, 'new', true]);
+    it('accepts this cluster as it was before the inventory grew (2 → 3 and 1 → 3); the empty node waits for it to run', () => {
+      const two = clusterOf([0, 1]);
+      const grown = view(stopped(0, two), stopped(1, two), fresh());
+      expect(grown).toEqual({ cluster: two, foreignData: true });
+      const kept = plan(0, stopped(0, two), grown);
+      expect([kept.conflict, kept.state, kept.start]).toEqual([undefined, 'member', true]);
+      // A member re-added while the cluster ran has a time-based ID: its cluster is what can be checked.
+      expect(plan(1, stopped(1, two, 0x1234n), grown).conflict).toBeUndefined();
+      expect(plan(2, fresh(), grown).conflict).toMatch(/^controller-2 is empty and can join the cluster the other nodes hold \([0-9a-f]+\) only while it runs.*run 'hardway up' again to add controller-2\.$/);
+      // One node of three with data (grown from a single member): a minority, but the same lineage; both others wait.
+      const one = clusterOf([0]);
+      const fromOne = view(stopped(0, one), fresh(), fresh());
+      expect(fromOne.cluster).toBe(one);
+      expect(plan(0, stopped(0, one), fromOne).conflict).toBeUndefined();
+      expect(plan(1, fresh(), fromOne).conflict).toMatch(/can join the cluster the other nodes hold/);
+    });
+
+    it('refuses what is not this cluster: another token, two clusters, a minority of the bootstrap one, a swapped data dir', () => {
+      // The token changed on purpose: no member has the ID this token gives it, so nothing is accepted.
+      const otherToken = clusterOf([0, 1], 'tok-0');
+      const renamed = view(stopped(0, otherToken, memberOf(0, 'tok-0')), stopped(1, otherToken, memberOf(1, 'tok-0')), fresh());
+      expect(renamed).toEqual({ foreignData: true });
+      expect(plan(0, stopped(0, otherToken, memberOf(0, 'tok-0')), renamed).conflict).toMatch(/not of this inventory's cluster/);
+      expect(plan(2, fresh(), renamed).conflict).toMatch(/^controller-2 is empty, and other nodes hold data this inventory would not bootstrap/);
+      // Two clusters other than the bootstrap one: neither is accepted.
+      expect(view(stopped(0, clusterOf([0])), stopped(1, clusterOf([1])), fresh()).cluster).toBeUndefined();
+      // Next to the accepted cluster, a node with the bootstrap cluster's data is refused, not started beside it.
+      const two = clusterOf([0, 1]);
+      const mixed = view(stopped(0, two), stopped(1, two), stopped(2, bootstrap));
+      expect(mixed.cluster).toBe(two);
+      expect(plan(2, stopped(2, bootstrap), mixed).conflict).toMatch(/holds member [0-9a-f]+ of cluster [0-9a-f]+, but this inventory's nodes hold cluster/);
+      // controller-0's data on controller-1.
+      expect(plan(1, stopped(1, bootstrap, memberOf(0)), view()).conflict).toMatch(/holds member [0-9a-f]+, which is controller-0's \(https:\/\/10\.240\.0\.10:2380\), not controller-1's/);
+      // A WAL that cannot be read, next to foreign data.
+      expect(plan(1, upToDate(1, { wal: undefined }), renamed).conflict).toMatch(/has a WAL that cannot be read/);
+    });
+
+    it('starts empty nodes of a bootstrap still in progress, and holds them back when a running member does not answer', () => {
+      const bootstrapping = view(stopped(0, bootstrap), fresh(), fresh());
+      expect(bootstrapping).toEqual({ foreignData: false });
+      const p = plan(1, fresh(), bootstrapping);
+      expect([p.conflict, p.state, p.start]).toEqual([undefined, 'new', true]);
+      const silent = offlineView(inv, [], 'controller-0: etcdctl member list timed out');
+      expect(plan(1, fresh(), silent).conflict).toMatch(/^controller-1 is empty, and a member runs but did not answer 'member list' \(controller-0: etcdctl member list timed out\)/);
+    });
   });
 
   it('names running members that no inventory node is, and only those', () => {

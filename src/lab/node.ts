@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { chmod, copyFile, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, open, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { OperationError } from '../errors.js';
 import {
   formatMachineId,
   isSystemUp,
+  nodeCgroupDirs,
   renderHostsFile,
   renderNetworkFile,
   type LabNet,
@@ -95,6 +96,19 @@ export async function destroyNodeFs(node: NodeState): Promise<void> {
   await removeTree(node.dir);
 }
 
+/** This node's cgroups (see nodeCgroupDirs). */
+async function nodeCgroups(node: NodeState): Promise<string[]> {
+  const [mountinfo, own] = await Promise.all([readFile('/proc/self/mountinfo', 'utf8'), readFile('/proc/self/cgroup', 'utf8')]);
+  return nodeCgroupDirs(mountinfo, own, node.machine);
+}
+
+/** Removes a cgroup and its children, deepest first; one that still has processes stays (rmdir refuses). */
+async function removeCgroupTree(dir: string): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) if (e.isDirectory()) await removeCgroupTree(path.join(dir, e.name));
+  await rmdir(dir).catch(() => undefined);
+}
+
 /**
  * Boots the node detached: its own session, output to <node dir>/console.log, so that it outlives the
  * `hardway` process. Returns the node with pid and initPid.
@@ -115,10 +129,22 @@ export async function bootNode(node: NodeState, net: LabNet, lower: string): Pro
     '--resolv-conf=off',
     '--timezone=off',
   ];
+  // Its own cgroups, emptied of what an earlier boot left; one that cannot be made is done without (the old sharing).
+  const cgroups: string[] = [];
+  for (const dir of await nodeCgroups(node)) {
+    await removeCgroupTree(dir);
+    if (await mkdir(dir, { recursive: true }).then(() => true, () => false)) cgroups.push(dir);
+  }
+  // sh moves itself into them, then becomes nspawn (same PID, so the recorded PID is nspawn's).
+  const enter = 'printf "%s\\n" "$HARDWAY_LAB_CGROUPS" | while IFS= read -r d; do [ -z "$d" ] || echo $$ > "$d/cgroup.procs"; done 2>/dev/null; exec systemd-nspawn "$@"';
   let child;
   try {
-    await log.write(`\n--- hardway lab: booting ${node.name} at ${new Date().toISOString()}: systemd-nspawn ${args.join(' ')}\n`);
-    child = spawn('systemd-nspawn', args, { detached: true, stdio: ['ignore', log.fd, log.fd] });
+    await log.write(`\n--- hardway lab: booting ${node.name} at ${new Date().toISOString()} in ${cgroups.join(', ') || 'our cgroup'}: systemd-nspawn ${args.join(' ')}\n`);
+    child = spawn('sh', ['-c', enter, 'systemd-nspawn', ...args], {
+      detached: true,
+      stdio: ['ignore', log.fd, log.fd],
+      env: { ...process.env, HARDWAY_LAB_CGROUPS: cgroups.join('\n') },
+    });
   } finally {
     await log.close();
   }
@@ -191,6 +217,7 @@ export async function powerOffNode(node: NodeState, timeoutMs = 30_000): Promise
   await waitFor(async () => !(await exists(`/sys/class/net/${node.veth}`)), 5_000, 100);
   if (await exists(`/sys/class/net/${node.veth}`)) await run('ip', ['link', 'del', node.veth], { allowFail: true });
   await rm(pidFile(node), { force: true });
+  for (const dir of await nodeCgroups(node)) await removeCgroupTree(dir);
   const { pid: _p, initPid: _i, ...rest } = node;
   return rest;
 }

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { Document } from 'yaml';
 import { UsageError } from '../errors.js';
@@ -242,6 +243,38 @@ export function parseMountinfo(text: string): MountEntry[] {
     if (mountPoint && fsType) out.push({ mountPoint: unescape(mountPoint), fsType });
   }
   return out;
+}
+
+/**
+ * The cgroups a node's nspawn is started in: `hardway-<machine>` below our own cgroup, in the `name=systemd` (v1) and
+ * the v2 hierarchy, from /proc/self/mountinfo and /proc/self/cgroup. Why: without machined (`--register=no
+ * --keep-unit`), nspawn puts each container in a `payload` group below the cgroup it was started from, so containers
+ * started from one cgroup share one tree, and their systemds remove each other's unit cgroups ("Failed at step
+ * CGROUP spawning …", a login that fails at random, a node "degraded" after boot). One cgroup per node keeps them apart.
+ */
+export function nodeCgroupDirs(mountinfo: string, procSelfCgroup: string, machine: string): string[] {
+  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  const own = new Map<string, string>();
+  for (const line of procSelfCgroup.split('\n')) {
+    const m = /^\d+:([^:]*):(.*)$/.exec(line);
+    if (m) own.set(m[1]!, m[2]!);
+  }
+  const dirs: string[] = [];
+  for (const line of mountinfo.split('\n')) {
+    const [left, right] = line.split(' - ');
+    if (!left || !right) continue;
+    const [fsType, , superOptions = ''] = right.split(' ');
+    const key = fsType === 'cgroup2' ? '' : fsType === 'cgroup' && superOptions.split(',').includes('name=systemd') ? 'name=systemd' : undefined;
+    const ownPath = key === undefined ? undefined : own.get(key);
+    if (ownPath === undefined) continue;
+    const f = left.split(' ');
+    const [root, mountPoint] = [unescape(f[3] ?? '/'), unescape(f[4] ?? '')];
+    // The mount shows the hierarchy from `root` on: our path is below it, or the mount is no use to us.
+    if (ownPath !== root && !ownPath.startsWith(root === '/' ? '/' : `${root}/`)) continue;
+    const dir = path.posix.join(mountPoint, ownPath.slice(root === '/' ? 0 : root.length), `hardway-${machine}`);
+    if (!dirs.includes(dir)) dirs.push(dir);
+  }
+  return dirs;
 }
 
 /** Mount points at or below `dir`, deepest first (the order to unmount them in). */

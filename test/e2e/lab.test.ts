@@ -3,7 +3,7 @@
  * a network namespace (and 127.0.0.1) per node, cut/restore, stop/start, slow/fast disk, wipe, and a
  * `lab down` that leaves nothing behind.
  */
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { readlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -306,6 +306,9 @@ describeLab('lab down', () => {
           reject: false,
         });
       expect((await ssh('hostname')).stdout.trim()).toBe('controller-0');
+      // Its own cgroup: containers started side by side from one cgroup would share their systemds' unit cgroups.
+      const nspawnPid = JSON.parse(readFileSync(path.join(dir, 'state.json'), 'utf8')).nodes[0].pid as number;
+      expect(readFileSync(`/proc/${nspawnPid}/cgroup`, 'utf8')).toMatch(/^\d+:name=systemd:\/(\S+\/)?hardway-hwlab1-n0\/supervisor$/m);
 
       // A run killed halfway: its nspawn dies, its container, overlay mount and bridge stay.
       const state = JSON.parse(readFileSync(path.join(dir, 'state.json'), 'utf8'));
@@ -321,6 +324,8 @@ describeLab('lab down', () => {
       expect((await execa('mount')).stdout).not.toContain(dir);
       expect((await execa('ip', ['-br', 'link'])).stdout).not.toMatch(/hwlab1/);
       expect((await execa('ps', ['-eo', 'pid,args'])).stdout).not.toContain(dir);
+      const cgroups = ['/sys/fs/cgroup', '/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified'].flatMap((d) => (existsSync(d) ? readdirSync(d) : []));
+      expect(cgroups.filter((name) => name.startsWith('hardway-hwlab1-'))).toEqual([]);
       // And the shared lab is untouched.
       expect((await sshRun(lab().nodes[0]!, 'true')).exitCode).toBe(0);
     } finally {

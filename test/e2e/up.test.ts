@@ -197,7 +197,7 @@ describeLab('hardway up', () => {
       // Nobody to ask: the nodes' WALs hold the 2-node cluster, not the one this inventory would bootstrap.
       const r = await up();
       expect(r.exitCode).toBe(1);
-      expect(r.stdout + r.stderr).toMatch(/controller-2 is empty and can join the cluster its peers hold \([0-9a-f]+\) only while that cluster runs/);
+      expect(r.stdout + r.stderr).toMatch(/controller-2 is empty and can join the cluster the other nodes hold \([0-9a-f]+\) only while it runs/);
       expect(r.stdout + r.stderr).not.toMatch(/controller-[01][^\n]*not of this inventory's cluster/);
       for (const n of [0, 1]) expect((await sshOk(n, 'systemctl is-active etcd')).trim()).toBe('active');
       expect((await sshRun(2, 'test -e /etc/systemd/system/etcd.service')).exitCode).not.toBe(0);

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { validateInventory } from '../../src/inventory/validate.js';
 import {
+  nodeCgroupDirs,
   formatMachineId,
   isLabNspawn,
   isSystemUp,
@@ -246,5 +247,34 @@ describe('slow disk drop-in and wrapper', () => {
     const out2 = execFileSync(file, ['7'], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, encoding: 'utf8' });
     const args2 = out2.trim().split('\n');
     expect(args2.slice(args2.indexOf('[--]') + 1)).toEqual(['[/usr/local/bin/etcd]', '[--name]', '[controller-0]', '[--data-dir=/var/lib/etcd]']);
+  });
+});
+
+describe('lab: a cgroup per node', () => {
+  // This machine's layout: cgroup v1 controllers, a named systemd hierarchy and a v2 one, all seen from the root.
+  const hybrid = [
+    '31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755',
+    '35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory',
+    '40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd',
+    '41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw',
+  ].join('\n');
+
+  it('puts each node below our own cgroup in the systemd and v2 hierarchies, never in a controller of its own', () => {
+    const own = '9:name=systemd:/\n4:memory:/process_api/3a89\n0::/\n';
+    expect(nodeCgroupDirs(hybrid, own, 'controller-0')).toEqual(['/sys/fs/cgroup/systemd/hardway-controller-0', '/sys/fs/cgroup/unified/hardway-controller-0']);
+  });
+
+  it('on a cgroup v2 host, below the session the lab was started from', () => {
+    const v2 = '30 24 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot';
+    const own = '0::/user.slice/user-0.slice/session-3.scope\n';
+    expect(nodeCgroupDirs(v2, own, 'hwlab1-n0')).toEqual(['/sys/fs/cgroup/user.slice/user-0.slice/session-3.scope/hardway-hwlab1-n0']);
+  });
+
+  it('maps a mount of part of the hierarchy, skips one that does not hold our cgroup, and escapes nothing wrongly', () => {
+    const own = '0::/ci/job\\0401\n';
+    const part = '50 31 0:38 /ci /mnt/cg\\040v2 rw - cgroup2 cgroup2 rw';
+    const elsewhere = '51 31 0:38 /other /mnt/other rw - cgroup2 cgroup2 rw';
+    expect(nodeCgroupDirs([part, elsewhere].join('\n'), own, 'n0')).toEqual(['/mnt/cg v2/job\\0401/hardway-n0']);
+    expect(nodeCgroupDirs(hybrid, '', 'n0')).toEqual([]);
   });
 });

@@ -38,6 +38,10 @@ export interface ObservedNode {
   unitStateFreeSha256?: string;
   /** The same with every bootstrap-only flag's value blanked. */
   unitBootstrapFreeSha256?: string;
+  /** The ExecStart systemd has loaded for the unit (drop-ins applied), as an argv. */
+  loadedExecStart?: string[];
+  /** The running etcd process: its argv, and whether the binary it runs was replaced on disk since it started. */
+  running?: { args: string[]; binaryReplaced: boolean };
   /** IDs read from the WAL, when there is one. */
   wal?: { memberId: bigint; clusterId: bigint };
 }
@@ -95,6 +99,14 @@ export function observeScript(o: ObserveScriptOptions): string {
     `echo "E $(systemctl is-enabled ${u} 2>/dev/null || true)"`,
     `echo "A $(systemctl is-active ${u} 2>/dev/null || true)"`,
     `systemctl show -p MainPID -p NeedDaemonReload -p NRestarts ${u} 2>/dev/null | sed 's/^/P /'`,
+    // What the running etcd was started with (its argv, whether its binary was replaced since), and the ExecStart
+    // systemd has loaded now (drop-ins included), to tell a process that predates its unit.
+    `pid=$(systemctl show -p MainPID --value ${u} 2>/dev/null || echo 0)`,
+    'if [ "\${pid:-0}" -gt 0 ] 2>/dev/null && [ -r "/proc/$pid/cmdline" ]; then',
+    `  echo "L $(systemctl show -p ExecStart --value ${u} 2>/dev/null | base64 | tr -d "\\n")"`,
+    '  echo "C $(base64 < "/proc/$pid/cmdline" | tr -d "\\n")"',
+    '  case "$(readlink "/proc/$pid/exe")" in *" (deleted)") echo "X 1";; *) echo "X 0";; esac',
+    'fi',
     // What etcd itself asks (wal.Exist): a first start that failed can leave member/snap/db but no WAL, and then etcd
     // bootstraps again, reading every --initial-* flag.
     `wal=$(ls ${shq(o.walDir ?? `${o.dataDir}/member/wal`)}/*.wal 2>/dev/null | head -n 1)`,
@@ -142,6 +154,19 @@ export function parseObserved(output: string): ObservedNode {
         break;
       case 'M':
         obs.hasData = rest[0] === '1';
+        break;
+      case 'C':
+        obs.running = { ...obs.running, args: Buffer.from(rest[0] ?? '', 'base64').toString('utf8').split('\0').filter(Boolean), binaryReplaced: obs.running?.binaryReplaced ?? false };
+        break;
+      case 'L': {
+        // `{ path=… ; argv[]=/usr/local/bin/etcd --name … ; ignore_errors=no ; … }`: the last one is what runs.
+        const shown = Buffer.from(rest[0] ?? '', 'base64').toString('utf8');
+        const argvs = [...shown.matchAll(/argv\[\]=(.*?) ; /g)].map((m) => m[1]!.split(' ').filter(Boolean));
+        obs.loadedExecStart = argvs[argvs.length - 1];
+        break;
+      }
+      case 'X':
+        obs.running = { args: obs.running?.args ?? [], binaryReplaced: rest[0] === '1' };
         break;
       case 'W': {
         const meta = parseWalMetadata(Buffer.from(rest[0] ?? '', 'base64'));

@@ -2,6 +2,7 @@ import { peerUrl } from '../inventory/derive.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import type { DesiredFile, DesiredNode, FileRole } from './desired.js';
 import { computeClusterId, computeMemberId, hexId } from './etcd-ids.js';
+import { effectiveFlags } from './unit-state.js';
 import type { ObservedFile, ObservedNode } from './observe.js';
 
 /** The diff between what a node has and what it should have, and what `up` will do about it. Pure. */
@@ -45,6 +46,8 @@ export interface NodePlan {
   enable: boolean;
   start: boolean;
   restart: boolean;
+  /** Why a member whose files are all right is restarted: it runs something else than they say. */
+  stale?: string;
 }
 
 export interface ClusterPlan {
@@ -199,6 +202,7 @@ export function planNode(inv: Inventory, want: DesiredNode, have: ObservedNode, 
   const bootstrapOnly = (f: FileAction) =>
     f.role === 'unit' && have.hasData && f.file.source.bootstrapFreeSha256 !== undefined && f.file.source.bootstrapFreeSha256 === have.unitBootstrapFreeSha256;
   const contentChanged = files.some((f) => f.upload && !bootstrapOnly(f));
+  const stale = running && !contentChanged ? staleReason(have) : undefined;
   return {
     node: want.node.name,
     state: have.hasData ? 'member' : 'new',
@@ -208,8 +212,28 @@ export function planNode(inv: Inventory, want: DesiredNode, have: ObservedNode, 
     daemonReload: unitChanged || have.unit.needsDaemonReload,
     enable: have.unit.enabled !== 'enabled',
     start: !running,
-    restart: running && contentChanged,
+    restart: running && (contentChanged || !!stale),
+    ...(stale ? { stale } : {}),
   };
+}
+
+/**
+ * A running etcd that is not what its files say: its binary was replaced on disk, systemd has not loaded its unit
+ * since it changed, or it was started with other flags than the ExecStart systemd has loaded (bootstrap-only flags
+ * aside; compared with what systemd loaded, drop-ins included, not with the file). What a run killed after writing
+ * the files, or a rolling restart stopped halfway, leaves: the files already match, so only the process tells.
+ * A wrapper in between (the lab's slow disk) shows no etcd flags on either side and is left alone.
+ */
+export function staleReason(have: ObservedNode): string | undefined {
+  if (!have.running) return undefined;
+  if (have.running.binaryReplaced) return 'the running etcd binary was replaced on disk after it started';
+  if (have.unit.needsDaemonReload) return 'its unit changed on disk after systemd loaded it';
+  if (!have.loadedExecStart) return undefined;
+  const wanted = effectiveFlags(have.loadedExecStart);
+  const actual = effectiveFlags(have.running.args);
+  if (wanted.join('\n') === actual.join('\n')) return undefined;
+  const differ = [...wanted.filter((f) => !actual.includes(f)), ...actual.filter((f) => !wanted.includes(f))].map((f) => `--${f.split('=')[0]}`);
+  return `the running etcd was started with other flags than its unit (${[...new Set(differ)].join(', ')})`;
 }
 
 export function planCluster(nodes: NodePlan[]): ClusterPlan {

@@ -32,3 +32,28 @@ export const bootstrapFreeSha256 = (unit: string) => sha256(bootstrapFreeText(un
 export function walDirOf(unit: string): string | undefined {
   return /--wal-dir[= ]+([^\s\\]+)/.exec(unit)?.[1];
 }
+
+const BOOTSTRAP_FLAG_NAMES = new Set(['initial-cluster-state', 'initial-cluster-token', 'initial-cluster', 'initial-advertise-peer-urls']);
+
+/**
+ * etcd's flags from an argv (`--flag value`, `--flag=value`, `-flag` all as `flag=value`), sorted, without the flags
+ * etcd reads only when bootstrapping: what a running member's configuration is, to compare with its unit.
+ */
+export function effectiveFlags(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const m = /^--?([a-z0-9-]+)(?:=(.*))?$/.exec(argv[i]!);
+    if (!m) continue;
+    let value = m[2];
+    if (value === undefined && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('-')) value = argv[++i];
+    if (!BOOTSTRAP_FLAG_NAMES.has(m[1]!)) out.push(`${m[1]}=${value ?? 'true'}`);
+  }
+  return out.sort();
+}
+
+/** The argv of a unit's ExecStart (continuation lines joined; the units hardway renders quote nothing). */
+export function execStartArgv(unit: string): string[] {
+  const joined = unit.replace(/\\\r?\n/g, ' ');
+  const line = /^ExecStart=(.*)$/m.exec(joined)?.[1] ?? '';
+  return line.trim().replace(/^[-@:+!]+/, '').split(/\s+/).filter(Boolean);
+}

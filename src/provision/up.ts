@@ -237,7 +237,7 @@ function describePlan(p: NodePlan): string[] {
   if (p.rejoin?.removeId) lines.push(`etcdctl member remove ${p.rejoin.removeId} (its old member; the data dir is empty)`);
   if (p.rejoin?.add) lines.push(`etcdctl member add ${p.node} (joins the running cluster as existing)`);
   if (p.start) lines.push('systemctl start etcd');
-  if (p.restart) lines.push('systemctl restart etcd (rolling, one member at a time)');
+  if (p.restart) lines.push(`systemctl restart etcd (rolling, one member at a time)${p.stale ? `: ${p.stale}` : ''}`);
   else if (p.running && p.files.some((f) => f.upload)) lines.push('no restart: only flags etcd reads when it bootstraps a member changed');
   return lines;
 }
@@ -453,7 +453,7 @@ export async function runUp(inv: Inventory, opts: UpOptions): Promise<UpReport> 
         // be the broken one this run repairs).
         const others = endpointsNodes.filter((n) => n.name !== p.node);
         if (others.length) await waitHealthy(probe!, others, waitMs, (m) => log(opts.json, m), healthTimeoutS);
-        log(opts.json, `restarting etcd on ${p.node}`);
+        log(opts.json, `restarting etcd on ${p.node}${p.stale ? ` (${p.stale})` : ''}`);
         await must(remote, 'systemctl restart etcd.service', 'systemctl restart etcd', waitMs);
         w.outcome.done.push('restart');
         await waitHealthy(probe!, endpointsNodes, waitMs, (m) => log(opts.json, m), healthTimeoutS);

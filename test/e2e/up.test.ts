@@ -148,6 +148,35 @@ describeLab('hardway up', () => {
     });
   });
 
+  describe('a member whose files are right but whose etcd is not', () => {
+    it('is restarted when it runs other flags than its unit, or a binary since replaced; the others are left alone', async () => {
+      expect((await up()).exitCode).toBe(0);
+      // What a run killed between writing the unit and restarting leaves: etcd runs 150 ms, the unit says 100 ms.
+      await sshOk(
+        0,
+        `f=/etc/systemd/system/etcd.service; cp $f /tmp/etcd.service.right && sed -i 's/--heartbeat-interval=100/--heartbeat-interval=150/' $f &&
+         systemctl daemon-reload && systemctl restart etcd && cp /tmp/etcd.service.right $f && systemctl daemon-reload`,
+      );
+      expect(await sshOk(0, 'tr "\\0" " " < /proc/$(systemctl show -p MainPID --value etcd)/cmdline')).toContain('--heartbeat-interval=150');
+      await waitUntil(async () => (await healthyCount(1)) === 3, 20_000);
+      const others = await Promise.all([mainPid(1), mainPid(2)]);
+      const plan = await runHardway(['plan', '-i', lab().inventoryPath]);
+      expect(plan.stdout).toContain('systemctl restart etcd (rolling, one member at a time): the running etcd was started with other flags than its unit (--heartbeat-interval)');
+      const r = await up();
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/restarting etcd on controller-0 \(the running etcd was started with other flags/);
+      expect(await sshOk(0, 'tr "\\0" " " < /proc/$(systemctl show -p MainPID --value etcd)/cmdline')).toContain('--heartbeat-interval=100');
+      expect(await Promise.all([mainPid(1), mainPid(2)])).toEqual(others);
+
+      // The same bytes renamed over the binary (as an install does): the running process still has the old file.
+      await sshOk(2, 'cp -p /usr/local/bin/etcd /usr/local/bin/.etcd.new && mv /usr/local/bin/.etcd.new /usr/local/bin/etcd');
+      const replaced = await up();
+      expect(replaced.exitCode, replaced.stderr).toBe(0);
+      expect(replaced.stderr).toMatch(/restarting etcd on controller-2 \(the running etcd binary was replaced on disk after it started\)/);
+      expect((await up()).stdout).toMatch(/nothing changed/);
+    });
+  });
+
   describe('a node added to the inventory of a running cluster', () => {
     beforeAll(wipeAll);
 

@@ -7,11 +7,11 @@ import { validateInventory } from '../../src/inventory/validate.js';
 import { desiredNode, type Artifacts } from '../../src/provision/desired.js';
 import { computeClusterId, computeMemberId, hexId, parseWalMetadata } from '../../src/provision/etcd-ids.js';
 import { observeScript, parseObserved, type ObservedNode, type ObserveScriptOptions } from '../../src/provision/observe.js';
-import { membersNotInInventory, offlineView, planCluster, planNode, rollingOrder, type OfflineView } from '../../src/provision/plan.js';
+import { membersNotInInventory, offlineView, planCluster, planNode, rollingOrder, staleReason, type OfflineView } from '../../src/provision/plan.js';
 import { REMOTE_PATHS } from '../../src/render/paths.js';
 import { renderUnit } from '../../src/render/template.js';
 import { atomicInstallScript } from '../../src/ssh/remote.js';
-import { BOOTSTRAP_FLAGS_SED, bootstrapFreeSha256, STATE_FLAG_SED, stateFreeSha256, walDirOf } from '../../src/provision/unit-state.js';
+import { BOOTSTRAP_FLAGS_SED, bootstrapFreeSha256, effectiveFlags, execStartArgv, STATE_FLAG_SED, stateFreeSha256, walDirOf } from '../../src/provision/unit-state.js';
 import { applyFiles, prepareCommand, systemdStep } from '../../src/provision/up.js';
 import { ChannelRefused, type ExecResult, type Remote, type UploadSource } from '../../src/ssh/remote.js';
 import { parseEndpointHealth, parseEndpointStatus, parseMemberList } from '../../src/verify/etcdctl.js';
@@ -390,6 +390,41 @@ describe('plan', () => {
       `member b2 (old-node, https://10.240.0.99:2380) of the running cluster is not in ${inv.file}: up does not remove members, and the quorum counts it until it is removed ('etcdctl member remove b2', then stop etcd on that machine)`,
     );
     expect(lines[1]).toMatch(/^member c3 \(unstarted, https:\/\/10\.240\.0\.98:2380\)/);
+  });
+
+  it('restarts a member whose files are right but whose process runs another configuration or a replaced binary', async () => {
+    const text = await renderUnit(inv, inv.nodes[0]!);
+    const want = desiredNode(inv, inv.nodes[0]!, artifacts);
+    // What systemd loaded from the unit (`systemctl show -p ExecStart`) and, as it started it, /proc/<pid>/cmdline;
+    // a re-added member runs with `existing`, which does not count.
+    const loaded = execStartArgv(text);
+    expect(loaded[0]).toBe('/usr/local/bin/etcd');
+    expect(loaded).toContain('--heartbeat-interval=100');
+    expect(effectiveFlags(loaded)).toContain('peer-client-cert-auth=true');
+    expect(effectiveFlags(loaded)).not.toContainEqual(expect.stringMatching(/^initial-/));
+    const argv = execStartArgv(text.replace(/--initial-cluster-state[= ]new/, '--initial-cluster-state existing'));
+    const asRunning = (args: string[], binaryReplaced = false, extra: Partial<ObservedNode> = {}) => upToDate(0, { loadedExecStart: loaded, running: { args, binaryReplaced }, ...extra });
+    expect(staleReason(asRunning(argv))).toBeUndefined();
+    expect(planNode(inv, want, asRunning(argv)).restart).toBe(false);
+    // A run killed after writing a new heartbeat into the unit and reloading systemd, before the restart.
+    const old = argv.map((a) => a.replace('--heartbeat-interval=100', '--heartbeat-interval=150'));
+    const p = planNode(inv, want, asRunning(old));
+    expect([p.files, p.restart, p.stale]).toEqual([[], true, 'the running etcd was started with other flags than its unit (--heartbeat-interval)']);
+    // Killed before the reload: systemd says so.
+    expect(staleReason(asRunning(argv, false, { unit: { ...upToDate(0).unit, needsDaemonReload: true } }))).toBe('its unit changed on disk after systemd loaded it');
+    expect(planNode(inv, want, asRunning(argv, true)).stale).toBe('the running etcd binary was replaced on disk after it started');
+    // A wrapper as the main process (the lab's slow disk: sh running a script that reads the unit): no etcd flags to compare.
+    const wrapper = ['/usr/local/sbin/hw-slowdisk', '20000', '/etc/systemd/system/etcd.service'];
+    expect(staleReason(upToDate(0, { loadedExecStart: wrapper, running: { args: ['/bin/sh', ...wrapper], binaryReplaced: false } }))).toBeUndefined();
+    // Not running: started anyway, with what the unit says.
+    expect(planNode(inv, want, { ...asRunning(old), unit: { ...upToDate(0).unit, active: 'inactive' } }).restart).toBe(false);
+  });
+
+  it('reads what systemd loaded for ExecStart and what the process runs', () => {
+    const shown = '{ path=/usr/local/bin/etcd ; argv[]=/usr/local/bin/etcd --name controller-0 --heartbeat-interval=100 ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }';
+    const o = parseObserved([`L ${Buffer.from(shown).toString('base64')}`, `C ${Buffer.from('/usr/local/bin/etcd\0--name\0controller-0\0').toString('base64')}`, 'X 1'].join('\n'));
+    expect(o.loadedExecStart).toEqual(['/usr/local/bin/etcd', '--name', 'controller-0', '--heartbeat-interval=100']);
+    expect(o.running).toEqual({ args: ['/usr/local/bin/etcd', '--name', 'controller-0'], binaryReplaced: true });
   });
 
   it('restarts followers first and the leader last', () => {

@@ -105,7 +105,8 @@ export function observeScript(o: ObserveScriptOptions): string {
     'if [ "\${pid:-0}" -gt 0 ] 2>/dev/null && [ -r "/proc/$pid/cmdline" ]; then',
     `  echo "L $(systemctl show -p ExecStart --value ${u} 2>/dev/null | base64 | tr -d "\\n")"`,
     '  echo "C $(base64 < "/proc/$pid/cmdline" | tr -d "\\n")"',
-    '  case "$(readlink "/proc/$pid/exe")" in *" (deleted)") echo "X 1";; *) echo "X 0";; esac',
+    // Unreadable (not root, no sudo): nothing said rather than "not replaced".
+    '  if exe=$(readlink "/proc/$pid/exe" 2>/dev/null); then case "$exe" in *" (deleted)") echo "X 1";; *) echo "X 0";; esac; fi',
     'fi',
     // What etcd itself asks (wal.Exist): a first start that failed can leave member/snap/db but no WAL, and then etcd
     // bootstraps again, reading every --initial-* flag.
@@ -155,9 +156,12 @@ export function parseObserved(output: string): ObservedNode {
       case 'M':
         obs.hasData = rest[0] === '1';
         break;
-      case 'C':
-        obs.running = { ...obs.running, args: Buffer.from(rest[0] ?? '', 'base64').toString('utf8').split('\0').filter(Boolean), binaryReplaced: obs.running?.binaryReplaced ?? false };
+      case 'C': {
+        // Empty when the process ended between reading its PID and its cmdline: nothing known then.
+        const args = Buffer.from(rest[0] ?? '', 'base64').toString('utf8').split('\0').filter(Boolean);
+        if (args.length) obs.running = { ...obs.running, args, binaryReplaced: obs.running?.binaryReplaced ?? false };
         break;
+      }
       case 'L': {
         // `{ path=… ; argv[]=/usr/local/bin/etcd --name … ; ignore_errors=no ; … }`: the last one is what runs.
         const shown = Buffer.from(rest[0] ?? '', 'base64').toString('utf8');
@@ -166,7 +170,7 @@ export function parseObserved(output: string): ObservedNode {
         break;
       }
       case 'X':
-        obs.running = { args: obs.running?.args ?? [], binaryReplaced: rest[0] === '1' };
+        if (obs.running) obs.running.binaryReplaced = rest[0] === '1';
         break;
       case 'W': {
         const meta = parseWalMetadata(Buffer.from(rest[0] ?? '', 'base64'));

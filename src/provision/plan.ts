@@ -2,7 +2,7 @@ import { peerUrl } from '../inventory/derive.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import type { DesiredFile, DesiredNode, FileRole } from './desired.js';
 import { computeClusterId, computeMemberId, hexId } from './etcd-ids.js';
-import { effectiveFlags } from './unit-state.js';
+import { effectiveFlags, execStartArgv } from './unit-state.js';
 import type { ObservedFile, ObservedNode } from './observe.js';
 
 /** The diff between what a node has and what it should have, and what `up` will do about it. Pure. */
@@ -202,7 +202,7 @@ export function planNode(inv: Inventory, want: DesiredNode, have: ObservedNode, 
   const bootstrapOnly = (f: FileAction) =>
     f.role === 'unit' && have.hasData && f.file.source.bootstrapFreeSha256 !== undefined && f.file.source.bootstrapFreeSha256 === have.unitBootstrapFreeSha256;
   const contentChanged = files.some((f) => f.upload && !bootstrapOnly(f));
-  const stale = running && !contentChanged ? staleReason(have) : undefined;
+  const stale = running && !contentChanged ? staleReason(have, want.files.find((f) => f.role === 'unit')?.source.data?.toString('utf8')) : undefined;
   return {
     node: want.node.name,
     state: have.hasData ? 'member' : 'new',
@@ -218,21 +218,25 @@ export function planNode(inv: Inventory, want: DesiredNode, have: ObservedNode, 
 }
 
 /**
- * A running etcd that is not what its files say: its binary was replaced on disk, systemd has not loaded its unit
- * since it changed, or it was started with other flags than the ExecStart systemd has loaded (bootstrap-only flags
- * aside; compared with what systemd loaded, drop-ins included, not with the file). What a run killed after writing
- * the files, or a rolling restart stopped halfway, leaves: the files already match, so only the process tells.
- * A wrapper in between (the lab's slow disk) shows no etcd flags on either side and is left alone.
+ * A running etcd that is not what its files say: its binary was replaced on disk, or it was started with other
+ * flags than the ExecStart systemd has loaded, drop-ins included (or, when systemd has not reloaded the unit yet, than
+ * the unit this run reloads); bootstrap-only flags aside. What a run killed after writing the files, or a rolling
+ * restart stopped halfway, leaves: the files already match, so only the process tells.
  */
-export function staleReason(have: ObservedNode): string | undefined {
+export function staleReason(have: ObservedNode, unitText?: string): string | undefined {
   if (!have.running) return undefined;
   if (have.running.binaryReplaced) return 'the running etcd binary was replaced on disk after it started';
-  if (have.unit.needsDaemonReload) return 'its unit changed on disk after systemd loaded it';
-  if (!have.loadedExecStart) return undefined;
-  const wanted = effectiveFlags(have.loadedExecStart);
-  const actual = effectiveFlags(have.running.args);
-  if (wanted.join('\n') === actual.join('\n')) return undefined;
-  const differ = [...wanted.filter((f) => !actual.includes(f)), ...actual.filter((f) => !wanted.includes(f))].map((f) => `--${f.split('=')[0]}`);
+  // Not reloaded yet (a run killed before daemon-reload): this run reloads, so the file's ExecStart is what counts.
+  const loaded = have.unit.needsDaemonReload ? (unitText ? execStartArgv(unitText) : undefined) : have.loadedExecStart;
+  if (!loaded) return undefined;
+  // systemd shows the loaded argv joined by spaces, unquoted and unexpanded: compare only plain arguments, both
+  // sides split alike, and only when the same program runs (a wrapper such as the lab's slow disk is left alone).
+  const words = (argv: string[]) => argv.join(' ').split(' ').filter(Boolean);
+  const [wanted, actual] = [words(loaded), words(have.running.args)];
+  if (wanted[0] !== actual[0] || wanted.some((w) => /["'$\\%]/.test(w))) return undefined;
+  const [want, run] = [effectiveFlags(wanted), effectiveFlags(actual)];
+  if (want.join('\n') === run.join('\n')) return undefined;
+  const differ = [...want.filter((f) => !run.includes(f)), ...run.filter((f) => !want.includes(f))].map((f) => `--${f.split('=')[0]}`);
   return `the running etcd was started with other flags than its unit (${[...new Set(differ)].join(', ')})`;
 }
 

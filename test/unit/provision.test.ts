@@ -410,8 +410,15 @@ describe('plan', () => {
     const old = argv.map((a) => a.replace('--heartbeat-interval=100', '--heartbeat-interval=150'));
     const p = planNode(inv, want, asRunning(old));
     expect([p.files, p.restart, p.stale]).toEqual([[], true, 'the running etcd was started with other flags than its unit (--heartbeat-interval)']);
-    // Killed before the reload: systemd says so.
-    expect(staleReason(asRunning(argv, false, { unit: { ...upToDate(0).unit, needsDaemonReload: true } }))).toBe('its unit changed on disk after systemd loaded it');
+    // Killed before the reload: systemd still has the old ExecStart loaded, this run reloads, so the unit decides.
+    const unreloaded = { unit: { ...upToDate(0).unit, needsDaemonReload: true }, loadedExecStart: old };
+    expect(staleReason(asRunning(old, false, unreloaded), text)).toMatch(/other flags than its unit \(--heartbeat-interval\)/);
+    expect(staleReason(asRunning(argv, false, unreloaded), text)).toBeUndefined();
+    // systemd shows the loaded argv joined by spaces: an argument with a space compares equal all the same.
+    const spaced = (a: string[]) => a.map((x) => x.replace('--data-dir=/var/lib/etcd', '--data-dir=/srv/etcd data'));
+    expect(staleReason(upToDate(0, { loadedExecStart: spaced(loaded).join(' ').split(' '), running: { args: spaced(argv), binaryReplaced: false } }))).toBeUndefined();
+    // `$$` and variables are expanded only when systemd starts the process: not compared.
+    expect(staleReason(upToDate(0, { loadedExecStart: [...loaded, '--log-package-levels=$$x'], running: { args: [...old, '--log-package-levels=$x'], binaryReplaced: false } }))).toBeUndefined();
     expect(planNode(inv, want, asRunning(argv, true)).stale).toBe('the running etcd binary was replaced on disk after it started');
     // A wrapper as the main process (the lab's slow disk: sh running a script that reads the unit): no etcd flags to compare.
     const wrapper = ['/usr/local/sbin/hw-slowdisk', '20000', '/etc/systemd/system/etcd.service'];
@@ -425,6 +432,9 @@ describe('plan', () => {
     const o = parseObserved([`L ${Buffer.from(shown).toString('base64')}`, `C ${Buffer.from('/usr/local/bin/etcd\0--name\0controller-0\0').toString('base64')}`, 'X 1'].join('\n'));
     expect(o.loadedExecStart).toEqual(['/usr/local/bin/etcd', '--name', 'controller-0', '--heartbeat-interval=100']);
     expect(o.running).toEqual({ args: ['/usr/local/bin/etcd', '--name', 'controller-0'], binaryReplaced: true });
+    // The process ended between its PID and its cmdline: nothing known. No X line (exe unreadable): not "replaced".
+    expect(parseObserved('C \nX 1').running).toBeUndefined();
+    expect(parseObserved(`C ${Buffer.from('/usr/local/bin/etcd\0').toString('base64')}`).running).toEqual({ args: ['/usr/local/bin/etcd'], binaryReplaced: false });
   });
 
   it('restarts followers first and the leader last', () => {

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { OperationError, UsageError } from '../errors.js';
+import { isAlive } from '../lab/sys.js';
 import { info } from '../output.js';
 import type { Inventory } from '../inventory/types.js';
 import type { UploadSource } from '../ssh/remote.js';
@@ -41,20 +42,11 @@ export type Log = (line: string) => void;
 /** `<path>.tmp-<pid>-<random>`: unique per call, and it names the process, so a dead one's can be told apart. */
 const tempName = (p: string) => `${p}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Removes `*.tmp-<pid>` entries in `dir` whose process is gone: what a hardway killed mid-download or mid-extract left. */
 async function removeStaleTemps(dir: string): Promise<void> {
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     const pid = Number(/\.tmp-(\d+)(?:-[0-9a-f]+)?$/.exec(name)?.[1]);
-    if (pid > 0 && pid !== process.pid && !processAlive(pid)) await rm(path.join(dir, name), { recursive: true, force: true });
+    if (pid > 0 && pid !== process.pid && !isAlive(pid)) await rm(path.join(dir, name), { recursive: true, force: true });
   }
 }
 

@@ -98,12 +98,13 @@ export function observeScript(o: ObserveScriptOptions): string {
     'done',
     `echo "E $(systemctl is-enabled ${u} 2>/dev/null || true)"`,
     `echo "A $(systemctl is-active ${u} 2>/dev/null || true)"`,
-    `systemctl show -p MainPID -p NeedDaemonReload -p NRestarts ${u} 2>/dev/null | sed 's/^/P /'`,
-    // What the running etcd was started with (its argv, whether its binary was replaced since), and the ExecStart
-    // systemd has loaded now (drop-ins included), to tell a process that predates its unit.
-    `pid=$(systemctl show -p MainPID --value ${u} 2>/dev/null || echo 0)`,
+    // One systemctl call for the unit's state and the ExecStart systemd has loaded (drop-ins included); with the
+    // running etcd's argv and whether its binary was replaced since, they tell a process that predates its unit.
+    `show=$(systemctl show -p MainPID -p NeedDaemonReload -p NRestarts -p ExecStart ${u} 2>/dev/null)`,
+    `printf '%s\\n' "$show" | grep -E '^(MainPID|NeedDaemonReload|NRestarts)=' | sed 's/^/P /'`,
+    `pid=$(printf '%s\\n' "$show" | sed -n 's/^MainPID=//p')`,
     'if [ "\${pid:-0}" -gt 0 ] 2>/dev/null && [ -r "/proc/$pid/cmdline" ]; then',
-    `  echo "L $(systemctl show -p ExecStart --value ${u} 2>/dev/null | base64 | tr -d "\\n")"`,
+    `  echo "L $(printf '%s\\n' "$show" | sed -n 's/^ExecStart=//p' | base64 | tr -d "\\n")"`,
     '  echo "C $(base64 < "/proc/$pid/cmdline" | tr -d "\\n")"',
     // Unreadable (not root, no sudo): nothing said rather than "not replaced".
     '  if exe=$(readlink "/proc/$pid/exe" 2>/dev/null); then case "$exe" in *" (deleted)") echo "X 1";; *) echo "X 0";; esac; fi',

@@ -1,3 +1,4 @@
+import { execWords, parseUnitText, unitEntries, type UnitEntry } from '../render/unit-parse.js';
 import { createHash } from 'node:crypto';
 
 /**
@@ -28,11 +29,6 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 export const stateFreeSha256 = (unit: string) => sha256(stateFreeText(unit));
 export const bootstrapFreeSha256 = (unit: string) => sha256(bootstrapFreeText(unit));
 
-/** `--wal-dir` of a unit, if it sets one (etcd then keeps the WAL there instead of `<data-dir>/member/wal`). */
-export function walDirOf(unit: string): string | undefined {
-  return /--wal-dir[= ]+([^\s\\]+)/.exec(unit)?.[1];
-}
-
 const BOOTSTRAP_FLAG_NAMES = new Set(['initial-cluster-state', 'initial-cluster-token', 'initial-cluster', 'initial-advertise-peer-urls']);
 
 /**
@@ -51,9 +47,21 @@ export function effectiveFlags(argv: string[]): string[] {
   return out.sort();
 }
 
-/** The argv of a unit's ExecStart (continuation lines joined; the units hardway renders quote nothing). */
+/** The argv of a unit's last [Service] ExecStart=, split and unquoted as systemd does (the linter's parser). */
 export function execStartArgv(unit: string): string[] {
-  const joined = unit.replace(/\\\r?\n/g, ' ');
-  const line = /^ExecStart=(.*)$/m.exec(joined)?.[1] ?? '';
-  return line.trim().replace(/^[-@:+!]+/, '').split(/\s+/).filter(Boolean);
+  const execs = unitEntries(parseUnitText(unit).intended).filter(
+    (e): e is Extract<UnitEntry, { kind: 'assignment' }> => e.kind === 'assignment' && e.section === 'Service' && e.key === 'ExecStart',
+  );
+  const last = execs[execs.length - 1];
+  const argv = last ? execWords(last.ll, last.valueStart).map((w) => w.value) : [];
+  // ExecStart's own prefixes (`-`, `@`, `+`, …) are on the program only.
+  if (argv[0]) argv[0] = argv[0].replace(/^[-@:+!]+/, '');
+  return argv;
+}
+
+/** `--wal-dir` of a unit, if it sets one (etcd then keeps the WAL there instead of `<data-dir>/member/wal`). */
+export function walDirOf(unit: string): string | undefined {
+  return effectiveFlags(execStartArgv(unit))
+    .find((f) => f.startsWith('wal-dir='))
+    ?.slice('wal-dir='.length);
 }

@@ -10,8 +10,9 @@ import {
   renderFindings,
   type Diagnosis,
 } from '../verify/diagnose.js';
-import { parseJournal, type JournalEntry } from '../verify/journal.js';
-import { closeAll, connectAll } from '../ssh/connect.js';
+import { dedupeEntries, isJournalShaped, looksBinary, parseJournal, type JournalEntry } from '../verify/journal.js';
+import { matchSignatures } from '../verify/signatures.js';
+import { withHosts } from '../engine/session.js';
 import { diagnoseCluster } from '../verify/doctor-cluster.js';
 import { gatherDoctorFacts } from '../verify/doctor-gather.js';
 import type { Finding } from '../verify/diagnose.js';
@@ -56,14 +57,36 @@ async function readJournalFile(file: string): Promise<string> {
   }
 }
 
+/**
+ * The wrong file (an inventory, a binary `.journal`, an empty save) would otherwise pass as "no problems found in
+ * 0 lines": a usage error instead. A file counts as a journal when one line has journalctl's or etcd's shape, or
+ * a plain line is a known etcd/systemd message (`-o cat`, pasted systemctl output).
+ */
+function assertJournal(file: string, text: string, entries: JournalEntry[]): void {
+  const name = file === '-' ? 'stdin' : file;
+  const save = 'save the journal with: journalctl -u etcd --no-pager > FILE';
+  if (looksBinary(text)) {
+    const how = /\.journal~?$/.test(name) ? `read a journal file with: journalctl --file ${name} -u etcd --no-pager > FILE` : save;
+    throw new UsageError(`no journal line was recognised in ${name}: it is binary data, not journalctl's text output; ${how}`);
+  }
+  if (entries.some(isJournalShaped) || matchSignatures(entries).length > 0) return;
+  const what = entries.length ? `${entries.length} line${entries.length > 1 ? 's' : ''} of plain text, none from journalctl, etcd or systemd` : 'no line in it';
+  throw new UsageError(`no journal line was recognised in ${name} (${what}); ${save}`);
+}
+
 /** Reads and analyses the files; no printing (for tests and for the online doctor). */
 export async function diagnoseFiles(files: string[], opts: { year?: number } = {}): Promise<DoctorReport> {
   if (files.length === 0) throw new UsageError('doctor --journal needs at least one file');
-  // Read everything first: a missing file is a usage error before any analysis.
+  // Read and check everything first: a missing or wrong file is a usage error before any analysis.
   const texts = await Promise.all(files.map(readJournalFile));
   const entries: JournalEntry[] = [];
-  texts.forEach((text, i) => entries.push(...parseJournal(text, { year: opts.year, file: files[i] })));
-  return { ...diagnose(entries), files };
+  texts.forEach((text, i) => {
+    const parsed = parseJournal(text, { year: opts.year, file: files[i] });
+    assertJournal(files[i]!, text, parsed);
+    entries.push(...parsed);
+  });
+  // Two saves of one journal (`-u etcd` and `_PID=1`) share entries: count each once.
+  return { ...diagnose(dedupeEntries(entries)), files };
 }
 
 /** The report as JSON: findings, counts and the election analysis (without the raw entries). */
@@ -115,13 +138,7 @@ export async function runOfflineDoctor(files: string[], opts: OfflineDoctorOptio
 export async function runOnlineDoctor(opts: DoctorOptions): Promise<void> {
   const inv = await loadInventory(opts);
   if (!opts.json) process.stderr.write(`doctor: reading journals, metrics and status from ${inv.nodes.length} node(s)…\n`);
-  const conns = await connectAll(inv, inv.nodes);
-  let findings: Finding[];
-  try {
-    findings = diagnoseCluster(inv, (await gatherDoctorFacts(inv, conns)).facts);
-  } finally {
-    await closeAll(conns);
-  }
+  const findings = await withHosts(inv, inv.nodes, {}, async (r) => diagnoseCluster(inv, (await gatherDoctorFacts(inv, r.hosts)).facts));
   const problems = problemsOf(findings);
   if (opts.json) printJson({ ok: problems.length === 0, counts: countBySeverity(findings), findings: findingsToJson(findings) });
   else println(problems.length ? renderFindings(findings) : `no problems found on ${inv.nodes.length} member(s)${findings.length ? `\n${renderFindings(findings)}` : ''}`);

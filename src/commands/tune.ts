@@ -3,7 +3,9 @@ import { CheckFailed } from '../errors.js';
 import { writeEtcdTiming } from '../inventory/edit.js';
 import { readInventory } from '../inventory/read.js';
 import { info, printJson, println } from '../output.js';
-import { closeAll, connectAll } from '../ssh/connect.js';
+import { askCluster } from '../engine/cluster.js';
+import { usable } from '../engine/hosts.js';
+import { withHosts } from '../engine/session.js';
 import { addJournalSyncs, memberFsync } from '../verify/doctor-cluster.js';
 import { gatherDoctorFacts } from '../verify/doctor-gather.js';
 import { formatSeconds, recommendTiming } from '../verify/tune.js';
@@ -24,14 +26,11 @@ export function registerTune(program: Command): void {
     .option('--wait <seconds>', 'how long to wait for a healthy cluster after the restart', '180');
   withJson(withInventory(cmd)).action(async (opts: Opts) => {
     const inv = await loadInventory(opts);
-    const conns = await connectAll(inv, inv.nodes, { acceptNew: !!opts.acceptNew });
-    let measured: { node: string; fsync?: number; rtt?: number; source: string }[] = [];
-    let healthy = 0;
-    try {
+    const { measured, healthy } = await withHosts(inv, inv.nodes, { acceptNew: !!opts.acceptNew }, async (r) => {
       // The same evidence as doctor: etcd's histograms, else etcd's own 'sync duration' lines, else a disk probe.
-      const { facts } = await gatherDoctorFacts(inv, conns, { samples: 1, journalSeconds: 600 });
+      const { facts } = await gatherDoctorFacts(inv, r.hosts, { samples: 1, journalSeconds: 600 });
       addJournalSyncs(facts);
-      measured = facts.members.map((m) => {
+      const measured = facts.members.map((m) => {
         const f = memberFsync(m);
         return {
           node: m.node,
@@ -40,11 +39,12 @@ export function registerTune(program: Command): void {
           source: f?.source ?? (m.reachable ? (m.disk?.error ?? 'no measurement') : `unreachable: ${m.error}`),
         };
       });
-      const probe = conns.find((c) => 'remote' in c);
-      if (probe && 'remote' in probe) healthy = (await endpointHealth(probe.remote, inv.nodes, 5)).filter((h) => h.health).length;
-    } finally {
-      await closeAll(conns);
-    }
+      // Asked through the member that answers for the cluster (any node's etcdctl can reach it).
+      const { answer } = await askCluster(inv, r.hosts, { isActive: (h) => facts.members.find((m) => m.node === h.node.name)?.systemd?.active === 'active', anyHost: true });
+      const probe = answer?.asker ?? r.hosts.find(usable);
+      const healthy = probe?.remote ? (await endpointHealth(probe.remote, inv.nodes, 5)).filter((h) => h.health).length : 0;
+      return { measured, healthy };
+    });
     const fsyncs = measured.flatMap((m) => (m.fsync !== undefined ? [m.fsync] : []));
     const rtts = measured.flatMap((m) => (m.rtt !== undefined ? [m.rtt] : []));
     if (!fsyncs.length) throw new CheckFailed(`tune: no fsync measurement from any node (${measured.map((m) => `${m.node}: ${m.source}`).join('; ')})`);

@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { CheckFailed } from '../errors.js';
 import { selectNodes } from '../inventory/derive.js';
 import { color, info, printJson, println, renderTable } from '../output.js';
-import { closeAll, connectAll } from '../ssh/connect.js';
+import { withHosts } from '../engine/session.js';
 import { verifyVerdict, type Problem } from '../verify/checks.js';
 import { diagnoseJournal, type Finding } from '../verify/diagnose.js';
 import { etcdctlCommand } from '../verify/etcdctl.js';
@@ -25,9 +25,8 @@ export function registerVerify(program: Command): void {
     .option('--accept-new', 'record unknown host keys in knownHosts (never a changed one)');
   withJson(withInventory(cmd)).action(async (opts: Opts) => {
     const inv = await loadInventory(opts);
-    const conns = await connectAll(inv, selectNodes(inv).nodes, { acceptNew: !!opts.acceptNew });
-    try {
-      const { facts, probe, journals } = await gatherFacts(inv, conns);
+    await withHosts(inv, selectNodes(inv).nodes, { acceptNew: !!opts.acceptNew }, async (run) => {
+      const { facts, probe, journals } = await gatherFacts(inv, run.hosts);
       const verdict = verifyVerdict(inv, facts);
       const findings = new Map<string, Finding[]>();
       for (const [node, text] of journals) {
@@ -54,9 +53,7 @@ export function registerVerify(program: Command): void {
         const nodes = [...new Set(errors.map((p) => p.node).filter(Boolean))];
         throw new CheckFailed(`verify: ${errors.length} problem(s)${nodes.length ? ` on ${nodes.join(', ')}` : ''}`);
       }
-    } finally {
-      await closeAll(conns);
-    }
+    });
   });
 }
 

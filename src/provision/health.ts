@@ -24,13 +24,38 @@ export interface ClusterView {
 }
 
 export async function endpointHealth(probe: Remote, nodes: NodeSpec[], timeoutS = 3): Promise<EndpointHealth[]> {
-  const r = await probe.run(etcdctlCommand(endpointsOf(nodes), ['endpoint', 'health', '-w', 'json'], { timeoutS }), {
+  return endpointHealthOf(probe, nodes.map(clientUrl), timeoutS);
+}
+
+/** `endpoint health` of these URLs; when etcdctl prints no table, every URL gets its reason. */
+export async function endpointHealthOf(probe: Remote, urls: string[], timeoutS = 3): Promise<EndpointHealth[]> {
+  if (!urls.length) return [];
+  const r = await probe.run(etcdctlCommand(urls, ['endpoint', 'health', '-w', 'json'], { timeoutS }), {
     timeoutMs: (timeoutS + 5) * 1000,
   });
   const parsed = parseEndpointHealth(r.stdout);
   if (parsed.length) return parsed;
   const why = r.timedOut ? 'etcdctl timed out' : r.stderr.trim().split('\n').filter((l) => !l.startsWith('{')).pop() || `exit ${r.code}`;
-  return nodes.map((n) => ({ endpoint: clientUrl(n), health: false, took: '', error: why }));
+  return urls.map((endpoint) => ({ endpoint, health: false, took: '', error: why }));
+}
+
+/** A member's client URL that another node can reach: loopback would be the asking node's own etcd. */
+export function reachableClientUrl(m: MemberInfo): string | undefined {
+  return m.clientURLs.find((u) => !/^\w+:\/\/(127\.|localhost|\[::1\])/.test(u));
+}
+
+/**
+ * The voting members of the member list and which of them are healthy: a member with no client URL (never
+ * started) or none that answers counts as down, whether or not the inventory lists it.
+ */
+export async function votingHealth(probe: Remote, members: MemberInfo[], timeoutS = 3): Promise<{ member: MemberInfo; healthy: boolean }[]> {
+  const voters = members.filter((m) => !m.isLearner);
+  const urls = voters.flatMap((m) => reachableClientUrl(m) ?? []);
+  const health = await endpointHealthOf(probe, urls, timeoutS);
+  return voters.map((member) => {
+    const url = reachableClientUrl(member);
+    return { member, healthy: !!url && health.some((h) => h.endpoint === url && h.health) };
+  });
 }
 
 /** Polls `endpoint health` until every endpoint is healthy, or throws after `timeoutMs`. */

@@ -39,7 +39,12 @@ export interface NodePlan {
    * This empty node must join the running cluster as `existing`: its old member (wiped or replaced node) is removed,
    * it is added unless the cluster already lists it as added-but-unstarted, then started.
    */
-  rejoin?: { removeId?: string; add: boolean };
+  rejoin?: {
+    removeId?: string;
+    add: boolean;
+    /** Its etcd is in a crash loop on the empty dir (`member … has already been bootstrapped`): stopped before anything else. */
+    stopFirst?: boolean;
+  };
   dirs: DirAction[];
   files: FileAction[];
   daemonReload: boolean;
@@ -240,8 +245,9 @@ export function staleReason(have: ObservedNode, unitText?: string): string | und
   return `the running etcd was started with other flags than its unit (${[...new Set(differ)].join(', ')})`;
 }
 
-export function planCluster(nodes: NodePlan[]): ClusterPlan {
-  const anyRunning = nodes.some((n) => n.running);
+/** `othersRunning`: a member runs on a node outside `nodes` (not named by --nodes): its quorum is kept too. */
+export function planCluster(nodes: NodePlan[], othersRunning = false): ClusterPlan {
+  const anyRunning = othersRunning || nodes.some((n) => n.running);
   const changed = nodes.some(
     (n) => n.conflict || n.dirs.length || n.files.length || n.daemonReload || n.enable || n.start || n.restart,
   );

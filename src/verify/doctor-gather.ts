@@ -1,11 +1,13 @@
 import { clientUrl, CLIENT_PORT, PEER_PORT } from '../inventory/derive.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import { checkPki } from '../pki/check.js';
-import type { Connection } from '../ssh/connect.js';
+import { askCluster } from '../engine/cluster.js';
+import { usable, type Host } from '../engine/hosts.js';
 import { shq, type Remote } from '../ssh/remote.js';
 import { probeFsync } from './disk.js';
 import type { DoctorFacts, Latency, MemberDisk, MemberFacts } from './doctor-cluster.js';
-import { parseSystemdState, readJournal, statusOf, systemdStateScript } from './gather.js';
+import { parseSystemdState, statusOf, systemdStateScript } from './gather.js';
+import { readJournal } from './journal-read.js';
 import { parseJournal } from './journal.js';
 import { etcdLatencies, readMetrics, readTlsFiles, type LatencyStats, type TlsFiles } from './metrics.js';
 
@@ -65,15 +67,15 @@ export async function memberDisk(inv: Inventory, node: NodeSpec, remote: Remote,
   }
 }
 
-export async function gatherDoctorFacts(inv: Inventory, conns: Connection[], opts: GatherOptions = {}): Promise<{ facts: DoctorFacts; probe?: Remote }> {
+export async function gatherDoctorFacts(inv: Inventory, hosts: Host[], opts: GatherOptions = {}): Promise<{ facts: DoctorFacts; probe?: Remote }> {
   const tls = await readTlsFiles(inv.pki.dir).catch(() => undefined);
   const samplesWanted = opts.samples ?? 3;
   const gap = opts.sampleGapMs ?? 2000;
-  const live = conns.flatMap((c) => ('remote' in c ? [c] : []));
 
   const membersP = Promise.all(
-    conns.map(async (c): Promise<MemberFacts> => {
-      if ('error' in c) return { node: c.node.name, reachable: false, error: c.error.message, entries: [], ports: {} };
+    hosts.map(async (h): Promise<MemberFacts> => {
+      if (!usable(h)) return { node: h.node.name, reachable: false, error: h.outcome.reason ?? 'not connected', entries: [], ports: {} };
+      const c = { node: h.node, remote: h.remote };
       const targets = inv.nodes.filter((n) => n.name !== c.node.name).flatMap((n) => [`${n.internalIp}:${PEER_PORT}`, `${n.internalIp}:${CLIENT_PORT}`]);
       try {
         const [sd, journal, misc, clock] = await Promise.all([
@@ -108,9 +110,11 @@ export async function gatherDoctorFacts(inv: Inventory, conns: Connection[], opt
   );
 
   // Endpoint status a few times, a few seconds apart: a climbing term is an election loop happening now.
-  const probe = live[0]?.remote;
+  // Through the member that answers for the cluster (any node's etcdctl asks every endpoint).
+  const probeP = askCluster(inv, hosts, { isActive: () => true }).then(({ answer }) => (answer?.asker ?? hosts.find(usable))?.remote);
   const samplesP = (async () => {
     const samples: DoctorFacts['statusSamples'] = [];
+    const probe = await probeP;
     if (!probe) return samples;
     for (let i = 0; i < samplesWanted; i++) {
       if (i) await new Promise((r) => setTimeout(r, gap));
@@ -121,6 +125,6 @@ export async function gatherDoctorFacts(inv: Inventory, conns: Connection[], opt
   })();
 
   const pkiProblems = (await checkPki(inv).catch((e: Error) => ({ problems: [`pki check failed: ${e.message}`] }))).problems;
-  const [members, statusSamples] = await Promise.all([membersP, samplesP]);
+  const [members, statusSamples, probe] = await Promise.all([membersP, samplesP, probeP]);
   return { facts: { members, statusSamples, pkiProblems }, ...(probe ? { probe } : {}) };
 }

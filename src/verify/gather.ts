@@ -1,10 +1,12 @@
 import { clientUrl } from '../inventory/derive.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import { endpointHealth } from '../provision/health.js';
-import type { Connection } from '../ssh/connect.js';
+import { askCluster } from '../engine/cluster.js';
+import { usable, type Host } from '../engine/hosts.js';
 import type { Remote } from '../ssh/remote.js';
 import type { ClusterFacts, NodeReport, SystemdState } from './checks.js';
-import { etcdctlCommand, parseEndpointStatus, parseMemberList } from './etcdctl.js';
+import { etcdctlCommand, parseEndpointStatus } from './etcdctl.js';
+import { readJournal } from './journal-read.js';
 
 /** Reads what `verify` and `doctor` judge: etcdctl over SSH, systemctl and the journal. */
 
@@ -41,33 +43,6 @@ export function parseSystemdState(out: string): SystemdState {
   return state;
 }
 
-/**
- * The journal that describes the unit as it is now, in `-o json`: etcd's lines since the current run started (when
- * it runs) or since the unit file last changed, and systemd's own lines about the unit over the same span (its
- * complaints about the file since the file changed). A problem that a later `up` repaired is history, not a finding.
- * `sinceSeconds` also caps how far back to look (for counting elections over minutes).
- */
-export function journalScript(opts: { sinceSeconds?: number; lines?: number } = {}): string {
-  const n = opts.lines ?? 5000;
-  return [
-    `m=$(stat -c %Y /etc/systemd/system/${UNIT} 2>/dev/null || echo 0)`,
-    `since=$m`,
-    // --timestamp=unix needs systemd ≥ 248; older ones leave $s empty and the file's mtime rules.
-    `s=$(systemctl show -p ExecMainStartTimestamp --timestamp=unix --value ${UNIT} 2>/dev/null | tr -d '@')`,
-    `if [ "$(systemctl show -p ActiveState --value ${UNIT})" = active ] && [ -n "$s" ] && [ "$s" -gt "$since" ] 2>/dev/null; then since=$((s - 1)); fi`,
-    opts.sinceSeconds ? `w=$(( $(date +%s) - ${opts.sinceSeconds} )); [ "$w" -gt "$since" ] && since=$w` : 'true',
-    `journalctl -u ${UNIT} -o json --no-pager -n ${n} --since=@$since 2>/dev/null`,
-    `journalctl _PID=1 -o json --no-pager -n 3000 --since=@$((m - 2)) 2>/dev/null | grep -F '${UNIT}' | grep -E '${UNIT.replace('.', '\\.')}:[0-9]+:' | tail -n 100`,
-    `journalctl _PID=1 -o json --no-pager -n 3000 --since=@$since 2>/dev/null | grep -F '${UNIT}' | grep -vE '${UNIT.replace('.', '\\.')}:[0-9]+:' | tail -n 200`,
-    'true',
-  ].join('\n');
-}
-
-export async function readJournal(remote: Remote, opts: { sinceSeconds?: number } = {}): Promise<string> {
-  const r = await remote.run(journalScript(opts), { timeoutMs: 30_000 });
-  return r.stdout;
-}
-
 export interface Gathered {
   facts: ClusterFacts;
   /** The node whose etcdctl answered for the cluster. */
@@ -83,49 +58,35 @@ export async function statusOf(probe: Remote, endpoint: string): Promise<Cluster
   return { endpoint, error: err.replace(/^Failed to get the status of endpoint \S+ /, '').trim() };
 }
 
-export async function gatherFacts(inv: Inventory, conns: Connection[], opts: { journal?: boolean } = {}): Promise<Gathered> {
+export async function gatherFacts(inv: Inventory, hosts: Host[], opts: { journal?: boolean } = {}): Promise<Gathered> {
   const journals = new Map<string, string>();
   const nodes: NodeReport[] = await Promise.all(
-    conns.map(async (c): Promise<NodeReport> => {
-      if ('error' in c) return { node: c.node.name, reachable: false, error: c.error.message };
+    hosts.map(async (h): Promise<NodeReport> => {
+      if (!h.remote) return { node: h.node.name, reachable: false, error: h.outcome.reason ?? 'not connected' };
       try {
         const [sd, journal] = await Promise.all([
-          c.remote.run(systemdStateScript, { timeoutMs: 20_000 }),
-          opts.journal === false ? Promise.resolve('') : readJournal(c.remote),
+          h.remote.run(systemdStateScript, { timeoutMs: 20_000 }),
+          opts.journal === false ? Promise.resolve('') : readJournal(h.remote),
         ]);
-        journals.set(c.node.name, journal);
-        return { node: c.node.name, reachable: true, systemd: parseSystemdState(sd.stdout) };
+        journals.set(h.node.name, journal);
+        return { node: h.node.name, reachable: true, systemd: parseSystemdState(sd.stdout) };
       } catch (e) {
-        return { node: c.node.name, reachable: false, error: (e as Error).message };
+        return { node: h.node.name, reachable: false, error: (e as Error).message };
       }
     }),
   );
-  // Any node with etcdctl can ask every endpoint: prefer one whose etcd runs.
-  const candidates = conns.flatMap((c) => ('remote' in c ? [c] : []));
-  candidates.sort((a, b) => {
-    const active = (n: string) => (nodes.find((x) => x.node === n)?.systemd?.active === 'active' ? 0 : 1);
-    return active(a.node.name) - active(b.node.name);
-  });
-  let members: ClusterFacts['members'];
-  let membersError: string | undefined;
-  let probe: Gathered['probe'];
-  for (const c of candidates) {
-    const r = await c.remote.run(etcdctlCommand(inv.nodes.map(clientUrl), ['member', 'list', '-w', 'json'], { timeoutS: 4 }), { timeoutMs: 15_000 });
-    if (r.code === 0) {
-      members = parseMemberList(r.stdout).members;
-      probe = { node: c.node, remote: c.remote };
-      break;
-    }
-    membersError = r.stderr.split('\n').filter((l) => l.trim() && !l.startsWith('{')).pop() ?? `exit ${r.code}`;
-  }
-  probe ??= candidates[0] ? { node: candidates[0].node, remote: candidates[0].remote } : undefined;
+  // Any node with etcdctl can ask every endpoint: one whose etcd runs first, then the others.
+  const isActive = (h: Host) => nodes.find((x) => x.node === h.node.name)?.systemd?.active === 'active';
+  const { answer, reason } = await askCluster(inv, hosts, { isActive, anyHost: true });
+  const fallback = hosts.find(usable);
+  const probe: Gathered['probe'] = answer ? { node: answer.asker.node, remote: answer.asker.remote } : fallback ? { node: fallback.node, remote: fallback.remote } : undefined;
   const [status, health] = probe
     ? await Promise.all([
-        Promise.all(inv.nodes.map((n) => statusOf(probe!.remote, clientUrl(n)))),
+        Promise.all(inv.nodes.map((n) => statusOf(probe.remote, clientUrl(n)))),
         // One endpoint per etcdctl: a dead member then cannot delay the others' answers.
-        Promise.all(inv.nodes.map(async (n) => (await endpointHealth(probe!.remote, [n]))[0]!)),
+        Promise.all(inv.nodes.map(async (n) => (await endpointHealth(probe.remote, [n]))[0]!)),
       ])
     : [inv.nodes.map((n) => ({ endpoint: clientUrl(n), error: 'no node reachable over SSH' })), []];
-  const facts: ClusterFacts = { status, health, nodes, ...(members ? { members } : {}), ...(membersError && !members ? { membersError } : {}) };
+  const facts: ClusterFacts = { status, health, nodes, ...(answer ? { members: answer.members } : reason ? { membersError: reason } : {}) };
   return { facts, ...(probe ? { probe } : {}), journals };
 }

@@ -47,6 +47,8 @@ export interface JournalEntry {
   package?: string;
   /** UNIT or _SYSTEMD_UNIT (only known from `-o json`). */
   unit?: string;
+  /** `__CURSOR` (only known from `-o json`): names the entry in its journal. */
+  cursor?: string;
   /** Where the entry starts in its input: file name (if given) and 1-based line. */
   file?: string;
   line: number;
@@ -283,7 +285,7 @@ function fromJournalObject(o: Record<string, unknown>, raw: string, line: number
   const time = us && /^\d+$/.test(us) ? new Date(Math.floor(Number(us) / 1000)) : undefined;
   const pidText = fieldText(o._PID) ?? fieldText(o.SYSLOG_PID);
   const prio = fieldText(o.PRIORITY);
-  return entryFrom(
+  const e = entryFrom(
     message,
     {
       time,
@@ -299,6 +301,26 @@ function fromJournalObject(o: Record<string, unknown>, raw: string, line: number
     line,
     file,
   );
+  const cursor = fieldText(o.__CURSOR);
+  if (cursor) e.cursor = cursor;
+  return e;
+}
+
+/**
+ * Drops repeats of one journal entry. verify and doctor read etcd's unit and PID 1's lines in separate queries that
+ * can return the same entry, and a line counted twice is a finding counted twice. The key is the cursor with the
+ * time and message, since hand-written journals (the fixtures) reuse placeholder cursors. Entries without a cursor
+ * (pasted text) are all kept: two equal lines there are two events.
+ */
+export function dedupeEntries(entries: JournalEntry[]): JournalEntry[] {
+  const seen = new Set<string>();
+  return entries.filter((e) => {
+    if (e.cursor === undefined) return true;
+    const key = `${e.cursor}\u0000${e.time?.getTime() ?? ''}\u0000${e.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** State carried across lines: the year for year-less timestamps, bumped on a December → January step. */
@@ -372,6 +394,7 @@ export function parseJournalLine(line: string, opts: ParseOptions & { lineNo?: n
 
 /**
  * Parses pasted journal output. Never throws: what it cannot read becomes a plain-text entry with ident ''.
+ * A `-o json` entry given twice (same cursor) is kept once.
  */
 export function parseJournal(text: string, opts: ParseOptions = {}): JournalEntry[] {
   const ys: YearState = { year: opts.year ?? new Date().getFullYear() };
@@ -382,7 +405,7 @@ export function parseJournal(text: string, opts: ParseOptions = {}): JournalEntr
     const arr = tryJson(whole);
     if (Array.isArray(arr) && arr.length > 0 && arr.every((o) => isObject(o) && isJournalObject(o))) {
       arr.forEach((o, i) => entries.push(fromJournalObject(o as Record<string, unknown>, JSON.stringify(o), i + 1, opts.file)));
-      return entries;
+      return dedupeEntries(entries);
     }
   }
   const lines = text.split(/\r?\n/);
@@ -405,7 +428,26 @@ export function parseJournal(text: string, opts: ParseOptions = {}): JournalEntr
     const e = parseJournalLine(line, { ...opts, lineNo: i + 1 }, ys);
     if (e) entries.push(e);
   }
-  return entries;
+  return dedupeEntries(entries);
+}
+
+/**
+ * Whether the parser read an entry as journal output: a short-format or `-o json` envelope, or an etcd payload
+ * (capnslog, raft, zap, console). Plain text is kept by the parser whatever it is, so alone it proves nothing; a
+ * plain line counts only if a signature matches it (`-o cat`, pasted systemctl output), which the caller judges.
+ */
+export function isJournalShaped(e: JournalEntry): boolean {
+  return e.envelope !== 'none' || e.format !== 'text';
+}
+
+/**
+ * Binary input (a `.journal` file itself, a tarball, a core dump): NUL bytes or undecodable UTF-8 (read as U+FFFD)
+ * in most non-blank lines. A real text journal with a few mangled lines still passes.
+ */
+export function looksBinary(text: string): boolean {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  const bad = lines.filter((l) => /[\u0000\uFFFD]/.test(l)).length;
+  return bad > 0 && bad * 2 > lines.length;
 }
 
 function pad2(n: number): string {

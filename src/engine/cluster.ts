@@ -1,0 +1,56 @@
+import type { Inventory } from '../inventory/types.js';
+import type { Remote } from '../ssh/remote.js';
+import { endpointsOf, etcdctlCommand, parseMemberList, type MemberInfo } from '../verify/etcdctl.js';
+import { usable, type Host } from './hosts.js';
+
+/**
+ * Which member answers for the cluster, decided one way for every flow: ask `member list` (all the inventory's
+ * endpoints, so any live member can answer) from the hosts whose etcd runs, in inventory order, until one answers;
+ * with `anyHost`, then from the others too (their etcdctl can still reach a member elsewhere). "No answer" has two
+ * meanings that flows treat differently: nothing runs to ask (`answer` and `unanswered` both unset), or a member
+ * runs and none answered (`unanswered` says why; the cluster's state is then unknown, not empty).
+ */
+
+export interface ClusterAnswer {
+  /** The host whose etcdctl answered: flows ask the cluster through it afterwards. */
+  asker: Host & { remote: Remote };
+  clusterId: string;
+  members: MemberInfo[];
+}
+
+export interface AskResult {
+  answer?: ClusterAnswer;
+  /** `<host>: etcdctl member list failed: <why>` of the last host asked, when none answered. */
+  unanswered?: string;
+  /** The same reason without the host and command. */
+  reason?: string;
+}
+
+/** etcdctl's own time limit for the question; SSH gets this plus the dial and a margin. */
+export const ASK_TIMEOUT_S = 5;
+
+/** The last line of etcdctl's stderr that is not a JSON log record: its reason. */
+export function etcdctlReason(r: { stderr: string; code: number | null; timedOut: boolean }): string {
+  if (r.timedOut) return 'timed out';
+  return r.stderr.split('\n').filter((l) => l.trim() && !l.startsWith('{')).pop()?.trim() ?? `exit ${r.code}`;
+}
+
+export async function askCluster(inv: Inventory, hosts: Host[], opts: { isActive: (h: Host) => boolean; anyHost?: boolean }): Promise<AskResult> {
+  const reachable = hosts.filter(usable);
+  const active = reachable.filter(opts.isActive);
+  const candidates = opts.anyHost ? [...active, ...reachable.filter((h) => !opts.isActive(h))] : active;
+  let unanswered: string | undefined;
+  let reason: string | undefined;
+  for (const h of candidates) {
+    const r = await h.remote.run(etcdctlCommand(endpointsOf(inv.nodes), ['member', 'list', '-w', 'json'], { timeoutS: ASK_TIMEOUT_S }), {
+      timeoutMs: (ASK_TIMEOUT_S + 10) * 1000,
+    });
+    if (r.code === 0) {
+      const list = parseMemberList(r.stdout);
+      return { answer: { asker: h, ...list } };
+    }
+    reason = etcdctlReason(r);
+    unanswered = `${h.node.name}: etcdctl member list ${r.timedOut ? 'timed out' : `failed: ${reason}`}`;
+  }
+  return unanswered ? { unanswered, ...(reason ? { reason } : {}) } : {};
+}

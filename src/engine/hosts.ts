@@ -1,0 +1,106 @@
+import { OperationError } from '../errors.js';
+import type { Inventory, NodeSpec } from '../inventory/types.js';
+import type { ObservedNode } from '../provision/observe.js';
+import type { NodePlan } from '../provision/plan.js';
+import { connectAll } from '../ssh/connect.js';
+import type { Remote } from '../ssh/remote.js';
+import type { Step } from './runner.js';
+
+/** The per-host record every flow fills, and the one way flows act on hosts: `eachHost`. */
+
+export interface HostOutcome {
+  status: 'ok' | 'failed' | 'conflict';
+  reason?: string;
+  /** What was done on the host: uploads, chmods, systemd and membership actions. */
+  done: string[];
+}
+
+export interface Host {
+  node: NodeSpec;
+  /** Set once connected. */
+  remote?: Remote;
+  /**
+   * Named by the command (`--nodes`): only these are changed. The others are still connected to and observed,
+   * read-only, so that what the cluster is never depends on which nodes were named.
+   */
+  selected: boolean;
+  observed?: ObservedNode;
+  plan?: NodePlan;
+  outcome: HostOutcome;
+}
+
+/** What every flow's run-wide record has: the inventory, the hosts, and where progress lines go. */
+export interface HostsRun {
+  inv: Inventory;
+  hosts: Host[];
+  acceptNew?: boolean;
+  log: (line: string) => void;
+}
+
+export function newHosts(nodes: NodeSpec[], selected: (n: NodeSpec) => boolean = () => true): Host[] {
+  return nodes.map((node) => ({ node, selected: selected(node), outcome: { status: 'ok', done: [] } }));
+}
+
+export function failHost(h: Host, e: unknown, status: 'failed' | 'conflict' = 'failed'): void {
+  h.outcome.status = status;
+  h.outcome.reason = e instanceof Error ? e.message : String(e);
+}
+
+/** A host that can still be worked on: connected, and neither failed nor in conflict. */
+export const usable = (h: Host): h is Host & { remote: Remote } => h.outcome.status === 'ok' && !!h.remote;
+
+export interface EachOptions {
+  /** Hosts worked on at once (default: all). */
+  limit?: number;
+  /** Which usable hosts to work on (default: the selected ones). */
+  which?: (h: Host) => boolean;
+  /**
+   * The step needs every host: after the work, a host that is not ok (now or before) fails the whole step with
+   * one error naming them, and the flow stops there.
+   */
+  barrier?: string;
+}
+
+/**
+ * fn over the usable hosts, `limit` at a time. A host whose fn throws is marked failed with the reason, and the
+ * others go on: no host's error escapes as an internal error. Resolves when every host has finished.
+ */
+export async function eachHost(hosts: Host[], fn: (h: Host & { remote: Remote }) => Promise<void>, opts: EachOptions = {}): Promise<void> {
+  const which = opts.which ?? ((h: Host) => h.selected);
+  const todo = hosts.filter((h) => which(h) && usable(h)) as (Host & { remote: Remote })[];
+  let next = 0;
+  const worker = async () => {
+    while (next < todo.length) {
+      const h = todo[next++]!;
+      try {
+        await fn(h);
+      } catch (e) {
+        failHost(h, e);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(opts.limit ?? todo.length, todo.length) }, worker));
+  if (opts.barrier) {
+    const bad = hosts.filter((h) => which(h) && h.outcome.status !== 'ok');
+    if (bad.length) throw new OperationError(`${opts.barrier}: ${bad.map((h) => `${h.node.name}: ${h.outcome.reason ?? h.outcome.status}`).join('; ')}`);
+  }
+}
+
+/** Connects to every host in parallel (a host that fails is marked so); its clean-up closes every connection. */
+export function connectStep<R extends HostsRun>(): Step<R> {
+  return {
+    title: 'connect',
+    async run(r) {
+      const conns = await connectAll(r.inv, r.hosts.map((h) => h.node), { acceptNew: !!r.acceptNew });
+      conns.forEach((c, i) => {
+        const h = r.hosts[i]!;
+        if ('remote' in c) h.remote = c.remote;
+        else failHost(h, c.error);
+      });
+    },
+    async cleanUp(r) {
+      await Promise.all(r.hosts.map((h) => h.remote?.close()));
+    },
+  };
+}
+

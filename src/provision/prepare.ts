@@ -1,0 +1,84 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { CheckFailed } from '../errors.js';
+import type { Inventory, NodeSpec } from '../inventory/types.js';
+import { checkPki } from '../pki/check.js';
+import { ensurePki } from '../pki/ensure.js';
+import { PKI_FILES } from '../pki/files.js';
+import type { UploadSource } from '../ssh/remote.js';
+import { bufferSource, etcdBinaries } from './artifacts.js';
+import type { Artifacts } from './desired.js';
+import { bootstrapFreeSha256, stateFreeSha256 } from './unit-state.js';
+
+/** What runs on the laptop before any connection: PKI, the units (rendered and linted), the binaries. */
+
+export interface PrepareOptions {
+  dryRun?: boolean;
+  json?: boolean;
+  lint?: boolean;
+  templates?: string;
+}
+
+type Log = (line: string) => void;
+
+export function unitSource(text: string): UploadSource {
+  return { ...bufferSource(Buffer.from(text)), stateFreeSha256: stateFreeSha256(text), bootstrapFreeSha256: bootstrapFreeSha256(text) };
+}
+
+/**
+ * Renders and lints the units of `nodes`, every unit hardway ships going through here (a re-joining member's
+ * too). Warnings are logged; lint errors stop the ship (CheckFailed) unless `lint: false`, which logs them.
+ * `quiet` nodes are rendered without a word (observed read-only, never written).
+ */
+export async function renderUnits(
+  inv: Inventory,
+  nodes: NodeSpec[],
+  opts: PrepareOptions,
+  log: Log,
+  quiet: (n: NodeSpec) => boolean = () => false,
+): Promise<Map<string, UploadSource>> {
+  // Loaded on use: `plan`/`up` are the only commands that render.
+  const { renderAndLint } = await import('../render/index.js');
+  const units = new Map<string, UploadSource>();
+  const lintErrors: string[] = [];
+  for (const node of nodes) {
+    const { text, problems } = await renderAndLint(inv, node, opts.templates ? { templatesDir: opts.templates } : {});
+    units.set(node.name, unitSource(text));
+    if (quiet(node)) continue;
+    for (const p of problems) {
+      const line = `${node.name}: ${p.file}:${p.line}: ${p.severity}: ${p.message}${p.fix ? ` (fix: ${p.fix})` : ''}`;
+      if (p.severity === 'error') lintErrors.push(line);
+      else log(`lint: ${line}`);
+    }
+  }
+  if (lintErrors.length && opts.lint !== false) {
+    throw new CheckFailed(`the rendered etcd.service has lint errors; not shipping it:\n${lintErrors.join('\n')}\n(--no-lint ships it anyway)`);
+  }
+  for (const l of lintErrors) log(`lint (ignored by --no-lint): ${l}`);
+  return units;
+}
+
+/** PKI, every inventory node's unit (only `selected` ones reported and linted), binaries, certificates. */
+export async function prepareArtifacts(inv: Inventory, selected: NodeSpec[], opts: PrepareOptions, log: Log): Promise<Artifacts> {
+  if (opts.dryRun) {
+    // `plan` changes nothing, not even locally: say what `up` would issue instead of issuing it.
+    for (const p of (await checkPki(inv)).problems) log(`pki: up would fix: ${p}`);
+  } else {
+    const pki = await ensurePki(inv);
+    if (pki.ca === 'kept' && pki.leaf === 'kept' && !pki.notes.length) log(`pki: kept ca.pem and kubernetes.pem in ${inv.pki.dir}`);
+    else for (const line of pki.messages) log(`pki: ${line}`);
+  }
+  const units = await renderUnits(inv, inv.nodes, opts, log, (n) => !selected.includes(n));
+  const bin = await etcdBinaries(inv, log);
+  // In a dry run a certificate not issued yet stands as a file that cannot match what the node has.
+  const read = async (name: string) =>
+    bufferSource(await readFile(path.join(inv.pki.dir, name)).catch((e: NodeJS.ErrnoException) => (opts.dryRun && e.code === 'ENOENT' ? Buffer.from(`(${name}: not issued yet)`) : Promise.reject(e))));
+  return {
+    etcd: bin.etcd,
+    etcdctl: bin.etcdctl,
+    ca: await read(PKI_FILES.ca),
+    cert: await read(PKI_FILES.cert),
+    key: await read(PKI_FILES.key),
+    units,
+  };
+}

@@ -1,0 +1,315 @@
+import { OperationError } from '../errors.js';
+import { peerUrl, quorum } from '../inventory/derive.js';
+import type { NodeSpec } from '../inventory/types.js';
+import { warn } from '../output.js';
+import { askCluster, type ClusterAnswer } from '../engine/cluster.js';
+import { connectStep, eachHost, failHost, usable, type Host, type HostsRun } from '../engine/hosts.js';
+import { eachHostListed } from '../engine/progress.js';
+import { step, type Step } from '../engine/runner.js';
+import type { Remote } from '../ssh/remote.js';
+import { endpointsOf, etcdctlCommand } from '../verify/etcdctl.js';
+import { applyFiles, must, observeNode, retry, systemdStep } from './apply.js';
+import { desiredNode, type Artifacts } from './desired.js';
+import { clusterHealth, leaderName, memberList, votingHealth, waitHealthy, type ClusterView } from './health.js';
+import type { ObservedNode } from './observe.js';
+import { membersNotInInventory, offlineView, planCluster, planNode, rollingOrder, type ClusterPlan, type NodePlan, type OfflineView } from './plan.js';
+import { prepareArtifacts, renderUnits } from './prepare.js';
+
+/** The steps of `up` and `plan`, over one run-wide record. */
+
+export interface UpOptions {
+  nodes?: string[];
+  acceptNew?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+  lint?: boolean;
+  templates?: string;
+  /** How long to wait for the cluster to become healthy (default 60 s). */
+  waitMs?: number;
+  /**
+   * Restart changed running members all at once instead of one by one: for a cluster with no quorum to keep
+   * (an election loop), where a rolling restart would wait for a health that cannot come.
+   */
+  restartTogether?: boolean;
+}
+
+export interface UpRun extends HostsRun {
+  opts: UpOptions;
+  artifacts?: Artifacts;
+  /** The running cluster, as a member answered (see engine/cluster.ts). */
+  live?: ClusterAnswer;
+  /** What the nodes' WALs say when no member answered. */
+  offline?: OfflineView;
+  plan?: ClusterPlan;
+  /** The cluster at the end: member list, health, leader. */
+  view?: ClusterView;
+}
+
+const selectedUsable = (r: UpRun) => r.hosts.filter((h) => h.selected && usable(h)) as (Host & { remote: Remote })[];
+/** The node whose etcdctl waits for health: the first selected node still in the run. */
+const probeOf = (r: UpRun) => selectedUsable(r)[0]?.remote;
+const waitMsOf = (r: UpRun) => r.opts.waitMs ?? 60_000;
+/** A health check is a linearizable read: allow it a few heartbeats on a slow (tuned) cluster. */
+const healthTimeoutS = (r: UpRun) => Math.max(3, Math.ceil((2 * r.inv.etcd.heartbeatInterval) / 1000) + 2);
+const waitFor = (r: UpRun, probe: Remote, nodes: NodeSpec[]) => waitHealthy(probe, nodes, waitMsOf(r), r.log, healthTimeoutS(r));
+
+const prepare = step<UpRun>('prepare the artifacts', async (r) => {
+  r.artifacts = await prepareArtifacts(r.inv, r.hosts.filter((h) => h.selected).map((h) => h.node), r.opts, r.log);
+});
+
+/** Every node, named by --nodes or not; only the named ones record file sums (plan and the others write nothing). */
+const observe = step<UpRun>('observe the nodes', async (r) => {
+  await eachHost(
+    r.hosts,
+    async (h) => {
+      h.observed = await observeNode(h.remote, desiredNode(r.inv, h.node, r.artifacts!), r.inv.etcd.dataDir, !r.opts.dryRun && h.selected);
+    },
+    { which: () => true },
+  );
+  for (const h of r.hosts.filter((x) => !x.selected && !x.observed)) {
+    warn(`${h.node.name} (not named by --nodes) could not be observed, so the plan does not know what it holds: ${h.outcome.reason}`);
+  }
+});
+
+/** A running member knows the truth about membership: ask it once, for every node's plan. */
+const ask = step<UpRun>('ask the running cluster', async (r) => {
+  const { answer, unanswered } = await askCluster(r.inv, r.hosts, { isActive: (h) => h.observed?.unit.active === 'active' });
+  if (answer) r.live = answer;
+  else r.offline = offlineView(r.inv, r.hosts.flatMap((h) => (h.observed ? [{ node: h.node, have: h.observed }] : [])), unanswered);
+});
+
+const planNodes = step<UpRun>('plan', async (r) => {
+  const live = r.live ? { clusterId: r.live.clusterId, members: r.live.members } : undefined;
+  // Stopped members that --nodes leaves out stay stopped: a node waiting for them must say so.
+  const heldBack = r.hosts.filter((h) => !h.selected && h.observed?.hasData && !h.observed.unit.active.startsWith('activ')).map((h) => h.node.name);
+  const unnamed = heldBack.length ? ` Not named by --nodes, so not started by this run: ${heldBack.join(', ')}.` : '';
+  for (const h of r.hosts) {
+    if (!h.observed) continue;
+    h.plan = planNode(r.inv, desiredNode(r.inv, h.node, r.artifacts!), h.observed, live, r.offline);
+    if (h.plan.conflict && !h.observed.hasData) h.plan.conflict += unnamed;
+    if (h.plan.conflict && h.selected) failHost(h, h.plan.conflict, 'conflict');
+  }
+  if (r.live) {
+    await planRejoins(r, r.live);
+    for (const line of membersNotInInventory(r.inv, r.live)) warn(line);
+  }
+  const plans = (hs: Host[]) => hs.flatMap((h) => (h.plan && !h.plan.conflict ? [h.plan] : []));
+  r.plan = planCluster(plans(r.hosts.filter((h) => h.selected)), plans(r.hosts.filter((h) => !h.selected)).some((p) => p.running));
+});
+
+/** How an empty node the running cluster may know joins it, or undefined when its plan stands as it is. */
+function rejoinOf(h: Host, live: ClusterAnswer): NodePlan['rejoin'] | undefined {
+  const m = live.members.find((x) => x.peerURLs.includes(peerUrl(h.node)));
+  // Listed with a name but never published: a bootstrap member that has not started yet joins with `new`.
+  if (m && m.name && m.clientURLs.length === 0) return undefined;
+  const published = !!m?.name;
+  // Its etcd runs (or loops) on the empty dir: a member that ran once was wiped, or it keeps failing; a first start
+  // still in progress is left alone.
+  const stopFirst = h.plan!.running;
+  if (stopFirst && !published && h.observed!.unit.restarts === 0) return undefined;
+  return { ...(m ? (published ? { removeId: m.id, add: true } : { add: false }) : { add: true }), ...(stopFirst ? { stopFirst } : {}) };
+}
+
+/**
+ * An empty node whose member the running cluster already knows (it published client URLs, so it ran once) was
+ * wiped or replaced: started with --initial-cluster-state=new it never joins (etcd refuses, in a crash loop). Its
+ * plan becomes a re-join with a unit for `existing`, rendered and linted like every other unit.
+ */
+async function planRejoins(r: UpRun, live: ClusterAnswer): Promise<void> {
+  const joins = r.hosts.flatMap((h) => {
+    if (!h.selected || !h.observed || h.plan?.state !== 'new' || h.plan.conflict) return [];
+    const rejoin = rejoinOf(h, live);
+    return rejoin ? [{ h, rejoin }] : [];
+  });
+  if (!joins.length) return;
+  const joining = { ...r.inv, cluster: { ...r.inv.cluster, initialState: 'existing' as const } };
+  const units = await renderUnits(joining, joins.map((j) => j.h.node), r.opts, r.log);
+  for (const { h, rejoin } of joins) {
+    const artifacts = { ...r.artifacts!, units: new Map(r.artifacts!.units).set(h.node.name, units.get(h.node.name)!) };
+    // Planned as the stopped node it will be once its loop is stopped.
+    const { running: _running, ...rest } = h.observed!;
+    const have: ObservedNode = rejoin.stopFirst ? { ...rest, unit: { ...rest.unit, active: 'inactive' } } : h.observed!;
+    h.plan = { ...planNode(r.inv, desiredNode(r.inv, h.node, artifacts), have), rejoin };
+  }
+}
+
+/**
+ * All selected nodes at once: files, daemon-reload, enable; a stopped member starts as soon as its own files are in.
+ * Starts stay 200 ms apart: etcd 3.4 asks each peer whether the cluster exists (1 s timeout each) and members
+ * started in the same instant keep each other waiting (measured on 7 nodes: 9.4 s to healthy, 4.9 s spaced).
+ */
+const writeFiles = step<UpRun>('write files and enable', async (r) => {
+  let nextStartAt = 0;
+  const spacedStart = async () => {
+    const at = Math.max(Date.now(), nextStartAt);
+    nextStartAt = at + 200;
+    await new Promise((res) => setTimeout(res, at - Date.now()));
+  };
+  await eachHostListed(
+    r.hosts,
+    async (h, report) => {
+      const plan = h.plan!;
+      const done = h.outcome.done;
+      if (plan.rejoin?.stopFirst) {
+        await must(h.remote, 'systemctl stop etcd.service', 'systemctl stop etcd (its data dir is empty: etcd cannot start)');
+        done.push('stop (crash loop on an empty data dir)');
+      }
+      if (plan.dirs.length || plan.files.length) await applyFiles(h.remote, plan, report, done);
+      const start = plan.start && !plan.rejoin;
+      const sd = systemdStep(plan, start);
+      if (sd.command) {
+        if (start) await spacedStart();
+        await must(h.remote, sd.command, sd.done.join(', '));
+        done.push(...sd.done);
+      }
+      return done.length ? `${done.length} change(s)` : 'files up to date';
+    },
+    { quiet: !!r.opts.json },
+  );
+});
+
+/** Re-joins one at a time (etcd refuses a second unstarted member while one is pending), through a running member. */
+const rejoin = step<UpRun>(
+  're-join emptied members',
+  (r) =>
+    eachHost(
+      r.hosts,
+      async (h) => {
+        const asker = r.live!.asker;
+        if (asker === h || !usable(asker)) throw new OperationError('no running member to re-add it through');
+        const running = r.hosts.filter((x) => x.plan?.running && !x.plan.rejoin && usable(x)).map((x) => x.node);
+        const eps = endpointsOf(running);
+        const { removeId, add } = h.plan!.rejoin!;
+        if (removeId) {
+          r.log(`${h.node.name}: its data dir is empty but the cluster has its old member ${removeId}: removing it`);
+          await must(asker.remote, etcdctlCommand(eps, ['member', 'remove', removeId]), 'etcdctl member remove');
+          h.outcome.done.push(`removed old member ${removeId}`);
+        }
+        if (add) {
+          r.log(`${h.node.name}: adding it to the running cluster`);
+          // etcd accepts a membership change only once the leader has been connected to a quorum for a few seconds.
+          await retry(() => must(asker.remote, etcdctlCommand(eps, ['member', 'add', h.node.name, `--peer-urls=${peerUrl(h.node)}`]), 'etcdctl member add'), 30_000);
+          h.outcome.done.push('member add');
+        }
+        await must(h.remote, 'systemctl start --no-block etcd.service', 'systemctl start etcd');
+        h.outcome.done.push('start (joining as existing)');
+        await waitFor(r, asker.remote, [...running, h.node]);
+      },
+      { limit: 1, which: (h) => h.selected && !!h.plan?.rejoin },
+    ),
+  (r) => !!r.live && selectedUsable(r).some((h) => h.plan?.rejoin),
+);
+
+const awaitStarted = step<UpRun>('wait for the started members', async (r) => {
+  const started = selectedUsable(r).filter((h) => h.plan!.start && !h.plan!.rejoin);
+  const probe = probeOf(r);
+  if (!started.length || !probe) return;
+  r.log(`started etcd on ${started.map((h) => h.node.name).join(', ')}; waiting for the cluster to be healthy`);
+  // Reported per node at the end (the health table says which); 'hardway doctor' explains why.
+  await waitFor(r, probe, selectedUsable(r).map((h) => h.node)).catch((e: Error) => r.log(`${e.message}\nrun 'hardway doctor' to find out why`));
+});
+
+/** With no quorum to keep: every changed member restarted at once; a node whose restart fails is that node's failure. */
+const restartTogether = step<UpRun>(
+  'restart together',
+  async (r) => {
+    const which = (h: Host) => h.selected && !!h.plan?.restart;
+    await eachHost(
+      r.hosts,
+      async (h) => {
+        await must(h.remote, 'systemctl restart --no-block etcd.service', 'systemctl restart etcd');
+        h.outcome.done.push('restart');
+      },
+      { which },
+    );
+    const restarted = r.hosts.filter((h) => which(h) && h.outcome.done.includes('restart'));
+    const probe = probeOf(r);
+    if (!restarted.length || !probe) return;
+    r.log(`restarted etcd on ${restarted.map((h) => h.node.name).join(', ')} together; waiting for a leader`);
+    await waitFor(r, probe, selectedUsable(r).map((h) => h.node)).catch((e: Error) => r.log(e.message));
+  },
+  (r) => !!r.opts.restartTogether,
+);
+
+/**
+ * Refuses, with the arithmetic, a restart that would leave fewer than a quorum of the member list healthy: every
+ * member counts, unreachable ones and ones the inventory no longer lists as well. A member just restarted may take
+ * a moment to answer, so a short count is asked again for a few seconds.
+ */
+export async function checkQuorumWithout(probe: Remote, inventoryNodes: NodeSpec[], node: NodeSpec, timeoutS = 3): Promise<void> {
+  let why = '';
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (attempt) await new Promise((res) => setTimeout(res, 1000));
+    const { members } = await memberList(probe, inventoryNodes);
+    const health = await votingHealth(probe, members, timeoutS);
+    const others = health.filter((x) => !x.member.peerURLs.includes(peerUrl(node)));
+    const up = others.filter((x) => x.healthy);
+    const need = quorum(health.length);
+    if (up.length >= need) return;
+    const name = (x: (typeof health)[number]) => x.member.name || x.member.id;
+    const down = others.filter((x) => !x.healthy);
+    why =
+      `not restarting ${node.name}: the cluster has ${health.length} voting members and needs ${need} healthy for quorum; ` +
+      `besides ${node.name}, ${up.length} ${up.length === 1 ? 'is' : 'are'} healthy (${up.map(name).join(', ') || 'none'}) and ${down.length} ${down.length === 1 ? 'is' : 'are'} not ` +
+      `(${down.map(name).join(', ')}): restarting it would leave ${up.length} < ${need}. Bring the others back first ('hardway verify' shows them).`;
+  }
+  throw new OperationError(why);
+}
+
+/** Followers first, the leader last; each restart only while the rest keep quorum, stopping at the first failure. */
+const rollingRestart = step<UpRun>(
+  'rolling restart',
+  async (r) => {
+    const probe = probeOf(r);
+    if (!probe) return;
+    const order = rollingOrder(selectedUsable(r).map((h) => h.plan!), await leaderName(probe, r.inv, r.live?.members));
+    for (const p of order) {
+      const h = r.hosts.find((x) => x.node.name === p.node)! as Host & { remote: Remote };
+      const nodes = selectedUsable(r).map((x) => x.node);
+      try {
+        // The arithmetic first: a member that is down for good would otherwise be waited for in vain.
+        await checkQuorumWithout(probe, r.inv.nodes, h.node, healthTimeoutS(r));
+        const others = nodes.filter((n) => n.name !== p.node);
+        if (others.length) await waitFor(r, probe, others);
+        r.log(`restarting etcd on ${p.node}${p.stale ? ` (${p.stale})` : ''}`);
+        await must(h.remote, 'systemctl restart etcd.service', 'systemctl restart etcd', waitMsOf(r));
+        h.outcome.done.push('restart');
+        await waitFor(r, probe, nodes);
+      } catch (e) {
+        failHost(h, e);
+        // Restarting more members while one is unhealthy could lose quorum.
+        r.log(`stopping the rolling restart: ${p.node} ${h.outcome.done.includes('restart') ? 'did not come back healthy' : 'was not restarted'}`);
+        break;
+      }
+    }
+  },
+  (r) => r.plan!.mode === 'rolling' && !r.opts.restartTogether,
+);
+
+/** The member table, and every selected node whose etcd is not healthy marked so. */
+const finalHealth = step<UpRun>('check health', async (r) => {
+  const probe = probeOf(r);
+  if (!probe) return;
+  const live = selectedUsable(r);
+  try {
+    r.view = await clusterHealth(probe, r.inv, live.map((h) => h.node));
+    for (const bad of r.view.health.filter((x) => !x.health)) {
+      const h = live.find((x) => bad.endpoint.includes(`//${x.node.internalIp}:`));
+      if (h) failHost(h, `etcd is not healthy: ${bad.error ?? 'no answer'}`);
+    }
+  } catch (e) {
+    for (const h of live) failHost(h, e);
+  }
+});
+
+const printPlan = (print: (r: UpRun) => void) => step<UpRun>('print the plan', async (r) => print(r));
+
+/** Up to the plan: shared by `plan` and `up`. */
+const planning: Step<UpRun>[] = [prepare, connectStep<UpRun>(), observe, ask, planNodes];
+
+export const planSteps = (print: (r: UpRun) => void): Step<UpRun>[] => [...planning, printPlan(print)];
+
+export const upSteps: Step<UpRun>[] = [...planning, writeFiles, rejoin, awaitStarted, restartTogether, rollingRestart, finalHealth];
+
+/** Each step by name, for tests that run part of a flow over scripted hosts. */
+export const upStep = { prepare, observe, ask, planNodes, writeFiles, rejoin, awaitStarted, restartTogether, rollingRestart, finalHealth };

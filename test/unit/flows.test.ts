@@ -1,0 +1,242 @@
+import { describe, expect, it } from 'vitest';
+import { askCluster } from '../../src/engine/cluster.js';
+import { eachHost, newHosts, type Host } from '../../src/engine/hosts.js';
+import { runSteps, type Step } from '../../src/engine/runner.js';
+import { validateInventory } from '../../src/inventory/validate.js';
+import { desiredNode, type Artifacts } from '../../src/provision/desired.js';
+import { computeMemberId, hexId } from '../../src/provision/etcd-ids.js';
+import type { ObservedNode } from '../../src/provision/observe.js';
+import type { NodePlan } from '../../src/provision/plan.js';
+import { checkQuorumWithout, upStep, type UpRun } from '../../src/provision/up-steps.js';
+import { healthAnswer, memberListAnswer, scriptedRemote, type ScriptedRemote } from './scripted-remote.js';
+
+const inv = validateInventory(
+  'cluster:\n  token: tok-1\netcd:\n  tarball: /t.tgz\nnodes:\n' +
+    [0, 1, 2].map((i) => `  - name: controller-${i}\n    address: 10.240.0.${10 + i}\n`).join(''),
+  { file: '/i.yaml' },
+).inventory!;
+
+const ids = inv.nodes.map((n) => computeMemberId([`https://${n.internalIp}:2380`], 'tok-1'));
+const members = (names = inv.nodes.map((n) => n.name)): [string, string, bigint][] => inv.nodes.map((n, i) => [names[i]!, n.internalIp, ids[i]!]);
+
+const src = (sha: string, size = 10) => ({ data: Buffer.alloc(size), size, sha256: sha.padEnd(64, '0') });
+const artifacts: Artifacts = {
+  etcd: src('e1'),
+  etcdctl: src('c1'),
+  ca: src('ca'),
+  cert: src('ce'),
+  key: src('ke'),
+  units: new Map(inv.nodes.map((n) => [n.name, src(`u-${n.name.slice(-1)}`)])),
+};
+
+const memberPlan = (node: string, extra: Partial<NodePlan> = {}): NodePlan => ({
+  node,
+  state: 'member',
+  running: true,
+  dirs: [],
+  files: [],
+  daemonReload: false,
+  enable: false,
+  start: false,
+  restart: false,
+  ...extra,
+});
+
+/** Three scripted nodes sharing one log and one set of rules (healthy unless `down` has the node's IP). */
+function lab(down = new Set<string>()) {
+  const log: string[] = [];
+  const remotes = inv.nodes.map((n) => scriptedRemote(n.name, log));
+  for (const r of remotes) {
+    r.rules.push(
+      [/endpoint health/, (c) => healthAnswer(c, (url) => ![...down].some((ip) => url.includes(`//${ip}:`)))],
+      [/member list/, memberListAnswer(members())],
+      [/endpoint status/, { stdout: '[]\n' }],
+    );
+  }
+  return { log, remotes, down };
+}
+
+function runOf(remotes: ScriptedRemote[], plans: (NodePlan | undefined)[], opts: UpRun['opts'] = {}): UpRun {
+  const hosts = newHosts(inv.nodes).map((h, i) => ({ ...h, ...(remotes[i] ? { remote: remotes[i] } : {}), ...(plans[i] ? { plan: plans[i] } : {}) }));
+  return { inv, hosts, opts: { waitMs: 1200, ...opts }, log: () => {}, plan: { nodes: plans.filter((p): p is NodePlan => !!p), mode: 'rolling', changed: true } };
+}
+
+const commands = (log: string[], re: RegExp) => log.filter((l) => re.test(l)).map((l) => l.split(':')[0]);
+
+describe('step runner', () => {
+  it('runs steps in order, skips what should not run, and cleans up every started step last-first, also after a failure', async () => {
+    const seen: string[] = [];
+    const s = (name: string, extra: Partial<Step<object>> = {}): Step<object> => ({
+      title: name,
+      run: async () => void seen.push(`run ${name}`),
+      cleanUp: async () => void seen.push(`clean ${name}`),
+      ...extra,
+    });
+    const failing = s('plan', { run: async () => Promise.reject(new Error('planning failed')) });
+    await expect(runSteps({}, [s('connect'), s('skipped', { shouldRun: () => false }), failing, s('never')])).rejects.toThrow('planning failed');
+    expect(seen).toEqual(['run connect', 'clean plan', 'clean connect']);
+  });
+
+  it('reports a failing clean-up without hiding the step error or skipping the other clean-ups', async () => {
+    const seen: string[] = [];
+    const steps: Step<object>[] = [
+      { title: 'a', run: async () => {}, cleanUp: async () => void seen.push('clean a') },
+      { title: 'b', run: async () => Promise.reject(new Error('b failed')), cleanUp: async () => Promise.reject(new Error('close failed')) },
+    ];
+    await expect(runSteps({}, steps, { onCleanUpError: (t, e) => seen.push(`${t}: ${(e as Error).message}`) })).rejects.toThrow('b failed');
+    expect(seen).toEqual(['b: close failed', 'clean a']);
+  });
+});
+
+describe('eachHost', () => {
+  it('records a host failure in its outcome, lets the others finish, keeps to the limit, and a barrier names the failed', async () => {
+    const { remotes } = lab();
+    const hosts = newHosts(inv.nodes).map((h, i) => ({ ...h, remote: remotes[i]! }));
+    let running = 0;
+    let most = 0;
+    const work = async (h: Host) => {
+      most = Math.max(most, ++running);
+      await new Promise((r) => setTimeout(r, 10));
+      running--;
+      if (h.node.name === 'controller-1') throw new TypeError('x is undefined');
+      h.outcome.done.push('worked');
+    };
+    await eachHost(hosts, work, { limit: 2 });
+    expect(most).toBe(2);
+    expect(hosts.map((h) => h.outcome.status)).toEqual(['ok', 'failed', 'ok']);
+    expect(hosts[1]!.outcome.reason).toBe('x is undefined');
+    expect(hosts[2]!.outcome.done).toEqual(['worked']);
+    // A failed host is not worked on again; a barrier fails the step naming it.
+    await expect(eachHost(hosts, async (h) => void h.outcome.done.push('again'), { barrier: 'every node must be reachable' })).rejects.toThrow(
+      'every node must be reachable: controller-1: x is undefined',
+    );
+    expect(hosts.map((h) => h.outcome.done)).toEqual([['worked', 'again'], [], ['worked', 'again']]);
+  });
+});
+
+describe('askCluster', () => {
+  it('asks the running members in order until one answers, and says when a running member did not', async () => {
+    const { remotes, log } = lab();
+    remotes[0]!.rules.unshift([/member list/, { code: 1, stderr: '{"level":"warn"}\nError: context deadline exceeded\n' }]);
+    const hosts = newHosts(inv.nodes).map((h, i) => ({ ...h, remote: remotes[i]! }));
+    const active = (h: Host) => h.node.name !== 'controller-2';
+    const got = await askCluster(inv, hosts, { isActive: active });
+    expect(got.answer?.asker.node.name).toBe('controller-1');
+    expect(got.answer?.members.map((m) => m.name)).toEqual(['controller-0', 'controller-1', 'controller-2']);
+    expect(commands(log, /member list/)).toEqual(['controller-0', 'controller-1']);
+    remotes[1]!.rules.unshift([/member list/, { code: 1, timedOut: true }]);
+    expect(await askCluster(inv, hosts, { isActive: active })).toEqual({ unanswered: 'controller-1: etcdctl member list timed out', reason: 'timed out' });
+    // Nothing runs: nobody is asked, and that is not "unanswered".
+    expect(await askCluster(inv, hosts, { isActive: () => false })).toEqual({});
+  });
+});
+
+describe('up flow over scripted nodes', () => {
+  it('stops a rolling restart at the first member that does not come back healthy', async () => {
+    const { remotes, log, down } = lab();
+    remotes[0]!.rules.unshift([/systemctl restart etcd/, () => (down.add(inv.nodes[0]!.internalIp), {})]);
+    const run = runOf(remotes, inv.nodes.map((n) => memberPlan(n.name, { restart: true })));
+    await runSteps(run, [upStep.rollingRestart]);
+    expect(commands(log, /systemctl restart/)).toEqual(['controller-0']);
+    expect(run.hosts[0]!.outcome).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^cluster not healthy after 1 s: https:\/\/10\.240\.0\.10:2379/), done: ['restart'] });
+    expect(run.hosts.slice(1).map((h) => h.outcome)).toEqual([
+      { status: 'ok', done: [] },
+      { status: 'ok', done: [] },
+    ]);
+  });
+
+  it('refuses a restart that would leave the member list without quorum, counting an unreachable member as down', async () => {
+    const { remotes, log, down } = lab(new Set([inv.nodes[2]!.internalIp]));
+    const run = runOf([remotes[0]!, remotes[1]!], [memberPlan('controller-0', { restart: true }), memberPlan('controller-1', { restart: true })]);
+    run.hosts[2]!.outcome = { status: 'failed', reason: 'connect ETIMEDOUT', done: [] };
+    await runSteps(run, [upStep.rollingRestart]);
+    expect(commands(log, /systemctl restart/)).toEqual([]);
+    expect(run.hosts[0]!.outcome.reason).toBe(
+      'not restarting controller-0: the cluster has 3 voting members and needs 2 healthy for quorum; besides controller-0, 1 is healthy (controller-1) and 1 is not (controller-2): restarting it would leave 1 < 2. Bring the others back first (\'hardway verify\' shows them).',
+    );
+    expect(run.hosts[1]!.outcome).toEqual({ status: 'ok', done: [] });
+    // A member the inventory no longer lists counts as well: 4 members, 2 of them down.
+    const extra = [...members(), ['old-node', '10.240.0.99', 99n]] as [string, string, bigint][];
+    remotes[0]!.rules.unshift([/member list/, memberListAnswer(extra)]);
+    down.clear();
+    down.add('10.240.0.99');
+    down.add(inv.nodes[2]!.internalIp);
+    await expect(checkQuorumWithout(remotes[0]!, inv.nodes, inv.nodes[1]!)).rejects.toThrow('has 4 voting members and needs 3 healthy');
+    // Only the departed node down: still 2 < 3 without controller-1; all four up, the restart may go.
+    down.delete(inv.nodes[2]!.internalIp);
+    await expect(checkQuorumWithout(remotes[0]!, inv.nodes, inv.nodes[1]!)).rejects.toThrow('2 are healthy (controller-0, controller-2) and 1 is not (old-node): restarting it would leave 2 < 3');
+    down.clear();
+    await expect(checkQuorumWithout(remotes[0]!, inv.nodes, inv.nodes[1]!)).resolves.toBeUndefined();
+  });
+
+  it('re-joins emptied members one at a time, through the member that answered', async () => {
+    const { remotes, log } = lab();
+    // A slow start: were the re-joins concurrent, the second member change would come in before it ends.
+    for (const r of remotes) r.rules.unshift([/systemctl start/, () => new Promise((res) => setTimeout(() => res({}), 50))]);
+    const plans = [memberPlan('controller-0'), ...[1, 2].map((i) => memberPlan(`controller-${i}`, { state: 'new', running: false, rejoin: { removeId: hexId(ids[i]!), add: true } }))];
+    const run = runOf(remotes, plans);
+    run.live = { asker: run.hosts[0] as Host & { remote: ScriptedRemote }, clusterId: 'c', members: [] };
+    await runSteps(run, [upStep.rejoin]);
+    const steps = log.filter((l) => /member (remove|add)|systemctl start/.test(l)).map((l) => l.replace(/ETCDCTL_API.*--dial-timeout=\S+ /, ''));
+    expect(steps).toEqual([
+      `controller-0: member remove ${hexId(ids[1]!)}`,
+      'controller-0: member add controller-1 --peer-urls=https://10.240.0.11:2380',
+      'controller-1: systemctl start --no-block etcd.service',
+      `controller-0: member remove ${hexId(ids[2]!)}`,
+      'controller-0: member add controller-2 --peer-urls=https://10.240.0.12:2380',
+      'controller-2: systemctl start --no-block etcd.service',
+    ]);
+    expect(run.hosts.map((h) => h.outcome.done)).toEqual([[], [`removed old member ${hexId(ids[1]!)}`, 'member add', 'start (joining as existing)'], [`removed old member ${hexId(ids[2]!)}`, 'member add', 'start (joining as existing)']]);
+  });
+
+  it('restarting all together, names the node whose restart failed and restarts the others', async () => {
+    const { remotes } = lab();
+    remotes[1]!.rules.unshift([/systemctl restart/, { code: 1, stderr: 'Job for etcd.service failed because the control process exited with error code.\n' }]);
+    const run = runOf(remotes, inv.nodes.map((n) => memberPlan(n.name, { restart: true })), { restartTogether: true });
+    await runSteps(run, [upStep.restartTogether]);
+    expect(run.hosts.map((h) => h.outcome.status)).toEqual(['ok', 'failed', 'ok']);
+    expect(run.hosts[1]!.outcome.reason).toBe('systemctl restart etcd: Job for etcd.service failed because the control process exited with error code.');
+    expect(run.hosts[0]!.outcome.done).toEqual(['restart']);
+  });
+});
+
+describe('planning over scripted nodes', () => {
+  /** A node that has every file, its unit looping on an empty data dir (`member … has already been bootstrapped`). */
+  function looping(i: number): ObservedNode {
+    const want = desiredNode(inv, inv.nodes[i]!, artifacts);
+    return {
+      files: new Map(want.files.map((f) => [f.path, { exists: true, mode: f.mode, sha256: f.source.sha256 }])),
+      dirs: new Map(want.dirs.map((d) => [d.path, { exists: true, mode: d.mode }])),
+      unit: { enabled: 'enabled', active: 'activating', mainPid: 0, needsDaemonReload: false, restarts: 7 },
+      hasData: false,
+    };
+  }
+  const member = (i: number): ObservedNode => ({ ...looping(i), unit: { enabled: 'enabled', active: 'active', mainPid: 40 + i, needsDaemonReload: false, restarts: 0 }, hasData: true });
+
+  async function planWith(selected: string[]) {
+    const { remotes } = lab();
+    const run = runOf(remotes, []);
+    run.artifacts = artifacts;
+    run.hosts.forEach((h, i) => {
+      h.selected = selected.includes(h.node.name);
+      h.observed = i === 1 ? looping(1) : member(i);
+    });
+    await runSteps(run, [upStep.ask, upStep.planNodes]);
+    return run;
+  }
+
+  it('plans a member looping on its emptied data dir as stop, remove, add, start as existing; --nodes plans it alike', async () => {
+    const all = await planWith(inv.nodes.map((n) => n.name));
+    const plan = all.hosts[1]!.plan!;
+    expect(plan.rejoin).toEqual({ removeId: hexId(ids[1]!), add: true, stopFirst: true });
+    expect(plan).toMatchObject({ state: 'new', running: false, start: true, restart: false });
+    expect(plan.files.map((f) => f.role)).toEqual(['unit']);
+    expect(plan.files[0]!.file.source.data!.toString()).toContain('--initial-cluster-state existing');
+    expect(all.hosts.filter((h) => h.node.name !== 'controller-1').map((h) => h.plan!.restart || h.plan!.start)).toEqual([false, false]);
+    // Named alone, it is planned from what the other nodes and the running cluster say: the same plan.
+    const one = await planWith(['controller-1']);
+    expect(one.hosts[1]!.plan).toEqual(plan);
+    expect(one.plan!.nodes.map((p) => p.node)).toEqual(['controller-1']);
+    expect(one.plan!.mode).toBe('rolling');
+  });
+});

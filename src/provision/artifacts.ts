@@ -40,10 +40,10 @@ export const DOWNLOAD_IDLE_TIMEOUT_MS = 30_000;
 export type Log = (line: string) => void;
 
 /** `<path>.tmp-<pid>-<random>`: unique per call, and it names the process, so a dead one's can be told apart. */
-const tempName = (p: string) => `${p}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+export const tempName = (p: string) => `${p}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
 
 /** Removes `*.tmp-<pid>` entries in `dir` whose process is gone: what a hardway killed mid-download or mid-extract left. */
-async function removeStaleTemps(dir: string): Promise<void> {
+export async function removeStaleTemps(dir: string): Promise<void> {
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     const pid = Number(/\.tmp-(\d+)(?:-[0-9a-f]+)?$/.exec(name)?.[1]);
     if (pid > 0 && pid !== process.pid && !isAlive(pid)) await rm(path.join(dir, name), { recursive: true, force: true });
@@ -127,23 +127,35 @@ export interface EtcdBinaries {
   tarball: string;
   etcd: UploadSource;
   etcdctl: UploadSource;
+  /** Only in releases that ship it (3.5+). */
+  etcdutl?: UploadSource;
 }
 
-type Manifest = Pick<EtcdBinaries, 'etcd' | 'etcdctl'>;
+/** `etcdutl: null` records a release without it; a manifest with no `etcdutl` key predates the question. */
+type Manifest = Pick<EtcdBinaries, 'etcd' | 'etcdctl'> & { etcdutl: UploadSource | null };
 
 /** The cache entry's manifest, if the entry is complete. */
 async function readManifest(dir: string): Promise<Manifest | undefined> {
   try {
     const m = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
-    return (await exists(m.etcd.path!)) && (await exists(m.etcdctl.path!)) ? m : undefined;
+    // An entry extracted before etcdutl was looked for may lack it: extracted again, once.
+    if (m.etcdutl === undefined) return undefined;
+    const files = [m.etcd, m.etcdctl, ...(m.etcdutl ? [m.etcdutl] : [])];
+    for (const f of files) if (!(await exists(f.path!))) return undefined;
+    return m;
   } catch {
     return undefined;
   }
 }
 
+function binariesOf(tarball: string, m: Manifest): EtcdBinaries {
+  return { tarball, etcd: m.etcd, etcdctl: m.etcdctl, ...(m.etcdutl ? { etcdutl: m.etcdutl } : {}) };
+}
+
 /**
- * Extracts etcd and etcdctl from a release tarball (`etcd-vX-linux-amd64/etcd`, `…/etcdctl`) into a cache
- * keyed by the tarball's checksum, so a re-run reads two files and hashes nothing it hashed before.
+ * Extracts etcd and etcdctl (and etcdutl, when the release has it) from a release tarball
+ * (`etcd-vX-linux-amd64/etcd`, `…/etcdctl`) into a cache keyed by the tarball, so a re-run reads one manifest
+ * and hashes nothing it hashed before.
  */
 export async function etcdBinaries(inv: Inventory, log: Log = info): Promise<EtcdBinaries> {
   const { tarball: local, url, sha256 } = inv.etcd;
@@ -155,7 +167,7 @@ export async function etcdBinaries(inv: Inventory, log: Log = info): Promise<Etc
   const key = createHash('sha256').update(`${path.resolve(tarball)}\0${st.size}\0${st.mtimeMs}`).digest('hex').slice(0, 24);
   const dir = path.join(cacheDir(), 'etcd', key);
   const cached = await readManifest(dir);
-  if (cached) return { tarball, ...cached };
+  if (cached) return binariesOf(tarball, cached);
   await removeStaleTemps(path.dirname(dir));
   const tmp = tempName(dir);
   await rm(tmp, { recursive: true, force: true });
@@ -168,17 +180,19 @@ export async function etcdBinaries(inv: Inventory, log: Log = info): Promise<Etc
     if (version && version !== inv.etcd.version) {
       throw new UsageError(`etcd tarball ${tarball} holds etcd ${version}, but etcd.version in ${inv.file} is ${inv.etcd.version}: make them agree`);
     }
+    const rel = (name: string) => (top ? path.join(top, name) : name);
     const source = async (name: string): Promise<UploadSource> => {
-      const rel = top ? path.join(top, name) : name;
-      const p = path.join(tmp, rel);
-      if (!(await exists(p))) throw new UsageError(`etcd tarball ${tarball} has no ${rel}: not an etcd release tarball`);
-      return { path: path.join(dir, rel), size: (await stat(p)).size, sha256: await sha256File(p) };
+      const p = path.join(tmp, rel(name));
+      if (!(await exists(p))) throw new UsageError(`etcd tarball ${tarball} has no ${rel(name)}: not an etcd release tarball`);
+      return { path: path.join(dir, rel(name)), size: (await stat(p)).size, sha256: await sha256File(p) };
     };
-    const m: Manifest = { etcd: await source('etcd'), etcdctl: await source('etcdctl') };
+    // etcdutl came with 3.5 (snapshot restore and defrag moved there); a 3.4 release has none, and needs none.
+    const etcdutl = (await exists(path.join(tmp, rel('etcdutl')))) ? await source('etcdutl') : null;
+    const m: Manifest = { etcd: await source('etcd'), etcdctl: await source('etcdctl'), etcdutl };
     // The manifest goes in before the rename, so the entry appears complete or not at all.
     await writeFile(path.join(tmp, 'manifest.json'), JSON.stringify(m));
     const done = await readManifest(dir);
-    if (done) return { tarball, ...done };
+    if (done) return binariesOf(tarball, done);
     // What is there has no manifest: a run killed before the manifest was written in place (older hardway).
     await rm(dir, { recursive: true, force: true });
     try {
@@ -187,9 +201,9 @@ export async function etcdBinaries(inv: Inventory, log: Log = info): Promise<Etc
       // Another hardway finished the same entry in the meantime: theirs is as good as ours.
       const theirs = await readManifest(dir);
       if (!theirs) throw e;
-      return { tarball, ...theirs };
+      return binariesOf(tarball, theirs);
     }
-    return { tarball, ...m };
+    return binariesOf(tarball, m);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

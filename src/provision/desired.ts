@@ -28,6 +28,8 @@ export interface DesiredNode {
 export interface Artifacts {
   etcd: UploadSource;
   etcdctl: UploadSource;
+  /** From releases that ship it (3.5+); a 3.4 release installs exactly what it did before. */
+  etcdutl?: UploadSource;
   ca: UploadSource;
   cert: UploadSource;
   key: UploadSource;
@@ -48,6 +50,7 @@ export function desiredNode(inv: Inventory, node: NodeSpec, a: Artifacts): Desir
     files: [
       { path: REMOTE_PATHS.etcd, mode: 0o755, role: 'binary', source: a.etcd },
       { path: REMOTE_PATHS.etcdctl, mode: 0o755, role: 'binary', source: a.etcdctl },
+      ...(a.etcdutl ? [{ path: REMOTE_PATHS.etcdutl, mode: 0o755, role: 'binary' as const, source: a.etcdutl }] : []),
       { path: REMOTE_PATHS.caCert, mode: 0o600, role: 'cert', source: a.ca },
       { path: REMOTE_PATHS.cert, mode: 0o600, role: 'cert', source: a.cert },
       { path: REMOTE_PATHS.key, mode: 0o600, role: 'key', source: a.key },

@@ -36,13 +36,15 @@ export async function renderUnits(
   opts: PrepareOptions,
   log: Log,
   quiet: (n: NodeSpec) => boolean = () => false,
+  initialCluster?: (n: NodeSpec) => string | undefined,
 ): Promise<Map<string, UploadSource>> {
   // Loaded on use: `plan`/`up` are the only commands that render.
   const { renderAndLint } = await import('../render/index.js');
   const units = new Map<string, UploadSource>();
   const lintErrors: string[] = [];
   for (const node of nodes) {
-    const { text, problems } = await renderAndLint(inv, node, opts.templates ? { templatesDir: opts.templates } : {});
+    const cluster = initialCluster?.(node);
+    const { text, problems } = await renderAndLint(inv, node, { ...(opts.templates ? { templatesDir: opts.templates } : {}), ...(cluster ? { initialCluster: cluster } : {}) });
     units.set(node.name, unitSource(text));
     if (quiet(node)) continue;
     for (const p of problems) {
@@ -76,6 +78,7 @@ export async function prepareArtifacts(inv: Inventory, selected: NodeSpec[], opt
   return {
     etcd: bin.etcd,
     etcdctl: bin.etcdctl,
+    ...(bin.etcdutl ? { etcdutl: bin.etcdutl } : {}),
     ca: await read(PKI_FILES.ca),
     cert: await read(PKI_FILES.cert),
     key: await read(PKI_FILES.key),

@@ -6,13 +6,14 @@ import { askCluster, type ClusterAnswer } from '../engine/cluster.js';
 import { connectStep, eachHost, failHost, usable, type Host, type HostsRun } from '../engine/hosts.js';
 import { eachHostListed } from '../engine/progress.js';
 import { step, type Step } from '../engine/runner.js';
+import { REMOTE_PATHS } from '../render/paths.js';
 import type { Remote } from '../ssh/remote.js';
 import { endpointsOf, etcdctlCommand } from '../verify/etcdctl.js';
 import { applyFiles, must, observeNode, retry, systemdStep } from './apply.js';
 import { desiredNode, type Artifacts } from './desired.js';
 import { clusterHealth, leaderName, memberList, votingHealth, waitHealthy, type ClusterView } from './health.js';
 import type { ObservedNode } from './observe.js';
-import { membersNotInInventory, offlineView, planCluster, planNode, rollingOrder, type ClusterPlan, type NodePlan, type OfflineView } from './plan.js';
+import { joiningCluster, membersNotInInventory, offlineView, planCluster, planNode, rollingOrder, type ClusterPlan, type NodePlan, type OfflineView } from './plan.js';
 import { prepareArtifacts, renderUnits } from './prepare.js';
 
 /** The steps of `up` and `plan`, over one run-wide record. */
@@ -82,7 +83,9 @@ const planNodes = step<UpRun>('plan', async (r) => {
   const live = r.live ? { clusterId: r.live.clusterId, members: r.live.members } : undefined;
   // Stopped members that --nodes leaves out stay stopped: a node waiting for them must say so.
   const heldBack = r.hosts.filter((h) => !h.selected && h.observed?.hasData && !h.observed.unit.active.startsWith('activ')).map((h) => h.node.name);
-  const unnamed = heldBack.length ? ` Not named by --nodes, so not started by this run: ${heldBack.join(', ')}.` : '';
+  const unnamed = heldBack.length
+    ? ` (But ${heldBack.join(', ')} ${heldBack.length === 1 ? 'is' : 'are'} not named by --nodes, so this run does not start ${heldBack.length === 1 ? 'it' : 'them'}: run 'hardway up' without --nodes.)`
+    : '';
   for (const h of r.hosts) {
     if (!h.observed) continue;
     h.plan = planNode(r.inv, desiredNode(r.inv, h.node, r.artifacts!), h.observed, live, r.offline);
@@ -191,6 +194,7 @@ const rejoin = step<UpRun>(
           await retry(() => must(asker.remote, etcdctlCommand(eps, ['member', 'add', h.node.name, `--peer-urls=${peerUrl(h.node)}`]), 'etcdctl member add'), 30_000);
           h.outcome.done.push('member add');
         }
+        await writeJoiningUnit(r, h, asker.remote);
         await must(h.remote, 'systemctl start --no-block etcd.service', 'systemctl start etcd');
         h.outcome.done.push('start (joining as existing)');
         await waitFor(r, asker.remote, [...running, h.node]);
@@ -199,6 +203,23 @@ const rejoin = step<UpRun>(
     ),
   (r) => !!r.live && selectedUsable(r).some((h) => h.plan?.rejoin),
 );
+
+/**
+ * The unit a joining member starts with lists the members it will meet, as the member list now has them: when
+ * nodes join one after another (1 → 3), the first meets 2 members, not the inventory's 3, and etcd refuses another
+ * count. Written only when it differs from the unit already in place; linted like every unit.
+ */
+async function writeJoiningUnit(r: UpRun, h: Host & { remote: Remote }, asker: Remote): Promise<void> {
+  const { members } = await memberList(asker, r.inv.nodes);
+  const joining = { ...r.inv, cluster: { ...r.inv.cluster, initialState: 'existing' as const } };
+  const units = await renderUnits(joining, [h.node], r.opts, r.log, undefined, () => joiningCluster(r.inv, members));
+  const unit = units.get(h.node.name)!;
+  const planned = h.plan!.files.find((f) => f.role === 'unit')?.file.source ?? r.artifacts?.units.get(h.node.name);
+  if (planned?.sha256 === unit.sha256) return;
+  await h.remote.upload(unit, REMOTE_PATHS.unit, 0o644);
+  await must(h.remote, 'systemctl daemon-reload', 'systemctl daemon-reload');
+  h.outcome.done.push(`wrote ${REMOTE_PATHS.unit} (--initial-cluster of the ${members.length} members it joins)`);
+}
 
 const awaitStarted = step<UpRun>('wait for the started members', async (r) => {
   const started = selectedUsable(r).filter((h) => h.plan!.start && !h.plan!.rejoin);

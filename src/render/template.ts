@@ -152,6 +152,11 @@ function templateError(file: string, e: unknown, ctx: UnitContext): UsageError {
 export interface RenderOptions {
   /** `--templates DIR`: beats the inventory's `templates` and the built-in directory. */
   templatesDir?: string;
+  /**
+   * `--initial-cluster` for a member joining a running cluster: the members it will meet (`name=peerURL,…`).
+   * etcd refuses to join when their count differs from the running cluster's ("member count is unequal").
+   */
+  initialCluster?: string;
 }
 
 /** Renders etcd.service for one node from `<templates dir>/etcd.service.hbs`. */
@@ -171,6 +176,7 @@ export async function renderUnit(inv: Inventory, node: NodeSpec, opts: RenderOpt
     );
   }
   const ctx = unitContext(inv, node);
+  if (opts.initialCluster) ctx.initialCluster = systemdArg(opts.initialCluster);
   try {
     const text = compiled(file, source)(ctx);
     return text.endsWith('\n') ? text : `${text}\n`;

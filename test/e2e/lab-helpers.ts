@@ -1,6 +1,8 @@
 /**
  * Helpers for e2e tests on the lab that test/e2e/global-setup.ts brings up once per run (3 nodes,
- * controller-0…2 at 10.240.0.10…12, real systemd, sshd and journald in each).
+ * controller-0…2 at .10…12 of the e2e lab's own subnet — 10.240.3.0/24 on hwlab3 unless HARDWAY_E2E_BRIDGE /
+ * HARDWAY_E2E_SUBNET say otherwise —, real systemd, sshd and journald in each). Never hard-code its addresses,
+ * bridge or machine names: take them from `lab()` (node names, controller-<i>, are the inventory's and fixed).
  *
  *   import { describeLab, lab, sshRun, wipeNode, runHardway } from './lab-helpers.js';
  *
@@ -36,6 +38,9 @@ export interface ProvidedLab {
   skip?: string;
   dir?: string;
   inventoryPath?: string;
+  /** The bridge and subnet (`10.240.3.0/24`) global-setup asked `lab up` for. */
+  bridge?: string;
+  subnet?: string;
 }
 
 declare module 'vitest' {
@@ -48,7 +53,9 @@ export interface LabNode {
   name: string;
   address: string;
   index: number;
-  /** Host side of the node's veth on the lab bridge. */
+  /** systemd-nspawn's machine name: `<bridge>-n<index>` on any bridge but hwlab0 (its cgroup is `hardway-<machine>`). */
+  machine: string;
+  /** Host side of the node's veth on the lab bridge (`vb-<machine>`). */
   veth: string;
 }
 
@@ -64,6 +71,8 @@ export interface Lab {
   /** etcd-v3.4.23-linux-amd64.tar.gz, laid out like an upstream release. */
   tarballPath: string;
   bridge: string;
+  /** The lab's /24, e.g. `10.240.3.0/24`; the host is at .1, controller-<i> at .(10+i). */
+  subnet: string;
 }
 
 export type NodeRef = string | number | LabNode;
@@ -105,12 +114,27 @@ export function lab(): Lab {
   return {
     dir: s.dir,
     inventoryPath: s.inventoryPath,
-    nodes: [...s.nodes].sort((a, b) => a.index - b.index).map((n) => ({ name: n.name, address: n.address, index: n.index, veth: n.veth })),
+    nodes: [...s.nodes]
+      .sort((a, b) => a.index - b.index)
+      .map((n) => ({ name: n.name, address: n.address, index: n.index, machine: n.machine, veth: n.veth })),
     keyPath: s.keyPath,
     knownHostsPath: s.knownHostsPath,
     tarballPath: s.tarballPath,
     bridge: s.net.bridge,
+    subnet: `${s.net.prefix}.0/24`,
   };
+}
+
+/** The bridge and subnet global-setup asked for (to check the lab against; `lab()` reads what it runs on). */
+export function requestedNet(): { bridge: string; subnet: string } {
+  const p = provided();
+  if (p.skip || !p.bridge || !p.subnet) throw new Error(`no lab: ${p.skip ?? 'no bridge and subnet provided'}`);
+  return { bridge: p.bridge, subnet: p.subnet };
+}
+
+/** An address (or any text) as a literal inside a RegExp. */
+export function reLiteral(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** Resolves a node by name, address, index or object. */

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, expect, it } from 'vitest';
-import { labLeftovers } from './global-setup.js';
+import { labLeftovers, SECOND_LAB } from './global-setup.js';
 import {
   cutLink,
   describeLab,
@@ -17,6 +17,7 @@ import {
   installEtcdBinaries,
   journal,
   lab,
+  requestedNet,
   restoreLink,
   runHardway,
   slowDisk,
@@ -28,8 +29,6 @@ import {
   wipeNode,
   writeNodeFile,
 } from './lab-helpers.js';
-
-const REPO = path.resolve(import.meta.dirname, '../..');
 
 /** A single-member, plain-HTTP etcd on the node's own 127.0.0.1, started by systemd as etcd.service. */
 function etcdUnit(extraFlags: string[] = [], badLine = false): string {
@@ -65,6 +64,11 @@ async function etcdHealthy(node: string): Promise<boolean> {
 
 const SYNC_WARNING = /sync duration of [\d.]+m?s, expected less than 1s/;
 
+/** `10.240.3.0/24` → `10.240.3`. */
+const prefixOf = (subnet: string) => /^(\d+\.\d+\.\d+)\.0\/24$/.exec(subnet)![1]!;
+/** Where controller-<i> of the lab global-setup asked for must be: .(10+i) of its subnet. */
+const expectedAddress = (i: number) => `${prefixOf(requestedNet().subnet)}.${10 + i}`;
+
 describeLab('lab', () => {
   afterAll(async () => {
     // Give back what the tests may have broken, even after a failure.
@@ -83,9 +87,9 @@ describeLab('lab', () => {
     expect(JSON.parse(s.stdout)).toEqual({
       inventory: l.inventoryPath,
       nodes: [
-        { name: 'controller-0', address: '10.240.0.10', state: up },
-        { name: 'controller-1', address: '10.240.0.11', state: up },
-        { name: 'controller-2', address: '10.240.0.12', state: up },
+        { name: 'controller-0', address: expectedAddress(0), state: up },
+        { name: 'controller-1', address: expectedAddress(1), state: up },
+        { name: 'controller-2', address: expectedAddress(2), state: up },
       ],
     });
     const t0 = Date.now();
@@ -96,6 +100,25 @@ describeLab('lab', () => {
     const bad = await runHardway(['lab', 'up', '--nodes', '8', '--dir', l.dir]);
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toMatch(/1 to 7/);
+  });
+
+  it('runs on the bridge and subnet it was given, with machine names, veths and cgroups of its own', async () => {
+    const l = lab();
+    const { bridge, subnet } = requestedNet();
+    expect({ bridge: l.bridge, subnet: l.subnet }).toEqual({ bridge, subnet });
+    // The host's side of the lab /24 is on that bridge, and nowhere else.
+    const hostAddrs = (await execa('ip', ['-br', '-4', 'addr'])).stdout.split('\n').filter((x) => x.includes(` ${prefixOf(subnet)}.1/24`));
+    expect(hostAddrs.map((x) => x.split(/\s+/)[0])).toEqual([bridge]);
+    const nspawnPids = new Map<string, number>(
+      (JSON.parse(readFileSync(path.join(l.dir, 'state.json'), 'utf8')).nodes as { name: string; pid: number }[]).map((n) => [n.name, n.pid]),
+    );
+    for (const n of l.nodes) {
+      // Not the demo lab's controller-<i> (hwlab0's): `<bridge>-n<i>`, its veth and cgroup named after it.
+      expect(n.machine).toBe(`${bridge}-n${n.index}`);
+      expect(n.veth).toBe(`vb-${n.machine}`);
+      expect(path.basename(await readlink(`/sys/class/net/${n.veth}/master`))).toBe(bridge);
+      expect(readFileSync(`/proc/${nspawnPids.get(n.name)}/cgroup`, 'utf8')).toMatch(new RegExp(`^\\d+:name=systemd:/(\\S+/)?hardway-${n.machine}/supervisor$`, 'm'));
+    }
   });
 
   it('the inventory validates with hardway and points at the lab key, known_hosts and tarball', async () => {
@@ -109,7 +132,7 @@ describeLab('lab', () => {
     );
     const { readInventory } = await import('../../src/inventory/read.js');
     const inv = await readInventory(l.inventoryPath);
-    expect(inv.nodes.map((n) => n.address)).toEqual(['10.240.0.10', '10.240.0.11', '10.240.0.12']);
+    expect(inv.nodes.map((n) => n.address)).toEqual([0, 1, 2].map(expectedAddress));
     expect(inv.ssh.identityFile).toBe(l.keyPath);
     expect((await import('node:fs')).statSync(l.keyPath).mode & 0o777).toBe(0o600);
   });
@@ -163,7 +186,7 @@ describeLab('lab', () => {
       expect(addrs).toMatch(/^lo\s+UNKNOWN\s+127\.0\.0\.1\/8/m);
       expect(addrs).toMatch(new RegExp(`^host0@\\S+\\s+UP\\s+${n.address.replace(/\./g, '\\.')}/24`, 'm'));
       // Only the lab /24: no default route, nothing that could carry lab traffic elsewhere.
-      expect((await sshOk(n, 'ip -4 route')).trim()).toBe(`10.240.0.0/24 dev host0 proto kernel scope link src ${n.address}`);
+      expect((await sshOk(n, 'ip -4 route')).trim()).toBe(`${requestedNet().subnet} dev host0 proto kernel scope link src ${n.address}`);
     }
 
     // The same 127.0.0.1:2379 on two nodes at once, each answering with its own data.
@@ -295,20 +318,23 @@ describeLab('lab', () => {
 });
 
 describeLab('lab down', () => {
-  it('recovers from a killed node, then leaves no process, mount or interface behind (a second lab on hwlab1)', async () => {
-    const dir = path.join(REPO, '.hardway/e2e-lab-down');
-    const where = ['--dir', dir, '--bridge', 'hwlab1', '--subnet', '10.240.1.0/24'];
+  it(`recovers from a killed node, then leaves no process, mount or interface behind (a second lab on ${SECOND_LAB.bridge})`, async () => {
+    // Next to the shared lab's dir (.hardway/e2e-lab-down by default), so that two runs with their own dirs do not share it.
+    const dir = `${lab().dir}-down`;
+    const { bridge, subnet } = SECOND_LAB;
+    const machine0 = `${bridge}-n0`;
+    const where = ['--dir', dir, '--bridge', bridge, '--subnet', subnet];
     try {
       const up = await runHardway(['lab', 'up', '--nodes', '1', ...where]);
       expect(up.exitCode, up.stderr).toBe(0);
       const ssh = (cmd: string) =>
-        execa('ssh', ['-i', path.join(dir, 'id_ed25519'), '-o', `UserKnownHostsFile=${path.join(dir, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', 'root@10.240.1.10', cmd], {
+        execa('ssh', ['-i', path.join(dir, 'id_ed25519'), '-o', `UserKnownHostsFile=${path.join(dir, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', `root@${prefixOf(subnet)}.10`, cmd], {
           reject: false,
         });
       expect((await ssh('hostname')).stdout.trim()).toBe('controller-0');
       // Its own cgroup: containers started side by side from one cgroup would share their systemds' unit cgroups.
       const nspawnPid = JSON.parse(readFileSync(path.join(dir, 'state.json'), 'utf8')).nodes[0].pid as number;
-      expect(readFileSync(`/proc/${nspawnPid}/cgroup`, 'utf8')).toMatch(/^\d+:name=systemd:\/(\S+\/)?hardway-hwlab1-n0\/supervisor$/m);
+      expect(readFileSync(`/proc/${nspawnPid}/cgroup`, 'utf8')).toMatch(new RegExp(`^\\d+:name=systemd:/(\\S+/)?hardway-${machine0}/supervisor$`, 'm'));
 
       // A run killed halfway: its nspawn dies, its container, overlay mount and bridge stay.
       const state = JSON.parse(readFileSync(path.join(dir, 'state.json'), 'utf8'));
@@ -320,12 +346,12 @@ describeLab('lab down', () => {
 
       const down = await runHardway(['lab', 'down', ...where]);
       expect(down.exitCode, down.stderr).toBe(0);
-      expect(await labLeftovers(dir, 'hwlab1', '10.240.1')).toEqual([]);
+      expect(await labLeftovers(dir, bridge, prefixOf(subnet))).toEqual([]);
       expect((await execa('mount')).stdout).not.toContain(dir);
-      expect((await execa('ip', ['-br', 'link'])).stdout).not.toMatch(/hwlab1/);
+      expect((await execa('ip', ['-br', 'link'])).stdout).not.toContain(bridge);
       expect((await execa('ps', ['-eo', 'pid,args'])).stdout).not.toContain(dir);
       const cgroups = ['/sys/fs/cgroup', '/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified'].flatMap((d) => (existsSync(d) ? readdirSync(d) : []));
-      expect(cgroups.filter((name) => name.startsWith('hardway-hwlab1-'))).toEqual([]);
+      expect(cgroups.filter((name) => name.startsWith(`hardway-${bridge}-`))).toEqual([]);
       // And the shared lab is untouched.
       expect((await sshRun(lab().nodes[0]!, 'true')).exitCode).toBe(0);
     } finally {

@@ -198,7 +198,7 @@ describeLab('hardway up', () => {
       // Only --initial-cluster changed for them: rewritten so that the unit shows the cluster, but etcd ignores it now.
       expect(r.stderr).not.toMatch(/restarting etcd/);
       expect(await Promise.all([mainPid(0), mainPid(1)])).toEqual(pids);
-      expect(await sshOk(1, 'cat /etc/systemd/system/etcd.service')).toContain('controller-2=https://10.240.0.12:2380');
+      expect(await sshOk(1, 'cat /etc/systemd/system/etcd.service')).toContain(`controller-2=https://${lab().nodes[2]!.address}:2380`);
       expect(await sshOk(2, 'cat /etc/systemd/system/etcd.service')).toMatch(/--initial-cluster-state[= ]existing/);
       const members = await memberNames(2);
       expect(members.map((m) => m.name).sort()).toEqual(['controller-0', 'controller-1', 'controller-2']);
@@ -211,7 +211,7 @@ describeLab('hardway up', () => {
       // Taken out of the inventory again: up says the member is still there, and removes nothing.
       const shrunk = await up([], two);
       expect(shrunk.exitCode, shrunk.stderr).toBe(0);
-      expect(shrunk.stderr).toMatch(/warning: member [0-9a-f]+ \(controller-2, https:\/\/10\.240\.0\.12:2380\) of the running cluster is not in \S+: up does not remove members/);
+      expect(shrunk.stderr).toMatch(new RegExp(`warning: member [0-9a-f]+ \\(controller-2, https://${lab().nodes[2]!.address.replace(/\./g, '\\.')}:2380\\) of the running cluster is not in \\S+: up does not remove members`));
       expect(await memberNames(0)).toHaveLength(3);
     });
 
@@ -247,7 +247,7 @@ describeLab('hardway up', () => {
       await cutLink(2);
       const r = await up();
       expect(r.exitCode).toBe(1);
-      expect(r.stdout).toMatch(/controller-2\s+failed: controller-2 \(10\.240\.\d+\.12:22\): (unreachable|host unreachable)/);
+      expect(r.stdout).toMatch(new RegExp(`controller-2\\s+failed: controller-2 \\(${lab().nodes[2]!.address.replace(/\./g, '\\.')}:22\\): (unreachable|host unreachable)`));
       expect(r.stdout).toMatch(/controller-0\s+ok/);
       expect(r.stdout).toMatch(/controller-1\s+ok/);
       expect((await sshOk(0, 'systemctl is-active etcd')).trim()).toBe('active');

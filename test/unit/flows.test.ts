@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { askCluster } from '../../src/engine/cluster.js';
 import { eachHost, newHosts, type Host } from '../../src/engine/hosts.js';
@@ -6,7 +9,7 @@ import { validateInventory } from '../../src/inventory/validate.js';
 import { desiredNode, type Artifacts } from '../../src/provision/desired.js';
 import { computeMemberId, hexId } from '../../src/provision/etcd-ids.js';
 import type { ObservedNode } from '../../src/provision/observe.js';
-import type { NodePlan } from '../../src/provision/plan.js';
+import { joiningCluster, type NodePlan } from '../../src/provision/plan.js';
 import { checkQuorumWithout, upStep, type UpRun } from '../../src/provision/up-steps.js';
 import { healthAnswer, memberListAnswer, scriptedRemote, type ScriptedRemote } from './scripted-remote.js';
 
@@ -186,7 +189,8 @@ describe('up flow over scripted nodes', () => {
       'controller-0: member add controller-2 --peer-urls=https://10.240.0.12:2380',
       'controller-2: systemctl start --no-block etcd.service',
     ]);
-    expect(run.hosts.map((h) => h.outcome.done)).toEqual([[], [`removed old member ${hexId(ids[1]!)}`, 'member add', 'start (joining as existing)'], [`removed old member ${hexId(ids[2]!)}`, 'member add', 'start (joining as existing)']]);
+    const joined = (i: number) => [`removed old member ${hexId(ids[i]!)}`, 'member add', 'wrote /etc/systemd/system/etcd.service (--initial-cluster of the 3 members it joins)', 'start (joining as existing)'];
+    expect(run.hosts.map((h) => h.outcome.done)).toEqual([[], joined(1), joined(2)]);
   });
 
   it('restarting all together, names the node whose restart failed and restarts the others', async () => {
@@ -197,6 +201,19 @@ describe('up flow over scripted nodes', () => {
     expect(run.hosts.map((h) => h.outcome.status)).toEqual(['ok', 'failed', 'ok']);
     expect(run.hosts[1]!.outcome.reason).toBe('systemctl restart etcd: Job for etcd.service failed because the control process exited with error code.');
     expect(run.hosts[0]!.outcome.done).toEqual(['restart']);
+  });
+});
+
+describe('joining cluster', () => {
+  it('lists the members a joining node meets, inventory nodes in inventory order, then the others', () => {
+    const two = [
+      { id: 'b', name: '', peerURLs: ['https://10.240.0.11:2380'] },
+      { id: 'a', name: 'controller-0', peerURLs: ['https://10.240.0.10:2380'] },
+    ];
+    expect(joiningCluster(inv, two)).toBe('controller-0=https://10.240.0.10:2380,controller-1=https://10.240.0.11:2380');
+    expect(joiningCluster(inv, [...two, { id: 'c9', name: '', peerURLs: ['https://10.9.9.9:2380'] }])).toBe(
+      'controller-0=https://10.240.0.10:2380,controller-1=https://10.240.0.11:2380,c9=https://10.9.9.9:2380',
+    );
   });
 });
 
@@ -213,9 +230,9 @@ describe('planning over scripted nodes', () => {
   }
   const member = (i: number): ObservedNode => ({ ...looping(i), unit: { enabled: 'enabled', active: 'active', mainPid: 40 + i, needsDaemonReload: false, restarts: 0 }, hasData: true });
 
-  async function planWith(selected: string[]) {
+  async function planWith(selected: string[], opts: UpRun['opts'] = {}, log: string[] = []) {
     const { remotes } = lab();
-    const run = runOf(remotes, []);
+    const run = { ...runOf(remotes, [], opts), log: (l: string) => void log.push(l) };
     run.artifacts = artifacts;
     run.hosts.forEach((h, i) => {
       h.selected = selected.includes(h.node.name);
@@ -238,5 +255,17 @@ describe('planning over scripted nodes', () => {
     expect(one.hosts[1]!.plan).toEqual(plan);
     expect(one.plan!.nodes.map((p) => p.node)).toEqual(['controller-1']);
     expect(one.plan!.mode).toBe('rolling');
+  });
+
+  it('lints the unit a re-joining member gets, as every other unit: errors stop it, --no-lint ships it with a warning', async () => {
+    // A template whose ExecStart has the doubled backslash of a pasted heredoc (systemd's `Missing '='`).
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hardway-tpl-'));
+    const builtin = readFileSync(new URL('../../templates/etcd.service.hbs', import.meta.url), 'utf8');
+    writeFileSync(path.join(dir, 'etcd.service.hbs'), builtin.replace('--name {{name}} \\', '--name {{name}} \\\\'));
+    await expect(planWith(['controller-1'], { templates: dir })).rejects.toThrow(/lint errors; not shipping it:\ncontroller-1: controller-1\/etcd\.service:\d+: error/);
+    const log: string[] = [];
+    const run = await planWith(['controller-1'], { templates: dir, lint: false }, log);
+    expect(run.hosts[1]!.plan!.rejoin).toBeDefined();
+    expect(log.some((l) => l.startsWith('lint (ignored by --no-lint): controller-1: '))).toBe(true);
   });
 });

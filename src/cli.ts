@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   verify: async () => (await import('./commands/verify.js')).registerVerify,
   doctor: async () => (await import('./commands/doctor.js')).registerDoctor,
   tune: async () => (await import('./commands/tune.js')).registerTune,
+  init: async () => (await import('./commands/init.js')).registerInit,
 };
 
 /** The program with the commands `argv` needs: just the one named, or all of them (help, unknown command). */

@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { info, printJson, println, renderTable } from '../output.js';
 import { labDown, labStatus, labUp, setLink, startNode, stopNode, type LabOptions } from '../lab/lab.js';
 import { DEFAULT_LAB_DIR, DEFAULT_NODES, MAX_NODES, MIN_NODES, parseNodeCount } from '../lab/plan.js';
+import { ETCD35_SUITE, parseLabEtcd, type LabEtcd } from '../lab/debs.js';
 
 /**
  * `hardway lab`: a local lab of real nodes (systemd-nspawn containers with systemd, sshd and journald)
@@ -14,6 +15,7 @@ interface LabCliOptions {
   subnet?: string;
   json?: boolean;
   nodes?: number;
+  etcd?: LabEtcd;
 }
 
 function withLabDir(cmd: Command): Command {
@@ -41,12 +43,17 @@ export function registerLab(program: Command): void {
         new Option('--nodes <n>', `number of nodes, ${MIN_NODES} to ${MAX_NODES} (default: as running, else ${DEFAULT_NODES})`).argParser((v: string) =>
           parseNodeCount(v),
         ),
+      )
+      .addOption(
+        new Option('--etcd <minor>', `etcd to pack: 3.4 (this machine's etcd-server) or 3.5 (Debian ${ETCD35_SUITE}'s, fetched once) (default: as running, else 3.4)`).argParser(
+          (v: string) => parseLabEtcd(v),
+        ),
       ),
   )
     .exitOverride()
     .action(async (o: LabCliOptions) => {
       const started = Date.now();
-      const r = await labUp({ ...labOpts(o), ...(o.nodes !== undefined ? { nodes: o.nodes } : {}) });
+      const r = await labUp({ ...labOpts(o), ...(o.nodes !== undefined ? { nodes: o.nodes } : {}), ...(o.etcd ? { etcd: o.etcd } : {}) });
       const secs = ((Date.now() - started) / 1000).toFixed(1);
       if (r.noop) info(`lab: already up (${r.nodes.length} node${r.nodes.length === 1 ? '' : 's'}); nothing to do`);
       else {
@@ -57,6 +64,7 @@ export function registerLab(program: Command): void {
       }
       println(renderTable(['node', 'address', 'state'], r.nodes.map((n) => [n.name, n.address, n.state])));
       println(`inventory: ${r.inventoryPath}`);
+      if (r.etcd) println(`etcd: ${r.etcd.version} (${r.etcd.tarball})`);
     });
 
   withLabDir(lab.command('down').description('power off every node, unmount, remove the bridge; leaves nothing running'))

@@ -14,18 +14,28 @@ function urlHost(ip: string): string {
   return isIPv6(ip) ? `[${ip}]` : ip;
 }
 
+const scheme = (node: NodeSpec) => (node.plainHttp ? 'http' : 'https');
+
 export function peerUrl(node: NodeSpec): string {
-  return `https://${urlHost(node.internalIp)}:${PEER_PORT}`;
+  return `${scheme(node)}://${urlHost(node.internalIp)}:${PEER_PORT}`;
 }
 
 export function clientUrl(node: NodeSpec): string {
-  return `https://${urlHost(node.internalIp)}:${CLIENT_PORT}`;
+  return `${scheme(node)}://${urlHost(node.internalIp)}:${CLIENT_PORT}`;
 }
 
-/** What etcd listens on for clients: the node's IP, plus loopback when `listenLocalhost` (as KTHW does). */
+/** An address that never leaves the machine: 127.0.0.0/8 or ::1. */
+export function isLoopback(ip: string): boolean {
+  return /^127\.\d+\.\d+\.\d+$/.test(ip) || ip === '::1';
+}
+
+/**
+ * What etcd listens on for clients: the node's IP, plus loopback when `listenLocalhost` (as KTHW does); a plain-HTTP
+ * node already listens on loopback only.
+ */
 export function listenClientUrls(inv: Inventory, node: NodeSpec): string[] {
   const urls = [clientUrl(node)];
-  if (inv.etcd.listenLocalhost) urls.push(`https://127.0.0.1:${CLIENT_PORT}`);
+  if (inv.etcd.listenLocalhost && !node.plainHttp) urls.push(`https://127.0.0.1:${CLIENT_PORT}`);
   return urls;
 }
 

@@ -48,6 +48,11 @@ export const inventorySchema = z.strictObject({
       heartbeatInterval: z.number().int().positive().default(100),
       electionTimeout: z.number().int().positive().default(1000),
       listenLocalhost: z.boolean().default(true),
+      /**
+       * false: plain HTTP, as the current edition of the guide runs its single server's etcd, on loopback only;
+       * allowed for one node whose URLs never leave the machine.
+       */
+      tls: z.boolean().default(true),
       extraFlags: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
     })
     .prefault({}),

@@ -25,6 +25,8 @@ export interface NodeSpec {
   address: string;
   /** etcd's peer/client IP. */
   internalIp: string;
+  /** etcd.tls: false — its URLs are http:// on loopback (set by validation, which allows it only there). */
+  plainHttp?: true;
   ssh: SshSettings;
 }
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import type * as z from 'zod';
 import type { FileProblem } from '../errors.js';
-import { faultTolerance, MAX_ELECTION_TIMEOUT_MS, MIN_ELECTION_TO_HEARTBEAT } from './derive.js';
+import { faultTolerance, isLoopback, MAX_ELECTION_TIMEOUT_MS, MIN_ELECTION_TO_HEARTBEAT } from './derive.js';
 import { inventorySchema, type ParsedInventory } from './schema.js';
 import type { Inventory, NodeSpec, SshSettings } from './types.js';
 
@@ -117,6 +117,20 @@ export function validateInventory(source: string, opts: ValidateOptions): Valida
   }
   const inv: ParsedInventory = parsed.data;
 
+  // Plain HTTP only where no byte leaves the machine: one node, on loopback (the current edition's server).
+  if (!inv.etcd.tls) {
+    if (inv.nodes.length !== 1) {
+      errors.push(
+        at(['etcd', 'tls'], `etcd.tls: false sends etcd's traffic unencrypted: it is only for a single node on loopback; with ${inv.nodes.length} nodes the peers talk over the network, which needs TLS`, true),
+      );
+    }
+    inv.nodes.forEach((node, i) => {
+      if (node.internalIp !== undefined && !isLoopback(node.internalIp)) {
+        errors.push(at(['nodes', i, 'internalIp'], `node '${node.name}': with etcd.tls: false etcd must stay on loopback (internalIp 127.0.0.1, the default then), not '${node.internalIp}': plain HTTP on a network address needs TLS`));
+      }
+    });
+  }
+
   // Node-level checks the schema cannot express.
   const seen = { name: new Map<string, number>(), address: new Map<string, number>(), internalIp: new Map<string, number>() };
   inv.nodes.forEach((node, i) => {
@@ -129,7 +143,7 @@ export function validateInventory(source: string, opts: ValidateOptions): Valida
         ),
       );
     }
-    const internalIp = node.internalIp ?? node.address;
+    const internalIp = node.internalIp ?? (inv.etcd.tls || inv.nodes.length > 1 ? node.address : '127.0.0.1');
     if (!isIP(internalIp)) {
       errors.push(
         node.internalIp === undefined
@@ -212,7 +226,8 @@ export function validateInventory(source: string, opts: ValidateOptions): Valida
     return {
       name: node.name,
       address: node.address,
-      internalIp: node.internalIp ?? node.address,
+      internalIp: node.internalIp ?? (inv.etcd.tls ? node.address : '127.0.0.1'),
+      ...(inv.etcd.tls ? {} : { plainHttp: true as const }),
       ssh: {
         ...ssh,
         user: node.user ?? ssh.user,

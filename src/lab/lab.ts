@@ -35,6 +35,7 @@ import {
 import { readState, statePath, writeState, type LabState, type NodeState } from './state.js';
 import { exists, isAlive, linkExists, mountPointsUnder, run, unmountAll } from './sys.js';
 import { ensureEtcdTarball } from './tarball.js';
+import { DEFAULT_LAB_ETCD, type LabEtcd } from './debs.js';
 
 /** `hardway lab up/down/status` and the per-node operations the e2e helpers use. */
 
@@ -44,8 +45,10 @@ export interface LabOptions {
   /** Bridge and subnet: only for a second lab next to the default one. */
   bridge?: string;
   subnet?: string;
-  /** Base rootfs cache (default /var/cache/hardway, or HARDWAY_LAB_CACHE). */
+  /** Base rootfs cache (default /var/cache/hardway, or HARDWAY_LAB_CACHE); trixie's etcd is cached there too. */
   cacheDir?: string;
+  /** The etcd the inventory installs (default: as the running lab has it, else the host's 3.4). */
+  etcd?: LabEtcd;
 }
 
 export interface LabNodeStatus {
@@ -61,6 +64,8 @@ export interface UpResult {
   added: string[];
   removed: string[];
   rootfsBuilt: boolean;
+  /** The etcd release the inventory names (only when this run wrote the inventory). */
+  etcd?: { version: string; tarball: string; fetched: boolean };
 }
 
 function paths(dir: string) {
@@ -230,6 +235,18 @@ async function writeLabFiles(state: LabState, etcdVersion: string): Promise<void
   );
 }
 
+/** The result of a `lab up` with nothing to do, or undefined when a file is missing or a node does not answer. */
+async function labAsItIs(prev: LabState, alive: NodeState[], keyPath: string, opts: LabOptions): Promise<UpResult | undefined> {
+  const files = await Promise.all([keyPath, prev.knownHostsPath, prev.tarballPath, prev.inventoryPath].map(exists));
+  if (!files.every(Boolean)) return undefined;
+  const statuses = await nodeStatuses(prev, alive);
+  if (!statuses.every((s) => isSystemUp(s.state))) return undefined;
+  if (prev.rootfs !== rootfsDir(cacheDirOf(opts))) {
+    warn(`the nodes run on an older base rootfs (its package list changed): 'hardway lab down && hardway lab up' rebuilds them`);
+  }
+  return { noop: true, inventoryPath: prev.inventoryPath, nodes: statuses, added: [], removed: [], rootfsBuilt: false };
+}
+
 export async function labUp(opts: LabOptions & { nodes?: number }): Promise<UpResult> {
   await ensureHost();
   const dir = path.resolve(opts.dir);
@@ -247,21 +264,13 @@ export async function labUp(opts: LabOptions & { nodes?: number }): Promise<UpRe
       );
     }
     const wanted = opts.nodes ?? (alive.length || DEFAULT_NODES);
+    const etcd = opts.etcd ?? (alive.length ? prev?.etcd : undefined) ?? DEFAULT_LAB_ETCD;
     await checkBridgeOwner(net, dir);
 
     // Fast path: everything is there and answers.
-    if (prev && stale.length === 0 && alive.length === wanted && alive.every((n) => n.index < wanted)) {
-      const files = await Promise.all([p.keyPath, prev.knownHostsPath, prev.tarballPath, prev.inventoryPath].map(exists));
-      if (files.every(Boolean)) {
-        const statuses = await nodeStatuses(prev, alive);
-        if (statuses.every((s) => isSystemUp(s.state))) {
-          if (prev.rootfs !== rootfsDir(cacheDirOf(opts))) {
-            warn(`the nodes run on an older base rootfs (its package list changed): 'hardway lab down && hardway lab up' rebuilds them`);
-          }
-          return { noop: true, inventoryPath: prev.inventoryPath, nodes: statuses, added: [], removed: [], rootfsBuilt: false };
-        }
-      }
-    }
+    const same = prev && stale.length === 0 && alive.length === wanted && alive.every((n) => n.index < wanted) && (prev.etcd ?? DEFAULT_LAB_ETCD) === etcd;
+    const noop = same ? await labAsItIs(prev, alive, p.keyPath, opts) : undefined;
+    if (noop) return noop;
 
     // Leftovers of a run killed halfway: processes by recorded PID, mounts, veths, node dirs.
     for (const n of stale) {
@@ -291,6 +300,8 @@ export async function labUp(opts: LabOptions & { nodes?: number }): Promise<UpRe
       keyPath: p.keyPath,
       knownHostsPath: p.knownHostsPath,
       tarballPath: prev?.tarballPath ?? '',
+      // What the inventory names until the new one is written (a failed fetch leaves the lab as it was).
+      ...(prev?.etcd ? { etcd: prev.etcd } : {}),
       inventoryPath: p.inventoryPath,
       nodes: [...alive],
     };
@@ -333,13 +344,16 @@ export async function labUp(opts: LabOptions & { nodes?: number }): Promise<UpRe
     await writer.flush();
     for (const n of state.nodes) if (!added.includes(n.name)) await writeHosts(n, planned);
 
-    const tarball = await ensureEtcdTarball(dir);
+    const tarball = await ensureEtcdTarball(dir, etcd, cacheDirOf(opts));
     state.tarballPath = tarball.path;
-    await writer.flush();
+    // The inventory first, then the state that says it is written: a run killed in between is redone.
     await writeLabFiles(state, tarball.version);
+    state.etcd = etcd;
+    await writer.flush();
     await Promise.all(state.nodes.map((n) => waitReady(state, n)));
     const nodes = await nodeStatuses(state, [...state.nodes].sort((a, b) => a.index - b.index));
-    return { noop: false, inventoryPath: state.inventoryPath, nodes, added, removed, rootfsBuilt: rootfs.built };
+    const etcdInfo = { version: tarball.version, tarball: tarball.path, fetched: tarball.fetched };
+    return { noop: false, inventoryPath: state.inventoryPath, nodes, added, removed, rootfsBuilt: rootfs.built, etcd: etcdInfo };
   });
 }
 

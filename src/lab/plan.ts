@@ -339,6 +339,6 @@ export function renderLabInventory(input: LabInventoryInput): string {
   });
   doc.commentBefore =
     ' Written by `hardway lab up`: the lab\'s nodes, its SSH key and known_hosts, and an etcd release\n' +
-    ' tarball packed from this machine\'s etcd. Rewritten on every `lab up`; copy it to change it.';
+    ' tarball packed from Debian\'s etcd packages (`lab up --etcd`). Rewritten on every `lab up`; copy it to change it.';
   return doc.toString({ lineWidth: 0 });
 }

@@ -1,5 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { LabEtcd } from './debs.js';
 import type { LabNet } from './plan.js';
 
 /**
@@ -40,6 +41,8 @@ export interface LabState {
   keyPath: string;
   knownHostsPath: string;
   tarballPath: string;
+  /** The etcd the lab packed (`lab up --etcd`); absent in a state written before there was a choice: 3.4. */
+  etcd?: LabEtcd;
   inventoryPath: string;
   nodes: NodeState[];
 }

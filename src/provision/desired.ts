@@ -1,5 +1,6 @@
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import type { UploadSource } from '../ssh/remote.js';
+import type { Arch } from './elf.js';
 import { REMOTE_PATHS } from '../render/paths.js';
 
 /** What a node should have after `up`: pure data, computed from the inventory and the local artifacts. */
@@ -30,11 +31,14 @@ export interface Artifacts {
   etcdctl: UploadSource;
   /** From releases that ship it (3.5+); a 3.4 release installs exactly what it did before. */
   etcdutl?: UploadSource;
+  /** The certificates (not shipped with etcd.tls: false: plain HTTP on loopback has no PKI). */
   ca: UploadSource;
   cert: UploadSource;
   key: UploadSource;
   /** Rendered etcd.service per node name. */
   units: ReadonlyMap<string, UploadSource>;
+  /** The CPU the release's binaries are built for (their ELF header), when known. */
+  arch?: Arch;
 }
 
 export function desiredNode(inv: Inventory, node: NodeSpec, a: Artifacts): DesiredNode {
@@ -51,9 +55,13 @@ export function desiredNode(inv: Inventory, node: NodeSpec, a: Artifacts): Desir
       { path: REMOTE_PATHS.etcd, mode: 0o755, role: 'binary', source: a.etcd },
       { path: REMOTE_PATHS.etcdctl, mode: 0o755, role: 'binary', source: a.etcdctl },
       ...(a.etcdutl ? [{ path: REMOTE_PATHS.etcdutl, mode: 0o755, role: 'binary' as const, source: a.etcdutl }] : []),
-      { path: REMOTE_PATHS.caCert, mode: 0o600, role: 'cert', source: a.ca },
-      { path: REMOTE_PATHS.cert, mode: 0o600, role: 'cert', source: a.cert },
-      { path: REMOTE_PATHS.key, mode: 0o600, role: 'key', source: a.key },
+      ...(inv.etcd.tls
+        ? [
+            { path: REMOTE_PATHS.caCert, mode: 0o600, role: 'cert' as const, source: a.ca },
+            { path: REMOTE_PATHS.cert, mode: 0o600, role: 'cert' as const, source: a.cert },
+            { path: REMOTE_PATHS.key, mode: 0o600, role: 'key' as const, source: a.key },
+          ]
+        : []),
       { path: REMOTE_PATHS.unit, mode: 0o644, role: 'unit', source: unit },
     ],
   };

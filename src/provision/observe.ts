@@ -44,6 +44,8 @@ export interface ObservedNode {
   running?: { args: string[]; binaryReplaced: boolean };
   /** IDs read from the WAL, when there is one. */
   wal?: { memberId: bigint; clusterId: bigint };
+  /** `uname -m`: the CPU the binaries must be built for. */
+  machine?: string;
 }
 
 /** Where a node keeps the SHA-256 of its managed files, so that a no-op run does not re-read 38 MB of binaries. */
@@ -96,6 +98,7 @@ export function observeScript(o: ObserveScriptOptions): string {
     `for d in ${o.dirs.map(shq).join(' ')}; do`,
     '  if [ -d "$d" ]; then echo "D $(stat -c %a "$d") $d"; else echo "D - $d"; fi',
     'done',
+    'echo "H $(uname -m)"',
     `echo "E $(systemctl is-enabled ${u} 2>/dev/null || true)"`,
     `echo "A $(systemctl is-active ${u} 2>/dev/null || true)"`,
     // One systemctl call for the unit's state and the ExecStart systemd has loaded (drop-ins included); with the
@@ -137,6 +140,9 @@ export function parseObserved(output: string): ObservedNode {
         obs.dirs.set(p.join(' '), mode === '-' ? { exists: false } : { exists: true, mode: parseInt(mode!, 8) });
         break;
       }
+      case 'H':
+        if (rest[0]) obs.machine = rest[0];
+        break;
       case 'E':
         obs.unit.enabled = rest.join(' ').trim() || 'not-found';
         break;

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { CheckFailed } from '../errors.js';
+import { CheckFailed, UsageError } from '../errors.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import { checkPki } from '../pki/check.js';
 import { ensurePki } from '../pki/ensure.js';
@@ -8,6 +8,7 @@ import { PKI_FILES } from '../pki/files.js';
 import type { UploadSource } from '../ssh/remote.js';
 import { bufferSource, etcdBinaries } from './artifacts.js';
 import type { Artifacts } from './desired.js';
+import { elfArchOfFile, type Arch } from './elf.js';
 import { bootstrapFreeSha256, stateFreeSha256 } from './unit-state.js';
 
 /** What runs on the laptop before any connection: PKI, the units (rendered and linted), the binaries. */
@@ -62,7 +63,9 @@ export async function renderUnits(
 
 /** PKI, every inventory node's unit (only `selected` ones reported and linted), binaries, certificates. */
 export async function prepareArtifacts(inv: Inventory, selected: NodeSpec[], opts: PrepareOptions, log: Log): Promise<Artifacts> {
-  if (opts.dryRun) {
+  if (!inv.etcd.tls) {
+    log('pki: none needed (etcd.tls: false: plain HTTP on loopback)');
+  } else if (opts.dryRun) {
     // `plan` changes nothing, not even locally: say what `up` would issue instead of issuing it.
     for (const p of (await checkPki(inv)).problems) log(`pki: up would fix: ${p}`);
   } else {
@@ -74,7 +77,8 @@ export async function prepareArtifacts(inv: Inventory, selected: NodeSpec[], opt
   const bin = await etcdBinaries(inv, log);
   // In a dry run a certificate not issued yet stands as a file that cannot match what the node has.
   const read = async (name: string) =>
-    bufferSource(await readFile(path.join(inv.pki.dir, name)).catch((e: NodeJS.ErrnoException) => (opts.dryRun && e.code === 'ENOENT' ? Buffer.from(`(${name}: not issued yet)`) : Promise.reject(e))));
+    // Without TLS nothing is read: desiredNode ships no certificates then.
+    !inv.etcd.tls ? bufferSource(Buffer.alloc(0)) : bufferSource(await readFile(path.join(inv.pki.dir, name)).catch((e: NodeJS.ErrnoException) => (opts.dryRun && e.code === 'ENOENT' ? Buffer.from(`(${name}: not issued yet)`) : Promise.reject(e))));
   return {
     etcd: bin.etcd,
     etcdctl: bin.etcdctl,
@@ -83,5 +87,18 @@ export async function prepareArtifacts(inv: Inventory, selected: NodeSpec[], opt
     cert: await read(PKI_FILES.cert),
     key: await read(PKI_FILES.key),
     units,
+    ...(await releaseArch(bin)),
   };
+}
+
+/** The CPU of the release's binaries, read from their ELF headers; binaries of different CPUs are refused. */
+async function releaseArch(bin: { tarball?: string; etcd: UploadSource; etcdctl: UploadSource; etcdutl?: UploadSource }): Promise<{ arch?: Arch }> {
+  const files = [bin.etcd, bin.etcdctl, ...(bin.etcdutl ? [bin.etcdutl] : [])].flatMap((f) => (f.path ? [f.path] : []));
+  const arches = await Promise.all(files.map(async (f) => ({ f, arch: await elfArchOfFile(f).catch(() => undefined) })));
+  const kinds = new Set(arches.map((a) => a.arch?.uname ?? 'not an ELF executable of a known CPU'));
+  if (kinds.size > 1) {
+    throw new UsageError(`the etcd release ${bin.tarball ?? ''} mixes architectures: ${arches.map((a) => `${path.basename(a.f)} ${a.arch?.uname ?? 'unknown'}`).join(', ')}`);
+  }
+  const arch = arches[0]?.arch;
+  return arch ? { arch } : {};
 }

@@ -13,6 +13,7 @@ import { applyFiles, must, observeNode, retry, systemdStep } from './apply.js';
 import { desiredNode, type Artifacts } from './desired.js';
 import { clusterHealth, leaderName, memberList, votingHealth, waitHealthy, type ClusterView } from './health.js';
 import type { ObservedNode } from './observe.js';
+import { archOfUname, releaseName } from './elf.js';
 import { joiningCluster, membersNotInInventory, offlineView, planCluster, planNode, rollingOrder, type ClusterPlan, type NodePlan, type OfflineView } from './plan.js';
 import { prepareArtifacts, renderUnits } from './prepare.js';
 
@@ -67,10 +68,24 @@ const observe = step<UpRun>('observe the nodes', async (r) => {
     },
     { which: () => true },
   );
+  // Binaries for another CPU would only crash-loop there: that node stops before any upload, the others go on.
+  for (const h of r.hosts) {
+    const why = h.observed && archMismatch(r, h.observed.machine);
+    if (why) failHost(h, `${h.node.name}: ${why}`);
+  }
   for (const h of r.hosts.filter((x) => !x.selected && !x.observed)) {
     warn(`${h.node.name} (not named by --nodes) could not be observed, so the plan does not know what it holds: ${h.outcome.reason}`);
   }
 });
+
+/** Why this release cannot run on a node whose `uname -m` is `machine`, naming the release it needs. */
+function archMismatch(r: UpRun, machine: string | undefined): string | undefined {
+  const have = r.artifacts?.arch;
+  const need = machine ? archOfUname(machine) : undefined;
+  if (!have || !machine || have.uname === machine || (need && need.uname === have.uname)) return undefined;
+  const release = need ? releaseName(r.inv.etcd.version, need) : `a release built for ${machine}`;
+  return `the node is ${machine} (uname -m) but the etcd release's binaries are built for ${have.uname}: nothing was uploaded; it needs ${release}`;
+}
 
 /** A running member knows the truth about membership: ask it once, for every node's plan. */
 const ask = step<UpRun>('ask the running cluster', async (r) => {

@@ -38,6 +38,8 @@ export type LintRule =
   | 'exec-start'
   /** `Type=`: etcd speaks sd_notify, so `Type=notify`. */
   | 'service-type'
+  /** A plain-HTTP URL on an address other than loopback: etcd's traffic, keys included, in clear on a network. */
+  | 'plain-http'
   /** A complaint of `systemd-analyze verify`. */
   | 'systemd-analyze';
 
@@ -517,7 +519,34 @@ function checkEtcdArgs(ctx: Ctx, args: ExecWord[], opts: LintOptions): void {
 
   checkFlagNames(ctx, uses, minor, version);
   checkDuplicates(ctx, uses);
+  checkPlainHttp(ctx, uses);
   if (opts.installedPaths) checkPaths(ctx, uses, opts.installedPaths, minor);
+}
+
+/** Flags whose values are URLs etcd listens on, advertises or dials. */
+const URL_FLAGS = new Set(['listen-peer-urls', 'listen-client-urls', 'initial-advertise-peer-urls', 'advertise-client-urls', 'initial-cluster', 'listen-metrics-urls']);
+
+/**
+ * Plain HTTP is what the current edition of the guide runs, bound to loopback, where nothing leaves the machine; on
+ * any other address it sends every key and value (Secrets included) in clear across the network.
+ */
+function checkPlainHttp(ctx: Ctx, uses: FlagUse[]): void {
+  for (const u of uses) {
+    if (!URL_FLAGS.has(u.name) || u.value === undefined || u.dynamic) continue;
+    for (const m of u.value.matchAll(/http:\/\/(\[[^\]]*\]|[^:/,]+)/g)) {
+      const host = m[1]!.replace(/^\[|\]$/g, '');
+      if (/^127\.\d+\.\d+\.\d+$/.test(host) || host === '::1' || host === 'localhost') continue;
+      const w = u.valueWord ?? u.word;
+      report(ctx, {
+        line: w.line,
+        col: w.col,
+        severity: 'error',
+        rule: 'plain-http',
+        message: `--${u.name} has plain http://${m[1]}: etcd's traffic, every Secret included, would cross the network unencrypted`,
+        fix: `use https:// with certificates (etcd.tls: true, hardway's default), or bind plain HTTP to 127.0.0.1 only (a single node)`,
+      });
+    }
+  }
 }
 
 function positional(ctx: Ctx, w: ExecWord, already: boolean, where = ''): void {

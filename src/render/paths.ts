@@ -7,6 +7,8 @@
 export const REMOTE_PATHS = {
   etcd: '/usr/local/bin/etcd',
   etcdctl: '/usr/local/bin/etcdctl',
+  /** Installed only from a release that has it (3.5+). */
+  etcdutl: '/usr/local/bin/etcdutl',
   /** Directory of the certificates (0700 in KTHW's `mkdir -p /etc/etcd /var/lib/etcd`). */
   configDir: '/etc/etcd',
   caCert: '/etc/etcd/ca.pem',
@@ -32,5 +34,7 @@ export interface InstalledPaths {
 
 /** Everything hardway installs on a node for this inventory (the data dir comes from the inventory). */
 export function installedPaths(inv?: { etcd: { dataDir: string } }): InstalledPaths {
-  return { ...REMOTE_PATHS, dataDir: inv?.etcd.dataDir ?? DEFAULT_DATA_DIR };
+  // Not etcdutl: whether it is installed depends on the release, and the unit never refers to it.
+  const { etcdutl: _etcdutl, ...always } = REMOTE_PATHS;
+  return { ...always, dataDir: inv?.etcd.dataDir ?? DEFAULT_DATA_DIR };
 }

@@ -12,7 +12,7 @@ import { REMOTE_PATHS } from './paths.js';
 export const UNIT_TEMPLATE = 'etcd.service.hbs';
 
 /** The package root: the directory holding package.json, above this module (src/render or dist/render). */
-function packageRoot(): string {
+export function packageRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
     if (existsSync(path.join(dir, 'package.json'))) return dir;
@@ -67,6 +67,8 @@ export interface UnitContext {
   listenClientUrls: string;
   advertiseClientUrls: string;
   listenLocalhost: boolean;
+  /** false: plain HTTP on loopback (etcd.tls: false), no certificate flags. */
+  tls: boolean;
   initialClusterToken: string;
   initialCluster: string;
   initialClusterState: string;
@@ -109,6 +111,7 @@ export function unitContext(inv: Inventory, node: NodeSpec): UnitContext {
     listenClientUrls: systemdArg(listenClientUrls(inv, node).join(',')),
     advertiseClientUrls: client,
     listenLocalhost: inv.etcd.listenLocalhost,
+    tls: inv.etcd.tls,
     initialClusterToken: systemdArg(inv.cluster.token),
     initialCluster: systemdArg(initialCluster(inv)),
     initialClusterState: systemdArg(inv.cluster.initialState),

@@ -124,7 +124,8 @@ export async function gatherDoctorFacts(inv: Inventory, hosts: Host[], opts: Gat
     return samples;
   })();
 
-  const pkiProblems = (await checkPki(inv).catch((e: Error) => ({ problems: [`pki check failed: ${e.message}`] }))).problems;
+  // Plain HTTP on loopback (etcd.tls: false) has no certificates to check.
+  const pkiProblems = inv.etcd.tls ? (await checkPki(inv).catch((e: Error) => ({ problems: [`pki check failed: ${e.message}`] }))).problems : [];
   const [members, statusSamples, probe] = await Promise.all([membersP, samplesP, probeP]);
   return { facts: { members, statusSamples, pkiProblems }, ...(probe ? { probe } : {}) };
 }

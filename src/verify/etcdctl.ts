@@ -9,11 +9,11 @@ import { shq } from '../ssh/remote.js';
  */
 
 export function etcdctlCommand(endpoints: string[], args: string[], opts: { timeoutS?: number } = {}): string {
+  // Plain-HTTP endpoints (etcd.tls: false, loopback only) take no certificates: none are installed.
+  const tls = endpoints.some((e) => e.startsWith('https://'));
   const flags = [
     `--endpoints=${endpoints.join(',')}`,
-    `--cacert=${REMOTE_PATHS.caCert}`,
-    `--cert=${REMOTE_PATHS.cert}`,
-    `--key=${REMOTE_PATHS.key}`,
+    ...(tls ? [`--cacert=${REMOTE_PATHS.caCert}`, `--cert=${REMOTE_PATHS.cert}`, `--key=${REMOTE_PATHS.key}`] : []),
     `--command-timeout=${opts.timeoutS ?? 5}s`,
     `--dial-timeout=${Math.min(opts.timeoutS ?? 5, 3)}s`,
   ];
@@ -124,3 +124,4 @@ export function parseEndpointStatus(stdout: string): EndpointStatus[] {
     };
   });
 }
+

@@ -453,11 +453,12 @@ export async function readMetricsViaForward(
   remote: Remote,
   host: string,
   port: number,
-  tlsFiles: TlsFiles,
+  /** undefined: plain HTTP (etcd.tls: false, a loopback URL as the node sees it). */
+  tlsFiles: TlsFiles | undefined,
   opts: ReadMetricsOptions = {},
 ): Promise<string> {
   if (!remote.forward) throw new Error(`${remote.name}: this connection cannot forward TCP streams`);
-  const where = `${remote.name}: https://${isIP(host) === 6 ? `[${host}]` : host}:${port}/metrics`;
+  const where = `${remote.name}: ${tlsFiles ? 'https' : 'http'}://${isIP(host) === 6 ? `[${host}]` : host}:${port}/metrics`;
   const timeoutMs = opts.timeoutMs ?? 15_000;
   const maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
 
@@ -479,6 +480,12 @@ export async function readMetricsViaForward(
       throw new Error(`${where}: no complete response within ${timeoutMs} ms`);
     }
     return await new Promise<Buffer>((resolve, reject) => {
+      if (!tlsFiles) {
+        const plain = stream as unknown as Duplex;
+        collect(plain, resolve, reject);
+        plain.write(metricsRequest(host, port));
+        return;
+      }
       const socket = tls.connect({
         socket: stream as unknown as Duplex,
         // `host` is what the certificate must name; SNI is only sent for DNS names (RFC 6066 forbids IPs).
@@ -490,24 +497,28 @@ export async function readMetricsViaForward(
         ALPNProtocols: ['http/1.1'],
       });
       stream = socket;
-      const chunks: Buffer[] = [];
-      let size = 0;
+      collect(socket, resolve, reject);
       // write, not end: a half-closed connection makes Go's HTTP server cancel the request.
       socket.on('secureConnect', () => socket.write(metricsRequest(host, port)));
-      socket.on('data', (d: Buffer) => {
-        size += d.length;
-        if (size > maxBytes) {
-          socket.destroy();
-          reject(new Error(`${where}: response larger than ${maxBytes} bytes`));
-          return;
-        }
-        chunks.push(d);
-      });
-      socket.on('end', () => resolve(Buffer.concat(chunks)));
-      socket.on('close', () => resolve(Buffer.concat(chunks)));
-      socket.on('error', (e) => reject(new Error(`${where}: ${e.message}`)));
     });
   };
+  /** The whole response, up to maxBytes. */
+  function collect(socket: Duplex, resolve: (b: Buffer) => void, reject: (e: Error) => void): void {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    socket.on('data', (d: Buffer) => {
+      size += d.length;
+      if (size > maxBytes) {
+        socket.destroy();
+        reject(new Error(`${where}: response larger than ${maxBytes} bytes`));
+        return;
+      }
+      chunks.push(d);
+    });
+    socket.on('end', () => resolve(Buffer.concat(chunks)));
+    socket.on('close', () => resolve(Buffer.concat(chunks)));
+    socket.on('error', (e) => reject(new Error(`${where}: ${e.message}`)));
+  }
   try {
     const raw = await Promise.race([exchange(), timeout]);
     let res: HttpResponse;
@@ -554,6 +565,9 @@ export function metricsFetchScript(clientUrl: string, paths: RemoteTlsPaths = DE
   const hostPort = `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
   const verify = isIP(host) ? `-verify_ip ${shq(host)}` : `-verify_hostname ${shq(host)} -servername ${shq(host)}`;
   const request = metricsRequest(host, port).replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+  if (url.startsWith('http://')) {
+    return [`echo '${FETCH_MARK} body'`, `exec curl -sS --fail --max-time ${timeoutS} ${shq(url)}`].join('\n');
+  }
   return [
     'if command -v curl >/dev/null 2>&1; then',
     `  echo '${FETCH_MARK} body'`,
@@ -597,7 +611,8 @@ export async function readMetrics(
   opts: ReadMetricsOptions & { tls?: TlsFiles; remotePaths?: RemoteTlsPaths } = {},
 ): Promise<string> {
   const { host, port } = splitClientUrl(clientUrl);
-  if (remote.forward && opts.tls) return readMetricsViaForward(remote, host, port, opts.tls, opts);
+  const plain = clientUrl.startsWith('http://');
+  if (remote.forward && (opts.tls || plain)) return readMetricsViaForward(remote, host, port, plain ? undefined : opts.tls, opts);
   const where = `${remote.name}: ${clientUrl.replace(/\/+$/, '')}/metrics`;
   const timeoutS = Math.max(1, Math.ceil((opts.timeoutMs ?? 15_000) / 1000));
   const r = await remote.run(metricsFetchScript(clientUrl, opts.remotePaths, timeoutS), { timeoutMs: (timeoutS + 5) * 1000 });

@@ -93,3 +93,44 @@ describe('etcdBinaries', () => {
     expect(await entries()).toEqual([path.basename(entry)]);
   });
 });
+
+describe('etcdBinaries: etcdutl', () => {
+  it('extracts etcdutl from a 3.5 release, with its sum, and caches it like the others', async () => {
+    const tarball = await release('etcd-v3.5.16-linux-amd64', { etcd: 'etcd binary', etcdctl: 'etcdctl binary', etcdutl: 'etcdutl binary' });
+    const first = await etcdBinaries(inventory(tarball, '3.5.16'), quiet);
+    expect(await readFile(first.etcdutl!.path!, 'utf8')).toBe('etcdutl binary');
+    expect(first.etcdutl!.sha256).toBe(await sha256File(first.etcdutl!.path!));
+    expect(first.etcdutl!.size).toBe('etcdutl binary'.length);
+    const again = await etcdBinaries(inventory(tarball, '3.5.16'), quiet);
+    expect(again).toEqual(first);
+    expect(await entries()).toHaveLength(1);
+  });
+
+  it('has no etcdutl for a 3.4 release, and says so in the manifest', async () => {
+    const tarball = await release('etcd-v3.4.23-linux-amd64', { etcd: 'etcd binary', etcdctl: 'etcdctl binary' });
+    const r = await etcdBinaries(inventory(tarball), quiet);
+    expect('etcdutl' in r).toBe(false);
+    const entry = path.dirname(path.dirname(r.etcd.path!));
+    expect(JSON.parse(await readFile(path.join(entry, 'manifest.json'), 'utf8')).etcdutl).toBeNull();
+  });
+
+  it('extracts again an entry whose manifest predates etcdutl, and finds it', async () => {
+    const tarball = await release('etcd-v3.5.16-linux-amd64', { etcd: 'etcd binary', etcdctl: 'etcdctl binary', etcdutl: 'etcdutl binary' });
+    const { etcd } = await etcdBinaries(inventory(tarball, '3.5.16'), quiet);
+    const manifest = path.join(path.dirname(path.dirname(etcd.path!)), 'manifest.json');
+    const { etcdutl: _dropped, ...older } = JSON.parse(await readFile(manifest, 'utf8'));
+    await writeFile(manifest, JSON.stringify(older));
+    const r = await etcdBinaries(inventory(tarball, '3.5.16'), quiet);
+    expect(await readFile(r.etcdutl!.path!, 'utf8')).toBe('etcdutl binary');
+    expect(JSON.parse(await readFile(manifest, 'utf8')).etcdutl.sha256).toBe(r.etcdutl!.sha256);
+    expect(await entries()).toHaveLength(1);
+  });
+
+  it('loses the cache entry when its etcdutl was removed, and extracts it again', async () => {
+    const tarball = await release('etcd-v3.5.16-linux-amd64', { etcd: 'etcd binary', etcdctl: 'etcdctl binary', etcdutl: 'etcdutl binary' });
+    const { etcdutl } = await etcdBinaries(inventory(tarball, '3.5.16'), quiet);
+    await rm(etcdutl!.path!);
+    const r = await etcdBinaries(inventory(tarball, '3.5.16'), quiet);
+    expect(await readFile(r.etcdutl!.path!, 'utf8')).toBe('etcdutl binary');
+  });
+});

@@ -268,4 +268,18 @@ describe('planning over scripted nodes', () => {
     expect(run.hosts[1]!.plan!.rejoin).toBeDefined();
     expect(log.some((l) => l.startsWith('lint (ignored by --no-lint): controller-1: '))).toBe(true);
   });
+
+  it('stops a node whose CPU the release is not built for before any upload, naming the release it needs', async () => {
+    const { remotes, log } = lab();
+    remotes.forEach((r, i) => r.rules.unshift([/uname -m/, { stdout: `H ${i === 1 ? 'aarch64' : 'x86_64'}\nA inactive\nE disabled\nM 0\n` }]));
+    const run = runOf(remotes, []);
+    run.artifacts = { ...artifacts, arch: { uname: 'x86_64', release: 'amd64' } };
+    await runSteps(run, [upStep.observe]);
+    expect(run.hosts.map((h) => h.outcome.status)).toEqual(['ok', 'failed', 'ok']);
+    expect(run.hosts[1]!.outcome.reason).toBe(
+      'controller-1: the node is aarch64 (uname -m) but the etcd release\'s binaries are built for x86_64: nothing was uploaded; it needs etcd-v3.4.23-linux-arm64.tar.gz',
+    );
+    await runSteps(run, [upStep.writeFiles]).catch(() => {});
+    expect(log.filter((l) => l.startsWith('controller-1: upload'))).toEqual([]);
+  });
 });

@@ -19,6 +19,14 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   doctor: async () => (await import('./commands/doctor.js')).registerDoctor,
   tune: async () => (await import('./commands/tune.js')).registerTune,
   init: async () => (await import('./commands/init.js')).registerInit,
+  etcdctl: async () => (await import('./commands/etcdctl.js')).registerEtcdctl,
+  env: async () => (await import('./commands/env.js')).registerEnv,
+  member: async () => (await import('./commands/member.js')).registerMember,
+  leader: async () => (await import('./commands/leader.js')).registerLeader,
+  defrag: async () => (await import('./commands/defrag.js')).registerDefrag,
+  alarm: async () => (await import('./commands/alarm.js')).registerAlarm,
+  reset: async () => (await import('./commands/reset.js')).registerReset,
+  keys: async () => (await import('./commands/keys.js')).registerKeys,
 };
 
 /** The program with the commands `argv` needs: just the one named, or all of them (help, unknown command). */

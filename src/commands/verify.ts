@@ -5,12 +5,13 @@ import { color, info, printJson, println, renderTable } from '../output.js';
 import { withHosts } from '../engine/session.js';
 import { verifyVerdict, type Problem } from '../verify/checks.js';
 import { diagnoseJournal, type Finding } from '../verify/diagnose.js';
-import { etcdctlCommand } from '../verify/etcdctl.js';
+import { endpointsOf, etcdctlCommand } from '../verify/etcdctl.js';
 import { gatherFacts } from '../verify/gather.js';
 import { parseJournal } from '../verify/journal.js';
 import { parseCheckPerf, PERF_LOADS, type PerfLoad, type PerfResult } from '../verify/perf.js';
 import { clientUrl } from '../inventory/derive.js';
 import { loadInventory, withInventory, withJson, type CommonOptions } from './options.js';
+import { checkSecretsAtRest, type EncryptionProblem } from '../keys/verify-encryption.js';
 
 type Opts = CommonOptions & { perf?: boolean; load: PerfLoad; acceptNew?: boolean };
 
@@ -43,21 +44,25 @@ export function registerVerify(program: Command): void {
         perf = parseCheckPerf(r.stdout);
         if (!perf.pass) verdict.problems.push({ check: 'perf', node: probe.node.name, severity: 'error', message: `check perf failed: ${perf.lines.filter((l) => !l.startsWith('PASS')).join('; ') || r.stderr.trim().split('\n').pop()}` });
       }
-      const errors = verdict.problems.filter((p) => p.severity === 'error');
+      // Secrets at rest, when the cluster has quorum (a read would wait out its timeout otherwise): a problem per
+      // unencrypted secret, none when it holds no secret.
+      const atRest = facts.members && probe && verdict.quorum.canLose >= 0 ? await checkSecretsAtRest({ remote: probe.remote, endpoints: endpointsOf(inv.nodes) }) : { problems: [] };
+      const problems: (Problem | EncryptionProblem)[] = [...verdict.problems, ...atRest.problems];
+      const errors = problems.filter((p) => p.severity === 'error');
       if (opts.json) {
-        printJson({ ok: errors.length === 0, quorum: verdict.quorum, members: facts.members ?? [], status: facts.status, health: facts.health, nodes: facts.nodes, journal: Object.fromEntries(findings), ...(perf ? { perf } : {}), problems: verdict.problems });
+        printJson({ ok: errors.length === 0, quorum: verdict.quorum, members: facts.members ?? [], status: facts.status, health: facts.health, nodes: facts.nodes, journal: Object.fromEntries(findings), ...(perf ? { perf } : {}), ...(atRest.report?.total ? { secrets: { total: atRest.report.total, encrypted: atRest.report.encrypted, keys: atRest.report.keys } } : {}), problems });
       } else {
-        printReport(facts, verdict.quorum.text, verdict.problems, perf);
+        printReport(facts, verdict.quorum.text, problems, perf);
       }
       if (errors.length) {
-        const nodes = [...new Set(errors.map((p) => p.node).filter(Boolean))];
+        const nodes = [...new Set(errors.map((p) => ('node' in p ? p.node : undefined)).filter(Boolean))];
         throw new CheckFailed(`verify: ${errors.length} problem(s)${nodes.length ? ` on ${nodes.join(', ')}` : ''}`);
       }
     });
   });
 }
 
-function printReport(facts: Awaited<ReturnType<typeof gatherFacts>>['facts'], quorumText: string, problems: Problem[], perf?: PerfResult): void {
+function printReport(facts: Awaited<ReturnType<typeof gatherFacts>>['facts'], quorumText: string, problems: (Problem | EncryptionProblem)[], perf?: PerfResult): void {
   println('Members');
   println(renderTable(['ID', 'STATUS', 'NAME', 'PEER URLS', 'CLIENT URLS', 'LEARNER'], (facts.members ?? []).map((m) => [m.id, m.started ? 'started' : 'unstarted', m.name, m.peerURLs.join(','), m.clientURLs.join(','), String(m.isLearner)])));
   println('Endpoint status');
@@ -87,7 +92,7 @@ function printReport(facts: Awaited<ReturnType<typeof gatherFacts>>['facts'], qu
   println(`Quorum: ${quorumText}`);
   if (problems.length) {
     println(`\nProblems (${problems.length}):`);
-    for (const p of problems) println(`  ${p.severity === 'error' ? color.red('✗') : color.yellow('!')} ${p.node ? `${p.node}: ` : ''}[${p.check}] ${p.message}`);
+    for (const p of problems) println(`  ${p.severity === 'error' ? color.red('✗') : color.yellow('!')} ${'node' in p && p.node ? `${p.node}: ` : ''}[${p.check}] ${p.message}`);
   } else {
     println(color.green('\nAll checks passed.'));
   }

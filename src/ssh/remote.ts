@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { OperationError } from '../errors.js';
 
 /** What provisioning and verification need from a node: run a command as root, and install a file atomically. */
@@ -16,6 +16,20 @@ export interface ExecResult {
   stdout: string;
   stderr: string;
   timedOut: boolean;
+}
+
+/** A command whose stdin, stdout and stderr are the caller's streams, bytes as they are (`hardway etcdctl`). */
+export interface StreamOptions {
+  stdin?: Readable;
+  stdout: Writable;
+  stderr: Writable;
+  /** Aborting sends the remote command SIGTERM and closes its channel (the user pressed Ctrl-C). */
+  signal?: AbortSignal;
+}
+
+export interface StreamResult {
+  code: number | null;
+  signal?: string;
 }
 
 export interface UploadSource {
@@ -55,9 +69,32 @@ export interface Remote {
    * mode, then renames it over the target. An interrupted transfer never leaves a partial file in place.
    */
   upload(src: UploadSource, remotePath: string, mode: number, opts?: UploadOptions): Promise<void>;
+  /** Runs a shell command as `run` does, with no time limit, streaming its stdin, stdout and stderr. */
+  stream?(command: string, io: StreamOptions): Promise<StreamResult>;
   /** A TCP stream to host:port as seen from the node (for metrics through the SSH connection). */
   forward?(host: string, port: number): Promise<NodeJS.ReadWriteStream>;
   close(): Promise<void>;
+}
+
+/**
+ * A streamed command that ends with its SSH session. sshd signals nothing to the command of a session without a
+ * terminal when the client goes away, and refuses signal requests for root logins: so the command runs in the
+ * background (stdin passed on), a watchdog ends it once the session's sshd ($PPID) is gone, and a signal that does
+ * arrive (Ctrl-C relayed for a non-root login) is passed on. The exit status is the command's.
+ */
+export function sessionBoundScript(command: string): string {
+  return [
+    // The trap first: a signal that comes as the command starts must not end this shell and leave the command.
+    `trap 't=1; kill -TERM "$c" 2>/dev/null' HUP INT TERM`,
+    // Through fd 3: dash gives a background command /dev/null as stdin even with an explicit `<&0`.
+    'exec 3<&0',
+    `sh -c ${shq(command)} <&3 3<&- &`,
+    'c=$!',
+    '(while kill -0 "$PPID" && kill -0 "$c"; do sleep 1; done 2>/dev/null; kill -TERM "$c" 2>/dev/null) </dev/null >/dev/null 2>&1 3<&- &',
+    // A trapped signal makes wait return early (t=1): wait again for the command's own status. A wait after the one
+    // that collected it says 127 (no such child): the status collected stands.
+    's=127; while :; do t=0; wait "$c"; r=$?; [ "$r" = 127 ] && exit "$s"; s=$r; [ "$t" = 1 ] || exit "$s"; done',
+  ].join('\n');
 }
 
 /** POSIX shell single-quoting. */

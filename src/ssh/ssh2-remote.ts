@@ -5,7 +5,7 @@ import { NodeSSH } from 'node-ssh';
 import ssh2, { type Client, type ClientChannel } from 'ssh2';
 import { OperationError } from '../errors.js';
 import { checkHostKey, fingerprint, formatKnownHostsLine, hostToken, keyBlobType, parseKnownHosts } from './known-hosts.js';
-import { atomicInstallScript, ChannelRefused, shq, uploadTimeoutMs, type ExecOptions, type ExecResult, type Remote, type UploadOptions, type UploadSource } from './remote.js';
+import { atomicInstallScript, ChannelRefused, sessionBoundScript, shq, uploadTimeoutMs, type ExecOptions, type ExecResult, type Remote, type StreamOptions, type StreamResult, type UploadOptions, type UploadSource } from './remote.js';
 import type { JumpHop, SshTarget } from './target.js';
 
 /** The ssh2 (through node-ssh) adapter for Remote. */
@@ -217,6 +217,45 @@ class Ssh2Remote implements Remote {
         if (opts.stdin === undefined) channel.end();
         else if (typeof opts.stdin === 'string' || Buffer.isBuffer(opts.stdin)) channel.end(opts.stdin);
         else opts.stdin.pipe(channel);
+      });
+    });
+  }
+
+  stream(command: string, io: StreamOptions): Promise<StreamResult> {
+    return new Promise((resolve, reject) => {
+      this.client.exec(this.asRoot(sessionBoundScript(command)), (err, channel) => {
+        if (err) return reject(new ChannelRefused(`${this.name}: cannot start a command: ${err.message}`));
+        let settled = false;
+        const finish = (r: StreamResult) => {
+          if (settled) return;
+          settled = true;
+          io.signal?.removeEventListener('abort', stop);
+          io.stdout.off('error', stop);
+          io.stderr.off('error', stop);
+          // Input the command no longer reads must not keep this process waiting for it.
+          io.stdin?.unpipe(channel);
+          io.stdin?.pause();
+          resolve(r);
+        };
+        function stop() {
+          try {
+            channel.signal('TERM');
+          } catch {
+            /* the server may not support signals */
+          }
+          channel.close();
+          // sshd keeps a channel open while its command runs: do not wait for it; closing the connection ends it.
+          setTimeout(() => finish({ code: null, signal: 'TERM' }), 1500).unref();
+        }
+        // A reader that went away (`| head -1`) ends the command, as a closed pipe would locally.
+        io.stdout.on('error', stop);
+        io.stderr.on('error', stop);
+        io.signal?.addEventListener('abort', stop, { once: true });
+        channel.pipe(io.stdout, { end: false });
+        channel.stderr.pipe(io.stderr, { end: false });
+        channel.on('close', (code: number | null, signal?: string) => finish({ code: code ?? null, ...(signal ? { signal } : {}) }));
+        if (io.stdin) io.stdin.pipe(channel);
+        else channel.end();
       });
     });
   }

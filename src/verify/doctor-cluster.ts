@@ -1,8 +1,11 @@
+import { clientUrl } from '../inventory/derive.js';
 import type { Inventory } from '../inventory/types.js';
 import type { SystemdState } from './checks.js';
 import { diagnose, parseGoDuration, sortFindings, type Finding } from './diagnose.js';
 import type { EndpointStatus } from './etcdctl.js';
 import { entryLine, type JournalEntry } from './journal.js';
+import { signatureById } from './signatures.js';
+import { alarmsInStatusErrors } from '../members/alarm-parse.js';
 
 /**
  * The online doctor's judgement, pure: per-member journal findings plus what only the live cluster shows
@@ -221,7 +224,43 @@ export function diagnoseCluster(inv: Inventory, facts: DoctorFacts): Finding[] {
   for (const p of facts.pkiProblems) {
     out.push(finding({ id: 'TLS-SAN', severity: 'error', title: 'certificate problem', hosts: [], evidence: [p], meaning: 'members or clients will reject the TLS handshake', fix: "'hardway pki' reissues kubernetes.pem, then 'hardway up' ships it" }));
   }
-  return sortFindings(dedupe(out));
+  return sortFindings(dedupe(withLiveNospace(inv, out, facts)));
+}
+
+/**
+ * A NOSPACE alarm stays raised across restarts, after the journal lines that raised it have left the window: the
+ * endpoint status of the last sample says whether it is active now. One finding for it, with the journal's lines as
+ * more evidence, replaces the per-member journal ones.
+ */
+export function withLiveNospace(inv: Inventory, findings: Finding[], facts: Pick<DoctorFacts, 'statusSamples'>): Finding[] {
+  const last = [...facts.statusSamples].reverse().find((s) => s.status.length > 0);
+  const raisedBy = [...new Set((last?.status ?? []).flatMap((s) => alarmsInStatusErrors(s.errors)).filter((a) => a.alarm === 'NOSPACE').map((a) => a.memberId))];
+  if (!raisedBy.length) return findings;
+  const sig = signatureById('SPACE-01')!;
+  const journal = findings.filter((f) => f.id === 'SPACE-01');
+  const hostPort = (url: string) => url.replace(/^\w+:\/\//, '');
+  const nodeAt = (endpoint: string) => inv.nodes.find((n) => hostPort(clientUrl(n)) === hostPort(endpoint))?.name;
+  const nameOf = (id: string) => {
+    const at = last!.status.find((s) => s.memberId === id);
+    return at && nodeAt(at.endpoint) ? `${nodeAt(at.endpoint)} (${id})` : id;
+  };
+  const alarmed = last!.status.filter((s) => alarmsInStatusErrors(s.errors).some((a) => a.alarm === 'NOSPACE')).flatMap((s) => nodeAt(s.endpoint) ?? []);
+  const live = finding({
+    id: 'SPACE-01',
+    severity: 'error',
+    title: 'Database space exceeded: NOSPACE alarm active',
+    hosts: [...new Set([...alarmed, ...journal.flatMap((f) => f.hosts)])],
+    evidence: [
+      ...last!.status.map((s) => `endpoint status ${s.endpoint}: db ${(s.dbSize / 1e6).toFixed(1)} MB, ${s.errors.join('; ').trim() || 'no errors'}`),
+      ...journal.flatMap((f) => f.evidence.slice(-1)),
+    ],
+    facts: { raisedBy: raisedBy.join(',') },
+    details: [`raised by ${raisedBy.map(nameOf).join(', ')}; writes fail with 'mvcc: database space exceeded' until it is disarmed`],
+    meaning: sig.meaning,
+    fix: sig.fix,
+    ...(sig.ref ? { ref: sig.ref } : {}),
+  });
+  return [live, ...findings.filter((f) => f.id !== 'SPACE-01')];
 }
 
 /** One finding per id and member. */

@@ -125,3 +125,16 @@ export function parseEndpointStatus(stdout: string): EndpointStatus[] {
   });
 }
 
+/**
+ * etcdctl with the user's own arguments: endpoints and certificates as ETCDCTL_* variables rather than flags, so
+ * a flag the user gives wins (a repeated `--endpoints` flag would add to ours). `exec`: a signal reaches etcdctl.
+ */
+export function etcdctlUserCommand(endpoints: string[], args: string[]): string {
+  const tls = endpoints.some((e) => e.startsWith('https://'));
+  const env = [
+    'ETCDCTL_API=3',
+    `ETCDCTL_ENDPOINTS=${endpoints.join(',')}`,
+    ...(tls ? [`ETCDCTL_CACERT=${REMOTE_PATHS.caCert}`, `ETCDCTL_CERT=${REMOTE_PATHS.cert}`, `ETCDCTL_KEY=${REMOTE_PATHS.key}`] : []),
+  ];
+  return `export ${env.map(shq).join(' ')}; exec ${REMOTE_PATHS.etcdctl}${args.map((a) => ` ${shq(a)}`).join('')}`;
+}

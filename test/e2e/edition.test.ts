@@ -58,6 +58,14 @@ describeLab('the current edition', () => {
       const found = JSON.parse(doctor.stdout) as { counts: { error: number }; findings: { id: string }[] };
       expect(found.counts.error, doctor.stdout).toBe(0);
       expect(found.findings.filter((f) => !f.id.startsWith('DISK-')), doctor.stdout).toEqual([]);
+      // etcdctl and keys go through the server's loopback, without certificates.
+      const get = await runHardway(['etcdctl', '-i', inv, '--', 'get', 'hello', '--print-value-only']);
+      expect([get.exitCode, get.stdout.trim()], get.stderr).toEqual([0, 'world']);
+      const keys = await runHardway(['keys', 'list', '-i', inv]);
+      expect(keys.exitCode, keys.stderr).toBe(0);
+      expect(keys.stdout).toMatch(/^hello\s/m);
+      const env = await runHardway(['env', '-i', inv]);
+      expect([env.exitCode, env.stderr.trim()]).toEqual([2, expect.stringContaining("etcd listens on controller's loopback only (etcd.tls: false")]);
       const again = await runHardway(['up', '-i', inv]);
       expect(again.exitCode).toBe(0);
       expect(again.stdout).toMatch(/nothing changed/);

@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import { newHosts } from '../engine/hosts.js';
+import { UsageError } from '../errors.js';
+import { withHosts } from '../engine/session.js';
+import { listJson, listText } from '../members/list.js';
+import { removeMember, removeReport, removeRun } from '../members/remove.js';
+import { replaceMember, replaceReport, replaceRun } from '../members/replace.js';
+import { askMembers } from '../members/view.js';
+import { info, printJson, println } from '../output.js';
+import { loadInventory, withInventory, withJson, type CommonOptions } from './options.js';
+
+type Opts = CommonOptions & { acceptNew?: boolean; yes?: boolean; wait?: string; lint?: boolean; templates?: string };
+
+const acceptNew = (cmd: Command) => cmd.option('--accept-new', 'record unknown host keys in knownHosts (never a changed one)');
+
+export function registerMember(program: Command): void {
+  const member = program.command('member').description('list, remove and replace the members of the cluster');
+  const list = acceptNew(member.command('list').description('the members: ID, name, status, learner, URLs, leader, whether the inventory lists them; then what the cluster survives'));
+  withJson(withInventory(list)).action(async (opts: Opts) => {
+    const inv = await loadInventory(opts);
+    const view = await withHosts(inv, inv.nodes, { acceptNew: !!opts.acceptNew }, (run) => askMembers(inv, run.hosts));
+    if (opts.json) printJson(listJson(view));
+    else println(listText(view));
+  });
+
+  const remove = acceptNew(
+    member
+      .command('remove')
+      .description('remove a member (refused when the members left could not keep quorum); on the node, stop and disable etcd and move the data dir aside')
+      .argument('<node>', 'inventory node or member name')
+      .option('--yes', 'do not ask (required without a terminal)'),
+  );
+  withJson(withInventory(remove)).action(async (node: string, opts: Opts) => {
+    const inv = await loadInventory(opts);
+    const run = removeRun({ inv, hosts: newHosts(inv.nodes), acceptNew: !!opts.acceptNew, log: info }, node, { yes: !!opts.yes });
+    await removeMember(run);
+    if (opts.json) printJson({ removed: { id: run.target!.id, name: run.target!.name }, done: run.done, notDone: run.left, ...(run.members ? { members: run.members.map((m) => ({ id: m.id, name: m.name, isLearner: m.isLearner })) } : {}) });
+    else println(removeReport(run).join('\n'));
+  });
+
+  const replace = acceptNew(
+    member
+      .command('replace')
+      .description('for a node re-imaged or whose disk is gone: remove its old member, move its data dir aside, install its files, add it as a learner, start it, promote it once caught up')
+      .argument('<node>', 'an inventory node')
+      .option('--yes', 'do not ask (required without a terminal)')
+      .option('--wait <seconds>', 'how long the new member may take to catch up and be healthy', '60')
+      .option('--no-lint', 'ship the unit even if lint finds errors')
+      .option('--templates <dir>', 'directory with your own etcd.service.hbs (as given to up)'),
+  );
+  withJson(withInventory(replace)).action(async (node: string, opts: Opts) => {
+    if (!(Number(opts.wait) > 0)) throw new UsageError(`--wait ${opts.wait}: not a number of seconds`);
+    const inv = await loadInventory(opts);
+    const run = replaceRun({ inv, hosts: newHosts(inv.nodes), acceptNew: !!opts.acceptNew, log: info }, node, {
+      yes: !!opts.yes,
+      waitMs: Number(opts.wait) * 1000,
+      json: !!opts.json,
+      ...(opts.lint === false ? { lint: false } : {}),
+      ...(opts.templates ? { templates: opts.templates } : {}),
+    });
+    await replaceMember(run);
+    if (opts.json) printJson({ node, id: run.newId, done: run.done, members: (run.members ?? []).map((m) => ({ id: m.id, name: m.name, isLearner: m.isLearner })) });
+    else println(replaceReport(run).join('\n'));
+  });
+}

@@ -1,0 +1,36 @@
+import { quorum } from '../inventory/derive.js';
+import { endpointHealthOf, reachableClientUrl } from '../provision/health.js';
+import type { Remote } from '../ssh/remote.js';
+import type { EndpointHealth } from '../verify/etcdctl.js';
+import type { Voter } from './quorum.js';
+import type { MemberRow } from './view.js';
+
+/** Which members answer, for the member commands' quorum arithmetic. */
+
+/**
+ * A member that answers but reports an active alarm is up: etcdctl 3.4 calls it unhealthy, yet a NOSPACE cluster
+ * is repaired through exactly those members (defrag, disarm), and it still commits membership changes.
+ */
+export function answers(h: EndpointHealth | undefined): boolean {
+  return !!h && (h.health || /^Active Alarm/i.test(h.error ?? ''));
+}
+
+/** Every member with whether it answers; one never started, or without a client URL, does not. */
+export async function membersHealth(remote: Remote, rows: MemberRow[], timeoutS = 3): Promise<Voter[]> {
+  const urls = rows.flatMap((r) => reachableClientUrl(r) ?? []);
+  const health = await endpointHealthOf(remote, urls, timeoutS);
+  return rows.map((r) => {
+    const url = reachableClientUrl(r);
+    return { id: r.id, name: r.name, isLearner: r.isLearner, healthy: !!url && answers(health.find((h) => h.endpoint === url)) };
+  });
+}
+
+/** Undefined when a quorum of the voting members answers; otherwise why not, with the numbers. */
+export function quorumProblem(members: Voter[]): string | undefined {
+  const voters = members.filter((m) => !m.isLearner);
+  const up = voters.filter((m) => m.healthy);
+  const need = quorum(voters.length);
+  if (up.length >= need) return undefined;
+  const down = voters.filter((m) => !m.healthy).map((m) => m.name || m.id);
+  return `the cluster has no quorum: ${voters.length} voting members need ${need} healthy, ${up.length} ${up.length === 1 ? 'is' : 'are'} (down: ${down.join(', ')})`;
+}

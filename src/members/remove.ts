@@ -1,0 +1,134 @@
+import { OperationError } from '../errors.js';
+import type { Inventory } from '../inventory/types.js';
+import { connectStep, usable, type Host, type HostsRun } from '../engine/hosts.js';
+import { runSteps, step } from '../engine/runner.js';
+import { must, retry } from '../provision/apply.js';
+import { reachableClientUrl } from '../provision/health.js';
+import type { Remote } from '../ssh/remote.js';
+import { etcdctlCommand } from '../verify/etcdctl.js';
+import { confirm } from './confirm.js';
+import { membersHealth } from './health.js';
+import { moveLeader } from './leader.js';
+import { leaveScript, movedAsidePath } from './node-ops.js';
+import { removalVerdict, toleranceLine } from './quorum.js';
+import { askMembers, memberLabel, memberNamed, type MemberRow, type MembersView } from './view.js';
+
+/**
+ * `hardway member remove NODE`: the member removed (after the quorum arithmetic), then on the node, when it can be
+ * reached, etcd stopped and disabled and the data dir moved aside. A node that cannot be reached does not stop the
+ * removal: a dead machine is the usual reason to remove its member; what is left on it is said.
+ */
+
+export interface RemoveOptions {
+  yes?: boolean;
+  /** Asking on a terminal (default: whether stdin and stderr are one). */
+  isTTY?: boolean;
+  acceptNew?: boolean;
+  now?: Date;
+}
+
+export interface RemoveRun extends HostsRun {
+  name: string;
+  opts: RemoveOptions;
+  view?: MembersView;
+  target?: MemberRow;
+  /** The target's host, when it is an inventory node. */
+  host?: Host;
+  /** Where its data dir goes. */
+  movedTo: string;
+  plan: string[];
+  done: string[];
+  /** What could not be done on the node (unreachable), for the report. */
+  left: string[];
+  members?: MemberRow[];
+}
+
+const reachable = (r: RemoveRun) => !!r.host && usable(r.host);
+
+export const removeSteps = {
+  ask: step<RemoveRun>('ask the cluster', async (r) => {
+    r.view = await askMembers(r.inv, r.hosts);
+    r.target = memberNamed(r.inv, r.view, r.name);
+    const node = r.target.node;
+    r.host = node ? r.hosts.find((h) => h.node === node) : undefined;
+  }),
+
+  check: step<RemoveRun>('check quorum', async (r) => {
+    const health = await membersHealth(r.view!.asker.remote, r.view!.rows);
+    const verdict = removalVerdict(health, health.find((m) => m.id === r.target!.id)!, `removing ${memberLabel(r.target!)}`);
+    if (!verdict.ok) throw new OperationError(verdict.text);
+    r.log(`quorum: ${verdict.text}`);
+  }),
+
+  confirm: step<RemoveRun>('confirm', async (r) => {
+    const t = r.target!;
+    r.plan.push(`${t.isLeader ? 'move the leadership to another member, then ' : ''}remove member ${memberLabel(t)} from the cluster`);
+    if (!t.node) r.plan.push(`${t.name || t.id} is not in the inventory: nothing to do on a node`);
+    else if (reachable(r)) r.plan.push(`on ${t.node.name}: stop and disable etcd.service, move ${r.inv.etcd.dataDir} to ${r.movedTo} (nothing is deleted)`);
+    else r.plan.push(`${t.node.name} cannot be reached (${r.host?.outcome.reason}): etcd there is left as it is`);
+    r.log(['this will:', ...r.plan.map((l) => `  - ${l}`)].join('\n'));
+    await confirm(`remove ${memberLabel(t)}?`, r.opts);
+  }),
+
+  removeMember: step<RemoveRun>('remove the member', async (r) => {
+    r.done.push(...(await dropMember(r.inv, r.view!, r.target!)));
+    r.members = (await askMembers(r.inv, [r.view!.asker])).rows;
+  }),
+
+  leaveNode: step<RemoveRun>('stop etcd on the node, move its data dir aside', async (r) => {
+    const t = r.target!;
+    const h = r.host;
+    if (!t.node) return;
+    if (!h || !usable(h)) {
+      r.left.push(`${t.node.name} could not be reached: stop and disable etcd there and move ${r.inv.etcd.dataDir} aside when it is back ('hardway reset ${t.node.name}')`);
+      return;
+    }
+    r.done.push(...(await leaveNode(h.remote, t.node.name, r.inv.etcd.dataDir, r.movedTo)));
+  }),
+};
+
+/**
+ * Removes a member through the others, handing the leadership on first when it leads (a leader removing itself
+ * leaves the cluster leaderless for an election); what was done, as report lines.
+ */
+export async function dropMember(inv: Inventory, view: MembersView, t: MemberRow): Promise<string[]> {
+  const done: string[] = [];
+  if (t.isLeader) {
+    const moved = await moveLeader(inv, view);
+    done.push(`moved the leadership to ${memberLabel(moved.after)}`);
+  }
+  const others = view.rows.filter((m) => m.id !== t.id).flatMap((m) => reachableClientUrl(m) ?? []);
+  // A leader just elected refuses membership changes for a moment (it must have heard from a quorum first).
+  await retry(() => must(view.asker.remote, etcdctlCommand(others, ['member', 'remove', t.id]), `etcdctl member remove ${t.id}`), 15_000);
+  done.push(`removed member ${memberLabel(t)}`);
+  return done;
+}
+
+/** Stops and disables etcd on a node, moves its data dir to `to`; what was done, as report lines. */
+export async function leaveNode(remote: Remote, name: string, dataDir: string, to: string): Promise<string[]> {
+  const out = (await must(remote, leaveScript(dataDir, to), `${name}: stopping etcd and moving ${dataDir} aside`)).split('\n');
+  return [
+    out.includes('hardway:stopped') ? `${name}: stopped and disabled etcd.service` : `${name}: no etcd.service: nothing to stop`,
+    out.includes('hardway:moved') ? `${name}: moved ${dataDir} to ${to}` : `${name}: ${dataDir} does not exist: nothing to move`,
+  ];
+}
+
+export function removeRun(base: HostsRun, name: string, opts: RemoveOptions): RemoveRun {
+  return { ...base, name, opts, movedTo: movedAsidePath(base.inv.etcd.dataDir, opts.now ?? new Date()), plan: [], done: [], left: [] };
+}
+
+export async function removeMember(run: RemoveRun): Promise<RemoveRun> {
+  const s = removeSteps;
+  await runSteps(run, [connectStep<RemoveRun>(), s.ask, s.check, s.confirm, s.removeMember, s.leaveNode]);
+  return run;
+}
+
+/** The lines said at the end: what was done, what was not, what the cluster is now, the inventory to edit. */
+export function removeReport(r: RemoveRun): string[] {
+  const voting = (r.members ?? []).filter((m) => !m.isLearner).length;
+  const lines = [...r.done, ...r.left.map((l) => `not done: ${l}`)];
+  if (r.members) lines.push(`now ${toleranceLine(voting, r.members.length - voting)}`);
+  const node = r.target?.node;
+  if (node) lines.push(`${node.name} is still in the inventory ${r.inv.file}: remove it there, or a later 'hardway up' adds it back`);
+  return lines;
+}

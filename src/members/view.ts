@@ -1,0 +1,72 @@
+import { OperationError, UsageError } from '../errors.js';
+import { peerUrl } from '../inventory/derive.js';
+import type { Inventory, NodeSpec } from '../inventory/types.js';
+import { askCluster } from '../engine/cluster.js';
+import type { Host } from '../engine/hosts.js';
+import { reachableClientUrl } from '../provision/health.js';
+import type { Remote } from '../ssh/remote.js';
+import { etcdctlCommand, parseEndpointStatus, type EndpointStatus, type MemberInfo } from '../verify/etcdctl.js';
+
+/** The cluster as the member commands see it: the member list, each member's endpoint status, the inventory node it is. */
+
+export interface MemberRow extends MemberInfo {
+  /** The inventory node it is: by peer URL, else by name. */
+  node?: NodeSpec;
+  /** Its endpoint status, when it answered. */
+  status?: EndpointStatus;
+  isLeader: boolean;
+}
+
+export interface MembersView {
+  clusterId: string;
+  /** The host whose etcdctl answered. */
+  asker: Host & { remote: Remote };
+  rows: MemberRow[];
+  leader?: MemberRow;
+  /** Inventory nodes that are not members. */
+  notMembers: NodeSpec[];
+}
+
+export function nodeOfMember(inv: Inventory, m: MemberInfo): NodeSpec | undefined {
+  return inv.nodes.find((n) => m.peerURLs.includes(peerUrl(n))) ?? inv.nodes.find((n) => m.name && n.name === m.name);
+}
+
+/** Pure: the rows from the member list and the statuses that came back. */
+export function memberRows(inv: Inventory, members: MemberInfo[], status: EndpointStatus[]): MemberRow[] {
+  return members.map((m) => {
+    const s = status.find((x) => x.memberId === m.id);
+    const node = nodeOfMember(inv, m);
+    return { ...m, ...(node ? { node } : {}), ...(s ? { status: s } : {}), isLeader: status.some((x) => x.leader === m.id && x.leader !== '0') };
+  });
+}
+
+/** `endpoint status` of these URLs (the ones that answer). */
+export async function statusOf(remote: Remote, urls: string[], timeoutS = 3): Promise<EndpointStatus[]> {
+  if (!urls.length) return [];
+  const r = await remote.run(etcdctlCommand(urls, ['endpoint', 'status', '-w', 'json'], { timeoutS }), { timeoutMs: (timeoutS + 10) * 1000 });
+  return parseEndpointStatus(r.stdout);
+}
+
+/** Member list and statuses through the first host whose etcdctl answers; no answer is an operation error. */
+export async function askMembers(inv: Inventory, hosts: Host[]): Promise<MembersView> {
+  const { answer, unanswered } = await askCluster(inv, hosts, { isActive: () => true });
+  if (!answer) {
+    const why = unanswered ?? `no node reachable (${hosts.map((h) => `${h.node.name}: ${h.outcome.reason ?? 'not connected'}`).join('; ')})`;
+    throw new OperationError(`no member answered: ${why}`);
+  }
+  const status = await statusOf(answer.asker.remote, answer.members.flatMap((m) => reachableClientUrl(m) ?? []));
+  const rows = memberRows(inv, answer.members, status);
+  const leader = rows.find((r) => r.isLeader);
+  const notMembers = inv.nodes.filter((n) => !rows.some((r) => r.node === n));
+  return { clusterId: answer.clusterId, asker: answer.asker, rows, ...(leader ? { leader } : {}), notMembers };
+}
+
+export const memberLabel = (m: MemberInfo) => (m.name ? `${m.name} (${m.id})` : `${m.id} (unstarted)`);
+
+/** The member a command names: by its name or its inventory node's; anything else is a usage error listing them. */
+export function memberNamed(inv: Inventory, view: Pick<MembersView, 'rows'>, name: string): MemberRow {
+  const row = view.rows.find((r) => r.name === name || r.node?.name === name || r.id === name);
+  if (row) return row;
+  const where = inv.nodes.some((n) => n.name === name) ? 'is in the inventory but not a member of the cluster' : 'is neither a member nor in the inventory';
+  throw new UsageError(`${name} ${where} (members: ${view.rows.map(memberLabel).join(', ') || 'none'})`);
+}

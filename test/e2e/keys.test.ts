@@ -6,11 +6,12 @@ import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { K8S_STORAGE } from '../k8s-storage.js';
 import { hexdump } from '../../src/keys/hexdump.js';
 import { allEndpoints, ETCDCTL_TLS, etcdctl } from './etcd-helpers.js';
 import { describeLab, lab, runHardway, sshRun, wipeNode } from './lab-helpers.js';
 
-const DATA = '/work/shared/k8s-storage';
+const DATA = K8S_STORAGE;
 const pod = readFileSync(`${DATA}/pod.storage.bin`);
 const podJson = JSON.parse(readFileSync(`${DATA}/pod.json`, 'utf8')) as { metadata: { name: string; namespace: string; uid: string } };
 const POD_KEY = `/registry/pods/${podJson.metadata.namespace}/${podJson.metadata.name}`;

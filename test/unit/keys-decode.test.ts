@@ -2,11 +2,12 @@ import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { K8S_STORAGE } from '../k8s-storage.js';
 import { type DecodedValue, decodeValue, detectFormat, renderSummary, renderValue } from '../../src/keys/decode.js';
 import { parseEtcdGet } from '../../src/keys/etcd-kv.js';
 import { hexdump } from '../../src/keys/hexdump.js';
 
-const DATA = '/work/shared/k8s-storage';
+const DATA = K8S_STORAGE;
 const file = (name: string) => new Uint8Array(readFileSync(`${DATA}/${name}`));
 const podBin = file('pod.storage.bin');
 const jobBin = file('job.storage.bin');

@@ -2,10 +2,11 @@ import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { K8S_STORAGE } from '../k8s-storage.js';
 import { boundedWatchScript, describeChange, diffEvents, diffResult, parseWatchOutput, watchLineProgress, type WatchEvent } from '../../src/keys/diff.js';
 import { renderDiff } from '../../src/keys/render.js';
 
-const pod = new Uint8Array(readFileSync('/work/shared/k8s-storage/pod.storage.bin'));
+const pod = new Uint8Array(readFileSync(`${K8S_STORAGE}/pod.storage.bin`));
 const enc = (s: string) => new TextEncoder().encode(s);
 
 /** A value as kube-apiserver stores it: `k8s\0` + runtime.Unknown {typeMeta, raw = object {1 metadata}}. */

@@ -20,6 +20,15 @@ const sshOverrides = {
   jumpHost: z.string().min(1).optional(),
 };
 
+/** The architectures of etcd's release tarballs (`etcd-vX-linux-<arch>.tar.gz`). */
+export const RELEASE_ARCHES = ['amd64', 'arm64', 'ppc64le', 's390x'] as const;
+export type ReleaseArch = (typeof RELEASE_ARCHES)[number];
+
+/** One value for every node, or one per architecture (`amd64: …`, `arm64: …`) for a mixed cluster. */
+function perArch<T extends z.ZodType>(value: T) {
+  return z.union([value, z.partialRecord(z.enum(RELEASE_ARCHES), value)]);
+}
+
 export const nodeSchema = z.strictObject({
   name: z.string(),
   address: z.string().min(1),
@@ -38,12 +47,9 @@ export const inventorySchema = z.strictObject({
   etcd: z
     .strictObject({
       version: z.string().regex(/^\d+\.\d+\.\d+$/, 'must be a version such as 3.4.23').default('3.4.23'),
-      tarball: z.string().min(1).optional(),
-      url: z.url().optional(),
-      sha256: z
-        .string()
-        .regex(/^[0-9a-f]{64}$/i, 'must be 64 hex digits')
-        .optional(),
+      tarball: perArch(z.string().min(1)).optional(),
+      url: perArch(z.url()).optional(),
+      sha256: perArch(z.string().regex(/^[0-9a-f]{64}$/i, 'must be 64 hex digits')).optional(),
       dataDir: z.string().startsWith('/', 'must be an absolute path').default('/var/lib/etcd'),
       heartbeatInterval: z.number().int().positive().default(100),
       electionTimeout: z.number().int().positive().default(1000),

@@ -61,6 +61,11 @@ function zodIssueMessage(issue: z.core.$ZodIssue): string {
   return issue.message;
 }
 
+/** f over one value, or over each value of a per-architecture map. */
+function mapValues<V extends string | Record<string, string>>(v: V, f: (s: string) => string): V {
+  return (typeof v === 'string' ? f(v) : Object.fromEntries(Object.entries(v).map(([k, x]) => [k, f(x)]))) as V;
+}
+
 function expandPath(p: string, baseDir: string, homeDir?: string): string {
   if (homeDir && (p === '~' || p.startsWith('~/'))) return path.join(homeDir, p.slice(1));
   return path.resolve(baseDir, p);
@@ -171,6 +176,17 @@ export function validateInventory(source: string, opts: ValidateOptions): Valida
   if (inv.etcd.url && !inv.etcd.sha256) {
     errors.push(at(['etcd', 'url'], 'etcd.url needs etcd.sha256 so the download can be verified', true));
   }
+  for (const key of ['tarball', 'url'] as const) {
+    const v = inv.etcd[key];
+    if (v !== undefined && typeof v !== 'string' && Object.keys(v).length === 0) errors.push(at(['etcd', key], `etcd.${key}: the map names no architecture (amd64, arm64, ppc64le, s390x)`));
+  }
+  const { url, sha256 } = inv.etcd;
+  if (url && sha256 && (typeof url === 'string') !== (typeof sha256 === 'string')) {
+    errors.push(at(['etcd', 'sha256'], 'etcd.url and etcd.sha256 must both be one value, or both a map per architecture', true));
+  } else if (url && sha256 && typeof url !== 'string' && typeof sha256 !== 'string') {
+    const missing = Object.keys(url).filter((a) => !(a in sha256));
+    if (missing.length) errors.push(at(['etcd', 'sha256'], `etcd.sha256 has no sum for ${missing.join(', ')} (etcd.url downloads it)`, true));
+  }
 
   const { heartbeatInterval: hb, electionTimeout: et } = inv.etcd;
   if (et < MIN_ELECTION_TO_HEARTBEAT * hb) {
@@ -243,7 +259,7 @@ export function validateInventory(source: string, opts: ValidateOptions): Valida
   const inventory: Inventory = {
     file,
     cluster: inv.cluster,
-    etcd: { ...inv.etcd, ...(inv.etcd.tarball ? { tarball: resolve(inv.etcd.tarball) } : {}) },
+    etcd: { ...inv.etcd, ...(inv.etcd.tarball ? { tarball: mapValues(inv.etcd.tarball, resolve) } : {}) },
     pki: { ...inv.pki, dir: resolve(inv.pki.dir) },
     ssh,
     ...(inv.templates ? { templates: resolve(inv.templates) } : {}),

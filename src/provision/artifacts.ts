@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import { OperationError, UsageError } from '../errors.js';
 import { isAlive } from '../lab/sys.js';
 import { info } from '../output.js';
+import type { ReleaseArch } from '../inventory/schema.js';
 import type { Inventory } from '../inventory/types.js';
 import type { UploadSource } from '../ssh/remote.js';
 
@@ -157,10 +158,18 @@ function binariesOf(tarball: string, m: Manifest): EtcdBinaries {
  * (`etcd-vX-linux-amd64/etcd`, `…/etcdctl`) into a cache keyed by the tarball, so a re-run reads one manifest
  * and hashes nothing it hashed before.
  */
-export async function etcdBinaries(inv: Inventory, log: Log = info): Promise<EtcdBinaries> {
-  const { tarball: local, url, sha256 } = inv.etcd;
+/** The architectures `etcd.tarball` (or `etcd.url`) is given for, or undefined when it is one value for every node. */
+export function releaseArches(inv: Inventory): ReleaseArch[] | undefined {
+  const v = inv.etcd.tarball ?? inv.etcd.url;
+  return v === undefined || typeof v === 'string' ? undefined : (Object.keys(v) as ReleaseArch[]);
+}
+
+/** The release of one architecture (`arch`, when etcd.tarball/url is a map per architecture). */
+export async function etcdBinaries(inv: Inventory, log: Log = info, arch?: ReleaseArch): Promise<EtcdBinaries> {
+  const pick = (v: string | Partial<Record<ReleaseArch, string>> | undefined) => (v === undefined || typeof v === 'string' ? v : arch ? v[arch] : undefined);
+  const [local, url, sha256] = [pick(inv.etcd.tarball), pick(inv.etcd.url), pick(inv.etcd.sha256)];
   const tarball = local ?? (url && sha256 ? await download(url, sha256, { log }) : undefined);
-  if (!tarball) throw new UsageError(`${inv.file}: etcd.tarball (or etcd.url + etcd.sha256) is needed to install etcd`);
+  if (!tarball) throw new UsageError(`${inv.file}: etcd.tarball (or etcd.url + etcd.sha256) is needed to install etcd${arch ? ` (for ${arch})` : ''}`);
   if (!(await exists(tarball))) throw new UsageError(`etcd tarball ${tarball} does not exist (etcd.tarball in ${inv.file})`);
   const st = await stat(tarball);
   // Keyed by path, size and mtime: hashing a 17 MB tarball on every run would cost more than the whole no-op.

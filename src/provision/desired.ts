@@ -39,6 +39,17 @@ export interface Artifacts {
   units: ReadonlyMap<string, UploadSource>;
   /** The CPU the release's binaries are built for (their ELF header), when known. */
   arch?: Arch;
+  /** With etcd.tarball (or url) given per architecture: each one's binaries; a node takes its CPU's. */
+  byArch?: ReadonlyMap<string, ReleaseBinaries>;
+}
+
+export type ReleaseBinaries = Pick<Artifacts, 'etcd' | 'etcdctl' | 'etcdutl' | 'arch'>;
+
+/** The artifacts a node of this CPU (`uname -m`) installs, or undefined when the inventory gives no release for it. */
+export function artifactsFor(a: Artifacts, arch: Arch | undefined): Artifacts | undefined {
+  if (!a.byArch) return a;
+  const own = arch ? a.byArch.get(arch.release) : undefined;
+  return own ? { ...a, ...own } : undefined;
 }
 
 export function desiredNode(inv: Inventory, node: NodeSpec, a: Artifacts): DesiredNode {

@@ -6,8 +6,9 @@ import { checkPki } from '../pki/check.js';
 import { ensurePki } from '../pki/ensure.js';
 import { PKI_FILES } from '../pki/files.js';
 import type { UploadSource } from '../ssh/remote.js';
-import { bufferSource, etcdBinaries } from './artifacts.js';
-import type { Artifacts } from './desired.js';
+import { bufferSource, etcdBinaries, releaseArches } from './artifacts.js';
+import type { Artifacts, ReleaseBinaries } from './desired.js';
+import type { ReleaseArch } from '../inventory/schema.js';
 import { elfArchOfFile, type Arch } from './elf.js';
 import { bootstrapFreeSha256, stateFreeSha256 } from './unit-state.js';
 
@@ -74,7 +75,8 @@ export async function prepareArtifacts(inv: Inventory, selected: NodeSpec[], opt
     else for (const line of pki.messages) log(`pki: ${line}`);
   }
   const units = await renderUnits(inv, inv.nodes, opts, log, (n) => !selected.includes(n));
-  const bin = await etcdBinaries(inv, log);
+  const arches = releaseArches(inv);
+  const bin = await etcdBinaries(inv, log, arches?.[0]);
   // In a dry run a certificate not issued yet stands as a file that cannot match what the node has.
   const read = async (name: string) =>
     // Without TLS nothing is read: desiredNode ships no certificates then.
@@ -88,7 +90,20 @@ export async function prepareArtifacts(inv: Inventory, selected: NodeSpec[], opt
     key: await read(PKI_FILES.key),
     units,
     ...(await releaseArch(bin)),
+    ...(arches ? { byArch: await releasesByArch(inv, arches, log) } : {}),
   };
+}
+
+/** Each architecture's release, its binaries checked to be built for it (a tarball under the wrong key is refused). */
+async function releasesByArch(inv: Inventory, arches: ReleaseArch[], log: Log): Promise<Map<string, ReleaseBinaries>> {
+  const byArch = new Map<string, ReleaseBinaries>();
+  for (const key of arches) {
+    const bin = await etcdBinaries(inv, log, key);
+    const { arch } = await releaseArch(bin);
+    if (arch && arch.release !== key) throw new UsageError(`${inv.file}: etcd's release for ${key} (${bin.tarball}) holds binaries built for ${arch.release} (${arch.uname})`);
+    byArch.set(key, { etcd: bin.etcd, etcdctl: bin.etcdctl, ...(bin.etcdutl ? { etcdutl: bin.etcdutl } : {}), ...(arch ? { arch } : {}) });
+  }
+  return byArch;
 }
 
 /** The CPU of the release's binaries, read from their ELF headers; binaries of different CPUs are refused. */

@@ -10,7 +10,7 @@ import { REMOTE_PATHS } from '../render/paths.js';
 import type { Remote } from '../ssh/remote.js';
 import { endpointsOf, etcdctlCommand } from '../verify/etcdctl.js';
 import { applyFiles, must, observeNode, retry, systemdStep } from './apply.js';
-import { desiredNode, type Artifacts } from './desired.js';
+import { artifactsFor, desiredNode, type Artifacts } from './desired.js';
 import { clusterHealth, leaderName, memberList, votingHealth, waitHealthy, type ClusterView } from './health.js';
 import type { ObservedNode } from './observe.js';
 import { archOfUname, releaseName } from './elf.js';
@@ -80,11 +80,21 @@ const observe = step<UpRun>('observe the nodes', async (r) => {
 
 /** Why this release cannot run on a node whose `uname -m` is `machine`, naming the release it needs. */
 function archMismatch(r: UpRun, machine: string | undefined): string | undefined {
-  const have = r.artifacts?.arch;
   const need = machine ? archOfUname(machine) : undefined;
+  if (r.artifacts?.byArch && machine && !(need && artifactsFor(r.artifacts, need))) {
+    const release = need ? releaseName(r.inv.etcd.version, need) : `a release built for ${machine}`;
+    return `the node is ${machine} (uname -m) and etcd.tarball (or etcd.url) names no release for it (only ${[...r.artifacts.byArch.keys()].join(', ')}): nothing was uploaded; add ${need ? `${need.release}: …/` : ''}${release}`;
+  }
+  const have = r.artifacts && need ? artifactsFor(r.artifacts, need)?.arch : r.artifacts?.arch;
   if (!have || !machine || have.uname === machine || (need && need.uname === have.uname)) return undefined;
   const release = need ? releaseName(r.inv.etcd.version, need) : `a release built for ${machine}`;
   return `the node is ${machine} (uname -m) but the etcd release's binaries are built for ${have.uname}: nothing was uploaded; it needs ${release}`;
+}
+
+/** The binaries of the node's CPU when the release is given per architecture (a node without one was stopped). */
+function nodeArtifacts(r: UpRun, h: Host): Artifacts {
+  const arch = h.observed?.machine ? archOfUname(h.observed.machine) : undefined;
+  return artifactsFor(r.artifacts!, arch) ?? r.artifacts!;
 }
 
 /** A running member knows the truth about membership: ask it once, for every node's plan. */
@@ -103,7 +113,7 @@ const planNodes = step<UpRun>('plan', async (r) => {
     : '';
   for (const h of r.hosts) {
     if (!h.observed) continue;
-    h.plan = planNode(r.inv, desiredNode(r.inv, h.node, r.artifacts!), h.observed, live, r.offline);
+    h.plan = planNode(r.inv, desiredNode(r.inv, h.node, nodeArtifacts(r, h)), h.observed, live, r.offline);
     if (h.plan.conflict && !h.observed.hasData) h.plan.conflict += unnamed;
     if (h.plan.conflict && h.selected) failHost(h, h.plan.conflict, 'conflict');
   }
@@ -143,7 +153,8 @@ async function planRejoins(r: UpRun, live: ClusterAnswer): Promise<void> {
   const joining = { ...r.inv, cluster: { ...r.inv.cluster, initialState: 'existing' as const } };
   const units = await renderUnits(joining, joins.map((j) => j.h.node), r.opts, r.log);
   for (const { h, rejoin } of joins) {
-    const artifacts = { ...r.artifacts!, units: new Map(r.artifacts!.units).set(h.node.name, units.get(h.node.name)!) };
+    const own = nodeArtifacts(r, h);
+    const artifacts = { ...own, units: new Map(own.units).set(h.node.name, units.get(h.node.name)!) };
     // Planned as the stopped node it will be once its loop is stopped.
     const { running: _running, ...rest } = h.observed!;
     const have: ObservedNode = rejoin.stopFirst ? { ...rest, unit: { ...rest.unit, active: 'inactive' } } : h.observed!;

@@ -81,7 +81,7 @@ describeLab('the current edition', () => {
   });
 
   describe('a release for another CPU', () => {
-    it('is refused on every x86_64 node before any upload, naming the release each needs', async () => {
+    it('is refused on every x86_64 node before any upload, naming the release each needs; a map per CPU picks the right one', async () => {
       await wipeAll();
       // The lab's release with the ELF headers of its binaries saying aarch64 (e_machine 0xb7).
       const dir = await mkdtemp(path.join(os.tmpdir(), 'hardway-arm-'));
@@ -100,6 +100,18 @@ describeLab('the current edition', () => {
         expect(r.stdout).toContain(`${n.name}  failed: ${n.name}: the node is x86_64 (uname -m) but the etcd release's binaries are built for aarch64: nothing was uploaded; it needs etcd-v${version}-linux-amd64.tar.gz`);
         expect((await sshRun(n, 'test -e /usr/local/bin/etcd')).exitCode).not.toBe(0);
       }
+
+      // One inventory for a mixed cluster: each node takes its CPU's release from the map.
+      const mixed = await scratchInventory((doc) => doc.setIn(['etcd', 'tarball'], { amd64: lab().tarballPath, arm64: tarball }));
+      const up = await runHardway(['up', '-i', mixed]);
+      expect(up.exitCode, up.stdout + up.stderr).toBe(0);
+      const amd64Etcd = (await execa('sh', ['-c', `tar -xOzf '${lab().tarballPath}' ${top}/etcd | sha256sum`])).stdout.split(' ')[0];
+      for (const n of lab().nodes) expect((await sshOk(n, 'sha256sum /usr/local/bin/etcd')).split(' ')[0]).toBe(amd64Etcd);
+      // The arm64 entry really is checked: a map whose only release is for another CPU stops every node.
+      const armOnly = await scratchInventory((doc) => doc.setIn(['etcd', 'tarball'], { arm64: tarball }));
+      const refused = await runHardway(['up', '-i', armOnly]);
+      expect(refused.exitCode).toBe(1);
+      expect(refused.stdout).toContain(`names no release for it (only arm64): nothing was uploaded; add amd64: …/etcd-v${version}-linux-amd64.tar.gz`);
     });
   });
 });

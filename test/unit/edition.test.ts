@@ -6,7 +6,7 @@ import { FileError } from '../../src/errors.js';
 import { parseMachines } from '../../src/init/machines.js';
 import { clientUrl, peerUrl } from '../../src/inventory/derive.js';
 import { validateInventory } from '../../src/inventory/validate.js';
-import { desiredNode } from '../../src/provision/desired.js';
+import { artifactsFor, desiredNode } from '../../src/provision/desired.js';
 import { archOfUname, elfArch, elfArchOfFile, releaseName } from '../../src/provision/elf.js';
 import { lintUnit, renderUnit } from '../../src/render/index.js';
 import { etcdctlCommand } from '../../src/verify/etcdctl.js';
@@ -149,5 +149,40 @@ describe('CPU architecture', () => {
     expect(elfArch(Buffer.from('#!/bin/sh\necho not elf\n'))).toBeUndefined();
     expect(archOfUname('aarch64')).toEqual(archOfUname('arm64'));
     expect(releaseName('3.6.5', archOfUname('aarch64')!)).toBe('etcd-v3.6.5-linux-arm64.tar.gz');
+  });
+});
+
+describe('a release per architecture', () => {
+  const inv = (etcd: string) => validate(`etcd:\n${etcd}nodes:\n  - name: a\n    address: 10.0.0.1\n`);
+  const sum = 'a'.repeat(64);
+
+  it('takes etcd.tarball, or etcd.url with etcd.sha256, as a map per architecture, paths resolved', () => {
+    const r = inv('  tarball:\n    amd64: ./etcd-v3.4.23-linux-amd64.tar.gz\n    arm64: ./etcd-v3.4.23-linux-arm64.tar.gz\n');
+    expect(r.errors).toEqual([]);
+    expect(r.inventory!.etcd.tarball).toEqual({ amd64: '/etcd-v3.4.23-linux-amd64.tar.gz', arm64: '/etcd-v3.4.23-linux-arm64.tar.gz' });
+    expect(inv(`  url:\n    arm64: https://example.invalid/e.tgz\n  sha256:\n    arm64: ${sum}\n`).errors).toEqual([]);
+  });
+
+  it('refuses an unknown architecture, an empty map, and sums that do not match the urls', () => {
+    expect(inv('  tarball:\n    x86: ./e.tgz\n').errors.map((e) => e.line)).toEqual([3]);
+    expect(inv('  tarball: {}\n').errors.map((e) => e.message)).toEqual(['etcd.tarball: the map names no architecture (amd64, arm64, ppc64le, s390x)']);
+    expect(inv(`  url:\n    amd64: https://example.invalid/a.tgz\n    arm64: https://example.invalid/b.tgz\n  sha256:\n    amd64: ${sum}\n`).errors.map((e) => e.message)).toEqual([
+      'etcd.sha256 has no sum for arm64 (etcd.url downloads it)',
+    ]);
+    expect(inv(`  url:\n    amd64: https://example.invalid/a.tgz\n  sha256: ${sum}\n`).errors.map((e) => e.message)).toEqual([
+      'etcd.url and etcd.sha256 must both be one value, or both a map per architecture',
+    ]);
+  });
+
+  it('gives each node the binaries of its CPU, and none when the map has no entry for it', () => {
+    const src = (sha: string) => ({ size: 1, sha256: sha.padEnd(64, '0') });
+    const amd = { etcd: src('a1'), etcdctl: src('a2'), arch: archOfUname('x86_64')! };
+    const arm = { etcd: src('b1'), etcdctl: src('b2'), arch: archOfUname('aarch64')! };
+    const base = { ...amd, ca: src('c'), cert: src('c'), key: src('k'), units: new Map(), byArch: new Map([['amd64', amd], ['arm64', arm]]) };
+    expect(artifactsFor(base, archOfUname('aarch64'))?.etcd.sha256).toBe(arm.etcd.sha256);
+    expect(artifactsFor(base, archOfUname('x86_64'))?.etcdctl.sha256).toBe(amd.etcdctl.sha256);
+    expect(artifactsFor(base, archOfUname('s390x'))).toBeUndefined();
+    const { byArch: _b, ...single } = base;
+    expect(artifactsFor(single, archOfUname('s390x'))).toBe(single);
   });
 });

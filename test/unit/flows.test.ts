@@ -282,4 +282,21 @@ describe('planning over scripted nodes', () => {
     await runSteps(run, [upStep.writeFiles]).catch(() => {});
     expect(log.filter((l) => l.startsWith('controller-1: upload'))).toEqual([]);
   });
+
+  it('with a release per architecture, plans each node with its CPU\'s binaries and stops a node whose CPU has none', async () => {
+    const { remotes } = lab();
+    const machine = ['x86_64', 'aarch64', 's390x'];
+    remotes.forEach((r, i) => r.rules.unshift([/uname -m/, { stdout: `H ${machine[i]}\nA inactive\nE disabled\nM 0\n` }]));
+    const run = runOf(remotes, []);
+    const arm = { etcd: { size: 1, sha256: 'b'.repeat(64) }, etcdctl: { size: 1, sha256: 'c'.repeat(64) }, arch: { uname: 'aarch64', release: 'arm64' } };
+    const amd = { etcd: artifacts.etcd, etcdctl: artifacts.etcdctl, arch: { uname: 'x86_64', release: 'amd64' } };
+    run.artifacts = { ...artifacts, ...amd, byArch: new Map([['amd64', amd], ['arm64', arm]]) };
+    await runSteps(run, [upStep.observe, upStep.ask, upStep.planNodes]);
+    expect(run.hosts.map((h) => h.outcome.status)).toEqual(['ok', 'ok', 'failed']);
+    expect(run.hosts[2]!.outcome.reason).toBe(
+      'controller-2: the node is s390x (uname -m) and etcd.tarball (or etcd.url) names no release for it (only amd64, arm64): nothing was uploaded; add s390x: …/etcd-v3.4.23-linux-s390x.tar.gz',
+    );
+    const shaOf = (i: number) => run.hosts[i]!.plan!.files.find((f) => f.path === '/usr/local/bin/etcd')!.file.source.sha256;
+    expect([shaOf(0), shaOf(1)]).toEqual([artifacts.etcd.sha256, 'b'.repeat(64)]);
+  });
 });

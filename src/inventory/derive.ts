@@ -29,6 +29,12 @@ export function isLoopback(ip: string): boolean {
   return /^127\.\d+\.\d+\.\d+$/.test(ip) || ip === '::1';
 }
 
+/** A URL's host that never leaves the machine: a loopback IP (bracketed or not) or `localhost`. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '');
+  return isLoopback(h) || h === 'localhost';
+}
+
 /**
  * What etcd listens on for clients: the node's IP, plus loopback when `listenLocalhost` (as KTHW does); a plain-HTTP
  * node already listens on loopback only.

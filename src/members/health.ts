@@ -1,11 +1,10 @@
 import { quorum } from '../inventory/derive.js';
 import { endpointHealthOf, reachableClientUrl } from '../provision/health.js';
 import type { Remote } from '../ssh/remote.js';
-import type { EndpointHealth } from '../verify/etcdctl.js';
+import type { EndpointHealth, MemberInfo } from '../verify/etcdctl.js';
 import type { Voter } from './quorum.js';
-import type { MemberRow } from './view.js';
 
-/** Which members answer, for the member commands' quorum arithmetic. */
+/** Which members answer, for the quorum arithmetic of the member commands and of up's rolling restarts. */
 
 /**
  * A member that answers but reports an active alarm is up: etcdctl 3.4 calls it unhealthy, yet a NOSPACE cluster
@@ -16,7 +15,7 @@ export function answers(h: EndpointHealth | undefined): boolean {
 }
 
 /** Every member with whether it answers; one never started, or without a client URL, does not. */
-export async function membersHealth(remote: Remote, rows: MemberRow[], timeoutS = 3): Promise<Voter[]> {
+export async function membersHealth(remote: Remote, rows: MemberInfo[], timeoutS = 3): Promise<Voter[]> {
   const urls = rows.flatMap((r) => reachableClientUrl(r) ?? []);
   const health = await endpointHealthOf(remote, urls, timeoutS);
   return rows.map((r) => {

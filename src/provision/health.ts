@@ -1,5 +1,5 @@
 import { OperationError } from '../errors.js';
-import { clientUrl } from '../inventory/derive.js';
+import { clientUrl, isLoopbackHost } from '../inventory/derive.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import { renderTable } from '../output.js';
 import type { Remote } from '../ssh/remote.js';
@@ -41,21 +41,7 @@ export async function endpointHealthOf(probe: Remote, urls: string[], timeoutS =
 
 /** A member's client URL that another node can reach: loopback would be the asking node's own etcd. */
 export function reachableClientUrl(m: MemberInfo): string | undefined {
-  return m.clientURLs.find((u) => !/^\w+:\/\/(127\.|localhost|\[::1\])/.test(u));
-}
-
-/**
- * The voting members of the member list and which of them are healthy: a member with no client URL (never
- * started) or none that answers counts as down, whether or not the inventory lists it.
- */
-export async function votingHealth(probe: Remote, members: MemberInfo[], timeoutS = 3): Promise<{ member: MemberInfo; healthy: boolean }[]> {
-  const voters = members.filter((m) => !m.isLearner);
-  const urls = voters.flatMap((m) => reachableClientUrl(m) ?? []);
-  const health = await endpointHealthOf(probe, urls, timeoutS);
-  return voters.map((member) => {
-    const url = reachableClientUrl(member);
-    return { member, healthy: !!url && health.some((h) => h.endpoint === url && h.health) };
-  });
+  return m.clientURLs.find((u) => !isLoopbackHost(new URL(u).hostname));
 }
 
 /** Polls `endpoint health` until every endpoint is healthy, or throws after `timeoutMs`. */

@@ -11,7 +11,9 @@ import type { Remote } from '../ssh/remote.js';
 import { endpointsOf, etcdctlCommand } from '../verify/etcdctl.js';
 import { applyFiles, must, observeNode, retry, systemdStep } from './apply.js';
 import { artifactsFor, desiredNode, type Artifacts } from './desired.js';
-import { clusterHealth, leaderName, memberList, votingHealth, waitHealthy, type ClusterView } from './health.js';
+import { clusterHealth, leaderName, memberList, waitHealthy, type ClusterView } from './health.js';
+import { membersHealth } from '../members/health.js';
+import type { Voter } from '../members/quorum.js';
 import type { ObservedNode } from './observe.js';
 import { archOfUname, releaseName } from './elf.js';
 import { joiningCluster, membersNotInInventory, offlineView, planCluster, planNode, rollingOrder, type ClusterPlan, type NodePlan, type OfflineView } from './plan.js';
@@ -288,15 +290,16 @@ export async function checkQuorumWithout(probe: Remote, inventoryNodes: NodeSpec
   for (let attempt = 0; attempt < 3; attempt++) {
     if (attempt) await new Promise((res) => setTimeout(res, 1000));
     const { members } = await memberList(probe, inventoryNodes);
-    const health = await votingHealth(probe, members, timeoutS);
-    const others = health.filter((x) => !x.member.peerURLs.includes(peerUrl(node)));
-    const up = others.filter((x) => x.healthy);
-    const need = quorum(health.length);
+    const own = members.find((m) => m.peerURLs.includes(peerUrl(node)))?.id;
+    const voters = (await membersHealth(probe, members, timeoutS)).filter((v) => !v.isLearner);
+    const others = voters.filter((v) => v.id !== own);
+    const up = others.filter((v) => v.healthy);
+    const need = quorum(voters.length);
     if (up.length >= need) return;
-    const name = (x: (typeof health)[number]) => x.member.name || x.member.id;
-    const down = others.filter((x) => !x.healthy);
+    const name = (v: Voter) => v.name || v.id;
+    const down = others.filter((v) => !v.healthy);
     why =
-      `not restarting ${node.name}: the cluster has ${health.length} voting members and needs ${need} healthy for quorum; ` +
+      `not restarting ${node.name}: the cluster has ${voters.length} voting members and needs ${need} healthy for quorum; ` +
       `besides ${node.name}, ${up.length} ${up.length === 1 ? 'is' : 'are'} healthy (${up.map(name).join(', ') || 'none'}) and ${down.length} ${down.length === 1 ? 'is' : 'are'} not ` +
       `(${down.map(name).join(', ')}): restarting it would leave ${up.length} < ${need}. Bring the others back first ('hardway verify' shows them).`;
   }

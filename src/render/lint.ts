@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { isLoopbackHost } from '../inventory/derive.js';
 import { compareVersions, etcdFlag, etcdFlags, etcdMinor, ETCD_MINORS, minorsWithFlag, type EtcdFlagSpec, type EtcdMinor } from './etcd-flags.js';
 import { closest } from './levenshtein.js';
 import type { InstalledPaths } from './paths.js';
@@ -534,8 +535,7 @@ function checkPlainHttp(ctx: Ctx, uses: FlagUse[]): void {
   for (const u of uses) {
     if (!URL_FLAGS.has(u.name) || u.value === undefined || u.dynamic) continue;
     for (const m of u.value.matchAll(/http:\/\/(\[[^\]]*\]|[^:/,]+)/g)) {
-      const host = m[1]!.replace(/^\[|\]$/g, '');
-      if (/^127\.\d+\.\d+\.\d+$/.test(host) || host === '::1' || host === 'localhost') continue;
+      if (isLoopbackHost(m[1]!)) continue;
       const w = u.valueWord ?? u.word;
       report(ctx, {
         line: w.line,

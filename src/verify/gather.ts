@@ -1,7 +1,7 @@
 import { clientUrl } from '../inventory/derive.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import { endpointHealth } from '../provision/health.js';
-import { askCluster } from '../engine/cluster.js';
+import { askCluster, etcdctlReason } from '../engine/cluster.js';
 import { usable, type Host } from '../engine/hosts.js';
 import type { Remote } from '../ssh/remote.js';
 import type { ClusterFacts, NodeReport, SystemdState } from './checks.js';
@@ -54,7 +54,7 @@ export async function statusOf(probe: Remote, endpoint: string): Promise<Cluster
   const r = await probe.run(etcdctlCommand([endpoint], ['endpoint', 'status', '-w', 'json'], { timeoutS: 8 }), { timeoutMs: 20_000 });
   const s = parseEndpointStatus(r.stdout)[0];
   if (s) return { endpoint, status: s };
-  const err = r.stderr.split('\n').filter((l) => l.trim() && !l.startsWith('{')).pop() ?? (r.timedOut ? 'timed out' : `exit ${r.code}`);
+  const err = etcdctlReason(r);
   return { endpoint, error: err.replace(/^Failed to get the status of endpoint \S+ /, '').trim() };
 }
 

@@ -27,6 +27,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   alarm: async () => (await import('./commands/alarm.js')).registerAlarm,
   reset: async () => (await import('./commands/reset.js')).registerReset,
   keys: async () => (await import('./commands/keys.js')).registerKeys,
+  snapshot: async () => (await import('./commands/snapshot.js')).registerSnapshot,
 };
 
 /** The program with the commands `argv` needs: just the one named, or all of them (help, unknown command). */

@@ -22,6 +22,7 @@ export interface EtcdTimingValues {
 
 const KEYS = ['heartbeatInterval', 'electionTimeout'] as const;
 
+
 function checkValues(v: EtcdTimingValues): void {
   for (const k of KEYS) {
     if (!Number.isInteger(v[k]) || v[k] <= 0) throw new RangeError(`${k} must be a positive whole number of ms (got ${v[k]})`);
@@ -90,25 +91,29 @@ function replaceValue(source: string, range: Range, text: string): Edit {
   return { start, end: end + gap[1]!.length, text: text + ' '.repeat(Math.max(1, spaces)) };
 }
 
-function surgicalEdits(source: string, doc: Document, v: EtcdTimingValues): Edit[] | undefined {
+/** Values to set under one top-level key, as YAML text (a number, or a plain or quoted scalar). */
+type SectionValues = Record<string, string>;
+
+function surgicalEdits(source: string, doc: Document, section: string, v: SectionValues): Edit[] | undefined {
   const root = doc.contents;
   if (!isMap(root) || root.flow) return undefined;
   const eol = source.includes('\r\n') ? '\r\n' : '\n';
   const step = indentStep(source, root);
-  const lines = (indent: number, keys: readonly (typeof KEYS)[number][]) => keys.map((k) => `${' '.repeat(indent)}${k}: ${v[k]}`);
+  const keys = Object.keys(v);
+  const lines = (indent: number, ks: string[]) => ks.map((k) => `${' '.repeat(indent)}${k}: ${v[k]}`);
 
-  const etcd = findPair(root, 'etcd');
-  if (!etcd) {
+  const block = findPair(root, section);
+  if (!block) {
     const rootCol = columnOf(source, rangeOf(root.items[0]?.key)?.[0] ?? -1);
     if (rootCol !== 0) return undefined;
     const sep = source === '' || source.endsWith('\n') ? '' : eol;
-    const text = sep + ['etcd:', ...lines(step, KEYS)].join(eol) + eol;
+    const text = sep + [`${section}:`, ...lines(step, keys)].join(eol) + eol;
     return [{ start: source.length, end: source.length, text }];
   }
 
-  const keyRange = rangeOf(etcd.key);
+  const keyRange = rangeOf(block.key);
   if (!keyRange) return undefined;
-  const value = etcd.value;
+  const value = block.value;
   if (value === null || (isScalar(value) && value.value === null)) {
     // `etcd:` with nothing after it (a bare key, perhaps with a comment): the block goes under it.
     const r = rangeOf(value);
@@ -116,16 +121,16 @@ function surgicalEdits(source: string, doc: Document, v: EtcdTimingValues): Edit
     const keyCol = columnOf(source, keyRange[0]);
     if (keyCol === undefined) return undefined;
     const at = endOfLine(source, keyRange[1]);
-    return [{ start: at, end: at, text: eol + lines(keyCol + step, KEYS).join(eol) }];
+    return [{ start: at, end: at, text: eol + lines(keyCol + step, keys).join(eol) }];
   }
-  if (!isMap(value)) throw new Error('the inventory\'s `etcd` is not a mapping');
+  if (!isMap(value)) throw new Error(`the inventory's \`${section}\` is not a mapping`);
 
   const edits: Edit[] = [];
-  const missing: (typeof KEYS)[number][] = [];
-  for (const k of KEYS) {
+  const missing: string[] = [];
+  for (const k of keys) {
     const pair = findPair(value, k);
     const r = rangeOf(pair?.value);
-    if (pair && r) edits.push(replaceValue(source, r, String(v[k])));
+    if (pair && r) edits.push(replaceValue(source, r, v[k]!));
     else if (pair) return undefined; // `key:` without a value
     else missing.push(k);
   }
@@ -152,27 +157,26 @@ function applyEdits(source: string, edits: Edit[]): string {
 }
 
 /**
- * The inventory text with `etcd.heartbeatInterval` and `etcd.electionTimeout` set (the `etcd:` block is created
- * when absent). Only those values change; comments and layout are kept. Throws on invalid YAML or values etcd
- * would refuse (election < 5× heartbeat, election > 50000 ms).
+ * The inventory text with `section.key` set for each of `values` (the section is created when absent). Only those
+ * values change; comments and layout are kept. Throws on invalid YAML or a section that is not a mapping.
  */
-export function setEtcdTiming(source: string, values: EtcdTimingValues): string {
-  checkValues(values);
+export function setSectionValues(source: string, section: string, values: Record<string, string | number>): string {
   const doc = parse(source);
 
   // What doc.setIn makes of it: the reference the text edit must match.
   const want = parse(source);
-  const etcd = want.get('etcd', true);
-  if (etcd === undefined || etcd === null || (isScalar(etcd) && etcd.value === null)) {
-    want.set('etcd', want.createNode({ heartbeatInterval: values.heartbeatInterval, electionTimeout: values.electionTimeout }));
-  } else if (!isMap(etcd)) {
-    throw new Error('the inventory\'s `etcd` is not a mapping');
+  const block = want.get(section, true);
+  if (block === undefined || block === null || (isScalar(block) && block.value === null)) {
+    want.set(section, want.createNode(values));
+  } else if (!isMap(block)) {
+    throw new Error(`the inventory's \`${section}\` is not a mapping`);
   } else {
-    for (const k of KEYS) want.setIn(['etcd', k], values[k]);
+    for (const [k, v] of Object.entries(values)) want.setIn([section, k], v);
   }
   const expected: unknown = want.toJS();
 
-  const edits = surgicalEdits(source, doc, values);
+  const texts = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, yamlScalar(v)]));
+  const edits = surgicalEdits(source, doc, section, texts);
   if (edits) {
     const out = applyEdits(source, edits);
     const check = parseDocument(out);
@@ -181,16 +185,42 @@ export function setEtcdTiming(source: string, values: EtcdTimingValues): string 
   return want.toString({ lineWidth: 0 });
 }
 
+/** A value as a YAML scalar: plain when it reads back as the same string, else double-quoted. */
+function yamlScalar(v: string | number): string {
+  if (typeof v === 'number') return String(v);
+  const plain = parseDocument(`k: ${v}`).toJS() as { k?: unknown } | null;
+  return /^[A-Za-z0-9_./-][A-Za-z0-9_./:-]*$/.test(v) && plain?.k === v ? v : JSON.stringify(v);
+}
+
 /**
- * Sets the two timing values in an inventory file: the new text goes to a temp file next to it (same mode, and
- * owner when run as root), is synced, then renamed over the file, so a crash leaves either the old or the new
- * file. A symlink is followed (its target is rewritten). No write when nothing changes.
+ * The inventory text with `etcd.heartbeatInterval` and `etcd.electionTimeout` set. Throws on values etcd would
+ * refuse (election < 5× heartbeat, election > 50000 ms).
  */
-export async function writeEtcdTiming(file: string, values: EtcdTimingValues): Promise<{ file: string; changed: boolean }> {
+export function setEtcdTiming(source: string, values: EtcdTimingValues): string {
+  checkValues(values);
+  return setSectionValues(source, 'etcd', { heartbeatInterval: values.heartbeatInterval, electionTimeout: values.electionTimeout });
+}
+
+/** Sets the two timing values in an inventory file (see writeInventoryEdit). */
+export function writeEtcdTiming(file: string, values: EtcdTimingValues): Promise<{ file: string; changed: boolean }> {
+  return writeInventoryEdit(file, (source) => setEtcdTiming(source, values));
+}
+
+/** Sets `cluster.token` in an inventory file (see writeInventoryEdit): after a restore, the token the WALs hold. */
+export function writeClusterToken(file: string, token: string): Promise<{ file: string; changed: boolean }> {
+  return writeInventoryEdit(file, (source) => setSectionValues(source, 'cluster', { token }));
+}
+
+/**
+ * Rewrites an inventory file with `edit`: the new text goes to a temp file next to it (same mode, and owner when
+ * run as root), is synced, then renamed over the file, so a crash leaves either the old or the new file. A
+ * symlink is followed (its target is rewritten). No write when nothing changes.
+ */
+export async function writeInventoryEdit(file: string, edit: (source: string) => string): Promise<{ file: string; changed: boolean }> {
   const real = await realpath(file);
   const st = await stat(real);
   const source = await readFile(real, 'utf8');
-  const out = setEtcdTiming(source, values);
+  const out = edit(source);
   if (out === source) return { file: real, changed: false };
 
   const mode = st.mode & 0o7777;

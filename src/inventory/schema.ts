@@ -82,6 +82,12 @@ export const inventorySchema = z.strictObject({
       config: z.string().min(1).optional(),
     })
     .prefault({}),
+  snapshots: z
+    .strictObject({
+      /** Where `snapshot save` writes and `snapshot list` looks (relative to the inventory file; made 0700). */
+      dir: z.string().min(1).default('./snapshots'),
+    })
+    .prefault({}),
   /** A directory with the user's own templates (etcd.service.hbs); the built-in ones otherwise. */
   templates: z.string().min(1).optional(),
   nodes: z.array(nodeSchema).min(1, 'at least one node is needed'),

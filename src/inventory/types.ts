@@ -37,6 +37,8 @@ export interface Inventory {
   cluster: ParsedInventory['cluster'];
   etcd: ParsedInventory['etcd'];
   pki: ParsedInventory['pki'] & { dir: string };
+  /** `dir` absolute. */
+  snapshots: { dir: string };
   ssh: SshSettings;
   templates?: string;
   nodes: NodeSpec[];

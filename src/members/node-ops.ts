@@ -18,15 +18,25 @@ export function movedAsidePath(dataDir: string, d: Date): string {
  * `hardway:no-data-dir`, for the report.
  */
 export function leaveScript(dataDir: string, to: string): string {
-  const d = shq(dataDir);
   return [
     'set -e',
     'if systemctl cat etcd.service >/dev/null 2>&1; then systemctl disable --now etcd.service >/dev/null; echo hardway:stopped; fi',
+    ...moveAsideLines(dataDir, to),
+  ].join('\n');
+}
+
+/**
+ * Shell lines that rename the data dir to `to`, never into a dir already there: `hardway:moved`, or
+ * `hardway:no-data-dir` when there is none.
+ */
+export function moveAsideLines(dataDir: string, to: string): string[] {
+  const d = shq(dataDir);
+  return [
     `if [ -e ${d} ]; then`,
     `  if [ -e ${shq(to)} ]; then echo "${to} already exists: not moving ${dataDir}" >&2; exit 3; fi`,
     `  mv -T ${d} ${shq(to)}; echo hardway:moved`,
     'else echo hardway:no-data-dir; fi',
-  ].join('\n');
+  ];
 }
 
 /** What `reset --purge` removes: the files `up` installs (the data dir is only ever moved aside). */

@@ -85,6 +85,9 @@ export interface EndpointStatus {
   raftAppliedIndex: number;
   errors: string[];
   isLearner: boolean;
+  /** The store's revision and the cluster it belongs to, from the response header. */
+  revision: number;
+  clusterId: string;
 }
 
 export function parseEndpointStatus(stdout: string): EndpointStatus[] {
@@ -94,7 +97,7 @@ export function parseEndpointStatus(stdout: string): EndpointStatus[] {
     {
       Endpoint: string;
       Status: {
-        header?: { member_id?: string };
+        header?: { member_id?: string; cluster_id?: string; revision?: number | string };
         version?: string;
         dbSize?: number;
         leader?: string;
@@ -121,8 +124,18 @@ export function parseEndpointStatus(stdout: string): EndpointStatus[] {
       raftAppliedIndex: Number(s.raftAppliedIndex ?? 0),
       errors: s.errors ?? [],
       isLearner: !!s.isLearner,
+      revision: Number(s.header?.revision ?? 0),
+      clusterId: idHex(s.header?.cluster_id),
     };
   });
+}
+
+/** `endpoint hashkv -w json`: each endpoint's hash of the keyspace at its latest revision. */
+export function parseHashKv(stdout: string): { endpoint: string; hash: number; compactRevision: number }[] {
+  const line = stdout.split('\n').find((l) => l.trim().startsWith('['));
+  if (!line) return [];
+  const raw = parseEtcdJson<{ Endpoint: string; HashKV?: { hash?: number | string; compact_revision?: number | string } }[]>(line);
+  return raw.map((r) => ({ endpoint: r.Endpoint, hash: Number(r.HashKV?.hash ?? 0), compactRevision: Number(r.HashKV?.compact_revision ?? 0) }));
 }
 
 /**

@@ -19,7 +19,7 @@ const member = (i: number, over: Partial<MemberFacts> = {}): MemberFacts => ({
   ports: {},
   ...over,
 });
-const status = (term: number, leader = 'a1'): EndpointStatus => ({ endpoint: 'https://10.240.0.10:2379', memberId: 'a1', version: '3.4.23', dbSize: 1, leader, isLeader: true, raftTerm: term, raftIndex: 1, raftAppliedIndex: 1, errors: [], isLearner: false });
+const status = (term: number, leader = 'a1'): EndpointStatus => ({ endpoint: 'https://10.240.0.10:2379', memberId: 'a1', version: '3.4.23', dbSize: 1, leader, isLeader: true, raftTerm: term, raftIndex: 1, raftAppliedIndex: 1, errors: [], isLearner: false, revision: 1, clusterId: 'c1' });
 const at = (s: number) => new Date(Date.UTC(2026, 10, 23, 10, 0, s));
 const facts = (members: MemberFacts[], samples: DoctorFacts['statusSamples'] = []): DoctorFacts => ({ members, statusSamples: samples, pkiProblems: [] });
 const slowMetrics = { walFsync: { p50: 1.5, p99: 2.04, count: 40, mean: 1.2, p99Low: 1.024 } };

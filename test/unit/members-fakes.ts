@@ -30,6 +30,8 @@ export function status(i: number, leader: number, raftIndex = 100, extra: Partia
     raftAppliedIndex: raftIndex,
     errors: [],
     isLearner: false,
+    revision: 100,
+    clusterId: 'c1',
     ...extra,
   };
 }

@@ -31,6 +31,8 @@ const status = (i: number, extra: Partial<EndpointStatus> = {}): EndpointStatus 
   raftAppliedIndex: 10,
   errors: [],
   isLearner: false,
+  revision: 100,
+  clusterId: 'c1',
   ...extra,
 });
 const healthy = (i: number, health = true) => ({ endpoint: `https://10.240.0.${10 + i}:2379`, health, took: '10ms', ...(health ? {} : { error: 'context deadline exceeded' }) });

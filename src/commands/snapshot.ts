@@ -1,0 +1,70 @@
+import type { Command } from 'commander';
+import { newHosts } from '../engine/hosts.js';
+import { CheckFailed, UsageError } from '../errors.js';
+import { info, printJson, println } from '../output.js';
+import { restoreReport, restoreRun, restoreSnapshot } from '../snapshot/restore.js';
+import { saveReport, saveRun, saveSnapshot } from '../snapshot/save.js';
+import { listSnapshots, snapshotFacts } from '../snapshot/store.js';
+import { listTable, statusJson, statusText } from '../snapshot/view.js';
+import { loadInventory, withInventory, withJson, type CommonOptions } from './options.js';
+
+type Opts = CommonOptions & { acceptNew?: boolean; node?: string; out?: string; dir?: string; force?: boolean; yes?: boolean; wait?: string };
+
+const acceptNew = (cmd: Command) => cmd.option('--accept-new', 'record unknown host keys in knownHosts (never a changed one)');
+
+export function registerSnapshot(program: Command): void {
+  const snapshot = program.command('snapshot').description('back the cluster up to a file on this machine, check such files, restore the whole cluster from one');
+
+  const save = acceptNew(
+    snapshot
+      .command('save')
+      .description("save the leader's (or a member's) snapshot into snapshots.dir (0600), checked with etcd's integrity hash, with a manifest FILE.json beside it")
+      .option('--node <name>', 'the member to save from (default: the leader)')
+      .option('--out <file>', 'where to write it (default: snapshots.dir/<token>-<UTC time>.db); never written over'),
+  );
+  withJson(withInventory(save)).action(async (opts: Opts) => {
+    const inv = await loadInventory(opts);
+    const run = saveRun({ inv, hosts: newHosts(inv.nodes), acceptNew: !!opts.acceptNew, log: info }, { ...(opts.node ? { node: opts.node } : {}), ...(opts.out ? { out: opts.out } : {}) });
+    await saveSnapshot(run);
+    if (opts.json) printJson({ file: run.out, ...run.manifest });
+    else println(saveReport(run).join('\n'));
+  });
+
+  const status = snapshot
+    .command('status')
+    .description("a snapshot's manifest and a fresh check of its integrity hash, here (no inventory needed); exit 1 when it is damaged")
+    .argument('<file>', 'a snapshot file');
+  withJson(status).action(async (file: string, opts: Opts) => {
+    const facts = await snapshotFacts(file);
+    if (opts.json) printJson(statusJson(facts));
+    else println(statusText(facts).join('\n'));
+    if (facts.problem) throw new CheckFailed(`${file}: damaged`);
+  });
+
+  const list = withInventory(snapshot.command('list').description('the snapshots in snapshots.dir, newest first: time, revision, keys, size, member, verdict').option('--dir <dir>', 'another directory to list'));
+  withJson(list).action(async (opts: Opts) => {
+    const dir = opts.dir ?? (await loadInventory(opts)).snapshots.dir;
+    const all = await listSnapshots(dir);
+    if (opts.json) printJson(all.map(statusJson));
+    else println(all.length ? listTable(all) : `no snapshots in ${dir}`);
+    if (all.some((f) => f.problem)) throw new CheckFailed(`${all.filter((f) => f.problem).length} damaged snapshot(s) in ${dir}`);
+  });
+
+  const restore = acceptNew(
+    snapshot
+      .command('restore')
+      .description('restore the whole cluster from a snapshot: every member stopped, its data dir moved aside (never deleted), restored with a new token, started together, checked')
+      .argument('<file>', 'a snapshot file')
+      .option('--force', 'restore even though the cluster is healthy (what it holds since the snapshot is lost)')
+      .option('--yes', 'do not ask (required without a terminal)')
+      .option('--wait <seconds>', 'how long the restored cluster may take to be healthy', '120'),
+  );
+  withJson(withInventory(restore)).action(async (file: string, opts: Opts) => {
+    if (!(Number(opts.wait) > 0)) throw new UsageError(`--wait ${opts.wait}: not a number of seconds`);
+    const inv = await loadInventory(opts);
+    const run = restoreRun({ inv, hosts: newHosts(inv.nodes), acceptNew: !!opts.acceptNew, log: info }, file, { force: !!opts.force, yes: !!opts.yes, waitMs: Number(opts.wait) * 1000 });
+    await restoreSnapshot(run);
+    if (opts.json) printJson({ file: run.file, token: run.token, movedTo: run.movedTo, done: run.done, checks: run.checks, members: run.after?.members ?? [] });
+    else println(restoreReport(run).join('\n'));
+  });
+}

@@ -1,0 +1,231 @@
+import path from 'node:path';
+import { CheckFailed, OperationError } from '../errors.js';
+import { askCluster } from '../engine/cluster.js';
+import { connectStep, eachHost, type HostsRun } from '../engine/hosts.js';
+import { runSteps, step, type Step } from '../engine/runner.js';
+import { initialCluster, peerUrl } from '../inventory/derive.js';
+import { writeClusterToken } from '../inventory/edit.js';
+import type { Inventory } from '../inventory/types.js';
+import { confirm } from '../members/confirm.js';
+import { membersHealth, quorumProblem } from '../members/health.js';
+import { moveAsideLines, utcStamp } from '../members/node-ops.js';
+import { must, retry } from '../provision/apply.js';
+import { clusterHealth, endpointStatus, memberTable, waitHealthy, type ClusterView } from '../provision/health.js';
+import { renderUnits } from '../provision/prepare.js';
+import { REMOTE_PATHS } from '../render/paths.js';
+import { shq } from '../ssh/remote.js';
+import { endpointsOf, etcdctlCommand, parseHashKv } from '../verify/etcdctl.js';
+import { snapshotFacts, type SnapshotFacts } from './store.js';
+import { BUMP_REVISION, parseSnapshotStatus, restoreCommand, statusCommand, supportsBumpRevision, usesEtcdutl, type SnapshotStatus } from './tools.js';
+
+/**
+ * `hardway snapshot restore FILE`: the whole cluster from one snapshot. Every guard runs before anything is
+ * stopped (the file's integrity here, its SHA-256 on every node after upload, every node reachable, a healthy
+ * cluster only with --force, a confirmation); then every member is stopped, its data dir moved aside (never
+ * deleted), restored with its own name and peer URL, the inventory's --initial-cluster and a new token (written
+ * into the inventory, and into the units), and all are started together. A run killed halfway is finished by the
+ * next: each node step works from whatever the last one left.
+ */
+
+export interface RestoreOptions {
+  force?: boolean;
+  yes?: boolean;
+  isTTY?: boolean;
+  /** How long the restored cluster may take to be healthy. */
+  waitMs?: number;
+  now?: Date;
+}
+
+export interface RestoreRun extends HostsRun {
+  file: string;
+  opts: RestoreOptions;
+  stamp: string;
+  token: string;
+  /** The snapshot's copy on every node. */
+  nodeFile: string;
+  facts?: SnapshotFacts;
+  status?: SnapshotStatus;
+  /** The revision the live cluster is at, when it answered. */
+  liveRevision?: number;
+  /** The quorum answers: restoring would throw away what it holds now. */
+  healthy?: boolean;
+  movedTo: string;
+  bump: boolean;
+  done: string[];
+  after?: ClusterView;
+  checks: string[];
+}
+
+/** A token for the restored cluster: the inventory's with `-restored-<UTC>` (a previous suffix replaced). */
+export function restoredToken(token: string, stamp: string): string {
+  return `${token.replace(/-restored-\d{8}T\d{6}Z$/, '')}-restored-${stamp}`;
+}
+
+/** The restore on one node, into a fresh dir renamed over the (moved aside) data dir once complete. Pure. */
+export function restoreScript(inv: Inventory, nodeName: string, r: Pick<RestoreRun, 'nodeFile' | 'token' | 'stamp'>): string {
+  const node = inv.nodes.find((n) => n.name === nodeName)!;
+  const dir = inv.etcd.dataDir.replace(/\/+$/, '');
+  const tmp = `${dir}.restoring-${r.stamp}`;
+  const cmd = restoreCommand(r.nodeFile, inv.etcd.version, { name: node.name, peerUrl: peerUrl(node), initialCluster: initialCluster(inv), token: r.token, dataDir: tmp });
+  return [
+    'set -e',
+    'umask 077',
+    `if systemctl is-active --quiet etcd.service; then echo "etcd still runs: not restoring under it" >&2; exit 3; fi`,
+    `if [ -e ${shq(dir)} ]; then echo "${dir} exists: it should have been moved aside" >&2; exit 3; fi`,
+    `if [ -e ${shq(tmp)} ]; then echo "${tmp} already exists (left by another run): not touching it" >&2; exit 3; fi`,
+    // etcdctl/etcdutl log to stderr; only a failure's last words are kept.
+    `${cmd} >/dev/null 2>/tmp/hardway-restore.log || { tail -n 3 /tmp/hardway-restore.log >&2; exit 1; }`,
+    `chmod 700 ${shq(tmp)}`,
+    'sync',
+    `mv -T ${shq(tmp)} ${shq(dir)}`,
+  ].join('\n');
+}
+
+const probe = (r: RestoreRun) => r.hosts[0]!.remote!;
+const everyNode = (what: string) => ({ which: () => true, barrier: what });
+
+export const restoreSteps = {
+  checkFile: step<RestoreRun>('check the file', async (r) => {
+    r.facts = await snapshotFacts(r.file);
+    if (r.facts.problem) throw new CheckFailed(`${r.file}: ${r.facts.problem}; not restoring it (nothing was changed)`);
+  }),
+
+  reachable: step<RestoreRun>('every node reachable', async (r) => {
+    await eachHost(r.hosts, async () => {}, everyNode('every node must be reachable before anything is stopped; nothing was changed'));
+    const tool = usesEtcdutl(r.inv.etcd.version) ? REMOTE_PATHS.etcdutl : REMOTE_PATHS.etcdctl;
+    await eachHost(r.hosts, async (h) => void (await must(h.remote, `test -x ${shq(tool)}`, `${h.node.name}: ${tool} is not installed (run 'hardway up' first)`)), everyNode('nothing was changed'));
+  }),
+
+  upload: {
+    title: 'upload the snapshot to every node',
+    async run(r) {
+      const i = r.facts!.integrity;
+      // The upload checks the SHA-256 on the node before the file takes its name.
+      await eachHost(r.hosts, (h) => h.remote.upload({ path: r.file, size: i.size, sha256: i.sha256 }, r.nodeFile, 0o600), everyNode('uploading the snapshot failed; nothing was changed'));
+      r.log(`uploaded ${(i.size / 1e6).toFixed(1)} MB to ${r.hosts.length} node(s), SHA-256 checked on each`);
+      const out = await must(probe(r), statusCommand(r.nodeFile, r.inv.etcd.version), `${r.hosts[0]!.node.name}: snapshot status`, 5 * 60_000);
+      r.status = parseSnapshotStatus(out);
+      if (!r.status) throw new OperationError(`${r.hosts[0]!.node.name}: snapshot status said nothing readable`);
+    },
+    async cleanUp(r) {
+      await Promise.all(r.hosts.map((h) => h.remote?.run(`rm -f ${shq(r.nodeFile)}`, { timeoutMs: 30_000 }).catch(() => {})));
+    },
+  } satisfies Step<RestoreRun>,
+
+  guard: step<RestoreRun>('is the cluster in use', async (r) => {
+    const { answer } = await askCluster(r.inv, r.hosts, { isActive: () => true });
+    const snap = r.status!.revision;
+    if (answer) {
+      const health = await membersHealth(answer.asker.remote, answer.members);
+      r.healthy = !quorumProblem(health);
+      const revs = (await endpointStatus(answer.asker.remote, r.inv.nodes)).map((s) => s.revision);
+      if (revs.length) r.liveRevision = Math.max(...revs);
+    }
+    const lost = r.liveRevision !== undefined ? `the cluster is at revision ${r.liveRevision}, the snapshot at ${snap}: ${r.liveRevision > snap ? `the ${r.liveRevision - snap} revisions since` : 'anything written since'} would be lost` : undefined;
+    if (r.healthy && !r.opts.force) {
+      throw new OperationError(`the cluster is healthy (its quorum answers): restoring replaces what it holds now; ${lost}. Nothing was changed; run again with --force to restore anyway`);
+    }
+    if (lost) r.log(`${r.healthy ? 'the cluster is healthy (--force): ' : ''}${lost}`);
+  }),
+
+  confirm: step<RestoreRun>('confirm', async (r) => {
+    const s = r.status!;
+    const plan = [
+      `restore ${path.basename(r.file)} (revision ${s.revision}, ${s.totalKey} keys${r.facts!.manifest ? `, saved ${r.facts!.manifest.time} from ${r.facts!.manifest.member.name}` : ''}) onto ${r.hosts.map((h) => h.node.name).join(', ')}`,
+      `stop etcd on every node; move ${r.inv.etcd.dataDir} to ${r.movedTo} on each (nothing is deleted)`,
+      `restore each member with its own name and peer URL, new cluster token ${r.token}${r.bump ? `, revisions bumped by ${BUMP_REVISION} and marked compacted (watchers re-list)` : ''}`,
+      `write cluster.token: ${r.token} into ${r.inv.file} and the units; start every member together`,
+    ];
+    r.log(['this will:', ...plan.map((l) => `  - ${l}`)].join('\n'));
+    await confirm(`restore the cluster from ${path.basename(r.file)}?`, r.opts);
+  }),
+
+  stop: step<RestoreRun>('stop etcd everywhere', async (r) => {
+    await eachHost(r.hosts, async (h) => {
+      await must(h.remote, 'systemctl stop etcd.service', `${h.node.name}: systemctl stop etcd`);
+      h.outcome.done.push('stopped etcd');
+    }, everyNode('stopping etcd failed'));
+    r.done.push(`stopped etcd on ${r.hosts.length} node(s)`);
+  }),
+
+  moveAside: step<RestoreRun>('move the data dirs aside', async (r) => {
+    await eachHost(r.hosts, async (h) => {
+      const out = await must(h.remote, ['set -e', ...moveAsideLines(r.inv.etcd.dataDir, r.movedTo)].join('\n'), `${h.node.name}: moving ${r.inv.etcd.dataDir} aside`);
+      r.done.push(out.includes('hardway:moved') ? `${h.node.name}: moved ${r.inv.etcd.dataDir} to ${r.movedTo}` : `${h.node.name}: no ${r.inv.etcd.dataDir} to move (a previous run moved it)`);
+    }, everyNode('moving the data dirs aside failed'));
+  }),
+
+  restore: step<RestoreRun>('restore on every node', async (r) => {
+    await eachHost(r.hosts, async (h) => {
+      await must(h.remote, restoreScript(r.inv, h.node.name, r), `${h.node.name}: snapshot restore`, 10 * 60_000);
+    }, everyNode('restoring failed'));
+    r.done.push(`restored ${r.inv.etcd.dataDir} (mode 0700) on every node, token ${r.token}`);
+  }),
+
+  token: step<RestoreRun>('write the new token', async (r) => {
+    if (r.inv.file !== '<memory>') await writeClusterToken(r.inv.file, r.token);
+    r.inv = { ...r.inv, cluster: { ...r.inv.cluster, token: r.token } };
+    r.done.push(`wrote cluster.token: ${r.token} into ${r.inv.file}`);
+  }),
+
+  start: step<RestoreRun>('start every member', async (r) => {
+    // The units name the token too: `up` then finds them as they should be.
+    const units = await renderUnits(r.inv, r.inv.nodes, { ...(r.inv.templates ? { templates: r.inv.templates } : {}) }, r.log);
+    await eachHost(r.hosts, async (h) => {
+      await h.remote.upload(units.get(h.node.name)!, REMOTE_PATHS.unit, 0o644);
+      await must(h.remote, 'systemctl daemon-reload && systemctl enable etcd.service >/dev/null 2>&1 && systemctl start --no-block etcd.service', `${h.node.name}: starting etcd`);
+    }, everyNode('starting etcd failed'));
+    await waitHealthy(probe(r), r.inv.nodes, r.opts.waitMs ?? 120_000, r.log);
+    r.done.push(`started etcd on every node; all ${r.inv.nodes.length} healthy`);
+  }),
+
+  check: step<RestoreRun>('check the restored cluster', async (r) => {
+    const p = probe(r);
+    const snap = r.status!.revision;
+    const want = r.bump ? snap + BUMP_REVISION : snap;
+    r.after = await clusterHealth(p, r.inv, r.inv.nodes);
+    const ids = new Set(r.after.status.map((s) => s.clusterId));
+    if (ids.size !== 1) throw new CheckFailed(`the members report ${ids.size} cluster IDs (${[...ids].join(', ')}): a split cluster`);
+    const low = r.after.status.filter((s) => s.revision < want);
+    if (low.length) throw new CheckFailed(`revision below the snapshot's ${want}: ${low.map((s) => `${s.endpoint} at ${s.revision}`).join(', ')}`);
+    // Members apply the same entries a moment apart: equal hashes are waited for, briefly.
+    const hashes = await retry(async () => {
+      const hk = parseHashKv(await must(p, etcdctlCommand(endpointsOf(r.inv.nodes), ['endpoint', 'hashkv', '-w', 'json']), 'etcdctl endpoint hashkv'));
+      if (hk.length !== r.inv.nodes.length || new Set(hk.map((h) => h.hash)).size !== 1) throw new CheckFailed(`endpoint hashkv differs: ${hk.map((h) => `${h.endpoint} ${h.hash}`).join(', ')}`);
+      return hk;
+    }, 10_000);
+    r.checks.push(`one cluster ID ${[...ids][0]}`, `every member's hashkv ${hashes[0]!.hash}`, `revision ${Math.min(...r.after.status.map((s) => s.revision))} ≥ ${want}${r.bump ? ` (the snapshot's ${snap} + ${BUMP_REVISION})` : ''}`);
+  }),
+};
+
+export function restoreRun(base: HostsRun, file: string, opts: RestoreOptions): RestoreRun {
+  const stamp = utcStamp(opts.now ?? new Date());
+  return {
+    ...base,
+    file: path.resolve(file),
+    opts,
+    stamp,
+    token: restoredToken(base.inv.cluster.token, stamp),
+    nodeFile: `/var/tmp/hardway-restore-${stamp}.db`,
+    movedTo: `${base.inv.etcd.dataDir.replace(/\/+$/, '')}.pre-restore-${stamp}`,
+    bump: supportsBumpRevision(base.inv.etcd.version),
+    done: [],
+    checks: [],
+  };
+}
+
+export async function restoreSnapshot(run: RestoreRun): Promise<RestoreRun> {
+  const s = restoreSteps;
+  await runSteps(run, [s.checkFile, connectStep<RestoreRun>(), s.reachable, s.upload, s.guard, s.confirm, s.stop, s.moveAside, s.restore, s.token, s.start, s.check]);
+  return run;
+}
+
+export function restoreReport(r: RestoreRun): string[] {
+  return [
+    ...r.done,
+    ...r.checks.map((c) => `checked: ${c}`),
+    ...(r.after ? [memberTable(r.after)] : []),
+    `the old data dirs stay in ${r.movedTo} on each node: hardway never deletes them; remove them once you no longer need them`,
+  ];
+}
+

@@ -1,0 +1,171 @@
+import { randomBytes } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { OperationError, UsageError } from '../errors.js';
+import { clientUrl } from '../inventory/derive.js';
+import { connectStep, usable, type Host, type HostsRun } from '../engine/hosts.js';
+import { runSteps, step, type Step } from '../engine/runner.js';
+import { alarmText, listAlarms } from '../members/alarm.js';
+import { askMembers, memberLabel, type MemberRow, type MembersView } from '../members/view.js';
+import { must } from '../provision/apply.js';
+import { shq, type Remote } from '../ssh/remote.js';
+import type { Integrity } from './integrity.js';
+import { defaultSnapshotName, ensureSnapshotsDir, writeManifest, writeSnapshotFile, type Manifest } from './store.js';
+import { parseSnapshotStatus, saveCommand, statusCommand, type SnapshotStatus } from './tools.js';
+
+/**
+ * `hardway snapshot save`: etcdctl saves the leader's (or the named member's) snapshot into a temp file on its node,
+ * with exactly that one endpoint; the node reports `snapshot status` and the file's SHA-256; the bytes are streamed
+ * to the laptop over the same SSH connection, hashed on the way, and kept only when etcd's own integrity hash and
+ * the node's SHA-256 agree with what arrived. The node's temp file is removed on every path.
+ */
+
+export interface SaveOptions {
+  node?: string;
+  out?: string;
+  now?: Date;
+}
+
+export interface SaveRun extends HostsRun {
+  opts: SaveOptions;
+  /** Where the snapshot goes on the laptop. */
+  out: string;
+  view?: MembersView;
+  member?: MemberRow;
+  host?: Host & { remote: Remote };
+  /** The temp file on the node. */
+  nodeFile: string;
+  nodeStatus?: SnapshotStatus;
+  nodeSha256?: string;
+  integrity?: Integrity;
+  seconds?: number;
+  manifest?: Manifest;
+}
+
+/** The target the user named, or the leader; refused with the reason when it cannot give a snapshot. */
+export function chooseMember(r: Pick<SaveRun, 'inv' | 'view' | 'opts'>): MemberRow {
+  const view = r.view!;
+  const name = r.opts.node;
+  if (!view.leader) throw new OperationError(`no leader: the cluster has no quorum or is electing one (${view.rows.map(memberLabel).join(', ')}); a snapshot now could miss committed writes`);
+  if (!name) return view.leader;
+  const row = view.rows.find((m) => m.name === name || m.node?.name === name || m.id === name);
+  if (row) return row;
+  if (r.inv.nodes.some((n) => n.name === name)) throw new OperationError(`${name} is not in the member list (members: ${view.rows.map(memberLabel).join(', ')}): it has no data to save`);
+  throw new UsageError(`${name} is neither a member nor in the inventory (members: ${view.rows.map(memberLabel).join(', ')})`);
+}
+
+const sums = (file: string, version: string) => [`${statusCommand(file, version)}`, `echo "sha256=$(sha256sum ${shq(file)} | cut -d' ' -f1)"`].join('\n');
+
+const saveSteps = {
+  output: step<SaveRun>('choose the file', async (r) => {
+    const exists = await stat(r.out).then(
+      () => true,
+      () => false,
+    );
+    if (exists) throw new UsageError(`${r.out} already exists: a snapshot is never written over; give another --out`);
+    if (!r.opts.out) {
+      const dir = await ensureSnapshotsDir(path.dirname(r.out));
+      if (dir.created) r.log(`created ${path.dirname(r.out)} (mode 0700)`);
+      if (dir.looseMode) r.log(`warning: ${path.dirname(r.out)} has mode ${dir.looseMode.toString(8)}: others on this machine can list the snapshots (each is 0600); chmod 700 it`);
+    }
+  }),
+
+  ask: step<SaveRun>('ask the cluster', async (r) => {
+    r.view = await askMembers(r.inv, r.hosts);
+    const m = chooseMember(r);
+    if (!m.node) throw new OperationError(`${memberLabel(m)} is not in the inventory: hardway cannot reach its node to save its snapshot`);
+    if (!m.status) throw new OperationError(`${memberLabel(m)} does not answer: it cannot give a snapshot`);
+    const host = r.hosts.find((h) => h.node === m.node);
+    if (!host || !usable(host)) throw new OperationError(`${m.node.name} cannot be reached over SSH (${host?.outcome.reason ?? 'not connected'})`);
+    const alarms = await listAlarms(r.view);
+    if (alarms.length) {
+      throw new OperationError(`the cluster has active alarms (${alarmText(alarms, r.view.rows)}): a NOSPACE cluster refuses writes and a CORRUPT one has members that differ; settle them first ('hardway alarm list', 'hardway doctor')`);
+    }
+    r.member = m;
+    r.host = host;
+  }),
+
+  saveOnNode: {
+    title: 'save the snapshot on the node',
+    async run(r) {
+      const h = r.host!;
+      const m = r.member!;
+      r.log(`saving the snapshot of ${memberLabel(m)}${m.isLeader ? ' (the leader)' : ''} on ${h.node.name}…`);
+      const started = Date.now();
+      await must(h.remote, `umask 077 && ${saveCommand(clientUrl(h.node), r.nodeFile)} >/dev/null`, `${h.node.name}: etcdctl snapshot save`, 15 * 60_000);
+      const out = await must(h.remote, sums(r.nodeFile, r.inv.etcd.version), `${h.node.name}: snapshot status`, 5 * 60_000);
+      r.nodeStatus = parseSnapshotStatus(out);
+      r.nodeSha256 = /^sha256=([0-9a-f]{64})$/m.exec(out)?.[1];
+      if (!r.nodeStatus || !r.nodeSha256) throw new OperationError(`${h.node.name}: snapshot status said nothing readable: ${out.trim().split('\n').pop()}`);
+      r.seconds = (Date.now() - started) / 1000;
+    },
+    async cleanUp(r) {
+      // etcdctl writes FILE.part and renames it: both go, whatever happened.
+      await r.host?.remote.run(`rm -f ${shq(r.nodeFile)} ${shq(`${r.nodeFile}.part`)}`, { timeoutMs: 30_000 });
+    },
+  } satisfies Step<SaveRun>,
+
+  copy: step<SaveRun>('copy it here', async (r) => {
+    const h = r.host!;
+    const remote = h.remote;
+    if (!remote.stream) throw new OperationError(`${h.node.name}: this connection cannot stream a file`);
+    const started = Date.now();
+    const errors: Buffer[] = [];
+    const stderr = new Writable({ write: (c: Buffer, _e, cb) => (errors.push(c), cb()) });
+    r.integrity = await writeSnapshotFile(
+      r.out,
+      async (sink) => {
+        const res = await remote.stream!(`cat ${shq(r.nodeFile)}`, { stdout: sink as Writable, stderr });
+        if (res.code !== 0) throw new OperationError(`${h.node.name}: reading ${r.nodeFile} failed: ${Buffer.concat(errors).toString().trim() || `exit ${res.code ?? res.signal}`}`);
+      },
+      (got) => {
+        if (got.sha256 !== r.nodeSha256) throw new OperationError(`the copy differs from the file on ${h.node.name} (SHA-256 ${got.sha256.slice(0, 16)}… here, ${r.nodeSha256!.slice(0, 16)}… there): nothing was kept`);
+        if (!got.ok) throw new OperationError(`the snapshot fails etcd's integrity check: ${got.problem}: nothing was kept`);
+      },
+    );
+    r.log(`copied ${(r.integrity.size / 1e6).toFixed(1)} MB in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }),
+
+  manifest: step<SaveRun>('write the manifest', async (r) => {
+    const m = r.member!;
+    const s = r.nodeStatus!;
+    r.manifest = {
+      file: path.basename(r.out),
+      revision: s.revision,
+      hash: s.hash,
+      totalKeys: s.totalKey,
+      size: r.integrity!.size,
+      sha256: r.integrity!.sha256,
+      member: { name: m.name, id: m.id },
+      etcdVersion: m.status?.version || r.inv.etcd.version,
+      clusterId: r.view!.clusterId,
+      token: r.inv.cluster.token,
+      time: (r.opts.now ?? new Date()).toISOString(),
+    };
+    await writeManifest(r.out, r.manifest);
+  }),
+};
+
+export function saveRun(base: HostsRun, opts: SaveOptions): SaveRun {
+  const now = opts.now ?? new Date();
+  const out = path.resolve(opts.out ?? path.join(base.inv.snapshots.dir, defaultSnapshotName(base.inv.cluster.token, now)));
+  return { ...base, opts: { ...opts, now }, out, nodeFile: `/var/tmp/hardway-snapshot-${randomBytes(6).toString('hex')}.db` };
+}
+
+export async function saveSnapshot(run: SaveRun): Promise<SaveRun> {
+  const s = saveSteps;
+  await runSteps(run, [s.output, connectStep<SaveRun>(), s.ask, s.saveOnNode, s.copy, s.manifest]);
+  return run;
+}
+
+export function saveReport(r: SaveRun): string[] {
+  const m = r.manifest!;
+  return [
+    `saved ${r.out} (mode 0600)`,
+    `  member ${m.member.name} (${m.member.id}), cluster ${m.clusterId}, etcd ${m.etcdVersion}`,
+    `  revision ${m.revision}, ${m.totalKeys} keys, hash ${m.hash}, ${(m.size / 1e6).toFixed(1)} MB`,
+    `  sha256 ${m.sha256}; etcd's integrity hash checked here`,
+    `  manifest ${r.out}.json`,
+  ];
+}

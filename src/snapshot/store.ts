@@ -1,0 +1,162 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { UsageError } from '../errors.js';
+import { utcStamp } from '../members/node-ops.js';
+import { checkFile, IntegrityHasher, type Integrity } from './integrity.js';
+
+/** Snapshots on the laptop: where they go, how they are written (0600, never half a file), their manifests. */
+
+export interface Manifest {
+  file: string;
+  revision: number;
+  /** etcd's keyspace hash from `snapshot status`. */
+  hash: number;
+  totalKeys: number;
+  size: number;
+  sha256: string;
+  member: { name: string; id: string };
+  etcdVersion: string;
+  clusterId: string;
+  token: string;
+  /** ISO time the snapshot was taken. */
+  time: string;
+}
+
+export const manifestPath = (file: string) => `${file}.json`;
+
+export function defaultSnapshotName(token: string, d: Date): string {
+  return `${token}-${utcStamp(d)}.db`;
+}
+
+/** The snapshots dir, made 0700 when hardway creates it: a snapshot holds every secret of the cluster. */
+export async function ensureSnapshotsDir(dir: string): Promise<{ created: boolean; looseMode?: number }> {
+  const before = await stat(dir).catch(() => undefined);
+  if (before && !before.isDirectory()) throw new UsageError(`${dir} is not a directory (snapshots.dir)`);
+  if (!before) {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await chmod(dir, 0o700);
+    return { created: true };
+  }
+  const mode = before.mode & 0o777;
+  return { created: false, ...(mode & 0o077 ? { looseMode: mode } : {}) };
+}
+
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const fh = await open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    /* not every filesystem syncs a directory */
+  }
+}
+
+/**
+ * Writes `source` to `file` through `FILE.part` (0600 from the first byte), hashed on the way: synced, then renamed.
+ * `accept` may refuse what arrived (it throws). A failure removes the part file; the target is never half written.
+ * Resolves with the integrity of what was written.
+ */
+export async function writeSnapshotFile(file: string, source: (sink: NodeJS.WritableStream) => Promise<void>, accept: (got: Integrity) => void = () => {}): Promise<Integrity> {
+  const part = `${file}.part`;
+  const hasher = new IntegrityHasher();
+  const fh = await open(part, 'w', 0o600);
+  let integrity: Integrity;
+  try {
+    await fh.chmod(0o600); // a part file left by a killed run may have had another mode
+    // Each chunk hashed and written in turn: the callback holds the sender back while the disk is behind.
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        hasher.update(chunk);
+        fh.write(chunk).then(() => cb(), cb);
+      },
+    });
+    await source(sink);
+    await new Promise<void>((resolve, reject) => {
+      sink.once('error', reject);
+      sink.end(resolve);
+    });
+    await fh.sync();
+    integrity = hasher.digest();
+    accept(integrity);
+  } catch (e) {
+    await fh.close().catch(() => {});
+    await unlink(part).catch(() => {});
+    throw e;
+  }
+  await fh.close();
+  await rename(part, file);
+  await syncDir(path.dirname(file));
+  return integrity;
+}
+
+/** Writes a small file atomically with mode 0600. */
+export async function writePrivateFile(file: string, text: string): Promise<void> {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.hardway-tmp.${process.pid}.${randomBytes(4).toString('hex')}`);
+  const fh = await open(tmp, 'wx', 0o600);
+  try {
+    await fh.writeFile(text, 'utf8');
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file).catch(async (e) => {
+    await unlink(tmp).catch(() => {});
+    throw e;
+  });
+}
+
+export async function writeManifest(file: string, m: Manifest): Promise<void> {
+  await writePrivateFile(manifestPath(file), `${JSON.stringify(m, null, 2)}\n`);
+}
+
+/** The manifest beside a snapshot, when there is one that parses. */
+export async function readManifest(file: string): Promise<Manifest | undefined> {
+  const text = await readFile(manifestPath(file), 'utf8').catch(() => undefined);
+  if (!text) return undefined;
+  try {
+    const m = JSON.parse(text) as Manifest;
+    return typeof m.revision === 'number' && typeof m.sha256 === 'string' ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface SnapshotFacts {
+  file: string;
+  manifest?: Manifest;
+  integrity: Integrity;
+  /** The file is the one the manifest describes. */
+  matchesManifest?: boolean;
+  /** ok / damaged: the one word `list` shows. */
+  verdict: 'ok' | 'damaged' | 'no manifest';
+  problem?: string;
+  mtime: Date;
+}
+
+/** What is known of a snapshot file: its integrity checked afresh, against its manifest when it has one. */
+export async function snapshotFacts(file: string): Promise<SnapshotFacts> {
+  const st = await stat(file).catch((e: NodeJS.ErrnoException) => {
+    throw new UsageError(`${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
+  });
+  if (!st.isFile()) throw new UsageError(`${file}: not a file`);
+  const [integrity, manifest] = await Promise.all([checkFile(file), readManifest(file)]);
+  const matchesManifest = manifest ? manifest.sha256 === integrity.sha256 && manifest.size === integrity.size : undefined;
+  const problem = !integrity.ok ? integrity.problem : matchesManifest === false ? `the file is not the one its manifest describes (SHA-256 ${integrity.sha256.slice(0, 16)}…, manifest ${manifest!.sha256.slice(0, 16)}…)` : undefined;
+  const verdict = problem ? 'damaged' : manifest ? 'ok' : 'no manifest';
+  return { file, ...(manifest ? { manifest } : {}), integrity, ...(matchesManifest !== undefined ? { matchesManifest } : {}), verdict, ...(problem ? { problem } : {}), mtime: st.mtime };
+}
+
+/** The snapshots in `dir` (`*.db`), newest first (the manifest's time, else the file's). */
+export async function listSnapshots(dir: string): Promise<SnapshotFacts[]> {
+  const names = await readdir(dir).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? [] : Promise.reject(e)));
+  const files = names.filter((n) => n.endsWith('.db')).map((n) => path.join(dir, n));
+  const facts = await Promise.all(files.map(snapshotFacts));
+  const when = (f: SnapshotFacts) => (f.manifest ? Date.parse(f.manifest.time) : f.mtime.getTime());
+  return facts.sort((a, b) => when(b) - when(a));
+}
+

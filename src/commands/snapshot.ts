@@ -26,7 +26,7 @@ export function registerSnapshot(program: Command): void {
     const inv = await loadInventory(opts);
     const run = saveRun({ inv, hosts: newHosts(inv.nodes), acceptNew: !!opts.acceptNew, log: info }, { ...(opts.node ? { node: opts.node } : {}), ...(opts.out ? { out: opts.out } : {}) });
     await saveSnapshot(run);
-    if (opts.json) printJson({ file: run.out, ...run.manifest });
+    if (opts.json) printJson({ ...run.manifest, file: run.out });
     else println(saveReport(run).join('\n'));
   });
 

@@ -89,6 +89,11 @@ function printReport(facts: Awaited<ReturnType<typeof gatherFacts>>['facts'], qu
     println('check perf');
     for (const l of perf.lines) println(`  ${l}`);
   }
+  const aside = facts.nodes.flatMap((n) => (n.asideDirs ?? []).map((d) => `${n.node}: ${d}`));
+  if (aside.length) {
+    println('Old data dirs (moved aside by a restore or a member removal; hardway never deletes them: remove them once you no longer need them)');
+    for (const l of aside) println(`  ${l}`);
+  }
   println(`Quorum: ${quorumText}`);
   if (problems.length) {
     println(`\nProblems (${problems.length}):`);

@@ -35,6 +35,8 @@ export interface HostsRun {
   hosts: Host[];
   acceptNew?: boolean;
   log: (line: string) => void;
+  /** How hosts are connected to: SSH (connectAll) unless a test hands out scripted nodes. */
+  connect?: typeof connectAll;
 }
 
 export function newHosts(nodes: NodeSpec[], selected: (n: NodeSpec) => boolean = () => true): Host[] {
@@ -91,7 +93,7 @@ export function connectStep<R extends HostsRun>(): Step<R> {
   return {
     title: 'connect',
     async run(r) {
-      const conns = await connectAll(r.inv, r.hosts.map((h) => h.node), { acceptNew: !!r.acceptNew });
+      const conns = await (r.connect ?? connectAll)(r.inv, r.hosts.map((h) => h.node), { acceptNew: !!r.acceptNew });
       conns.forEach((c, i) => {
         const h = r.hosts[i]!;
         if ('remote' in c) h.remote = c.remote;

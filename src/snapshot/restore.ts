@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { CheckFailed, OperationError } from '../errors.js';
 import { askCluster } from '../engine/cluster.js';
-import { connectStep, eachHost, type HostsRun } from '../engine/hosts.js';
+import { connectStep, eachHost, type Host, type HostsRun } from '../engine/hosts.js';
 import { runSteps, step, type Step } from '../engine/runner.js';
 import { initialCluster, peerUrl } from '../inventory/derive.js';
 import { writeClusterToken } from '../inventory/edit.js';
@@ -13,7 +13,7 @@ import { must, retry } from '../provision/apply.js';
 import { clusterHealth, endpointStatus, memberTable, waitHealthy, type ClusterView } from '../provision/health.js';
 import { renderUnits } from '../provision/prepare.js';
 import { REMOTE_PATHS } from '../render/paths.js';
-import { shq } from '../ssh/remote.js';
+import { shq, type Remote } from '../ssh/remote.js';
 import { endpointsOf, etcdctlCommand, parseHashKv } from '../verify/etcdctl.js';
 import { snapshotFacts, type SnapshotFacts } from './store.js';
 import { BUMP_REVISION, parseSnapshotStatus, restoreCommand, statusCommand, supportsBumpRevision, usesEtcdutl, type SnapshotStatus } from './tools.js';
@@ -49,6 +49,8 @@ export interface RestoreRun extends HostsRun {
   liveRevision?: number;
   /** The quorum answers: restoring would throw away what it holds now. */
   healthy?: boolean;
+  /** The inventory node of the leader, when there is one. */
+  leaderNode?: string;
   movedTo: string;
   bump: boolean;
   done: string[];
@@ -82,18 +84,24 @@ export function restoreScript(inv: Inventory, nodeName: string, r: Pick<RestoreR
 }
 
 const probe = (r: RestoreRun) => r.hosts[0]!.remote!;
+/** What was done, said as it is done (a restore takes a while) and kept for --json. */
+const did = (r: RestoreRun, line: string) => {
+  r.done.push(line);
+  r.log(line);
+};
 const everyNode = (what: string) => ({ which: () => true, barrier: what });
 
 export const restoreSteps = {
   checkFile: step<RestoreRun>('check the file', async (r) => {
     r.facts = await snapshotFacts(r.file);
     if (r.facts.problem) throw new CheckFailed(`${r.file}: ${r.facts.problem}; not restoring it (nothing was changed)`);
+    r.nodeFile = `/var/tmp/hardway-restore-${r.facts.integrity.sha256.slice(0, 16)}.db`;
   }),
 
   reachable: step<RestoreRun>('every node reachable', async (r) => {
     await eachHost(r.hosts, async () => {}, everyNode('every node must be reachable before anything is stopped; nothing was changed'));
     const tool = usesEtcdutl(r.inv.etcd.version) ? REMOTE_PATHS.etcdutl : REMOTE_PATHS.etcdctl;
-    await eachHost(r.hosts, async (h) => void (await must(h.remote, `test -x ${shq(tool)}`, `${h.node.name}: ${tool} is not installed (run 'hardway up' first)`)), everyNode('nothing was changed'));
+    await eachHost(r.hosts, async (h) => void (await must(h.remote, `test -x ${shq(tool)}`, `${tool} is not installed (run 'hardway up' first)`)), everyNode('nothing was changed'));
   }),
 
   upload: {
@@ -118,14 +126,19 @@ export const restoreSteps = {
     if (answer) {
       const health = await membersHealth(answer.asker.remote, answer.members);
       r.healthy = !quorumProblem(health);
-      const revs = (await endpointStatus(answer.asker.remote, r.inv.nodes)).map((s) => s.revision);
-      if (revs.length) r.liveRevision = Math.max(...revs);
+      const status = await endpointStatus(answer.asker.remote, r.inv.nodes);
+      if (status.length) r.liveRevision = Math.max(...status.map((s) => s.revision));
+      const leader = answer.members.find((m) => status.some((s) => s.isLeader && s.memberId === m.id));
+      r.leaderNode = leader && r.inv.nodes.find((n) => leader.peerURLs.includes(peerUrl(n)))?.name;
     }
-    const lost = r.liveRevision !== undefined ? `the cluster is at revision ${r.liveRevision}, the snapshot at ${snap}: ${r.liveRevision > snap ? `the ${r.liveRevision - snap} revisions since` : 'anything written since'} would be lost` : undefined;
+    const lost =
+      r.liveRevision !== undefined
+        ? `the cluster is at revision ${r.liveRevision}, the snapshot at ${snap}: ${r.liveRevision > snap ? `the ${r.liveRevision - snap} revisions since` : 'anything written since'} would be lost`
+        : `the snapshot is at revision ${snap}; the cluster's revision could not be read, so what would be lost is unknown`;
     if (r.healthy && !r.opts.force) {
       throw new OperationError(`the cluster is healthy (its quorum answers): restoring replaces what it holds now; ${lost}. Nothing was changed; run again with --force to restore anyway`);
     }
-    if (lost) r.log(`${r.healthy ? 'the cluster is healthy (--force): ' : ''}${lost}`);
+    if (answer) r.log(`${r.healthy ? 'the cluster is healthy (--force): ' : ''}${lost}`);
   }),
 
   confirm: step<RestoreRun>('confirm', async (r) => {
@@ -141,31 +154,36 @@ export const restoreSteps = {
   }),
 
   stop: step<RestoreRun>('stop etcd everywhere', async (r) => {
-    await eachHost(r.hosts, async (h) => {
-      await must(h.remote, 'systemctl stop etcd.service', `${h.node.name}: systemctl stop etcd`);
+    // The leader first: stopping, it hands the leadership to a follower, and waits out etcd's transfer timeout
+    // (~7 s) when every follower is stopping at the same moment.
+    const stop = async (h: Host & { remote: Remote }) => {
+      await must(h.remote, 'systemctl stop etcd.service', 'systemctl stop etcd');
       h.outcome.done.push('stopped etcd');
-    }, everyNode('stopping etcd failed'));
-    r.done.push(`stopped etcd on ${r.hosts.length} node(s)`);
+    };
+    const leader = r.hosts.find((h) => h.node.name === r.leaderNode);
+    if (leader) await eachHost(r.hosts, stop, { which: (h) => h === leader, barrier: 'stopping etcd failed' });
+    await eachHost(r.hosts, stop, { which: (h) => h !== leader, barrier: 'stopping etcd failed' });
+    did(r, `stopped etcd on ${r.hosts.length} node(s)`);
   }),
 
   moveAside: step<RestoreRun>('move the data dirs aside', async (r) => {
     await eachHost(r.hosts, async (h) => {
-      const out = await must(h.remote, ['set -e', ...moveAsideLines(r.inv.etcd.dataDir, r.movedTo)].join('\n'), `${h.node.name}: moving ${r.inv.etcd.dataDir} aside`);
-      r.done.push(out.includes('hardway:moved') ? `${h.node.name}: moved ${r.inv.etcd.dataDir} to ${r.movedTo}` : `${h.node.name}: no ${r.inv.etcd.dataDir} to move (a previous run moved it)`);
+      const out = await must(h.remote, ['set -e', ...moveAsideLines(r.inv.etcd.dataDir, r.movedTo)].join('\n'), `moving ${r.inv.etcd.dataDir} aside`);
+      did(r, out.includes('hardway:moved') ? `${h.node.name}: moved ${r.inv.etcd.dataDir} to ${r.movedTo}` : `${h.node.name}: no ${r.inv.etcd.dataDir} to move (a previous run moved it)`);
     }, everyNode('moving the data dirs aside failed'));
   }),
 
   restore: step<RestoreRun>('restore on every node', async (r) => {
     await eachHost(r.hosts, async (h) => {
-      await must(h.remote, restoreScript(r.inv, h.node.name, r), `${h.node.name}: snapshot restore`, 10 * 60_000);
+      await must(h.remote, restoreScript(r.inv, h.node.name, r), 'snapshot restore', 10 * 60_000);
     }, everyNode('restoring failed'));
-    r.done.push(`restored ${r.inv.etcd.dataDir} (mode 0700) on every node, token ${r.token}`);
+    did(r, `restored ${r.inv.etcd.dataDir} (mode 0700) on every node, token ${r.token}`);
   }),
 
   token: step<RestoreRun>('write the new token', async (r) => {
     if (r.inv.file !== '<memory>') await writeClusterToken(r.inv.file, r.token);
     r.inv = { ...r.inv, cluster: { ...r.inv.cluster, token: r.token } };
-    r.done.push(`wrote cluster.token: ${r.token} into ${r.inv.file}`);
+    did(r, `wrote cluster.token: ${r.token} into ${r.inv.file}`);
   }),
 
   start: step<RestoreRun>('start every member', async (r) => {
@@ -173,10 +191,10 @@ export const restoreSteps = {
     const units = await renderUnits(r.inv, r.inv.nodes, { ...(r.inv.templates ? { templates: r.inv.templates } : {}) }, r.log);
     await eachHost(r.hosts, async (h) => {
       await h.remote.upload(units.get(h.node.name)!, REMOTE_PATHS.unit, 0o644);
-      await must(h.remote, 'systemctl daemon-reload && systemctl enable etcd.service >/dev/null 2>&1 && systemctl start --no-block etcd.service', `${h.node.name}: starting etcd`);
+      await must(h.remote, 'systemctl daemon-reload && systemctl enable etcd.service >/dev/null 2>&1 && systemctl start --no-block etcd.service', 'starting etcd');
     }, everyNode('starting etcd failed'));
     await waitHealthy(probe(r), r.inv.nodes, r.opts.waitMs ?? 120_000, r.log);
-    r.done.push(`started etcd on every node; all ${r.inv.nodes.length} healthy`);
+    did(r, `started etcd on every node; all ${r.inv.nodes.length} healthy`);
   }),
 
   check: step<RestoreRun>('check the restored cluster', async (r) => {
@@ -206,7 +224,8 @@ export function restoreRun(base: HostsRun, file: string, opts: RestoreOptions): 
     opts,
     stamp,
     token: restoredToken(base.inv.cluster.token, stamp),
-    nodeFile: `/var/tmp/hardway-restore-${stamp}.db`,
+    // Set from the file's SHA-256 once it is checked: a run killed after the upload leaves the name the next one uses.
+    nodeFile: '',
     movedTo: `${base.inv.etcd.dataDir.replace(/\/+$/, '')}.pre-restore-${stamp}`,
     bump: supportsBumpRevision(base.inv.etcd.version),
     done: [],
@@ -220,9 +239,10 @@ export async function restoreSnapshot(run: RestoreRun): Promise<RestoreRun> {
   return run;
 }
 
+/** What is printed at the end (what was done has been said as it was done). */
 export function restoreReport(r: RestoreRun): string[] {
   return [
-    ...r.done,
+    `restored the cluster from ${r.file}`,
     ...r.checks.map((c) => `checked: ${c}`),
     ...(r.after ? [memberTable(r.after)] : []),
     `the old data dirs stay in ${r.movedTo} on each node: hardway never deletes them; remove them once you no longer need them`,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { OperationError, UsageError } from '../errors.js';
@@ -16,9 +16,9 @@ import { parseSnapshotStatus, saveCommand, statusCommand, type SnapshotStatus } 
 
 /**
  * `hardway snapshot save`: etcdctl saves the leader's (or the named member's) snapshot into a temp file on its node,
- * with exactly that one endpoint; the node reports `snapshot status` and the file's SHA-256; the bytes are streamed
- * to the laptop over the same SSH connection, hashed on the way, and kept only when etcd's own integrity hash and
- * the node's SHA-256 agree with what arrived. The node's temp file is removed on every path.
+ * with exactly that one endpoint; the bytes are streamed to the laptop over the same SSH connection, hashed on the
+ * way, and kept only when etcd's own integrity hash and the node's size agree with what arrived and the node's
+ * `snapshot status` (run while the bytes stream) has read the file. The node's temp file is removed on every path.
  */
 
 export interface SaveOptions {
@@ -37,9 +37,9 @@ export interface SaveRun extends HostsRun {
   /** The temp file on the node. */
   nodeFile: string;
   nodeStatus?: SnapshotStatus;
-  nodeSha256?: string;
+  /** The size of the node's file, which the copy must have. */
+  nodeSize?: number;
   integrity?: Integrity;
-  seconds?: number;
   manifest?: Manifest;
 }
 
@@ -55,8 +55,6 @@ export function chooseMember(r: Pick<SaveRun, 'inv' | 'view' | 'opts'>): MemberR
   throw new UsageError(`${name} is neither a member nor in the inventory (members: ${view.rows.map(memberLabel).join(', ')})`);
 }
 
-const sums = (file: string, version: string) => [`${statusCommand(file, version)}`, `echo "sha256=$(sha256sum ${shq(file)} | cut -d' ' -f1)"`].join('\n');
-
 const saveSteps = {
   output: step<SaveRun>('choose the file', async (r) => {
     const exists = await stat(r.out).then(
@@ -64,6 +62,10 @@ const saveSteps = {
       () => false,
     );
     if (exists) throw new UsageError(`${r.out} already exists: a snapshot is never written over; give another --out`);
+    if (r.opts.out) {
+      const dir = await stat(path.dirname(r.out)).catch(() => undefined);
+      if (!dir?.isDirectory()) throw new UsageError(`--out ${r.opts.out}: ${path.dirname(r.out)} is not a directory`);
+    }
     if (!r.opts.out) {
       const dir = await ensureSnapshotsDir(path.dirname(r.out));
       if (dir.created) r.log(`created ${path.dirname(r.out)} (mode 0700)`);
@@ -92,13 +94,8 @@ const saveSteps = {
       const h = r.host!;
       const m = r.member!;
       r.log(`saving the snapshot of ${memberLabel(m)}${m.isLeader ? ' (the leader)' : ''} on ${h.node.name}…`);
-      const started = Date.now();
-      await must(h.remote, `umask 077 && ${saveCommand(clientUrl(h.node), r.nodeFile)} >/dev/null`, `${h.node.name}: etcdctl snapshot save`, 15 * 60_000);
-      const out = await must(h.remote, sums(r.nodeFile, r.inv.etcd.version), `${h.node.name}: snapshot status`, 5 * 60_000);
-      r.nodeStatus = parseSnapshotStatus(out);
-      r.nodeSha256 = /^sha256=([0-9a-f]{64})$/m.exec(out)?.[1];
-      if (!r.nodeStatus || !r.nodeSha256) throw new OperationError(`${h.node.name}: snapshot status said nothing readable: ${out.trim().split('\n').pop()}`);
-      r.seconds = (Date.now() - started) / 1000;
+      const out = await must(h.remote, `umask 077 && ${saveCommand(clientUrl(h.node), r.nodeFile)} >/dev/null && stat -c 'size=%s' ${shq(r.nodeFile)}`, `${h.node.name}: etcdctl snapshot save`, 15 * 60_000);
+      r.nodeSize = Number(/^size=(\d+)$/m.exec(out)?.[1] ?? NaN);
     },
     async cleanUp(r) {
       // etcdctl writes FILE.part and renames it: both go, whatever happened.
@@ -106,24 +103,36 @@ const saveSteps = {
     },
   } satisfies Step<SaveRun>,
 
-  copy: step<SaveRun>('copy it here', async (r) => {
+  copy: step<SaveRun>('copy it here, and read its status on the node', async (r) => {
     const h = r.host!;
     const remote = h.remote;
     if (!remote.stream) throw new OperationError(`${h.node.name}: this connection cannot stream a file`);
     const started = Date.now();
     const errors: Buffer[] = [];
     const stderr = new Writable({ write: (c: Buffer, _e, cb) => (errors.push(c), cb()) });
-    r.integrity = await writeSnapshotFile(
+    // `snapshot status` reads the node's file while it streams here: neither waits for the other.
+    const status = must(remote, statusCommand(r.nodeFile, r.inv.etcd.version), `${h.node.name}: snapshot status`, 5 * 60_000);
+    const copied = writeSnapshotFile(
       r.out,
       async (sink) => {
         const res = await remote.stream!(`cat ${shq(r.nodeFile)}`, { stdout: sink as Writable, stderr });
         if (res.code !== 0) throw new OperationError(`${h.node.name}: reading ${r.nodeFile} failed: ${Buffer.concat(errors).toString().trim() || `exit ${res.code ?? res.signal}`}`);
       },
       (got) => {
-        if (got.sha256 !== r.nodeSha256) throw new OperationError(`the copy differs from the file on ${h.node.name} (SHA-256 ${got.sha256.slice(0, 16)}… here, ${r.nodeSha256!.slice(0, 16)}… there): nothing was kept`);
+        // etcd's trailing SHA-256 covers every byte before it, so a byte changed or lost on the way fails it.
+        if (got.size !== r.nodeSize) throw new OperationError(`the copy has ${got.size} bytes, the file on ${h.node.name} ${r.nodeSize}: nothing was kept`);
         if (!got.ok) throw new OperationError(`the snapshot fails etcd's integrity check: ${got.problem}: nothing was kept`);
       },
     );
+    const [statusOut, integrity] = await Promise.allSettled([status, copied]);
+    if (integrity.status === 'rejected') throw integrity.reason;
+    r.integrity = integrity.value;
+    const parsed = statusOut.status === 'fulfilled' ? parseSnapshotStatus(statusOut.value) : undefined;
+    if (!parsed) {
+      await unlink(r.out).catch(() => {});
+      throw statusOut.status === 'rejected' ? statusOut.reason : new OperationError(`${h.node.name}: snapshot status said nothing readable: nothing was kept`);
+    }
+    r.nodeStatus = parsed;
     r.log(`copied ${(r.integrity.size / 1e6).toFixed(1)} MB in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }),
 

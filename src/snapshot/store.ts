@@ -66,24 +66,37 @@ export async function writeSnapshotFile(file: string, source: (sink: NodeJS.Writ
   const hasher = new IntegrityHasher();
   const fh = await open(part, 'w', 0o600);
   let integrity: Integrity;
+  let failed: Error | undefined;
+  // The one write in flight (a Writable hands over the next chunk only after the callback): waited for before the
+  // file is closed, so no write lands on a closed descriptor.
+  let inFlight: Promise<void> = Promise.resolve();
+  // Each chunk hashed and written in turn: the callback holds the sender back while the disk is behind.
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      if (failed) return cb(failed);
+      hasher.update(chunk);
+      inFlight = fh.write(chunk).then(
+        () => cb(),
+        (e: Error) => {
+          failed ??= e;
+          cb(e);
+        },
+      );
+    },
+  });
+  sink.on('error', (e) => (failed ??= e));
   try {
     await fh.chmod(0o600); // a part file left by a killed run may have had another mode
-    // Each chunk hashed and written in turn: the callback holds the sender back while the disk is behind.
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        hasher.update(chunk);
-        fh.write(chunk).then(() => cb(), cb);
-      },
-    });
     await source(sink);
-    await new Promise<void>((resolve, reject) => {
-      sink.once('error', reject);
-      sink.end(resolve);
-    });
+    if (failed) throw failed;
+    await new Promise<void>((resolve, reject) => sink.end((e?: Error | null) => (e ? reject(e) : resolve())));
+    if (failed) throw failed;
     await fh.sync();
     integrity = hasher.digest();
     accept(integrity);
   } catch (e) {
+    sink.destroy();
+    await inFlight.catch(() => {});
     await fh.close().catch(() => {});
     await unlink(part).catch(() => {});
     throw e;
@@ -155,7 +168,12 @@ export async function snapshotFacts(file: string): Promise<SnapshotFacts> {
 export async function listSnapshots(dir: string): Promise<SnapshotFacts[]> {
   const names = await readdir(dir).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? [] : Promise.reject(e)));
   const files = names.filter((n) => n.endsWith('.db')).map((n) => path.join(dir, n));
-  const facts = await Promise.all(files.map(snapshotFacts));
+  // One file that cannot be read is that file's verdict, not the end of the list.
+  const facts = await Promise.all(
+    files.map((f) =>
+      snapshotFacts(f).catch((e: Error): SnapshotFacts => ({ file: f, integrity: { size: 0, sha256: '', hasHash: false, ok: false }, verdict: 'damaged', problem: e.message.replace(`${f}: `, ''), mtime: new Date(0) })),
+    ),
+  );
   const when = (f: SnapshotFacts) => (f.manifest ? Date.parse(f.manifest.time) : f.mtime.getTime());
   return facts.sort((a, b) => when(b) - when(a));
 }

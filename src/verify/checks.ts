@@ -30,6 +30,8 @@ export interface NodeReport {
   reachable: boolean;
   error?: string;
   systemd?: SystemdState;
+  /** Old data dirs kept on the node (moved aside by a restore or a removal): said, never a problem. */
+  asideDirs?: string[];
 }
 
 export interface ClusterFacts {

@@ -3,7 +3,7 @@ import type { Inventory, NodeSpec } from '../inventory/types.js';
 import { endpointHealth } from '../provision/health.js';
 import { askCluster, etcdctlReason } from '../engine/cluster.js';
 import { usable, type Host } from '../engine/hosts.js';
-import type { Remote } from '../ssh/remote.js';
+import { shq, type Remote } from '../ssh/remote.js';
 import type { ClusterFacts, NodeReport, SystemdState } from './checks.js';
 import { etcdctlCommand, parseEndpointStatus } from './etcdctl.js';
 import { readJournal } from './journal-read.js';
@@ -43,6 +43,12 @@ export function parseSystemdState(out: string): SystemdState {
   return state;
 }
 
+/** Data dirs hardway moved aside (restore, member remove/reset) or a restore left half done: kept until the user removes them. */
+export function asideDirsScript(dataDir: string): string {
+  const d = dataDir.replace(/\/+$/, '');
+  return `for p in ${shq(d)}.pre-restore-* ${shq(d)}.removed-* ${shq(d)}.restoring-*; do [ -e "$p" ] && echo "$p"; done; true`;
+}
+
 export interface Gathered {
   facts: ClusterFacts;
   /** The node whose etcdctl answered for the cluster. */
@@ -64,12 +70,14 @@ export async function gatherFacts(inv: Inventory, hosts: Host[], opts: { journal
     hosts.map(async (h): Promise<NodeReport> => {
       if (!h.remote) return { node: h.node.name, reachable: false, error: h.outcome.reason ?? 'not connected' };
       try {
-        const [sd, journal] = await Promise.all([
+        const [sd, journal, aside] = await Promise.all([
           h.remote.run(systemdStateScript, { timeoutMs: 20_000 }),
           opts.journal === false ? Promise.resolve('') : readJournal(h.remote),
+          h.remote.run(asideDirsScript(inv.etcd.dataDir), { timeoutMs: 20_000 }),
         ]);
         journals.set(h.node.name, journal);
-        return { node: h.node.name, reachable: true, systemd: parseSystemdState(sd.stdout) };
+        const asideDirs = aside.stdout.split('\n').filter((l) => l.startsWith('/'));
+        return { node: h.node.name, reachable: true, systemd: parseSystemdState(sd.stdout), ...(asideDirs.length ? { asideDirs } : {}) };
       } catch (e) {
         return { node: h.node.name, reachable: false, error: (e as Error).message };
       }

@@ -1,7 +1,7 @@
 /**
  * etcd 3.5 on a lab of its own: `lab up --etcd 3.5` packs Debian trixie's etcd-server and etcd-client into a release
  * tarball, `up` installs etcd, etcdctl and etcdutl from it, `verify` passes, and `doctor --journal` reads a 3.5
- * node's real JSON logs. The lab runs next to the shared one (its own dir, bridge hwlab2 and 10.240.2.0/24, or
+ * node's real JSON logs, and the snapshot scenario runs on it (3.5.10+ restores with --bump-revision). The lab runs next to the shared one (its own dir, bridge hwlab2 and 10.240.2.0/24, or
  * HARDWAY_E2E_ETCD35_BRIDGE / HARDWAY_E2E_ETCD35_SUBNET) and is taken down at the end, leaving nothing.
  */
 import { createHash } from 'node:crypto';
@@ -19,6 +19,7 @@ import { etcdctlCommand, parseEndpointStatus } from '../../src/verify/etcdctl.js
 import { parseJournal } from '../../src/verify/journal.js';
 import { labLeftovers } from './global-setup.js';
 import { describeLab, lab, requestedNet, runHardway } from './lab-helpers.js';
+import { snapshotScenario } from './snapshot-scenario.js';
 
 // hwlab2 and 10.240.2.0/24 unless told otherwise (two runs at once need a bridge and subnet each).
 const BRIDGE = process.env.HARDWAY_E2E_ETCD35_BRIDGE || 'hwlab2';
@@ -173,6 +174,21 @@ describeLab('etcd 3.5 (a lab of its own)', () => {
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }
+  });
+
+  it('the stopped member starts again: three healthy members for the snapshot tests', async () => {
+    expect((await ssh(addresses[2]!, 'systemctl start etcd')).exitCode).toBe(0);
+    const r = await runHardway(['verify', '-i', state.inventoryPath]);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+  });
+
+  // The lab's own inventory: restore writes its new token there, and the lab goes at the end.
+  snapshotScenario({
+    label: '3.5',
+    ssh: (i, cmd) => ssh(addresses[i]!, cmd),
+    addresses: () => addresses,
+    inventory: () => state.inventoryPath,
+    bump: true,
   });
 
   it('lab down leaves no process, mount or interface of it behind', async () => {

@@ -212,7 +212,7 @@ export async function wipeNode(ref: NodeRef): Promise<void> {
     'units=$( (cd /etc/systemd/system 2>/dev/null && ls -d *etcd*.service 2>/dev/null); systemctl list-units --all --plain --no-legend --type=service "*etcd*" 2>/dev/null | awk \'{print $1}\')',
     'for u in etcd.service $units; do systemctl stop "$u" 2>/dev/null; systemctl disable "$u" 2>/dev/null; done',
     KILL_ETCD_LEFTOVERS,
-    'rm -rf /etc/etcd /var/lib/etcd /usr/local/bin/etcd /usr/local/bin/etcdctl /usr/local/bin/etcdutl',
+    'rm -rf /etc/etcd /var/lib/etcd /var/lib/etcd.pre-restore-* /var/lib/etcd.restoring-* /var/tmp/hardway-* /usr/local/bin/etcd /usr/local/bin/etcdctl /usr/local/bin/etcdutl',
     'rm -rf /etc/systemd/system/*etcd*.service /etc/systemd/system/*etcd*.service.d /run/systemd/transient/*etcd*',
     'systemctl daemon-reload',
     'systemctl reset-failed 2>/dev/null',

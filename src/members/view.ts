@@ -54,9 +54,7 @@ export async function askMembers(inv: Inventory, hosts: Host[]): Promise<Members
     const why = unanswered ?? `no node reachable (${hosts.map((h) => `${h.node.name}: ${h.outcome.reason ?? 'not connected'}`).join('; ')})`;
     throw new OperationError(`no member answered: ${why}`);
   }
-  // A member on loopback only (etcd.tls: false) answers its own node, which is then the asker.
-  const urlOf = (m: MemberInfo) => reachableClientUrl(m) ?? (nodeOfMember(inv, m)?.name === answer.asker.node.name ? m.clientURLs[0] : undefined);
-  const status = await statusOf(answer.asker.remote, answer.members.flatMap((m) => urlOf(m) ?? []));
+  const status = await statusOf(answer.asker.remote, answer.members.flatMap((m) => reachableClientUrl(m) ?? []));
   const rows = memberRows(inv, answer.members, status);
   const leader = rows.find((r) => r.isLeader);
   const notMembers = inv.nodes.filter((n) => !rows.some((r) => r.node === n));

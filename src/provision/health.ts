@@ -39,9 +39,12 @@ export async function endpointHealthOf(probe: Remote, urls: string[], timeoutS =
   return urls.map((endpoint) => ({ endpoint, health: false, took: '', error: why }));
 }
 
-/** A member's client URL that another node can reach: loopback would be the asking node's own etcd. */
+/**
+ * A member's client URL that the asking node can reach: not loopback, which would be the asker's own etcd. A
+ * plain-HTTP member on loopback only is the one-node cluster of etcd.tls: false, asked from its own node: its URL.
+ */
 export function reachableClientUrl(m: MemberInfo): string | undefined {
-  return m.clientURLs.find((u) => !isLoopbackHost(new URL(u).hostname));
+  return m.clientURLs.find((u) => !isLoopbackHost(new URL(u).hostname)) ?? (m.clientURLs.every((u) => u.startsWith('http://')) ? m.clientURLs[0] : undefined);
 }
 
 /** Polls `endpoint health` until every endpoint is healthy, or throws after `timeoutMs`. */

@@ -2,7 +2,7 @@
  * The current edition of the guide on the lab: one server, etcd on plain HTTP bound to loopback, set up from
  * `hardway init`; and releases built for another CPU.
  */
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -64,6 +64,21 @@ describeLab('the current edition', () => {
       const keys = await runHardway(['keys', 'list', '-i', inv]);
       expect(keys.exitCode, keys.stderr).toBe(0);
       expect(keys.stdout).toMatch(/^hello\s/m);
+      // Snapshots through the loopback too: saved from the one member, restored onto it.
+      const save = await runHardway(['snapshot', 'save', '-i', inv, '--json']);
+      expect(save.exitCode, save.stderr).toBe(0);
+      const saved = JSON.parse(save.stdout) as { file: string; member: { name: string }; totalKeys: number };
+      expect(saved.member.name).toBe('controller');
+      expect(saved.totalKeys).toBeGreaterThanOrEqual(1);
+      expect((await stat(saved.file)).mode & 0o777).toBe(0o600);
+      const members = await runHardway(['member', 'list', '-i', inv, '--json']);
+      expect(members.exitCode, members.stderr).toBe(0);
+      expect(members.stdout).toMatch(/"isLeader": true/);
+      await sshOk(0, 'ETCDCTL_API=3 /usr/local/bin/etcdctl --endpoints=http://127.0.0.1:2379 put hello changed');
+      const restore = await runHardway(['snapshot', 'restore', saved.file, '-i', inv, '--force', '--yes']);
+      expect(restore.exitCode, restore.stdout + restore.stderr).toBe(0);
+      expect((await sshOk(0, 'ETCDCTL_API=3 /usr/local/bin/etcdctl --endpoints=http://127.0.0.1:2379 get hello --print-value-only')).trim()).toBe('world');
+      expect((await sshOk(0, "ss -Hltnp | grep '\"etcd\"' | awk '{print $4}' | sort")).trim().split('\n')).toEqual(['127.0.0.1:2379', '127.0.0.1:2380']);
       const env = await runHardway(['env', '-i', inv]);
       expect([env.exitCode, env.stderr.trim()]).toEqual([2, expect.stringContaining("etcd listens on controller's loopback only (etcd.tls: false")]);
       const again = await runHardway(['up', '-i', inv]);

@@ -154,15 +154,16 @@ export const restoreSteps = {
   }),
 
   stop: step<RestoreRun>('stop etcd everywhere', async (r) => {
-    // The leader first: stopping, it hands the leadership to a follower, and waits out etcd's transfer timeout
-    // (~7 s) when every follower is stopping at the same moment.
+    // The followers first, then the leader: a leader that stops hands its leadership to a follower, and waits out
+    // etcd's transfer timeout (~7 s) when that follower is stopping too. Alone, with no follower left to take it,
+    // it stops at once.
     const stop = async (h: Host & { remote: Remote }) => {
       await must(h.remote, 'systemctl stop etcd.service', 'systemctl stop etcd');
       h.outcome.done.push('stopped etcd');
     };
     const leader = r.hosts.find((h) => h.node.name === r.leaderNode);
-    if (leader) await eachHost(r.hosts, stop, { which: (h) => h === leader, barrier: 'stopping etcd failed' });
     await eachHost(r.hosts, stop, { which: (h) => h !== leader, barrier: 'stopping etcd failed' });
+    if (leader) await eachHost(r.hosts, stop, { which: (h) => h === leader, barrier: 'stopping etcd failed' });
     did(r, `stopped etcd on ${r.hosts.length} node(s)`);
   }),
 

@@ -302,14 +302,14 @@ describe('snapshot restore', () => {
   /** Where the default snapshot goes on the nodes: named by its SHA-256, so a rerun uses (and removes) the same file. */
   const NODE_FILE = `/var/tmp/hardway-restore-${sha(snapshotBytes(3, 21)).slice(0, 16)}.db`;
 
-  function restoreCluster(o: { liveRevision?: number; down?: number[] } = {}) {
+  function restoreCluster(o: { liveRevision?: number; down?: number[]; leader?: number } = {}) {
     const c = fakeCluster(o.down ? { down: o.down } : {});
     // The members' revision: the live one, then the snapshot's (bumped on 3.4.27) once restored.
     let restored = false;
     for (const r of c.remotes) {
       r.rules.unshift(
         [/snapshot restore/, (cmd) => ((restored = true), cmd.includes('--bump-revision=1000000000') ? {} : { code: 1, stderr: 'not bumped' })],
-        [/endpoint status/, (cmd) => statusRows(cmd, { leader: 0, revision: restored ? SNAP_REV + 1_000_000_000 : (o.liveRevision ?? 57), down: [...c.state.down] })],
+        [/endpoint status/, (cmd) => statusRows(cmd, { leader: o.leader ?? 0, revision: restored ? SNAP_REV + 1_000_000_000 : (o.liveRevision ?? 57), down: [...c.state.down] })],
         [/snapshot status/, { stdout: `{"hash":943374836,"revision":${SNAP_REV},"totalKey":7,"totalSize":12320}\n` }],
         [/endpoint hashkv/, (cmd) => ({ stdout: `${JSON.stringify(/--endpoints=(\S+)/.exec(cmd)![1]!.split(',').map((u) => ({ Endpoint: u, HashKV: { hash: 777, compact_revision: 0 } })))}\n` })],
       );
@@ -419,6 +419,16 @@ describe('snapshot restore', () => {
       ].join('\n'),
     );
     expect(stops(c.log)).toEqual([]);
+  });
+
+  it('with --force on a healthy cluster: the followers are stopped first, the leader last (no leader-transfer timeout)', async () => {
+    const c = restoreCluster({ leader: 1 });
+    const inventory = { ...inv, file: '<memory>', etcd: { ...inv.etcd, version: '3.4.27' } };
+    await restore(await snapshotFile(), { yes: true, force: true }, [], inventory);
+    const stopped = stops(commands(c.log)).map((l) => l.split(':')[0]);
+    expect(stopped).toHaveLength(3);
+    expect(stopped[2]).toBe('controller-1');
+    expect(stopped.slice(0, 2).sort()).toEqual(['controller-0', 'controller-2']);
   });
 
   it('an unhealthy cluster is restored without --force: stop all, move aside, restore each, new token, start, check', async () => {

@@ -14,40 +14,14 @@ set -Eeuo pipefail
 
 ROUNDS=${ROUNDS:-5}
 KEEP_LAB=${KEEP_LAB:-0}
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-HW=(node "$ROOT/bin/hardway")
 LAB=/tmp/benchkeys BR=hwlab5 NET=10.240.5.0/24
 INV=$LAB/inventory.yaml
 
-STAMP=$(date +%Y%m%d-%H%M%S)
-OUT=$ROOT/bench/results/keys-$STAMP
-mkdir -p "$OUT"
-ln -sfn "keys-$STAMP" "$ROOT/bench/results/keys-latest"
-CSV=$OUT/times.csv
-echo 'side,round,seconds,load1' >"$CSV"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+bench_init keys 'side,round,seconds,load1'
+bench_need_jq
 
-say() { printf '%s\n' "$*" | tee -a "$OUT/summary.txt" >&2; }
-die() { say "bench/keys.sh: $*"; exit 1; }
-
-[[ $(id -u) == 0 ]] || die "run as root (the lab boots systemd-nspawn containers)"
-[[ -f $ROOT/dist/cli.js ]] || die "run 'npm run build' first"
-command -v jq >/dev/null || { apt-get install -y jq >>"$OUT/setup.log" 2>&1 || die "jq missing and apt-get install jq failed"; }
-
-LAB_UP=0
-cleanup() {
-  local rc=$?
-  set +e
-  if [[ $LAB_UP == 1 && $KEEP_LAB != 1 ]]; then
-    "${HW[@]}" lab down --dir "$LAB" --bridge "$BR" --subnet "$NET" >>"$OUT/lab.log" 2>&1 || echo "lab down $LAB failed (see $OUT/lab.log)" >&2
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-LAB_UP=1
-"${HW[@]}" lab up --dir "$LAB" --bridge "$BR" --subnet "$NET" --nodes 3 >>"$OUT/lab.log" 2>&1 || die "lab up failed (see $OUT/lab.log)"
-"${HW[@]}" up -i "$INV" >>"$OUT/setup.log" 2>&1 || die "hardway up failed (see $OUT/setup.log)"
+bench_lab_up
 
 IP0=$(awk '/^ *address:/ {print $2; exit}' "$INV")
 EPS=$(awk '/^ *address:/ {printf "%shttps://%s:2379", sep, $2; sep=","}' "$INV")

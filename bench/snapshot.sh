@@ -19,43 +19,15 @@ ROUNDS=${ROUNDS:-5}
 VALUES=${VALUES:-1000}
 POLL=${POLL:-0.5}
 KEEP_LAB=${KEEP_LAB:-0}
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-HW=(node "$ROOT/bin/hardway")
 LAB=${LAB:-/tmp/benchsnap} BR=${BR:-hwlab6} NET=${NET:-10.240.6.0/24}
 INV=$LAB/inventory.yaml
 
-STAMP=$(date +%Y%m%d-%H%M%S)
-OUT=$ROOT/bench/results/snapshot-$STAMP
-mkdir -p "$OUT"
-ln -sfn "snapshot-$STAMP" "$ROOT/bench/results/snapshot-latest"
-WORK=$(mktemp -d /tmp/hardway-bench-snapshot.XXXXXX)
-CSV=$OUT/times.csv
-echo 'measure,side,round,seconds,load1,stop_max' >"$CSV"
-
-say() { printf '%s\n' "$*" | tee -a "$OUT/summary.txt" >&2; }
-die() { say "bench/snapshot.sh: $*"; exit 1; }
-
-[[ $(id -u) == 0 ]] || die "run as root (the lab boots systemd-nspawn containers)"
-[[ -f $ROOT/dist/cli.js ]] || die "run 'npm run build' first"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+bench_init snapshot 'measure,side,round,seconds,load1,stop_max'
 command -v scp >/dev/null || die "needs OpenSSH (ssh, scp)"
-command -v jq >/dev/null || { apt-get install -y jq >>"$OUT/setup.log" 2>&1 || die "jq missing and apt-get install jq failed"; }
+bench_need_jq
 
-LAB_UP=0
-cleanup() {
-  local rc=$?
-  set +e
-  if [[ $LAB_UP == 1 && $KEEP_LAB != 1 ]]; then
-    "${HW[@]}" lab down --dir "$LAB" --bridge "$BR" --subnet "$NET" >>"$OUT/lab.log" 2>&1 || echo "lab down $LAB failed (see $OUT/lab.log)" >&2
-  fi
-  rm -rf "$WORK"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-LAB_UP=1
-"${HW[@]}" lab up --dir "$LAB" --bridge "$BR" --subnet "$NET" --nodes 3 >>"$OUT/lab.log" 2>&1 || die "lab up failed (see $OUT/lab.log)"
-"${HW[@]}" up -i "$INV" >>"$OUT/setup.log" 2>&1 || die "hardway up failed (see $OUT/setup.log)"
+bench_lab_up
 
 mapfile -t IPS < <(awk '/^ *address:/ {print $2}' "$INV")
 mapfile -t NAMES < <(awk '/^ *- name:/ {print $3}' "$INV")

@@ -22,25 +22,12 @@ BARRIER=${BARRIER:-1}
 POLL=${POLL:-0.5}
 KEEP_LAB=${KEEP_LAB:-0}
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-HW=(node "$ROOT/bin/hardway")
 # The bench's own labs. Never hwlab0/.hardway/lab (the shared lab) nor hwlab9//tmp/mylab.
 LAB3=/tmp/benchlab BR3=hwlab7 NET3=10.240.7.0/24
 LAB7=/tmp/benchlab7 BR7=hwlab6 NET7=10.240.6.0/24
 
-STAMP=$(date +%Y%m%d-%H%M%S)
-OUT=$ROOT/bench/results/up-$STAMP
-mkdir -p "$OUT"
-ln -sfn "up-$STAMP" "$ROOT/bench/results/up-latest"
-WORK=$(mktemp -d /tmp/hardway-bench-up.XXXXXX)
-CSV=$OUT/times.csv
-echo 'nodes,kind,round,seconds,load1' >"$CSV"
-
-say() { printf '%s\n' "$*" | tee -a "$OUT/summary.txt" >&2; }
-die() { say "bench/up.sh: $*"; exit 1; }
-
-[[ $(id -u) == 0 ]] || die "run as root (the lab boots systemd-nspawn containers)"
-[[ -f $ROOT/dist/cli.js ]] || die "run 'npm run build' first"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+bench_init up 'nodes,kind,round,seconds,load1'
 command -v scp >/dev/null || die "needs OpenSSH (ssh, scp)"
 
 LABS_UP=()

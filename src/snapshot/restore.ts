@@ -76,7 +76,9 @@ export function restoreScript(inv: Inventory, nodeName: string, r: Pick<RestoreR
     `if [ -e ${shq(dir)} ]; then echo "${dir} exists: it should have been moved aside" >&2; exit 3; fi`,
     `if [ -e ${shq(tmp)} ]; then echo "${tmp} already exists (left by another run): not touching it" >&2; exit 3; fi`,
     // etcdctl/etcdutl log to stderr; only a failure's last words are kept.
-    `${cmd} >/dev/null 2>/tmp/hardway-restore.log || { tail -n 3 /tmp/hardway-restore.log >&2; exit 1; }`,
+    'log=$(mktemp)',
+    `${cmd} >/dev/null 2>"$log" || { tail -n 3 "$log" >&2; rm -f "$log"; exit 1; }`,
+    'rm -f "$log"',
     `chmod 700 ${shq(tmp)}`,
     'sync',
     `mv -T ${shq(tmp)} ${shq(dir)}`,

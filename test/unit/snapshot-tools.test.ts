@@ -139,13 +139,14 @@ describe('restoreScript', () => {
     expect(lines[2]).toBe('if systemctl is-active --quiet etcd.service; then echo "etcd still runs: not restoring under it" >&2; exit 3; fi');
     expect(lines[3]).toBe('if [ -e /var/lib/etcd ]; then echo "/var/lib/etcd exists: it should have been moved aside" >&2; exit 3; fi');
     expect(lines[4]).toBe('if [ -e /var/lib/etcd.restoring-20240305T070809Z ]; then echo "/var/lib/etcd.restoring-20240305T070809Z already exists (left by another run): not touching it" >&2; exit 3; fi');
-    expect(lines[5]).toBe(
+    expect(lines[5]).toBe('log=$(mktemp)');
+    expect(lines[6]).toBe(
       'ETCDCTL_API=3 /usr/local/bin/etcdctl snapshot restore /var/tmp/hardway-restore-20240305T070809Z.db --name=controller-1 ' +
         '--initial-cluster=controller-0=https://10.240.0.10:2380,controller-1=https://10.240.0.11:2380,controller-2=https://10.240.0.12:2380 ' +
         '--initial-cluster-token=tok-1-restored-20240305T070809Z --initial-advertise-peer-urls=https://10.240.0.11:2380 ' +
-        '--data-dir=/var/lib/etcd.restoring-20240305T070809Z >/dev/null 2>/tmp/hardway-restore.log || { tail -n 3 /tmp/hardway-restore.log >&2; exit 1; }',
+        '--data-dir=/var/lib/etcd.restoring-20240305T070809Z >/dev/null 2>"$log" || { tail -n 3 "$log" >&2; rm -f "$log"; exit 1; }',
     );
-    expect(lines.slice(6)).toEqual(['chmod 700 /var/lib/etcd.restoring-20240305T070809Z', 'sync', 'mv -T /var/lib/etcd.restoring-20240305T070809Z /var/lib/etcd']);
+    expect(lines.slice(7)).toEqual(['rm -f "$log"', 'chmod 700 /var/lib/etcd.restoring-20240305T070809Z', 'sync', 'mv -T /var/lib/etcd.restoring-20240305T070809Z /var/lib/etcd']);
   });
 
   it('each node gets its own name and peer URL; 3.5.16 uses etcdutl with the bump flags; a trailing slash is dropped', () => {

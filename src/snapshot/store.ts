@@ -70,19 +70,23 @@ export async function writeSnapshotFile(file: string, source: (sink: NodeJS.Writ
   // The one write in flight (a Writable hands over the next chunk only after the callback): waited for before the
   // file is closed, so no write lands on a closed descriptor.
   let inFlight: Promise<void> = Promise.resolve();
-  // Each chunk hashed and written in turn: the callback holds the sender back while the disk is behind.
+  // Chunks hashed as they come and written in batches (writev): SSH hands over 32 kB at a time, and one write per
+  // chunk would hold the channel back on the disk. The callback holds the sender back while the disk is behind.
+  const put = (chunks: Buffer[], cb: (e?: Error | null) => void) => {
+    if (failed) return cb(failed);
+    for (const c of chunks) hasher.update(c);
+    inFlight = fh.writev(chunks).then(
+      () => cb(),
+      (e: Error) => {
+        failed ??= e;
+        cb(e);
+      },
+    );
+  };
   const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      if (failed) return cb(failed);
-      hasher.update(chunk);
-      inFlight = fh.write(chunk).then(
-        () => cb(),
-        (e: Error) => {
-          failed ??= e;
-          cb(e);
-        },
-      );
-    },
+    highWaterMark: 4 * 1024 * 1024,
+    write: (chunk: Buffer, _enc, cb) => put([chunk], cb),
+    writev: (chunks, cb) => put(chunks.map((c) => c.chunk as Buffer), cb),
   });
   sink.on('error', (e) => (failed ??= e));
   try {

@@ -51,6 +51,8 @@ export interface RestoreRun extends HostsRun {
   healthy?: boolean;
   /** The inventory node of the leader, when there is one. */
   leaderNode?: string;
+  /** The nodes whose etcd runs. */
+  running: Set<string>;
   movedTo: string;
   bump: boolean;
   done: string[];
@@ -93,6 +95,19 @@ const did = (r: RestoreRun, line: string) => {
 };
 const everyNode = (what: string) => ({ which: () => true, barrier: what });
 
+/** Whether the quorum answers, the revision it is at and its leader's node (nothing set when no member answers). */
+async function readLive(r: RestoreRun): Promise<void> {
+  // Only where etcd runs: a stopped member's etcdctl would wait out its dial timeout for nothing.
+  const { answer } = await askCluster(r.inv, r.hosts, { isActive: (h) => r.running.has(h.node.name) });
+  if (!answer) return;
+  const health = await membersHealth(answer.asker.remote, answer.members);
+  r.healthy = !quorumProblem(health);
+  const status = await endpointStatus(answer.asker.remote, r.inv.nodes);
+  if (status.length) r.liveRevision = Math.max(...status.map((s) => s.revision));
+  const leader = answer.members.find((m) => status.some((s) => s.isLeader && s.memberId === m.id));
+  r.leaderNode = leader && r.inv.nodes.find((n) => leader.peerURLs.includes(peerUrl(n)))?.name;
+}
+
 export const restoreSteps = {
   checkFile: step<RestoreRun>('check the file', async (r) => {
     r.facts = await snapshotFacts(r.file);
@@ -103,19 +118,33 @@ export const restoreSteps = {
   reachable: step<RestoreRun>('every node reachable', async (r) => {
     await eachHost(r.hosts, async () => {}, everyNode('every node must be reachable before anything is stopped; nothing was changed'));
     const tool = usesEtcdutl(r.inv.etcd.version) ? REMOTE_PATHS.etcdutl : REMOTE_PATHS.etcdctl;
-    await eachHost(r.hosts, async (h) => void (await must(h.remote, `test -x ${shq(tool)}`, `${tool} is not installed (run 'hardway up' first)`)), everyNode('nothing was changed'));
+    await eachHost(
+      r.hosts,
+      async (h) => {
+        const out = await must(h.remote, `test -x ${shq(tool)} && echo "active=$(systemctl is-active etcd.service)"`, `${tool} is not installed (run 'hardway up' first)`);
+        if (/^active=(active|activating|reloading)$/m.test(out)) r.running.add(h.node.name);
+      },
+      everyNode('nothing was changed'),
+    );
   }),
 
   upload: {
-    title: 'upload the snapshot to every node',
+    title: 'upload the snapshot to every node, read what the cluster holds now',
     async run(r) {
       const i = r.facts!.integrity;
+      // What the cluster holds now is read while the file goes up (the guard decides once both are done).
+      const live = readLive(r).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       // The upload checks the SHA-256 on the node before the file takes its name.
       await eachHost(r.hosts, (h) => h.remote.upload({ path: r.file, size: i.size, sha256: i.sha256 }, r.nodeFile, 0o600), everyNode('uploading the snapshot failed; nothing was changed'));
       r.log(`uploaded ${(i.size / 1e6).toFixed(1)} MB to ${r.hosts.length} node(s), SHA-256 checked on each`);
       const out = await must(probe(r), statusCommand(r.nodeFile, r.inv.etcd.version), `${r.hosts[0]!.node.name}: snapshot status`, 5 * 60_000);
       r.status = parseSnapshotStatus(out);
       if (!r.status) throw new OperationError(`${r.hosts[0]!.node.name}: snapshot status said nothing readable`);
+      const failed = await live;
+      if (failed) throw failed;
     },
     async cleanUp(r) {
       await Promise.all(r.hosts.map((h) => h.remote?.run(`rm -f ${shq(r.nodeFile)}`, { timeoutMs: 30_000 }).catch(() => {})));
@@ -123,16 +152,7 @@ export const restoreSteps = {
   } satisfies Step<RestoreRun>,
 
   guard: step<RestoreRun>('is the cluster in use', async (r) => {
-    const { answer } = await askCluster(r.inv, r.hosts, { isActive: () => true });
     const snap = r.status!.revision;
-    if (answer) {
-      const health = await membersHealth(answer.asker.remote, answer.members);
-      r.healthy = !quorumProblem(health);
-      const status = await endpointStatus(answer.asker.remote, r.inv.nodes);
-      if (status.length) r.liveRevision = Math.max(...status.map((s) => s.revision));
-      const leader = answer.members.find((m) => status.some((s) => s.isLeader && s.memberId === m.id));
-      r.leaderNode = leader && r.inv.nodes.find((n) => leader.peerURLs.includes(peerUrl(n)))?.name;
-    }
     const lost =
       r.liveRevision !== undefined
         ? `the cluster is at revision ${r.liveRevision}, the snapshot at ${snap}: ${r.liveRevision > snap ? `the ${r.liveRevision - snap} revisions since` : 'anything written since'} would be lost`
@@ -140,7 +160,7 @@ export const restoreSteps = {
     if (r.healthy && !r.opts.force) {
       throw new OperationError(`the cluster is healthy (its quorum answers): restoring replaces what it holds now; ${lost}. Nothing was changed; run again with --force to restore anyway`);
     }
-    if (answer) r.log(`${r.healthy ? 'the cluster is healthy (--force): ' : ''}${lost}`);
+    if (r.healthy !== undefined) r.log(`${r.healthy ? 'the cluster is healthy (--force): ' : ''}${lost}`);
   }),
 
   confirm: step<RestoreRun>('confirm', async (r) => {
@@ -233,6 +253,7 @@ export function restoreRun(base: HostsRun, file: string, opts: RestoreOptions): 
     bump: supportsBumpRevision(base.inv.etcd.version),
     done: [],
     checks: [],
+    running: new Set(),
   };
 }
 

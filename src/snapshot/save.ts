@@ -6,7 +6,7 @@ import { OperationError, UsageError } from '../errors.js';
 import { clientUrl } from '../inventory/derive.js';
 import { connectStep, usable, type Host, type HostsRun } from '../engine/hosts.js';
 import { runSteps, step, type Step } from '../engine/runner.js';
-import { alarmText, listAlarms } from '../members/alarm.js';
+import { alarmsInStatusErrors, alarmText, type Alarm } from '../members/alarm.js';
 import { askMembers, memberLabel, type MemberRow, type MembersView } from '../members/view.js';
 import { must } from '../provision/apply.js';
 import { shq, type Remote } from '../ssh/remote.js';
@@ -80,7 +80,8 @@ const saveSteps = {
     if (!m.status) throw new OperationError(`${memberLabel(m)} does not answer: it cannot give a snapshot`);
     const host = r.hosts.find((h) => h.node === m.node);
     if (!host || !usable(host)) throw new OperationError(`${m.node.name} cannot be reached over SSH (${host?.outcome.reason ?? 'not connected'})`);
-    const alarms = await listAlarms(r.view);
+    // Every member's status carries the cluster's active alarms (`memberID:… alarm:NOSPACE`): no extra question.
+    const alarms = uniqueAlarms(r.view.rows.flatMap((row) => alarmsInStatusErrors(row.status?.errors ?? [])));
     if (alarms.length) {
       throw new OperationError(`the cluster has active alarms (${alarmText(alarms, r.view.rows)}): a NOSPACE cluster refuses writes and a CORRUPT one has members that differ; settle them first ('hardway alarm list', 'hardway doctor')`);
     }
@@ -155,6 +156,8 @@ const saveSteps = {
     await writeManifest(r.out, r.manifest);
   }),
 };
+
+const uniqueAlarms = (alarms: Alarm[]) => alarms.filter((a, i) => alarms.findIndex((b) => b.memberId === a.memberId && b.alarm === a.alarm) === i);
 
 export function saveRun(base: HostsRun, opts: SaveOptions): SaveRun {
   const now = opts.now ?? new Date();

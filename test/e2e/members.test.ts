@@ -4,6 +4,7 @@
  * (each gives back a healthy 3-member cluster), so the file stays quick.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -296,6 +297,11 @@ describeLab('members, leadership and maintenance', () => {
       expect(early.exitCode).toBe(1);
       expect(early.stderr).toMatch(/not disarming NOSPACE: controller-\d's database is [\d.]+ MB, (9\d|1\d\d) % of the 4\.2 MB quota/);
       expect((await on(['alarm', 'list'])).stdout).toMatch(/NOSPACE/);
+      // No snapshot of a cluster in that state: refused with the alarm named, nothing written.
+      const save = await on(['snapshot', 'save', '--out', path.join(os.tmpdir(), `hw-nospace-${process.pid}.db`)]);
+      expect(save.exitCode, save.stdout + save.stderr).toBe(1);
+      expect(save.stderr).toMatch(/the cluster has active alarms \(NOSPACE on controller-\d/);
+      expect(existsSync(path.join(os.tmpdir(), `hw-nospace-${process.pid}.db`))).toBe(false);
 
       const rev = /"revision":(\d+)/.exec((await on(['etcdctl', '--', 'endpoint', 'status', '-w', 'json'])).stdout)![1]!;
       expect((await on(['etcdctl', '--', 'compact', rev])).exitCode).toBe(0);

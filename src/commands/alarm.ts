@@ -3,15 +3,14 @@ import { withHosts } from '../engine/session.js';
 import { alarmJson, alarmTable, alarmText, disarmAlarms, listAlarms } from '../members/alarm.js';
 import { askMembers } from '../members/view.js';
 import { printJson, println } from '../output.js';
-import { loadInventory, withInventory, withJson, type CommonOptions } from './options.js';
+import { loadInventory, withAcceptNew, withInventory, withJson, type CommonOptions } from './options.js';
 
 type Opts = CommonOptions & { acceptNew?: boolean };
 
-const acceptNew = (cmd: Command) => cmd.option('--accept-new', 'record unknown host keys in knownHosts (never a changed one)');
 
 export function registerAlarm(program: Command): void {
   const alarm = program.command('alarm').description("the cluster's active alarms (NOSPACE, CORRUPT)");
-  withJson(withInventory(acceptNew(alarm.command('list').description('the active alarms, per member')))).action(async (opts: Opts) => {
+  withJson(withInventory(withAcceptNew(alarm.command('list').description('the active alarms, per member')))).action(async (opts: Opts) => {
     const inv = await loadInventory(opts);
     const { alarms, rows } = await withHosts(inv, inv.nodes, { acceptNew: !!opts.acceptNew }, async (run) => {
       const view = await askMembers(inv, run.hosts);
@@ -21,7 +20,7 @@ export function registerAlarm(program: Command): void {
     else println(alarmTable(alarms, rows));
   });
   const disarm = alarm.command('disarm').description('disarm the active alarms; refused while a database is still at its quota (compact and defrag first)');
-  withJson(withInventory(acceptNew(disarm))).action(async (opts: Opts) => {
+  withJson(withInventory(withAcceptNew(disarm))).action(async (opts: Opts) => {
     const inv = await loadInventory(opts);
     const { alarms, rows } = await withHosts(inv, inv.nodes, { acceptNew: !!opts.acceptNew }, async (run) => {
       const view = await askMembers(inv, run.hosts);

@@ -7,15 +7,14 @@ import { removeMember, removeReport, removeRun } from '../members/remove.js';
 import { replaceMember, replaceReport, replaceRun } from '../members/replace.js';
 import { askMembers } from '../members/view.js';
 import { info, printJson, println } from '../output.js';
-import { loadInventory, withInventory, withJson, type CommonOptions } from './options.js';
+import { loadInventory, withAcceptNew, withInventory, withJson, type CommonOptions } from './options.js';
 
 type Opts = CommonOptions & { acceptNew?: boolean; yes?: boolean; wait?: string; lint?: boolean; templates?: string };
 
-const acceptNew = (cmd: Command) => cmd.option('--accept-new', 'record unknown host keys in knownHosts (never a changed one)');
 
 export function registerMember(program: Command): void {
   const member = program.command('member').description('list, remove and replace the members of the cluster');
-  const list = acceptNew(member.command('list').description('the members: ID, name, status, learner, URLs, leader, whether the inventory lists them; then what the cluster survives'));
+  const list = withAcceptNew(member.command('list').description('the members: ID, name, status, learner, URLs, leader, whether the inventory lists them; then what the cluster survives'));
   withJson(withInventory(list)).action(async (opts: Opts) => {
     const inv = await loadInventory(opts);
     const view = await withHosts(inv, inv.nodes, { acceptNew: !!opts.acceptNew }, (run) => askMembers(inv, run.hosts));
@@ -23,7 +22,7 @@ export function registerMember(program: Command): void {
     else println(listText(view));
   });
 
-  const remove = acceptNew(
+  const remove = withAcceptNew(
     member
       .command('remove')
       .description('remove a member (refused when the members left could not keep quorum); on the node, stop and disable etcd and move the data dir aside')
@@ -38,7 +37,7 @@ export function registerMember(program: Command): void {
     else println(removeReport(run).join('\n'));
   });
 
-  const replace = acceptNew(
+  const replace = withAcceptNew(
     member
       .command('replace')
       .description('for a node re-imaged or whose disk is gone: remove its old member, move its data dir aside, install its files, add it as a learner, start it, promote it once caught up')

@@ -16,6 +16,11 @@ export function withJson(cmd: Command): Command {
   return cmd.option('--json', 'machine-readable output on stdout');
 }
 
+/** `--accept-new`: the host-key policy every command that connects offers. */
+export function withAcceptNew(cmd: Command): Command {
+  return cmd.option('--accept-new', 'record unknown host keys in knownHosts (never a changed one)');
+}
+
 /** `--nodes a,b`: limit a run to some nodes. */
 export function withNodes(cmd: Command): Command {
   return cmd.addOption(

@@ -6,16 +6,15 @@ import { restoreReport, restoreRun, restoreSnapshot } from '../snapshot/restore.
 import { saveReport, saveRun, saveSnapshot } from '../snapshot/save.js';
 import { listSnapshots, snapshotFacts } from '../snapshot/store.js';
 import { listTable, statusJson, statusText } from '../snapshot/view.js';
-import { loadInventory, withInventory, withJson, type CommonOptions } from './options.js';
+import { loadInventory, withAcceptNew, withInventory, withJson, type CommonOptions } from './options.js';
 
 type Opts = CommonOptions & { acceptNew?: boolean; node?: string; out?: string; dir?: string; force?: boolean; yes?: boolean; wait?: string };
 
-const acceptNew = (cmd: Command) => cmd.option('--accept-new', 'record unknown host keys in knownHosts (never a changed one)');
 
 export function registerSnapshot(program: Command): void {
   const snapshot = program.command('snapshot').description('back the cluster up to a file on this machine, check such files, restore the whole cluster from one');
 
-  const save = acceptNew(
+  const save = withAcceptNew(
     snapshot
       .command('save')
       .description("save the leader's (or a member's) snapshot into snapshots.dir (0600), checked with etcd's integrity hash, with a manifest FILE.json beside it")
@@ -50,7 +49,7 @@ export function registerSnapshot(program: Command): void {
     if (all.some((f) => f.problem)) throw new CheckFailed(`${all.filter((f) => f.problem).length} damaged snapshot(s) in ${dir}`);
   });
 
-  const restore = acceptNew(
+  const restore = withAcceptNew(
     snapshot
       .command('restore')
       .description('restore the whole cluster from a snapshot: every member stopped, its data dir moved aside (never deleted), restored with a new token, started together, checked')

@@ -3,6 +3,7 @@ import { open, readFile, realpath, rename, stat, unlink } from 'node:fs/promises
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { isMap, isScalar, parseDocument, type Document, type Pair, type YAMLMap } from 'yaml';
+import { syncDir } from '../pki/store.js';
 import { MAX_ELECTION_TIMEOUT_MS, MIN_ELECTION_TO_HEARTBEAT } from './derive.js';
 
 /**
@@ -240,16 +241,6 @@ export async function writeInventoryEdit(file: string, edit: (source: string) =>
     await unlink(tmp).catch(() => {});
     throw e;
   }
-  // Make the rename itself durable (best effort: not every filesystem allows syncing a directory).
-  try {
-    const dir = await open(path.dirname(real), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
-  } catch {
-    /* ignore */
-  }
+  await syncDir(path.dirname(real));
   return { file: real, changed: true };
 }

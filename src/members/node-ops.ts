@@ -8,8 +8,9 @@ export function utcStamp(d: Date): string {
   return d.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');
 }
 
-export function movedAsidePath(dataDir: string, d: Date): string {
-  return `${dataDir.replace(/\/+$/, '')}.removed-${utcStamp(d)}`;
+/** Where a data dir is moved aside: `<dataDir>.removed-<UTC>` by a removal, `.pre-restore-<UTC>` by a restore. */
+export function movedAsidePath(dataDir: string, d: Date | string, why: 'removed' | 'pre-restore' = 'removed'): string {
+  return `${dataDir.replace(/\/+$/, '')}.${why}-${typeof d === 'string' ? d : utcStamp(d)}`;
 }
 
 /**

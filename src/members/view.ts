@@ -64,8 +64,13 @@ export async function askMembers(inv: Inventory, hosts: Host[]): Promise<Members
 export const memberLabel = (m: MemberInfo) => (m.name ? `${m.name} (${m.id})` : `${m.id} (unstarted)`);
 
 /** The member a command names: by its name or its inventory node's; anything else is a usage error listing them. */
+/** The member a name means: its member name, its inventory node's name, or its ID. */
+export function findMember(view: Pick<MembersView, 'rows'>, name: string): MemberRow | undefined {
+  return view.rows.find((r) => r.name === name || r.node?.name === name || r.id === name);
+}
+
 export function memberNamed(inv: Inventory, view: Pick<MembersView, 'rows'>, name: string): MemberRow {
-  const row = view.rows.find((r) => r.name === name || r.node?.name === name || r.id === name);
+  const row = findMember(view, name);
   if (row) return row;
   const where = inv.nodes.some((n) => n.name === name) ? 'is in the inventory but not a member of the cluster' : 'is neither a member nor in the inventory';
   throw new UsageError(`${name} ${where} (members: ${view.rows.map(memberLabel).join(', ') || 'none'})`);

@@ -124,7 +124,11 @@ export async function writeFilesAtomic(dir: string, files: PendingFile[]): Promi
     await Promise.all(temps.map((t) => unlink(t).catch(() => undefined)));
     throw new OperationError(`cannot write to ${dir}: ${errMsg(e)}`);
   }
-  // Make the renames themselves durable; not every platform can sync a directory.
+  await syncDir(dir);
+}
+
+/** Makes renames in `dir` durable (best effort: not every platform can sync a directory). */
+export async function syncDir(dir: string): Promise<void> {
   try {
     const dh = await open(dir, 'r');
     await dh.sync().finally(() => dh.close());

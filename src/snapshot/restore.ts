@@ -7,8 +7,9 @@ import { initialCluster, peerUrl } from '../inventory/derive.js';
 import { writeClusterToken } from '../inventory/edit.js';
 import type { Inventory } from '../inventory/types.js';
 import { confirm } from '../members/confirm.js';
+import { nodeOfMember } from '../members/view.js';
 import { membersHealth, quorumProblem } from '../members/health.js';
-import { moveAsideLines, utcStamp } from '../members/node-ops.js';
+import { moveAsideLines, movedAsidePath, utcStamp } from '../members/node-ops.js';
 import { must, retry } from '../provision/apply.js';
 import { clusterHealth, endpointStatus, memberTable, waitHealthy, type ClusterView } from '../provision/health.js';
 import { renderUnits } from '../provision/prepare.js';
@@ -105,7 +106,7 @@ async function readLive(r: RestoreRun): Promise<void> {
   const status = await endpointStatus(answer.asker.remote, r.inv.nodes);
   if (status.length) r.liveRevision = Math.max(...status.map((s) => s.revision));
   const leader = answer.members.find((m) => status.some((s) => s.isLeader && s.memberId === m.id));
-  r.leaderNode = leader && r.inv.nodes.find((n) => leader.peerURLs.includes(peerUrl(n)))?.name;
+  r.leaderNode = leader && nodeOfMember(r.inv, leader)?.name;
 }
 
 export const restoreSteps = {
@@ -249,7 +250,7 @@ export function restoreRun(base: HostsRun, file: string, opts: RestoreOptions): 
     token: restoredToken(base.inv.cluster.token, stamp),
     // Set from the file's SHA-256 once it is checked: a run killed after the upload leaves the name the next one uses.
     nodeFile: '',
-    movedTo: `${base.inv.etcd.dataDir.replace(/\/+$/, '')}.pre-restore-${stamp}`,
+    movedTo: movedAsidePath(base.inv.etcd.dataDir, stamp, 'pre-restore'),
     bump: supportsBumpRevision(base.inv.etcd.version),
     done: [],
     checks: [],

@@ -7,7 +7,7 @@ import { clientUrl } from '../inventory/derive.js';
 import { connectStep, usable, type Host, type HostsRun } from '../engine/hosts.js';
 import { runSteps, step, type Step } from '../engine/runner.js';
 import { alarmsInStatusErrors, alarmText, type Alarm } from '../members/alarm.js';
-import { askMembers, memberLabel, type MemberRow, type MembersView } from '../members/view.js';
+import { askMembers, findMember, memberLabel, memberNamed, type MemberRow, type MembersView } from '../members/view.js';
 import { must } from '../provision/apply.js';
 import { shq, type Remote } from '../ssh/remote.js';
 import type { Integrity } from './integrity.js';
@@ -49,10 +49,11 @@ export function chooseMember(r: Pick<SaveRun, 'inv' | 'view' | 'opts'>): MemberR
   const name = r.opts.node;
   if (!view.leader) throw new OperationError(`no leader: the cluster has no quorum or is electing one (${view.rows.map(memberLabel).join(', ')}); a snapshot now could miss committed writes`);
   if (!name) return view.leader;
-  const row = view.rows.find((m) => m.name === name || m.node?.name === name || m.id === name);
+  const row = findMember(view, name);
   if (row) return row;
+  // An inventory node that is not a member is the cluster's state (exit 1); any other name, a usage error.
   if (r.inv.nodes.some((n) => n.name === name)) throw new OperationError(`${name} is not in the member list (members: ${view.rows.map(memberLabel).join(', ')}): it has no data to save`);
-  throw new UsageError(`${name} is neither a member nor in the inventory (members: ${view.rows.map(memberLabel).join(', ')})`);
+  return memberNamed(r.inv, view, name);
 }
 
 const saveSteps = {

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { UsageError } from '../errors.js';
+import { syncDir, writeFilesAtomic } from '../pki/store.js';
 import { utcStamp } from '../members/node-ops.js';
 import { checkFile, IntegrityHasher, type Integrity } from './integrity.js';
 
@@ -41,19 +41,6 @@ export async function ensureSnapshotsDir(dir: string): Promise<{ created: boolea
   }
   const mode = before.mode & 0o777;
   return { created: false, ...(mode & 0o077 ? { looseMode: mode } : {}) };
-}
-
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const fh = await open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    /* not every filesystem syncs a directory */
-  }
 }
 
 /**
@@ -111,24 +98,8 @@ export async function writeSnapshotFile(file: string, source: (sink: NodeJS.Writ
   return integrity;
 }
 
-/** Writes a small file atomically with mode 0600. */
-export async function writePrivateFile(file: string, text: string): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.hardway-tmp.${process.pid}.${randomBytes(4).toString('hex')}`);
-  const fh = await open(tmp, 'wx', 0o600);
-  try {
-    await fh.writeFile(text, 'utf8');
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file).catch(async (e) => {
-    await unlink(tmp).catch(() => {});
-    throw e;
-  });
-}
-
 export async function writeManifest(file: string, m: Manifest): Promise<void> {
-  await writePrivateFile(manifestPath(file), `${JSON.stringify(m, null, 2)}\n`);
+  await writeFilesAtomic(path.dirname(file), [{ name: path.basename(manifestPath(file)), content: `${JSON.stringify(m, null, 2)}\n`, mode: 0o600 }]);
 }
 
 /** The manifest beside a snapshot, when there is one that parses. */

@@ -46,7 +46,7 @@ export function parseSystemdState(out: string): SystemdState {
 /** Data dirs hardway moved aside (restore, member remove/reset) or a restore left half done: kept until the user removes them. */
 export function asideDirsScript(dataDir: string): string {
   const d = dataDir.replace(/\/+$/, '');
-  return `for p in ${shq(d)}.pre-restore-* ${shq(d)}.removed-* ${shq(d)}.restoring-*; do [ -e "$p" ] && echo "$p"; done; true`;
+  return `for p in ${shq(d)}.pre-restore-* ${shq(d)}.removed-* ${shq(d)}.restoring-*; do [ -e "$p" ] && echo "Aside=$p"; done; true`;
 }
 
 export interface Gathered {
@@ -70,13 +70,13 @@ export async function gatherFacts(inv: Inventory, hosts: Host[], opts: { journal
     hosts.map(async (h): Promise<NodeReport> => {
       if (!h.remote) return { node: h.node.name, reachable: false, error: h.outcome.reason ?? 'not connected' };
       try {
-        const [sd, journal, aside] = await Promise.all([
-          h.remote.run(systemdStateScript, { timeoutMs: 20_000 }),
+        const [sd, journal] = await Promise.all([
+          // The systemd state and the moved-aside dirs in one round trip.
+          h.remote.run(`${systemdStateScript}\n${asideDirsScript(inv.etcd.dataDir)}`, { timeoutMs: 20_000 }),
           opts.journal === false ? Promise.resolve('') : readJournal(h.remote),
-          h.remote.run(asideDirsScript(inv.etcd.dataDir), { timeoutMs: 20_000 }),
         ]);
         journals.set(h.node.name, journal);
-        const asideDirs = aside.stdout.split('\n').filter((l) => l.startsWith('/'));
+        const asideDirs = sd.stdout.split('\n').flatMap((l) => (l.startsWith('Aside=/') ? [l.slice('Aside='.length)] : []));
         return { node: h.node.name, reachable: true, systemd: parseSystemdState(sd.stdout), ...(asideDirs.length ? { asideDirs } : {}) };
       } catch (e) {
         return { node: h.node.name, reachable: false, error: (e as Error).message };

@@ -5,7 +5,7 @@
  * its new token into that file.
  */
 import { spawn } from 'node:child_process';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
@@ -116,6 +116,7 @@ export function snapshotScenario(lab: SnapshotLab): void {
     expect(noYes.stderr).toMatch(/--yes/);
     expect(await pids()).toEqual(before);
     for (let i = 0; i < lab.addresses().length; i++) expect((await lab.ssh(i, 'ls -d /var/lib/etcd.pre-restore-* /var/tmp/hardway-restore-* 2>/dev/null | wc -l')).stdout.trim()).toBe('0');
+    await rm(path.join(snapDir, 'flipped.db'));
   });
 
   it(`${lab.label}: restore --force --yes brings back exactly the saved keys on every member, as a new cluster`, async () => {

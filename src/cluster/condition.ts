@@ -64,6 +64,8 @@ export type MemberState =
   | 'stopped'
   /** Its node is reachable but its data dir holds no WAL: the member's data is gone. */
   | 'data-lost'
+  /** Added to the cluster but never started, its node empty: starting it joins it (what `up` does next). */
+  | 'unstarted'
   /** Its node could not be reached: nothing is known. */
   | 'unobserved'
   /** No inventory node is this member. */
@@ -128,6 +130,7 @@ function memberState(m: LiveMember, n: NodeFacts | undefined, healthy: Set<strin
   if (healthy.has(m.id)) return 'healthy';
   if (!n) return 'unknown';
   if (!n.observed) return 'unobserved';
+  if (!m.name && !n.hasData) return 'unstarted';
   // A node whose WAL is another member's holds nothing of this one.
   if (!n.hasData || (n.wal && n.wal.memberId !== m.id)) return 'data-lost';
   return n.active ? 'running' : 'stopped';
@@ -185,7 +188,7 @@ function liveCondition(facts: ClusterFacts, live: LiveFacts, unobserved: Conditi
       kind: 'degraded',
       severity: 'error',
       headline: `degraded: ${up.length} of ${voters.length} members healthy; ${list(why)}; it survives ${plural(q.canLose, 'more failure')}`,
-      fix: down.some((m) => m.state === 'data-lost' || m.state === 'stopped') ? "'hardway up' starts or re-adds them" : "'hardway doctor' tells why",
+      fix: down.some((m) => m.state === 'data-lost' || m.state === 'stopped' || m.state === 'unstarted') ? "'hardway up' starts or re-adds them" : "'hardway doctor' tells why",
     };
   }
   return quorumLost(base, voters);
@@ -199,6 +202,8 @@ function stateWords(m: MemberCondition): string {
       return `stopped, holds its data${m.revision !== undefined ? ` at revision ${m.revision}` : ''}`;
     case 'data-lost':
       return 'empty data dir';
+    case 'unstarted':
+      return 'added, not started yet';
     case 'unobserved':
       return 'not reached over SSH';
     case 'unknown':
@@ -211,13 +216,13 @@ function stateWords(m: MemberCondition): string {
 function quorumLost(base: Pick<Condition, 'members' | 'quorum' | 'unobserved' | 'moved'>, voters: MemberCondition[]): Condition {
   const { need } = base.quorum!;
   const running = voters.filter((m) => m.state === 'healthy' || m.state === 'running');
-  const stopped = voters.filter((m) => m.state === 'stopped');
+  const stopped = voters.filter((m) => m.state === 'stopped' || m.state === 'unstarted');
   const lost = voters.filter((m) => m.state === 'data-lost');
   const unreached = voters.filter((m) => m.state === 'unobserved' || m.state === 'unknown');
   const source = chooseSource(voters);
   const parts = [
     `quorum lost: ${running.length} of ${voters.length} members ${running.length === 1 ? 'runs' : 'run'}${running.length ? ` (${running.map((m) => `${m.name}, ${revisionText(m)}`).join('; ')})` : ''}`,
-    ...(stopped.length ? [`${list(stopped.map((m) => `${m.name} (${revisionText(m)})`))} ${isAre(stopped.length)} stopped with ${stopped.length === 1 ? 'its' : 'their'} data`] : []),
+    ...(stopped.length ? [`${list(stopped.map((m) => `${m.name} (${m.state === 'unstarted' ? 'added, not started' : revisionText(m)})`))} ${isAre(stopped.length)} stopped, ready to start`] : []),
     ...(lost.length ? [`${list(lost.map((m) => m.name))} ${hasHave(lost.length)} ${lost.length === 1 ? 'an empty data dir' : 'empty data dirs'}`] : []),
     ...(unreached.length ? [`${list(unreached.map((m) => m.name))} could not be reached`] : []),
     'the cluster accepts no writes',
@@ -279,10 +284,12 @@ function offlineCondition(facts: ClusterFacts, unobserved: Condition['unobserved
       fix: 'hardway recover',
     };
   }
-  if (!runningOnes.length) {
+  // None runs: starting them brings the quorum back only if enough of them hold data (the inventory's nodes taken as
+  // the members: the member list itself is in the data).
+  if (!runningOnes.length && withData.length >= quorum(facts.nodes.length)) {
     return { ...base, members, kind: 'stopped', severity: 'error', headline: `no member runs: ${list(withData.map((n) => `${n.node}${n.revision !== undefined ? ` (revision ${n.revision})` : ''}`))} ${withData.length === 1 ? 'holds' : 'hold'} data; 'hardway up' starts them`, fix: 'hardway up' };
   }
-  // Members run but none answered: the inventory's nodes are taken as the members (the member list is in the data).
+  // Members run but none answered, or too few hold data: the inventory's nodes are taken as the members.
   const need = quorum(members.length);
   return quorumLost({ ...base, members, quorum: { voters: members.length, need, healthy: 0, canLose: -need } }, members);
 }

@@ -1,5 +1,5 @@
 import { askCluster } from '../engine/cluster.js';
-import { usable, type Host } from '../engine/hosts.js';
+import type { Host } from '../engine/hosts.js';
 import { peerUrl } from '../inventory/derive.js';
 import type { Inventory } from '../inventory/types.js';
 import { membersHealth } from '../members/health.js';
@@ -59,7 +59,8 @@ export function parseNodeFacts(node: string, peer: string, output: string): Node
 }
 
 export async function readNodeFacts(inv: Inventory, h: Host): Promise<NodeFacts> {
-  if (!usable(h)) return { node: h.node.name, peerUrl: peerUrl(h.node), observed: false, reason: h.outcome.reason ?? 'not connected' };
+  // A host in conflict is still connected: what it shows counts (only one never reached is "not observed").
+  if (!h.remote) return { node: h.node.name, peerUrl: peerUrl(h.node), observed: false, reason: h.outcome.reason ?? 'not connected' };
   const r = await h.remote.run(nodeFactsScript(inv.etcd.dataDir, inv.etcd.version), { timeoutMs: 40_000 });
   if (r.code !== 0 && !r.stdout.includes(TAG)) return { node: h.node.name, peerUrl: peerUrl(h.node), observed: false, reason: r.stderr.trim() || `exit ${r.code}` };
   return parseNodeFacts(h.node.name, peerUrl(h.node), r.stdout);

@@ -44,6 +44,11 @@ export interface NodePlan {
     add: boolean;
     /** Its etcd is in a crash loop on the empty dir (`member … has already been bootstrapped`): stopped before anything else. */
     stopFirst?: boolean;
+    /**
+     * Its data dir holds a member this cluster removed (`recover` rebuilt without it, or `etcdctl member remove`):
+     * etcd never lets that member back, so the dir is moved aside (never deleted) and the node joins as a new member.
+     */
+    moveAside?: { memberId: string };
   };
   dirs: DirAction[];
   files: FileAction[];
@@ -53,6 +58,11 @@ export interface NodePlan {
   restart: boolean;
   /** Why a member whose files are all right is restarted: it runs something else than they say. */
   stale?: string;
+  /**
+   * Its member (the ID in its WAL, and its name) is in the running cluster under another peer URL: the node moved to
+   * another address. `up` runs `member update` from the quorum before the member starts on the new one.
+   */
+  moved?: { memberId: string; from: string[]; to: string };
 }
 
 export interface ClusterPlan {
@@ -80,9 +90,9 @@ export interface LiveCluster {
  * Members of the running cluster that no inventory node's peer URL matches (a node taken out of the inventory).
  * `up` only says so: removing a member changes the quorum, which is the user's call.
  */
-export function membersNotInInventory(inv: Inventory, live: LiveCluster): string[] {
+export function membersNotInInventory(inv: Inventory, live: LiveCluster, moved: string[] = []): string[] {
   return live.members
-    .filter((m) => !inv.nodes.some((n) => m.peerURLs.includes(peerUrl(n))))
+    .filter((m) => !inv.nodes.some((n) => m.peerURLs.includes(peerUrl(n))) && !moved.includes(m.id))
     .map(
       (m) =>
         `member ${m.id} (${m.name || 'unstarted'}, ${m.peerURLs.join(',')}) of the running cluster is not in ${inv.file}: up does not remove members, ` +
@@ -143,8 +153,11 @@ export function dataConflict(inv: Inventory, want: DesiredNode, have: ObservedNo
   if (live) {
     if (walCluster !== live.clusterId) return `${dir} holds member ${walMember} of cluster ${walCluster}, but the running cluster is ${live.clusterId}. ${choices}`;
     const m = live.members.find((x) => x.id === walMember);
-    if (!m) return `${dir} holds member ${walMember}, which the running cluster no longer has (it was removed). ${choices}`;
-    if (!m.peerURLs.includes(peerUrl(want.node))) return `${dir} holds member ${walMember} (${m.name || 'unstarted'}, ${m.peerURLs.join(',')}), not ${want.node.name} at ${peerUrl(want.node)}. ${choices}`;
+    // A member this cluster removed: planned as a re-join with the dir moved aside (see removedMember).
+    if (!m) return undefined;
+    if (!m.peerURLs.includes(peerUrl(want.node)) && !movedMember(inv, want.node, have, live)) {
+      return `${dir} holds member ${walMember} (${m.name || 'unstarted'}, ${m.peerURLs.join(',')}), not ${want.node.name} at ${peerUrl(want.node)}. ${choices}`;
+    }
     return undefined;
   }
   if (inv.cluster.initialState !== 'new') return undefined;
@@ -167,6 +180,27 @@ export function dataConflict(inv: Inventory, want: DesiredNode, have: ObservedNo
     return `${dir} holds member ${walMember}, which is not in the inventory (${want.node.name} would be ${hexId(expectedMember)}). ${choices}`;
   }
   return undefined;
+}
+
+/** The member ID in the node's WAL when it is of the running cluster but no longer in its member list (it was removed). */
+export function removedMember(have: ObservedNode, live: LiveCluster): string | undefined {
+  if (!have.wal || hexId(have.wal.clusterId) !== live.clusterId) return undefined;
+  const id = hexId(have.wal.memberId);
+  return live.members.some((m) => m.id === id) ? undefined : id;
+}
+
+/**
+ * The node's own member, under another peer URL than the inventory now gives the node: its WAL holds that member's
+ * ID, the member has the node's name, and no other inventory node has that URL. etcd's way for a changed address is
+ * `member update` from the quorum, then the member restarted on the new one: its ID and data are kept.
+ */
+export function movedMember(inv: Inventory, node: NodeSpec, have: ObservedNode, live: LiveCluster): NodePlan['moved'] | undefined {
+  if (!have.wal) return undefined;
+  const m = live.members.find((x) => x.id === hexId(have.wal!.memberId));
+  if (!m || m.peerURLs.includes(peerUrl(node))) return undefined;
+  if (m.name && m.name !== node.name) return undefined;
+  if (inv.nodes.some((n) => n.name !== node.name && m.peerURLs.includes(peerUrl(n)))) return undefined;
+  return { memberId: m.id, from: m.peerURLs, to: peerUrl(node) };
 }
 
 /** Why an empty node must not be started now, with --initial-cluster-state=new, when no member runs to join. */
@@ -208,6 +242,7 @@ export function planNode(inv: Inventory, want: DesiredNode, have: ObservedNode, 
     f.role === 'unit' && have.hasData && f.file.source.bootstrapFreeSha256 !== undefined && f.file.source.bootstrapFreeSha256 === have.unitBootstrapFreeSha256;
   const contentChanged = files.some((f) => f.upload && !bootstrapOnly(f));
   const stale = running && !contentChanged ? staleReason(have, want.files.find((f) => f.role === 'unit')?.source.data?.toString('utf8')) : undefined;
+  const moved = live ? movedMember(inv, want.node, have, live) : undefined;
   return {
     node: want.node.name,
     state: have.hasData ? 'member' : 'new',
@@ -219,6 +254,7 @@ export function planNode(inv: Inventory, want: DesiredNode, have: ObservedNode, 
     start: !running,
     restart: running && (contentChanged || !!stale),
     ...(stale ? { stale } : {}),
+    ...(moved ? { moved } : {}),
   };
 }
 
@@ -249,7 +285,7 @@ export function staleReason(have: ObservedNode, unitText?: string): string | und
 export function planCluster(nodes: NodePlan[], othersRunning = false): ClusterPlan {
   const anyRunning = othersRunning || nodes.some((n) => n.running);
   const changed = nodes.some(
-    (n) => n.conflict || n.dirs.length || n.files.length || n.daemonReload || n.enable || n.start || n.restart,
+    (n) => n.conflict || n.dirs.length || n.files.length || n.daemonReload || n.enable || n.start || n.restart || n.moved,
   );
   return { nodes, mode: anyRunning ? 'rolling' : 'bootstrap', changed: !!changed };
 }

@@ -16,8 +16,11 @@ import { membersHealth } from '../members/health.js';
 import type { Voter } from '../members/quorum.js';
 import type { ObservedNode } from './observe.js';
 import { archOfUname, releaseName } from './elf.js';
-import { joiningCluster, membersNotInInventory, offlineView, planCluster, planNode, rollingOrder, type ClusterPlan, type NodePlan, type OfflineView } from './plan.js';
+import { moveAsideLines, movedAsidePath } from '../members/node-ops.js';
+import { joiningCluster, membersNotInInventory, removedMember, offlineView, planCluster, planNode, rollingOrder, type ClusterPlan, type NodePlan, type OfflineView } from './plan.js';
 import { prepareArtifacts, renderUnits } from './prepare.js';
+import type { Condition } from '../cluster/condition.js';
+import { gatherCondition } from '../cluster/gather.js';
 
 /** The steps of `up` and `plan`, over one run-wide record. */
 
@@ -47,6 +50,8 @@ export interface UpRun extends HostsRun {
   plan?: ClusterPlan;
   /** The cluster at the end: member list, health, leader. */
   view?: ClusterView;
+  /** The whole cluster's condition, judged when the plan changes membership or no running member answered. */
+  condition?: Condition;
 }
 
 const selectedUsable = (r: UpRun) => r.hosts.filter((h) => h.selected && usable(h)) as (Host & { remote: Remote })[];
@@ -121,11 +126,51 @@ const planNodes = step<UpRun>('plan', async (r) => {
   }
   if (r.live) {
     await planRejoins(r, r.live);
-    for (const line of membersNotInInventory(r.inv, r.live)) warn(line);
+    const moved = r.hosts.flatMap((h) => (h.plan?.moved ? [h.plan.moved.memberId] : []));
+    for (const line of membersNotInInventory(r.inv, r.live, moved)) warn(line);
   }
   const plans = (hs: Host[]) => hs.flatMap((h) => (h.plan && !h.plan.conflict ? [h.plan] : []));
   r.plan = planCluster(plans(r.hosts.filter((h) => h.selected)), plans(r.hosts.filter((h) => !h.selected)).some((p) => p.running));
 });
+
+/**
+ * A membership change needs a healthy quorum, and an empty node must not bootstrap next to members that run without
+ * answering: whenever the plan changes membership (a re-join, an address update) or a member runs but no member
+ * answered, the whole cluster's condition is judged first (one more round trip, only then). With the quorum lost and
+ * not to be brought back by starting stopped members, nothing is changed on any node: the condition names the repair.
+ */
+const judge = step<UpRun>('judge the cluster', async (r) => {
+  const membership = r.hosts.some((h) => h.selected && !h.plan?.conflict && (h.plan?.rejoin || h.plan?.moved));
+  if (!(r.live && membership) && !(!r.live && r.offline?.unanswered)) return;
+  const { condition } = await gatherCondition(r.inv, r.hosts);
+  r.condition = condition;
+  if (condition.kind === 'quorum-lost' && !condition.startable) {
+    throw new OperationError(`${condition.headline} Nothing was changed on any node.`);
+  }
+});
+
+/**
+ * A member whose node moved to another address: its peer URL is updated from the quorum (etcd's documented way: the
+ * member keeps its ID and data) before it starts on the new address, which its new unit and certificate carry.
+ */
+const updateMoved = step<UpRun>(
+  'update moved members',
+  (r) =>
+    eachHost(
+      r.hosts,
+      async (h) => {
+        const { memberId, from, to } = h.plan!.moved!;
+        const asker = r.live!.asker;
+        if (asker === h || !usable(asker)) throw new OperationError(`no running member to update ${h.node.name}'s peer URL through`);
+        const eps = endpointsOf(r.hosts.filter((x) => x !== h && x.plan?.running && usable(x)).map((x) => x.node));
+        r.log(`${h.node.name}: member ${memberId} moved from ${from.join(',')} to ${to}: updating its peer URL`);
+        await retry(() => must(asker.remote, etcdctlCommand(eps, ['member', 'update', memberId, `--peer-urls=${to}`]), 'etcdctl member update'), 30_000);
+        h.outcome.done.push(`member update ${memberId} --peer-urls=${to}`);
+      },
+      { limit: 1, which: (h) => h.selected && !!h.plan?.moved },
+    ),
+  (r) => !!r.live && selectedUsable(r).some((h) => h.plan?.moved),
+);
 
 /** How an empty node the running cluster may know joins it, or undefined when its plan stands as it is. */
 function rejoinOf(h: Host, live: ClusterAnswer): NodePlan['rejoin'] | undefined {
@@ -147,7 +192,10 @@ function rejoinOf(h: Host, live: ClusterAnswer): NodePlan['rejoin'] | undefined 
  */
 async function planRejoins(r: UpRun, live: ClusterAnswer): Promise<void> {
   const joins = r.hosts.flatMap((h) => {
-    if (!h.selected || !h.observed || h.plan?.state !== 'new' || h.plan.conflict) return [];
+    if (!h.selected || !h.observed || h.plan?.conflict) return [];
+    const removed = removedMember(h.observed, live);
+    if (removed) return [{ h, rejoin: { add: true, moveAside: { memberId: removed }, ...(h.plan?.running ? { stopFirst: true } : {}) } }];
+    if (h.plan?.state !== 'new') return [];
     const rejoin = rejoinOf(h, live);
     return rejoin ? [{ h, rejoin }] : [];
   });
@@ -157,9 +205,10 @@ async function planRejoins(r: UpRun, live: ClusterAnswer): Promise<void> {
   for (const { h, rejoin } of joins) {
     const own = nodeArtifacts(r, h);
     const artifacts = { ...own, units: new Map(own.units).set(h.node.name, units.get(h.node.name)!) };
-    // Planned as the stopped node it will be once its loop is stopped.
-    const { running: _running, ...rest } = h.observed!;
-    const have: ObservedNode = rejoin.stopFirst ? { ...rest, unit: { ...rest.unit, active: 'inactive' } } : h.observed!;
+    // Planned as the stopped node it will be once its loop is stopped (and, with removed data, the empty node it will be).
+    const { running: _running, wal: _wal, ...rest } = h.observed!;
+    const stopped: ObservedNode = rejoin.stopFirst ? { ...rest, ...(h.observed!.wal ? { wal: h.observed!.wal } : {}), unit: { ...rest.unit, active: 'inactive' } } : h.observed!;
+    const have: ObservedNode = rejoin.moveAside ? { ...rest, hasData: false, unit: stopped.unit } : stopped;
     h.plan = { ...planNode(r.inv, desiredNode(r.inv, h.node, artifacts), have), rejoin };
   }
 }
@@ -182,8 +231,13 @@ const writeFiles = step<UpRun>('write files and enable', async (r) => {
       const plan = h.plan!;
       const done = h.outcome.done;
       if (plan.rejoin?.stopFirst) {
-        await must(h.remote, 'systemctl stop etcd.service', 'systemctl stop etcd (its data dir is empty: etcd cannot start)');
-        done.push('stop (crash loop on an empty data dir)');
+        await must(h.remote, 'systemctl stop etcd.service', `systemctl stop etcd (${plan.rejoin.moveAside ? 'it holds a removed member' : 'its data dir is empty: etcd cannot start'})`);
+        done.push(plan.rejoin.moveAside ? 'stop (it runs a member the cluster removed)' : 'stop (crash loop on an empty data dir)');
+      }
+      if (plan.rejoin?.moveAside) {
+        const to = movedAsidePath(r.inv.etcd.dataDir, new Date());
+        const out = await must(h.remote, ['set -e', ...moveAsideLines(r.inv.etcd.dataDir, to)].join('\n'), `moving ${r.inv.etcd.dataDir} aside`);
+        if (out.includes('hardway:moved')) done.push(`moved ${r.inv.etcd.dataDir} (member ${plan.rejoin.moveAside.memberId}, removed from the cluster) to ${to}`);
       }
       if (plan.dirs.length || plan.files.length) await applyFiles(h.remote, plan, report, done);
       const start = plan.start && !plan.rejoin;
@@ -355,11 +409,11 @@ const finalHealth = step<UpRun>('check health', async (r) => {
 const printPlan = (print: (r: UpRun) => void) => step<UpRun>('print the plan', async (r) => print(r));
 
 /** Up to the plan: shared by `plan` and `up`. */
-const planning: Step<UpRun>[] = [prepare, connectStep<UpRun>(), observe, ask, planNodes];
+const planning: Step<UpRun>[] = [prepare, connectStep<UpRun>(), observe, ask, planNodes, judge];
 
 export const planSteps = (print: (r: UpRun) => void): Step<UpRun>[] => [...planning, printPlan(print)];
 
-export const upSteps: Step<UpRun>[] = [...planning, writeFiles, rejoin, awaitStarted, restartTogether, rollingRestart, finalHealth];
+export const upSteps: Step<UpRun>[] = [...planning, updateMoved, writeFiles, rejoin, awaitStarted, restartTogether, rollingRestart, finalHealth];
 
 /** Each step by name, for tests that run part of a flow over scripted hosts. */
-export const upStep = { prepare, observe, ask, planNodes, writeFiles, rejoin, awaitStarted, restartTogether, rollingRestart, finalHealth };
+export const upStep = { prepare, observe, ask, planNodes, judge, updateMoved, writeFiles, rejoin, awaitStarted, restartTogether, rollingRestart, finalHealth };

@@ -29,7 +29,9 @@ function describePlan(p: NodePlan): string[] {
     ...p.dirs.map((d) => `${d.reason === 'missing' ? 'create' : 'chmod '} ${d.path} (${d.mode.toString(8)}, ${d.reason})`),
     ...p.files.map((f) => `${f.upload ? 'write ' : 'chmod '} ${f.path} (${f.mode.toString(8)}, ${f.reason}${f.upload ? `, ${f.bytes} bytes` : ''})`),
   ];
-  if (p.rejoin?.stopFirst) lines.unshift('systemctl stop etcd (it cannot start on its empty data dir: a crash loop)');
+  if (p.moved) lines.unshift(`etcdctl member update ${p.moved.memberId} --peer-urls=${p.moved.to} (the node moved from ${p.moved.from.join(',')}; same member, same data)`);
+  if (p.rejoin?.moveAside) lines.unshift(`move ${'the data dir'} aside (it holds member ${p.rejoin.moveAside.memberId}, which the cluster removed; never deleted)`);
+  if (p.rejoin?.stopFirst) lines.unshift(p.rejoin.moveAside ? 'systemctl stop etcd (it runs a member the cluster removed)' : 'systemctl stop etcd (it cannot start on its empty data dir: a crash loop)');
   if (p.daemonReload) lines.push('systemctl daemon-reload');
   if (p.enable) lines.push('systemctl enable etcd');
   if (p.rejoin?.removeId) lines.push(`etcdctl member remove ${p.rejoin.removeId} (its old member; the data dir is empty)`);

@@ -7,7 +7,7 @@ import { validateInventory } from '../../src/inventory/validate.js';
 import { desiredNode, type Artifacts } from '../../src/provision/desired.js';
 import { computeClusterId, computeMemberId, hexId, parseWalMetadata } from '../../src/provision/etcd-ids.js';
 import { observeScript, parseObserved, type ObservedNode, type ObserveScriptOptions } from '../../src/provision/observe.js';
-import { membersNotInInventory, offlineView, planCluster, planNode, rollingOrder, staleReason, type OfflineView } from '../../src/provision/plan.js';
+import { membersNotInInventory, offlineView, planCluster, planNode, removedMember, rollingOrder, staleReason, type OfflineView } from '../../src/provision/plan.js';
 import { REMOTE_PATHS } from '../../src/render/paths.js';
 import { renderUnit } from '../../src/render/template.js';
 import { atomicInstallScript } from '../../src/ssh/remote.js';
@@ -248,7 +248,17 @@ describe('plan', () => {
     // A member re-added by `up` has a time-based ID: fine as long as the cluster lists it with this peer URL.
     expect(planNode(inv, want, upToDate(1, { wal: { memberId: 0xabn, clusterId: 0xc1n } }), live).conflict).toBeUndefined();
     expect(planNode(inv, want, upToDate(1, { wal: { memberId: 0xabn, clusterId: 0xc2n } }), live).conflict).toMatch(/of cluster c2, but the running cluster is c1/);
-    expect(planNode(inv, want, upToDate(1, { wal: { memberId: 0xcdn, clusterId: 0xc1n } }), live).conflict).toMatch(/holds member cd, which the running cluster no longer has \(it was removed\)/);
+    // A member this cluster removed is no conflict: up moves its data aside and re-joins the node (removedMember).
+    const removed = upToDate(1, { wal: { memberId: 0xcdn, clusterId: 0xc1n } });
+    expect(planNode(inv, want, removed, live).conflict).toBeUndefined();
+    expect(removedMember(removed, live)).toBe('cd');
+    expect(removedMember(upToDate(1, { wal: { memberId: 0xabn, clusterId: 0xc1n } }), live)).toBeUndefined();
+    expect(removedMember(upToDate(1, { wal: { memberId: 0xcdn, clusterId: 0xc2n } }), live)).toBeUndefined();
+    // The node's own member under another peer URL (same name, the ID in its WAL): an address change, no conflict.
+    const movedLive = { clusterId: 'c1', members: [{ id: 'ab', name: 'controller-1', peerURLs: ['https://10.240.0.99:2380'] }] };
+    const movedPlan = planNode(inv, want, upToDate(1, { wal: { memberId: 0xabn, clusterId: 0xc1n } }), movedLive);
+    expect(movedPlan.conflict).toBeUndefined();
+    expect(movedPlan.moved).toEqual({ memberId: 'ab', from: ['https://10.240.0.99:2380'], to: 'https://10.240.0.11:2380' });
     const elsewhere = { ...live, members: [{ id: 'ab', name: 'x', peerURLs: ['https://10.9.9.9:2380'] }] };
     expect(planNode(inv, want, upToDate(1, { wal: { memberId: 0xabn, clusterId: 0xc1n } }), elsewhere).conflict).toMatch(/not controller-1 at https:\/\/10\.240\.0\.11:2380/);
   });

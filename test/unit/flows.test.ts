@@ -11,7 +11,7 @@ import { computeMemberId, hexId } from '../../src/provision/etcd-ids.js';
 import type { ObservedNode } from '../../src/provision/observe.js';
 import { joiningCluster, type NodePlan } from '../../src/provision/plan.js';
 import { checkQuorumWithout, upStep, type UpRun } from '../../src/provision/up-steps.js';
-import { healthAnswer, memberListAnswer, scriptedRemote, type ScriptedRemote } from './scripted-remote.js';
+import { FakeEtcd, scriptedRemote, type ScriptedRemote } from './scripted-remote.js';
 
 const inv = validateInventory(
   'cluster:\n  token: tok-1\netcd:\n  tarball: /t.tgz\nnodes:\n' +
@@ -45,18 +45,16 @@ const memberPlan = (node: string, extra: Partial<NodePlan> = {}): NodePlan => ({
   ...extra,
 });
 
-/** Three scripted nodes sharing one log and one set of rules (healthy unless `down` has the node's IP). */
-function lab(down = new Set<string>()) {
+/**
+ * Three scripted nodes sharing one log and one etcd cluster (`etcd`: its member list changes with member remove/add;
+ * a node is healthy while its member has started and its IP is not in `down`).
+ */
+function lab(down = new Set<string>(), memberNodes = [0, 1, 2]) {
   const log: string[] = [];
-  const remotes = inv.nodes.map((n) => scriptedRemote(n.name, log));
-  for (const r of remotes) {
-    r.rules.push(
-      [/endpoint health/, (c) => healthAnswer(c, (url) => ![...down].some((ip) => url.includes(`//${ip}:`)))],
-      [/member list/, memberListAnswer(members())],
-      [/endpoint status/, { stdout: '[]\n' }],
-    );
-  }
-  return { log, remotes, down };
+  const etcd = new FakeEtcd(memberNodes.map((i) => members()[i]!).map(([name, ip, id]) => ({ name, ip, id })));
+  for (const ip of down) etcd.down.add(ip);
+  const remotes = inv.nodes.map((n) => scriptedRemote(n.name, log, etcd.rules(n.name, n.internalIp)));
+  return { log, remotes, down: etcd.down, etcd };
 }
 
 function runOf(remotes: ScriptedRemote[], plans: (NodePlan | undefined)[], opts: UpRun['opts'] = {}): UpRun {
@@ -135,32 +133,39 @@ describe('askCluster', () => {
 });
 
 describe('up flow over scripted nodes', () => {
-  it('stops a rolling restart at the first member that does not come back healthy', async () => {
+  it('restarts followers first, the leader last, and stops at the first member that does not come back healthy', async () => {
     const { remotes, log, down } = lab();
-    remotes[0]!.rules.unshift([/systemctl restart etcd/, () => (down.add(inv.nodes[0]!.internalIp), {})]);
+    // controller-0 leads (the fake's leader is its first member); controller-1's etcd does not come back.
+    remotes[1]!.rules.unshift([/systemctl restart etcd/, () => (down.add(inv.nodes[1]!.internalIp), {})]);
     const run = runOf(remotes, inv.nodes.map((n) => memberPlan(n.name, { restart: true })));
     await runSteps(run, [upStep.rollingRestart]);
-    expect(commands(log, /systemctl restart/)).toEqual(['controller-0']);
-    expect(run.hosts[0]!.outcome).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^cluster not healthy after 1 s: https:\/\/10\.240\.0\.10:2379/), done: ['restart'] });
-    expect(run.hosts.slice(1).map((h) => h.outcome)).toEqual([
+    expect(commands(log, /systemctl restart/)).toEqual(['controller-1']);
+    expect(run.hosts[1]!.outcome).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^cluster not healthy after 1 s: https:\/\/10\.240\.0\.11:2379/), done: ['restart'] });
+    expect([run.hosts[0]!.outcome, run.hosts[2]!.outcome]).toEqual([
       { status: 'ok', done: [] },
       { status: 'ok', done: [] },
     ]);
+    // All come back: every member restarted, the leader last.
+    const again = lab();
+    const all = runOf(again.remotes, inv.nodes.map((n) => memberPlan(n.name, { restart: true })));
+    await runSteps(all, [upStep.rollingRestart]);
+    expect(commands(again.log, /systemctl restart/)).toEqual(['controller-1', 'controller-2', 'controller-0']);
+    expect(all.hosts.map((h) => h.outcome.done)).toEqual([['restart'], ['restart'], ['restart']]);
   });
 
   it('refuses a restart that would leave the member list without quorum, counting an unreachable member as down', async () => {
-    const { remotes, log, down } = lab(new Set([inv.nodes[2]!.internalIp]));
+    const { remotes, log, down, etcd } = lab(new Set([inv.nodes[2]!.internalIp]));
     const run = runOf([remotes[0]!, remotes[1]!], [memberPlan('controller-0', { restart: true }), memberPlan('controller-1', { restart: true })]);
     run.hosts[2]!.outcome = { status: 'failed', reason: 'connect ETIMEDOUT', done: [] };
     await runSteps(run, [upStep.rollingRestart]);
     expect(commands(log, /systemctl restart/)).toEqual([]);
-    expect(run.hosts[0]!.outcome.reason).toBe(
-      'not restarting controller-0: the cluster has 3 voting members and needs 2 healthy for quorum; besides controller-0, 1 is healthy (controller-1) and 1 is not (controller-2): restarting it would leave 1 < 2. Bring the others back first (\'hardway verify\' shows them).',
+    // The follower goes first, and is refused: the leader would be left alone.
+    expect(run.hosts[1]!.outcome.reason).toBe(
+      'not restarting controller-1: the cluster has 3 voting members and needs 2 healthy for quorum; besides controller-1, 1 is healthy (controller-0) and 1 is not (controller-2): restarting it would leave 1 < 2. Bring the others back first (\'hardway verify\' shows them).',
     );
-    expect(run.hosts[1]!.outcome).toEqual({ status: 'ok', done: [] });
+    expect(run.hosts[0]!.outcome).toEqual({ status: 'ok', done: [] });
     // A member the inventory no longer lists counts as well: 4 members, 2 of them down.
-    const extra = [...members(), ['old-node', '10.240.0.99', 99n]] as [string, string, bigint][];
-    remotes[0]!.rules.unshift([/member list/, memberListAnswer(extra)]);
+    etcd.members.push({ id: 99n, name: 'old-node', peerURLs: ['https://10.240.0.99:2380'], clientURLs: ['https://10.240.0.99:2379'], isLearner: false });
     down.clear();
     down.add('10.240.0.99');
     down.add(inv.nodes[2]!.internalIp);
@@ -172,25 +177,38 @@ describe('up flow over scripted nodes', () => {
     await expect(checkQuorumWithout(remotes[0]!, inv.nodes, inv.nodes[1]!)).resolves.toBeUndefined();
   });
 
-  it('re-joins emptied members one at a time, through the member that answered', async () => {
-    const { remotes, log } = lab();
-    // A slow start: were the re-joins concurrent, the second member change would come in before it ends.
-    for (const r of remotes) r.rules.unshift([/systemctl start/, () => new Promise((res) => setTimeout(() => res({}), 50))]);
-    const plans = [memberPlan('controller-0'), ...[1, 2].map((i) => memberPlan(`controller-${i}`, { state: 'new', running: false, rejoin: { removeId: hexId(ids[i]!), add: true } }))];
+  it('re-adds a wiped member under a new ID, its old member removed, joining the members it meets', async () => {
+    const { remotes, etcd } = lab(new Set([inv.nodes[2]!.internalIp]));
+    const plans = [memberPlan('controller-0'), memberPlan('controller-1'), memberPlan('controller-2', { state: 'new', running: false, rejoin: { removeId: hexId(ids[2]!), add: true } })];
     const run = runOf(remotes, plans);
     run.live = { asker: run.hosts[0] as Host & { remote: ScriptedRemote }, clusterId: 'c', members: [] };
     await runSteps(run, [upStep.rejoin]);
-    const steps = log.filter((l) => /member (remove|add)|systemctl start/.test(l)).map((l) => l.replace(/ETCDCTL_API.*--dial-timeout=\S+ /, ''));
-    expect(steps).toEqual([
-      `controller-0: member remove ${hexId(ids[1]!)}`,
-      'controller-0: member add controller-1 --peer-urls=https://10.240.0.11:2380',
-      'controller-1: systemctl start --no-block etcd.service',
-      `controller-0: member remove ${hexId(ids[2]!)}`,
-      'controller-0: member add controller-2 --peer-urls=https://10.240.0.12:2380',
-      'controller-2: systemctl start --no-block etcd.service',
-    ]);
-    const joined = (i: number) => [`removed old member ${hexId(ids[i]!)}`, 'member add', 'wrote /etc/systemd/system/etcd.service (--initial-cluster of the 3 members it joins)', 'start (joining as existing)'];
-    expect(run.hosts.map((h) => h.outcome.done)).toEqual([[], joined(1), joined(2)]);
+    expect(run.hosts.map((h) => h.outcome.status)).toEqual(['ok', 'ok', 'ok']);
+    expect(etcd.members.map((m) => m.name)).toEqual(['controller-0', 'controller-1', 'controller-2']);
+    expect(etcd.members[2]!.id).not.toBe(ids[2]);
+    expect(etcd.members.map((m) => m.peerURLs)).toEqual([0, 1, 2].map((i) => [`https://10.240.0.${10 + i}:2380`]));
+    expect(etcd.hasQuorum()).toBe(true);
+    const unit = remotes[2]!.files.get('/etc/systemd/system/etcd.service')!.toString();
+    expect(unit).toContain('--initial-cluster-state existing');
+    expect(unit).toContain('--initial-cluster controller-0=https://10.240.0.10:2380,controller-1=https://10.240.0.11:2380,controller-2=https://10.240.0.12:2380');
+  });
+
+  it('grows a one-member cluster one node at a time, each joining with the members it meets', async () => {
+    const { remotes, etcd } = lab(new Set(), [0]);
+    // A slow start: were the joins concurrent, the second member add would come while the first member is
+    // unstarted, and etcd refuses it (the fake as well): 3 members with 1 started have no quorum.
+    for (const [i, r] of remotes.entries()) {
+      r.rules.unshift([/systemctl start/, async () => (await new Promise((res) => setTimeout(res, 50)), etcd.started(inv.nodes[i]!.name, inv.nodes[i]!.internalIp), {})]);
+    }
+    const plans = [memberPlan('controller-0'), ...[1, 2].map((i) => memberPlan(`controller-${i}`, { state: 'new', running: false, rejoin: { add: true } }))];
+    const run = runOf(remotes, plans);
+    run.live = { asker: run.hosts[0] as Host & { remote: ScriptedRemote }, clusterId: 'c', members: [] };
+    await runSteps(run, [upStep.rejoin]);
+    expect(run.hosts.map((h) => h.outcome.status)).toEqual(['ok', 'ok', 'ok']);
+    expect(etcd.members.map((m) => m.name)).toEqual(['controller-0', 'controller-1', 'controller-2']);
+    const initialCluster = (i: number) => /--initial-cluster (\S+)/.exec(remotes[i]!.files.get('/etc/systemd/system/etcd.service')!.toString())![1];
+    expect(initialCluster(1)).toBe('controller-0=https://10.240.0.10:2380,controller-1=https://10.240.0.11:2380');
+    expect(initialCluster(2)).toBe('controller-0=https://10.240.0.10:2380,controller-1=https://10.240.0.11:2380,controller-2=https://10.240.0.12:2380');
   });
 
   it('restarting all together, names the node whose restart failed and restarts the others', async () => {
@@ -279,8 +297,13 @@ describe('planning over scripted nodes', () => {
     expect(run.hosts[1]!.outcome.reason).toBe(
       'controller-1: the node is aarch64 (uname -m) but the etcd release\'s binaries are built for x86_64: nothing was uploaded; it needs etcd-v3.4.23-linux-arm64.tar.gz',
     );
-    await runSteps(run, [upStep.writeFiles]).catch(() => {});
-    expect(log.filter((l) => l.startsWith('controller-1: upload'))).toEqual([]);
+    // The rest of the flow runs for real: the other nodes are planned and get their files, the stopped one nothing.
+    await runSteps(run, [upStep.ask, upStep.planNodes, upStep.writeFiles]);
+    expect(run.hosts.map((h) => h.outcome.status)).toEqual(['ok', 'failed', 'ok']);
+    const installed = ['/usr/local/bin/etcd', '/usr/local/bin/etcdctl', '/etc/etcd/ca.pem', '/etc/etcd/kubernetes.pem', '/etc/etcd/kubernetes-key.pem', '/etc/systemd/system/etcd.service'];
+    for (const i of [0, 2]) expect([...remotes[i]!.files.keys()].sort()).toEqual([...installed].sort());
+    expect(remotes[1]!.files.size).toBe(0);
+    expect([...new Set(commands(log, /^[\w-]+: systemctl (daemon-reload|enable|start)/))].sort()).toEqual(['controller-0', 'controller-2']);
   });
 
   it('with a release per architecture, plans each node with its CPU\'s binaries and stops a node whose CPU has none', async () => {

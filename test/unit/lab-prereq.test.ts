@@ -5,7 +5,7 @@ describe('lab prerequisites', () => {
   afterEach(() => vi.restoreAllMocks());
 
   it('asks for root when not root', () => {
-    if (process.platform !== 'linux') return;
+    vi.spyOn(process, 'platform', 'get').mockReturnValue('linux');
     vi.spyOn(process, 'getuid').mockReturnValue(1000);
     expect(platformProblem()).toMatch(/needs root.*sudo/);
   });

@@ -118,9 +118,24 @@ describeLab('etcd 3.5 (a lab of its own)', () => {
     expect(second.stdout).toMatch(/nothing changed/);
   });
 
-  it('verify passes', async () => {
+  it('verify passes: three started 3.5 members, one leader, all healthy, no problem', async () => {
     const r = await runHardway(['verify', '-i', state.inventoryPath]);
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('Quorum: 3/3 healthy: can survive 1 more failure');
+    expect(r.stdout).toContain('All checks passed.');
+    const j = JSON.parse((await runHardway(['verify', '-i', state.inventoryPath, '--json'])).stdout) as {
+      ok: boolean;
+      members: { name: string; started: boolean }[];
+      status: { status?: { version: string; isLeader: boolean } }[];
+      health: { health: boolean }[];
+      problems: unknown[];
+    };
+    expect(j.ok).toBe(true);
+    expect(j.members.map((m) => [m.name, m.started]).sort()).toEqual([0, 1, 2].map((i) => [`controller-${i}`, true]));
+    expect(j.status.map((s) => s.status?.version)).toEqual([inv.etcd.version, inv.etcd.version, inv.etcd.version]);
+    expect(j.status.filter((s) => s.status?.isLeader)).toHaveLength(1);
+    expect(j.health.map((h) => h.health)).toEqual([true, true, true]);
+    expect(j.problems).toEqual([]);
   });
 
   it("doctor --journal reads a 3.5 node's JSON journal: every line recognised, no error on a healthy cluster", async () => {

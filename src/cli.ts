@@ -28,6 +28,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   reset: async () => (await import('./commands/reset.js')).registerReset,
   keys: async () => (await import('./commands/keys.js')).registerKeys,
   snapshot: async () => (await import('./commands/snapshot.js')).registerSnapshot,
+  recover: async () => (await import('./commands/recover.js')).registerRecover,
 };
 
 /** The program with the commands `argv` needs: just the one named, or all of them (help, unknown command). */

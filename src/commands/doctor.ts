@@ -15,6 +15,7 @@ import { matchSignatures } from '../verify/signatures.js';
 import { withHosts } from '../engine/session.js';
 import { diagnoseCluster } from '../verify/doctor-cluster.js';
 import { gatherDoctorFacts } from '../verify/doctor-gather.js';
+import { gatherCondition } from '../cluster/gather.js';
 import type { Finding } from '../verify/diagnose.js';
 import { loadInventory, withInventory, withJson, type CommonOptions } from './options.js';
 
@@ -138,7 +139,11 @@ export async function runOfflineDoctor(files: string[], opts: OfflineDoctorOptio
 export async function runOnlineDoctor(opts: DoctorOptions): Promise<void> {
   const inv = await loadInventory(opts);
   if (!opts.json) process.stderr.write(`doctor: reading journals, metrics and status from ${inv.nodes.length} node(s)…\n`);
-  const findings = await withHosts(inv, inv.nodes, {}, async (r) => diagnoseCluster(inv, (await gatherDoctorFacts(inv, r.hosts)).facts));
+  const findings = await withHosts(inv, inv.nodes, {}, async (r) => {
+    // The whole cluster's condition leads: read beside the journals and metrics, from the same connections.
+    const [gathered, judged] = await Promise.all([gatherDoctorFacts(inv, r.hosts), gatherCondition(inv, r.hosts)]);
+    return diagnoseCluster(inv, gathered.facts, judged.condition);
+  });
   const problems = problemsOf(findings);
   if (opts.json) printJson({ ok: problems.length === 0, counts: countBySeverity(findings), findings: findingsToJson(findings) });
   else println(problems.length ? renderFindings(findings) : `no problems found on ${inv.nodes.length} member(s)${findings.length ? `\n${renderFindings(findings)}` : ''}`);

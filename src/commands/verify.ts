@@ -7,6 +7,7 @@ import { verifyVerdict, type Problem } from '../verify/checks.js';
 import { diagnoseJournal, type Finding } from '../verify/diagnose.js';
 import { endpointsOf, etcdctlCommand } from '../verify/etcdctl.js';
 import { gatherFacts } from '../verify/gather.js';
+import { gatherCondition } from '../cluster/gather.js';
 import { parseJournal } from '../verify/journal.js';
 import { parseCheckPerf, PERF_LOADS, type PerfLoad, type PerfResult } from '../verify/perf.js';
 import { clientUrl } from '../inventory/derive.js';
@@ -27,8 +28,10 @@ export function registerVerify(program: Command): void {
   withJson(withInventory(cmd)).action(async (opts: Opts) => {
     const inv = await loadInventory(opts);
     await withHosts(inv, selectNodes(inv).nodes, { acceptNew: !!opts.acceptNew }, async (run) => {
-      const { facts, probe, journals } = await gatherFacts(inv, run.hosts);
+      // The whole cluster's condition leads the report: read beside the checks' facts, over the same connections.
+      const [{ facts, probe, journals }, { condition }] = await Promise.all([gatherFacts(inv, run.hosts), gatherCondition(inv, run.hosts)]);
       const verdict = verifyVerdict(inv, facts);
+      if (condition.severity !== 'ok') verdict.problems.unshift({ check: 'cluster', severity: condition.severity === 'error' ? 'error' : 'warning', message: `${condition.headline}${condition.fix && !condition.headline.includes(condition.fix) ? ` (fix: ${condition.fix})` : ''}` });
       const findings = new Map<string, Finding[]>();
       for (const [node, text] of journals) {
         const found = diagnoseJournal(parseJournal(text)).filter((f) => f.severity !== 'info');
@@ -50,8 +53,9 @@ export function registerVerify(program: Command): void {
       const problems: (Problem | EncryptionProblem)[] = [...verdict.problems, ...atRest.problems];
       const errors = problems.filter((p) => p.severity === 'error');
       if (opts.json) {
-        printJson({ ok: errors.length === 0, quorum: verdict.quorum, members: facts.members ?? [], status: facts.status, health: facts.health, nodes: facts.nodes, journal: Object.fromEntries(findings), ...(perf ? { perf } : {}), ...(atRest.report?.total ? { secrets: { total: atRest.report.total, encrypted: atRest.report.encrypted, keys: atRest.report.keys } } : {}), problems });
+        printJson({ ok: errors.length === 0, condition, quorum: verdict.quorum, members: facts.members ?? [], status: facts.status, health: facts.health, nodes: facts.nodes, journal: Object.fromEntries(findings), ...(perf ? { perf } : {}), ...(atRest.report?.total ? { secrets: { total: atRest.report.total, encrypted: atRest.report.encrypted, keys: atRest.report.keys } } : {}), problems });
       } else {
+        println(`Cluster: ${condition.headline}\n`);
         printReport(facts, verdict.quorum.text, problems, perf);
       }
       if (errors.length) {

@@ -8,8 +8,8 @@ export function utcStamp(d: Date): string {
   return d.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');
 }
 
-/** Where a data dir is moved aside: `<dataDir>.removed-<UTC>` by a removal, `.pre-restore-<UTC>` by a restore. */
-export function movedAsidePath(dataDir: string, d: Date | string, why: 'removed' | 'pre-restore' = 'removed'): string {
+/** Where a data dir is moved aside: `<dataDir>.removed-<UTC>` by a removal, `.pre-restore-<UTC>` by a restore, `.pre-recover-<UTC>` by a recover. */
+export function movedAsidePath(dataDir: string, d: Date | string, why: 'removed' | 'pre-restore' | 'pre-recover' = 'removed'): string {
   return `${dataDir.replace(/\/+$/, '')}.${why}-${typeof d === 'string' ? d : utcStamp(d)}`;
 }
 

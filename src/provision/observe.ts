@@ -38,6 +38,8 @@ export interface ObservedNode {
   unitStateFreeSha256?: string;
   /** The same with every bootstrap-only flag's value blanked. */
   unitBootstrapFreeSha256?: string;
+  /** The installed unit's text (its first 64 KiB): what `plan` compares flag by flag. */
+  unitText?: string;
   /** The ExecStart systemd has loaded for the unit (drop-ins applied), as an argv. */
   loadedExecStart?: string[];
   /** The running etcd process: its argv, and whether the binary it runs was replaced on disk since it started. */
@@ -78,7 +80,7 @@ export function observeScript(o: ObserveScriptOptions): string {
   const unitFile = shq(`/etc/systemd/system/${o.unit ?? 'etcd.service'}`);
   const sums = shq(o.sumsFile ?? SUMS_FILE);
   return [
-    `if [ -f ${unitFile} ]; then echo "U $(${STATE_FLAG_SED} ${unitFile} | sha256sum | cut -d" " -f1) $(${BOOTSTRAP_FLAGS_SED} ${unitFile} | sha256sum | cut -d" " -f1)"; fi`,
+    `if [ -f ${unitFile} ]; then echo "U $(${STATE_FLAG_SED} ${unitFile} | sha256sum | cut -d" " -f1) $(${BOOTSTRAP_FLAGS_SED} ${unitFile} | sha256sum | cut -d" " -f1)"; echo "T $(head -c 65536 ${unitFile} | base64 | tr -d '\\n')"; fi`,
     `sums=${sums}; now=$(date +%s); fresh=''`,
     `for f in ${o.files.map(shq).join(' ')}; do`,
     '  if [ -f "$f" ]; then',
@@ -159,6 +161,9 @@ export function parseObserved(output: string): ObservedNode {
       case 'U':
         obs.unitStateFreeSha256 = rest[0];
         obs.unitBootstrapFreeSha256 = rest[1];
+        break;
+      case 'T':
+        obs.unitText = Buffer.from(rest[0] ?? '', 'base64').toString('utf8');
         break;
       case 'M':
         obs.hasData = rest[0] === '1';

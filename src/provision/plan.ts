@@ -2,7 +2,8 @@ import { peerUrl } from '../inventory/derive.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import type { DesiredFile, DesiredNode, FileRole } from './desired.js';
 import { computeClusterId, computeMemberId, hexId } from './etcd-ids.js';
-import { effectiveFlags, execStartArgv } from './unit-state.js';
+import { execStartArgv } from './unit-state.js';
+import { argvDiffers, compareUnits, unitDiffLines } from './unit-diff.js';
 import type { ObservedFile, ObservedNode } from './observe.js';
 
 /** The diff between what a node has and what it should have, and what `up` will do about it. Pure. */
@@ -16,6 +17,10 @@ export interface FileAction {
   reason: FileReason;
   /** false when only the mode differs (chmod, no transfer). */
   upload: boolean;
+  /** For a unit whose content differs: what differs, flag by flag (see unit-diff.ts). */
+  diff?: string[];
+  /** The unit differs only in what etcd does not see (defaults, bootstrap flags): written without a restart. */
+  noRestart?: boolean;
   bytes: number;
   file: DesiredFile;
 }
@@ -235,13 +240,20 @@ export function planNode(inv: Inventory, want: DesiredNode, have: ObservedNode, 
     .filter((f): f is FileAction => !!f)
     // A member with data ignores --initial-cluster-state: a unit differing only there needs no rewrite or restart.
     .filter((f) => !(f.role === 'unit' && f.reason === 'content differs' && have.hasData && f.file.source.stateFreeSha256 !== undefined && f.file.source.stateFreeSha256 === have.unitStateFreeSha256));
+  const wantUnit = want.files.find((f) => f.role === 'unit')?.source.data?.toString('utf8');
+  for (const f of files) {
+    if (f.role !== 'unit' || f.reason !== 'content differs' || !have.unitText || wantUnit === undefined) continue;
+    const c = compareUnits(have.unitText, wantUnit, inv.etcd.version, have.hasData);
+    f.diff = unitDiffLines(c, have.hasData);
+    if (!c.restartNeeded) f.noRestart = true;
+  }
   const unitChanged = files.some((f) => f.role === 'unit' && f.upload);
   // A mode fix does not change what etcd runs or reads, so it restarts nothing; nor does a unit that differs only in
   // flags a member with data ignores (a node added to the cluster changes everyone's --initial-cluster).
   const bootstrapOnly = (f: FileAction) =>
     f.role === 'unit' && have.hasData && f.file.source.bootstrapFreeSha256 !== undefined && f.file.source.bootstrapFreeSha256 === have.unitBootstrapFreeSha256;
-  const contentChanged = files.some((f) => f.upload && !bootstrapOnly(f));
-  const stale = running && !contentChanged ? staleReason(have, want.files.find((f) => f.role === 'unit')?.source.data?.toString('utf8')) : undefined;
+  const contentChanged = files.some((f) => f.upload && !bootstrapOnly(f) && !f.noRestart);
+  const stale = running && !contentChanged ? staleReason(have, wantUnit, inv.etcd.version) : undefined;
   const moved = live ? movedMember(inv, want.node, have, live) : undefined;
   return {
     node: want.node.name,
@@ -264,7 +276,7 @@ export function planNode(inv: Inventory, want: DesiredNode, have: ObservedNode, 
  * the unit this run reloads); bootstrap-only flags aside. What a run killed after writing the files, or a rolling
  * restart stopped halfway, leaves: the files already match, so only the process tells.
  */
-export function staleReason(have: ObservedNode, unitText?: string): string | undefined {
+export function staleReason(have: ObservedNode, unitText?: string, version = ''): string | undefined {
   if (!have.running) return undefined;
   if (have.running.binaryReplaced) return 'the running etcd binary was replaced on disk after it started';
   // Not reloaded yet (a run killed before daemon-reload): this run reloads, so the file's ExecStart is what counts.
@@ -275,10 +287,10 @@ export function staleReason(have: ObservedNode, unitText?: string): string | und
   const words = (argv: string[]) => argv.join(' ').split(' ').filter(Boolean);
   const [wanted, actual] = [words(loaded), words(have.running.args)];
   if (wanted[0] !== actual[0] || wanted.some((w) => /["'$\\%]/.test(w))) return undefined;
-  const [want, run] = [effectiveFlags(wanted), effectiveFlags(actual)];
-  if (want.join('\n') === run.join('\n')) return undefined;
-  const differ = [...want.filter((f) => !run.includes(f)), ...run.filter((f) => !want.includes(f))].map((f) => `--${f.split('=')[0]}`);
-  return `the running etcd was started with other flags than its unit (${[...new Set(differ)].join(', ')})`;
+  // A flag given its default on one side and left out on the other is the same to etcd.
+  const differ = argvDiffers(actual, wanted, version).map((c) => `--${c.flag}`);
+  if (!differ.length) return undefined;
+  return `the running etcd was started with other flags than its unit (${differ.join(', ')})`;
 }
 
 /** `othersRunning`: a member runs on a node outside `nodes` (not named by --nodes): its quorum is kept too. */

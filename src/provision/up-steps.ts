@@ -256,8 +256,8 @@ const writeFiles = step<UpRun>('write files and enable', async (r) => {
 /** Re-joins one at a time (etcd refuses a second unstarted member while one is pending), through a running member. */
 const rejoin = step<UpRun>(
   're-join emptied members',
-  (r) =>
-    eachHost(
+  async (r) => {
+    await eachHost(
       r.hosts,
       async (h) => {
         const asker = r.live!.asker;
@@ -282,7 +282,12 @@ const rejoin = step<UpRun>(
         await waitFor(r, asker.remote, [...running, h.node]);
       },
       { limit: 1, which: (h) => h.selected && !!h.plan?.rejoin },
-    ),
+    );
+    // A member that joined before the next one did started with the members it met then; once all have joined,
+    // its unit shows the cluster as it is (flags read only at bootstrap: no restart), so the next run changes nothing.
+    const joined = r.hosts.filter((h) => h.outcome.done.includes('start (joining as existing)') && usable(h)) as (Host & { remote: Remote })[];
+    if (joined.length > 1) for (const h of joined) await writeJoiningUnit(r, h, r.live!.asker.remote, true);
+  },
   (r) => !!r.live && selectedUsable(r).some((h) => h.plan?.rejoin),
 );
 
@@ -291,13 +296,16 @@ const rejoin = step<UpRun>(
  * nodes join one after another (1 → 3), the first meets 2 members, not the inventory's 3, and etcd refuses another
  * count. Written only when it differs from the unit already in place; linted like every unit.
  */
-async function writeJoiningUnit(r: UpRun, h: Host & { remote: Remote }, asker: Remote): Promise<void> {
+async function writeJoiningUnit(r: UpRun, h: Host & { remote: Remote }, asker: Remote, final = false): Promise<void> {
   const { members } = await memberList(asker, r.inv.nodes);
   const joining = { ...r.inv, cluster: { ...r.inv.cluster, initialState: 'existing' as const } };
   const units = await renderUnits(joining, [h.node], r.opts, r.log, undefined, () => joiningCluster(r.inv, members));
   const unit = units.get(h.node.name)!;
   const planned = h.plan!.files.find((f) => f.role === 'unit')?.file.source ?? r.artifacts?.units.get(h.node.name);
-  if (planned?.sha256 === unit.sha256) return;
+  if (final) {
+    const have = await h.remote.run(`sha256sum < ${REMOTE_PATHS.unit}`, { timeoutMs: 15_000 });
+    if (have.stdout.split(' ')[0] === unit.sha256) return;
+  } else if (planned?.sha256 === unit.sha256) return;
   await h.remote.upload(unit, REMOTE_PATHS.unit, 0o644);
   await must(h.remote, 'systemctl daemon-reload', 'systemctl daemon-reload');
   h.outcome.done.push(`wrote ${REMOTE_PATHS.unit} (--initial-cluster of the ${members.length} members it joins)`);

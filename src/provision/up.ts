@@ -27,7 +27,7 @@ function describePlan(p: NodePlan): string[] {
   if (p.conflict) return [`CONFLICT: ${p.conflict}`];
   const lines = [
     ...p.dirs.map((d) => `${d.reason === 'missing' ? 'create' : 'chmod '} ${d.path} (${d.mode.toString(8)}, ${d.reason})`),
-    ...p.files.map((f) => `${f.upload ? 'write ' : 'chmod '} ${f.path} (${f.mode.toString(8)}, ${f.reason}${f.upload ? `, ${f.bytes} bytes` : ''})`),
+    ...p.files.flatMap((f) => [`${f.upload ? 'write ' : 'chmod '} ${f.path} (${f.mode.toString(8)}, ${f.reason}${f.upload ? `, ${f.bytes} bytes` : ''})`, ...(f.diff ?? []).map((d) => `    ${d}`)]),
   ];
   if (p.moved) lines.unshift(`etcdctl member update ${p.moved.memberId} --peer-urls=${p.moved.to} (the node moved from ${p.moved.from.join(',')}; same member, same data)`);
   if (p.rejoin?.moveAside) lines.unshift(`move ${'the data dir'} aside (it holds member ${p.rejoin.moveAside.memberId}, which the cluster removed; never deleted)`);
@@ -38,7 +38,9 @@ function describePlan(p: NodePlan): string[] {
   if (p.rejoin?.add) lines.push(`etcdctl member add ${p.node} (joins the running cluster as existing)`);
   if (p.start) lines.push('systemctl start etcd');
   if (p.restart) lines.push(`systemctl restart etcd (rolling, one member at a time)${p.stale ? `: ${p.stale}` : ''}`);
-  else if (p.running && p.files.some((f) => f.upload)) lines.push('no restart: only flags etcd reads when it bootstraps a member changed');
+  else if (p.running && p.files.some((f) => f.upload)) {
+    lines.push(p.files.some((f) => f.noRestart) ? "no restart: the unit's changes do not change what etcd does (defaults, flags read only at bootstrap)" : 'no restart: only flags etcd reads when it bootstraps a member changed');
+  }
   return lines;
 }
 

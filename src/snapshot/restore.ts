@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { CheckFailed, OperationError } from '../errors.js';
 import { askCluster } from '../engine/cluster.js';
+import { checkRebuilt } from '../cluster/check.js';
 import { connectStep, eachHost, type Host, type HostsRun } from '../engine/hosts.js';
 import { runSteps, step, type Step } from '../engine/runner.js';
 import { initialCluster, peerUrl } from '../inventory/derive.js';
@@ -10,12 +11,11 @@ import { confirm } from '../members/confirm.js';
 import { nodeOfMember } from '../members/view.js';
 import { membersHealth, quorumProblem } from '../members/health.js';
 import { moveAsideLines, movedAsidePath, utcStamp } from '../members/node-ops.js';
-import { must, retry } from '../provision/apply.js';
-import { clusterHealth, endpointStatus, memberTable, waitHealthy, type ClusterView } from '../provision/health.js';
+import { must } from '../provision/apply.js';
+import { endpointStatus, memberTable, waitHealthy, type ClusterView } from '../provision/health.js';
 import { renderUnits } from '../provision/prepare.js';
 import { REMOTE_PATHS } from '../render/paths.js';
 import { shq, type Remote } from '../ssh/remote.js';
-import { endpointsOf, etcdctlCommand, parseHashKv } from '../verify/etcdctl.js';
 import { snapshotFacts, type SnapshotFacts } from './store.js';
 import { BUMP_REVISION, parseSnapshotStatus, restoreCommand, statusCommand, supportsBumpRevision, usesEtcdutl, type SnapshotStatus } from './tools.js';
 
@@ -222,21 +222,10 @@ export const restoreSteps = {
   }),
 
   check: step<RestoreRun>('check the restored cluster', async (r) => {
-    const p = probe(r);
     const snap = r.status!.revision;
-    const want = r.bump ? snap + BUMP_REVISION : snap;
-    r.after = await clusterHealth(p, r.inv, r.inv.nodes);
-    const ids = new Set(r.after.status.map((s) => s.clusterId));
-    if (ids.size !== 1) throw new CheckFailed(`the members report ${ids.size} cluster IDs (${[...ids].join(', ')}): a split cluster`);
-    const low = r.after.status.filter((s) => s.revision < want);
-    if (low.length) throw new CheckFailed(`revision below the snapshot's ${want}: ${low.map((s) => `${s.endpoint} at ${s.revision}`).join(', ')}`);
-    // Members apply the same entries a moment apart: equal hashes are waited for, briefly.
-    const hashes = await retry(async () => {
-      const hk = parseHashKv(await must(p, etcdctlCommand(endpointsOf(r.inv.nodes), ['endpoint', 'hashkv', '-w', 'json']), 'etcdctl endpoint hashkv'));
-      if (hk.length !== r.inv.nodes.length || new Set(hk.map((h) => h.hash)).size !== 1) throw new CheckFailed(`endpoint hashkv differs: ${hk.map((h) => `${h.endpoint} ${h.hash}`).join(', ')}`);
-      return hk;
-    }, 10_000);
-    r.checks.push(`one cluster ID ${[...ids][0]}`, `every member's hashkv ${hashes[0]!.hash}`, `revision ${Math.min(...r.after.status.map((s) => s.revision))} ≥ ${want}${r.bump ? ` (the snapshot's ${snap} + ${BUMP_REVISION})` : ''}`);
+    const { view, checks } = await checkRebuilt(probe(r), r.inv, { revision: r.bump ? snap + BUMP_REVISION : snap, ...(r.bump ? { note: `the snapshot's ${snap} + ${BUMP_REVISION}` } : {}) });
+    r.after = view;
+    r.checks.push(...checks);
   }),
 };
 

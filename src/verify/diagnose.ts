@@ -352,7 +352,8 @@ function derivedFinding(
  */
 export function sortFindings(findings: Finding[], catalog: Signature[] = loadCatalog()): Finding[] {
   const rank = new Map(catalog.map((s, i) => [s.id, i]));
-  const pos = (f: Finding): number => rank.get(f.id) ?? catalog.length;
+  // The whole cluster's condition (doctor-cluster.ts) leads whatever the members' own findings are.
+  const pos = (f: Finding): number => (f.id === 'CLUSTER' ? -1 : (rank.get(f.id) ?? catalog.length));
   return [...findings].sort(
     (a, b) =>
       SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || pos(a) - pos(b) || b.count - a.count || a.id.localeCompare(b.id),

@@ -6,6 +6,7 @@ import type { EndpointStatus } from './etcdctl.js';
 import { entryLine, type JournalEntry } from './journal.js';
 import { signatureById } from './signatures.js';
 import { alarmsInStatusErrors } from '../members/alarm-parse.js';
+import type { Condition } from '../cluster/condition.js';
 
 /**
  * The online doctor's judgement, pure: per-member journal findings plus what only the live cluster shows
@@ -120,7 +121,48 @@ export function memberFsync(m: MemberFacts): { seconds: number; source: string }
   return undefined;
 }
 
-export function diagnoseCluster(inv: Inventory, facts: DoctorFacts): Finding[] {
+/** The cluster's condition as a finding (none when it is healthy or not created yet). */
+export function conditionFinding(c: Condition): Finding | undefined {
+  if (c.severity === 'ok') return undefined;
+  const titles: Record<Condition['kind'], string> = {
+    healthy: 'healthy',
+    degraded: 'cluster degraded: a member is down',
+    'quorum-lost': 'quorum lost: the cluster accepts no writes',
+    'address-changed': "a member's address changed",
+    'two-clusters': 'the nodes hold two clusters',
+    stopped: 'no member runs',
+    new: 'no cluster yet',
+    'not-observed': 'the cluster could not be observed',
+  };
+  const hosts = c.members.filter((m) => m.node && m.state !== 'healthy').map((m) => m.node!);
+  return finding({
+    id: 'CLUSTER',
+    severity: c.severity === 'error' ? 'error' : 'warning',
+    title: titles[c.kind],
+    hosts: [...new Set([...hosts, ...c.unobserved.map((u) => u.node)])],
+    evidence: c.members.map((m) => `${m.name}${m.id ? ` (${m.id})` : ''}: ${m.state}${m.revision !== undefined ? `, revision ${m.revision}` : ''}${m.moved ? `, at ${m.moved.from.join(',')} in the cluster, ${m.moved.to} in the inventory` : ''}`),
+    facts: { kind: c.kind, ...(c.quorum ? { voters: c.quorum.voters, healthy: c.quorum.healthy, need: c.quorum.need } : {}), ...(c.source ? { source: c.source.node } : {}) },
+    details: [c.headline],
+    meaning: c.kind === 'quorum-lost' ? 'fewer than a quorum of members can vote: no leader can be elected and no write or membership change can be committed' : c.headline,
+    fix: c.fix ?? "'hardway verify' shows each member",
+  });
+}
+
+export function diagnoseCluster(inv: Inventory, facts: DoctorFacts, condition?: Condition): Finding[] {
+  const findings = judgeMembers(inv, facts);
+  const lead = condition && conditionFinding(condition);
+  if (!lead) return findings;
+  // With a majority down, elections fail for want of voters, not for a slow disk: never the headline then.
+  const noQuorum = condition.kind === 'quorum-lost';
+  const rest = findings.map((f) =>
+    noQuorum && (f.id === 'ELECT-LOOP' || f.id === 'ELECT-FLAP')
+      ? { ...f, severity: 'info' as const, title: `${f.title}: a consequence of the lost quorum`, fix: `see CLUSTER above: ${lead.fix}` }
+      : f,
+  );
+  return [lead, ...sortFindings(rest)];
+}
+
+function judgeMembers(inv: Inventory, facts: DoctorFacts): Finding[] {
   const out: Finding[] = [];
   const { heartbeatInterval: hbMs, electionTimeout: etMs } = inv.etcd;
   const movement = termMovement(facts.statusSamples);

@@ -46,7 +46,7 @@ export function parseSystemdState(out: string): SystemdState {
 /** Data dirs hardway moved aside (restore, member remove/reset) or a restore left half done: kept until the user removes them. */
 export function asideDirsScript(dataDir: string): string {
   const d = dataDir.replace(/\/+$/, '');
-  return `for p in ${shq(d)}.pre-restore-* ${shq(d)}.removed-* ${shq(d)}.restoring-*; do [ -e "$p" ] && echo "Aside=$p"; done; true`;
+  return `for p in ${shq(d)}.pre-restore-* ${shq(d)}.pre-recover-* ${shq(d)}.removed-* ${shq(d)}.restoring-*; do [ -e "$p" ] && echo "Aside=$p"; done; true`;
 }
 
 export interface Gathered {

@@ -212,7 +212,7 @@ export async function wipeNode(ref: NodeRef): Promise<void> {
     'units=$( (cd /etc/systemd/system 2>/dev/null && ls -d *etcd*.service 2>/dev/null); systemctl list-units --all --plain --no-legend --type=service "*etcd*" 2>/dev/null | awk \'{print $1}\')',
     'for u in etcd.service $units; do systemctl stop "$u" 2>/dev/null; systemctl disable "$u" 2>/dev/null; done',
     KILL_ETCD_LEFTOVERS,
-    'rm -rf /etc/etcd /var/lib/etcd /var/lib/etcd.pre-restore-* /var/lib/etcd.restoring-* /var/tmp/hardway-* /usr/local/bin/etcd /usr/local/bin/etcdctl /usr/local/bin/etcdutl',
+    'rm -rf /etc/etcd /var/lib/etcd /var/lib/etcd.pre-restore-* /var/lib/etcd.pre-recover-* /var/lib/etcd.removed-* /var/lib/etcd.restoring-* /var/tmp/hardway-* /usr/local/bin/etcd /usr/local/bin/etcdctl /usr/local/bin/etcdutl',
     'rm -rf /etc/systemd/system/*etcd*.service /etc/systemd/system/*etcd*.service.d /run/systemd/transient/*etcd*',
     'systemctl daemon-reload',
     'systemctl reset-failed 2>/dev/null',
@@ -229,6 +229,17 @@ export async function stopNode(ref: NodeRef): Promise<void> {
 /** Boots a stopped node again and waits until it answers SSH with systemd running. */
 export async function startNode(ref: NodeRef): Promise<void> {
   await labCore.startNode(lab().dir, node(ref).name);
+}
+
+/**
+ * Runs a shell command inside a node without SSH (nsenter into its container's namespaces): for what SSH cannot do,
+ * such as starting the node's sshd again after a test stopped it.
+ */
+export async function inNode(ref: NodeRef, command: string): Promise<CmdResult> {
+  const st = readLabState().nodes.find((n) => n.name === node(ref).name) as { initPid?: number } | undefined;
+  if (!st?.initPid) throw new Error(`no init PID recorded for ${node(ref).name}`);
+  const r = await execa('nsenter', ['-t', String(st.initPid), '-m', '-u', '-i', '-n', '-p', '--', 'sh', '-c', command], { reject: false, timeout: 60_000 });
+  return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
 /** Cuts a node off the lab network (host side of its veth down): SSH and peers cannot reach it. */

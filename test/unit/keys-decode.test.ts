@@ -421,3 +421,41 @@ describe('parseEtcdGet', () => {
     expect(r).toMatchObject({ kvs: [], count: 0, revision: '9' });
   });
 });
+
+describe('decoding rules at their edges', () => {
+  it('reads JSON after leading whitespace as JSON, as JSON.parse does', () => {
+    const d = decodeValue(enc(' \n\t{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}}'));
+    expect(d).toMatchObject({ format: 'json', kind: 'ConfigMap', metadata: { name: 'a' } });
+    expect(detectFormat(enc('  [1, 2]'))).toBe('text');
+  });
+
+  it('never lets the key mod_revision override a resourceVersion the value itself holds', () => {
+    const d = decodeValue(enc('{"kind":"Widget","metadata":{"name":"w","resourceVersion":"7"}}'), { modRevision: 12 });
+    expect(d.metadata?.resourceVersion).toBe('7');
+    expect(d.resourceVersionFrom).toBe('value');
+    expect(decodeValue(enc('{"kind":"Widget","metadata":{"name":"w"}}'))).toMatchObject({ metadata: { name: 'w' } });
+    expect(decodeValue(enc('{"kind":"Widget","metadata":{"name":"w"}}')).resourceVersionFrom).toBeUndefined();
+  });
+
+  it('leaves generation 0 out of JSON metadata, as protobuf does (its zero value is never written)', () => {
+    expect(decodeValue(enc('{"kind":"W","metadata":{"name":"w","generation":0}}')).metadata?.generation).toBeUndefined();
+    expect(decodeValue(enc('{"kind":"W","metadata":{"name":"w","generation":3}}')).metadata?.generation).toBe(3);
+  });
+
+  it('needs all five colons of k8s:enc:<provider>:<version>:<key name>: before the ciphertext', () => {
+    const four = decodeValue(enc('k8s:enc:aescbc:v1:key1'));
+    expect(four.encryption).toBeUndefined();
+    expect(four.notes).toEqual(['starts with k8s:enc: but has no <provider>:<version>:<key name>: after it']);
+    const five = decodeValue(enc('k8s:enc:aescbc:v1:key1:'));
+    expect(five.encryption).toMatchObject({ provider: 'aescbc', version: 'v1', keyName: 'key1', prefix: 'k8s:enc:aescbc:v1:key1:', ciphertextSize: 0 });
+  });
+
+  it('looks for the prefix in the first 512 bytes only: colons deep in the ciphertext make no key name', () => {
+    const long = 'k'.repeat(512 - 'k8s:enc:aescbc:v1:'.length - 1);
+    // The fifth colon is byte 511: a key name of 493 characters.
+    expect(decodeValue(enc(`k8s:enc:aescbc:v1:${long}:data`)).encryption).toMatchObject({ keyName: long, ciphertextSize: 4 });
+    // One more character and the fifth colon is byte 512: no prefix.
+    expect(decodeValue(enc(`k8s:enc:aescbc:v1:${long}k:data`)).encryption).toBeUndefined();
+    expect(decodeValue(enc(`k8s:enc:aescbc${'x'.repeat(600)}:v1:key:data`)).encryption).toBeUndefined();
+  });
+});

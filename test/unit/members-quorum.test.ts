@@ -45,3 +45,28 @@ describe('removalVerdict', () => {
     expect(removalVerdict([v(0), v(1), v(2), v(3, false), v(4, false)], v(4, false)).ok).toBe(true);
   });
 });
+
+describe('removalVerdict: the quorum of the members left', () => {
+  it('lets a 4-member cluster with one member down lose a healthy member: the 3 left need 2 healthy, not 3', () => {
+    expect(removalVerdict([v(0), v(1), v(2), v(3, false)], v(0))).toEqual({
+      ok: true,
+      text: '3 voting members left, 2 healthy (controller-1, controller-2) and 1 not (controller-3): quorum 2 kept',
+    });
+  });
+
+  it('lets the learner of a one-member cluster go: the last voting member stays', () => {
+    expect(removalVerdict([v(0), v(1, true, true)], v(1, true, true))).toEqual({ ok: true, text: 'controller-1 is a learner: the 1 voting members keep quorum 1' });
+  });
+
+  it('names a member by its ID when it has no name yet (added, never started)', () => {
+    const unstarted: Voter = { id: 'beef', name: '', healthy: false, isLearner: false };
+    expect(removalVerdict([v(0), v(1), v(2), unstarted], unstarted).text).toBe('3 voting members left, 3 healthy (controller-0, controller-1, controller-2): quorum 2 kept');
+    expect(removalVerdict([v(0, false), v(1), unstarted], v(1))).toEqual({
+      ok: false,
+      text: 'removing controller-1 is refused: the cluster has 3 voting members and needs 2 healthy for quorum, but 1 is (controller-1): a membership change cannot be committed',
+    });
+    expect(removalVerdict([v(0), v(1), v(2), v(3), v(4, false), unstarted], v(0)).text).toBe(
+      '5 voting members left, 3 healthy (controller-1, controller-2, controller-3) and 2 not (controller-4, beef): quorum 3 kept',
+    );
+  });
+});

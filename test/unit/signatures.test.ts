@@ -171,3 +171,47 @@ describe('fillTemplate', () => {
     expect(fillTemplate('copy {path} to {host|the node}; ${HOME} {missing}', { path: ['/a', '/b'] })).toBe('copy /a, /b to the node; ${HOME} ?');
   });
 });
+
+describe('matching rules', () => {
+  const sig = (extra: object) => ({ id: 'X-1', severity: 'error', title: 'x', sources: ['etcd'], meaning: 'm', fix: 'f', ...extra });
+  const entry = (message: string, fields?: Record<string, unknown>): JournalEntry => ({
+    ident: 'etcd', source: 'etcd', message, raw: message, format: fields ? 'zap-json' : 'text', envelope: 'none', line: 1, ...(fields ? { fields } : {}),
+  } as JournalEntry);
+
+  it('reports a signature at most once per entry, with the groups of the first of its patterns that matches', () => {
+    const cat = compileCatalog({ signatures: [sig({ pattern34: ['(?<a>disk) slow', '(?<b>disk)'], patternJson: [{ msg: '(?<a>disk) slow' }, { msg: '(?<b>disk)' }] })] });
+    const text = matchEntry(entry('disk slow'), cat);
+    expect(text.map((m) => [m.id, m.form, m.groups])).toEqual([['X-1', '34', { a: 'disk' }]]);
+    const json = matchEntry(entry('disk slow', { msg: 'disk slow' }), cat);
+    expect(json.map((m) => [m.id, m.form, m.groups])).toEqual([['X-1', 'json', { a: 'disk' }]]);
+  });
+
+  it('matches a message on its first 64 KiB only', () => {
+    const cat = compileCatalog({ signatures: [sig({ pattern34: ['needle'], patternJson: [{ msg: 'needle' }] })] });
+    const at = (n: number) => `${'x'.repeat(n)}needle${'x'.repeat(1000)}`;
+    expect(matchEntry(entry(at(64 * 1024 - 6)), cat)).toHaveLength(1);
+    expect(matchEntry(entry(at(64 * 1024 - 5)), cat)).toHaveLength(0);
+  });
+
+  it('matches an entry whose msg is not a string as text, with the text patterns', () => {
+    const cat = compileCatalog({ signatures: [sig({ pattern34: ['plain'], patternJson: [{ fields: { level: 'warn' } }] })] });
+    expect(matchEntry(entry('plain words', { msg: 42, level: 'warn' }), cat).map((m) => m.form)).toEqual(['34']);
+    expect(matchEntry(entry('plain words', { msg: 'plain words', level: 'warn' }), cat).map((m) => m.form)).toEqual(['json']);
+  });
+
+  it('captures the first zap field that has a value: null, empty and missing fields are passed over', () => {
+    const cat = compileCatalog({ signatures: [sig({ pattern34: ['x'], patternJson: [{ msg: 'failed', capture: { peer: ['remote-peer-id', 'peer-id', 'to'] } }] })] });
+    const groups = (fields: Record<string, unknown>) => matchEntry(entry('failed', { msg: 'failed', ...fields }), cat)[0]!.groups;
+    expect(groups({ 'remote-peer-id': null, 'peer-id': '', to: 'abc' })).toEqual({ peer: 'abc' });
+    expect(groups({ 'remote-peer-id': 'r1', to: 'abc' })).toEqual({ peer: 'r1' });
+    expect(groups({ to: 7 })).toEqual({ peer: '7' });
+    expect(groups({})).toEqual({});
+  });
+
+  it('a JSON pattern needs every field it names to exist and match; regex groups win over captures', () => {
+    const cat = compileCatalog({ signatures: [sig({ pattern34: ['x'], patternJson: [{ msg: 'took (?<took>\\S+)', fields: { level: 'warn|error' }, capture: { took: 'took' } }] })] });
+    expect(matchEntry(entry('took 1s', { msg: 'took 1s' }), cat)).toEqual([]);
+    expect(matchEntry(entry('took 1s', { msg: 'took 1s', level: 'info' }), cat)).toEqual([]);
+    expect(matchEntry(entry('took 1s', { msg: 'took 1s', level: 'warn', took: '2s' }), cat)[0]!.groups).toEqual({ took: '1s' });
+  });
+});

@@ -90,6 +90,16 @@ describe('IntegrityHasher', () => {
     expect(hashAll(Buffer.concat([snap, Buffer.from([0])])).hasHash).toBe(false);
   });
 
+  it('recognises a trailing hash by the size etcd checks: 32 more than a multiple of 512, not of any smaller power of two', () => {
+    // 288 = 256 + 32 and 32 + 3 × 128: no bbolt file is that long, so etcd sees no hash there.
+    for (const size of [32 + 256, 32 + 3 * 128, 32 + 4096 + 256]) expect(hashAll(Buffer.alloc(size)).hasHash, `${size} bytes`).toBe(false);
+    // 32 + 512 × k bytes: a hash, checked (all zeroes: a mismatch, not "no integrity hash").
+    for (const size of [32 + 512, 32 + 3 * 512]) expect(hashAll(Buffer.alloc(size))).toMatchObject({ hasHash: true, ok: false, problem: expect.stringMatching(/^integrity hash mismatch/) });
+    // A file of just 32 bytes is an empty database with its hash.
+    const empty = createHash('sha256').update(Buffer.alloc(0)).digest();
+    expect(hashAll(empty)).toMatchObject({ size: 32, hasHash: true, ok: true });
+  });
+
   it('an empty file', () => {
     expect(hashAll(Buffer.alloc(0))).toEqual({ size: 0, sha256: sha(Buffer.alloc(0)), hasHash: false, ok: false, problem: 'the file is empty' });
     expect(new IntegrityHasher().digest().sha256).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');

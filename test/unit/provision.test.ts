@@ -375,6 +375,14 @@ describe('plan', () => {
       expect(plan(1, upToDate(1, { wal: undefined }), renamed).conflict).toMatch(/has a WAL that cannot be read/);
     });
 
+    it('accepts a lineage only when it is the one cluster other than the bootstrap one on the nodes', () => {
+      const two = clusterOf([0, 1]);
+      // controller-1 holds some other cluster's member (an ID no node of this token has): nothing is accepted.
+      const other = view(stopped(0, two), stopped(1, clusterOf([5]), 0x999n), fresh());
+      expect(other).toEqual({ foreignData: true });
+      expect(plan(0, stopped(0, two), other).conflict).toMatch(/not of this inventory's cluster/);
+    });
+
     it('starts empty nodes of a bootstrap still in progress, and holds them back when a running member does not answer', () => {
       const bootstrapping = view(stopped(0, bootstrap), fresh(), fresh());
       expect(bootstrapping).toEqual({ foreignData: false });
@@ -435,6 +443,26 @@ describe('plan', () => {
     expect(staleReason(upToDate(0, { loadedExecStart: wrapper, running: { args: ['/bin/sh', ...wrapper], binaryReplaced: false } }))).toBeUndefined();
     // Not running: started anyway, with what the unit says.
     expect(planNode(inv, want, { ...asRunning(old), unit: { ...upToDate(0).unit, active: 'inactive' } }).restart).toBe(false);
+  });
+
+  it('never calls a member stale because its unit runs etcd through another program (taskset, nice): only the same program is compared', () => {
+    const etcd = ['/usr/local/bin/etcd', '--name', 'controller-0', '--heartbeat-interval=100'];
+    const through = ['/usr/bin/taskset', '--cpu-list', '1', ...etcd];
+    expect(staleReason(upToDate(0, { loadedExecStart: through, running: { args: etcd, binaryReplaced: false } }))).toBeUndefined();
+    // The same program with another flag is stale.
+    expect(staleReason(upToDate(0, { loadedExecStart: [...etcd, '--snapshot-count=5000'], running: { args: etcd, binaryReplaced: false } }))).toMatch(/\(--snapshot-count\)$/);
+  });
+
+  it('counts a unit that is reloading or activating as running: it is restarted when changed, never started again', () => {
+    const want = desiredNode(inv, inv.nodes[0]!, artifacts);
+    for (const active of ['reloading', 'activating', 'active']) {
+      const p = planNode(inv, want, upToDate(0, { unit: { ...upToDate(0).unit, active }, files: new Map() }));
+      expect([active, p.running, p.start, p.restart]).toEqual([active, true, false, true]);
+    }
+    for (const active of ['inactive', 'failed']) {
+      const p = planNode(inv, want, upToDate(0, { unit: { ...upToDate(0).unit, active }, files: new Map() }));
+      expect([active, p.running, p.start, p.restart]).toEqual([active, false, true, false]);
+    }
   });
 
   it('reads what systemd loaded for ExecStart and what the process runs', () => {

@@ -7,7 +7,8 @@ import { connectStep, eachHost, failHost, usable, type Host, type HostsRun } fro
 import { eachHostListed } from '../engine/progress.js';
 import { step, type Step } from '../engine/runner.js';
 import { REMOTE_PATHS } from '../render/paths.js';
-import type { Remote } from '../ssh/remote.js';
+import { shq, type Remote } from '../ssh/remote.js';
+import { binaryDiffLines, certDiffLines, keyDiffLines } from './file-diff.js';
 import { endpointsOf, etcdctlCommand } from '../verify/etcdctl.js';
 import { applyFiles, must, observeNode, retry, systemdStep } from './apply.js';
 import { artifactsFor, desiredNode, type Artifacts } from './desired.js';
@@ -414,12 +415,36 @@ const finalHealth = step<UpRun>('check health', async (r) => {
   }
 });
 
+/**
+ * `plan` only: what differs in each file to be rewritten that is not a unit (units are compared when planned):
+ * certificates field by field, binaries by version, keys never shown. One read per such file, only then.
+ */
+const explainFiles = step<UpRun>('explain the differences', async (r) => {
+  await eachHost(
+    r.hosts,
+    async (h) => {
+      for (const f of h.plan?.files ?? []) {
+        if (f.reason !== 'content differs' || f.diff) continue;
+        if (f.role === 'key') f.diff = keyDiffLines();
+        else if (f.role === 'cert' && f.file.source.data) {
+          const have = await h.remote.run(`head -c 65536 ${shq(f.path)}`, { timeoutMs: 15_000 });
+          f.diff = certDiffLines(have.stdout, f.file.source.data.toString('utf8'));
+        } else if (f.role === 'binary') {
+          const have = await h.remote.run(`${shq(f.path)} --version 2>/dev/null | head -n 1`, { timeoutMs: 15_000 });
+          f.diff = binaryDiffLines(have.stdout, f.file.source, r.inv.etcd.version);
+        }
+      }
+    },
+    { which: (h) => h.selected && !!h.plan && !h.plan.conflict },
+  );
+});
+
 const printPlan = (print: (r: UpRun) => void) => step<UpRun>('print the plan', async (r) => print(r));
 
 /** Up to the plan: shared by `plan` and `up`. */
 const planning: Step<UpRun>[] = [prepare, connectStep<UpRun>(), observe, ask, planNodes, judge];
 
-export const planSteps = (print: (r: UpRun) => void): Step<UpRun>[] => [...planning, printPlan(print)];
+export const planSteps = (print: (r: UpRun) => void): Step<UpRun>[] => [...planning, explainFiles, printPlan(print)];
 
 export const upSteps: Step<UpRun>[] = [...planning, updateMoved, writeFiles, rejoin, awaitStarted, restartTogether, rollingRestart, finalHealth];
 

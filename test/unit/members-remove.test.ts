@@ -85,7 +85,7 @@ describe('moving a data dir aside', () => {
     const bin = mkdtempSync(path.join(os.tmpdir(), 'hw-leave-bin-'));
     writeFileSync(path.join(bin, 'systemctl'), `#!/bin/sh\necho "$@" >> ${bin}/calls\n`);
     chmodSync(path.join(bin, 'systemctl'), 0o755);
-    const out = execFileSync('sh', ['-c', leaveScript(dataDir, to)], { encoding: 'utf8', env: { PATH: `${bin}:${process.env.PATH}` } });
+    const out = execFileSync('sh', ['-c', leaveScript(dataDir, to)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: `${bin}:${process.env.PATH}` } });
     return { out, calls: readFileSync(path.join(bin, 'calls'), 'utf8') };
   }
 

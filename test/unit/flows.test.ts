@@ -193,12 +193,19 @@ describe('up flow over scripted nodes', () => {
     expect(unit).toContain('--initial-cluster controller-0=https://10.240.0.10:2380,controller-1=https://10.240.0.11:2380,controller-2=https://10.240.0.12:2380');
   });
 
-  it('grows a one-member cluster one node at a time, each joining with the members it meets', async () => {
+  it('grows a one-member cluster one node at a time, each starting with the members it meets, all units listing all in the end', async () => {
     const { remotes, etcd } = lab(new Set(), [0]);
+    const unitAt = (i: number) => /--initial-cluster (\S+)/.exec(remotes[i]!.files.get('/etc/systemd/system/etcd.service')!.toString())![1];
     // A slow start: were the joins concurrent, the second member add would come while the first member is
     // unstarted, and etcd refuses it (the fake as well): 3 members with 1 started have no quorum.
+    const startedWith: string[] = [];
     for (const [i, r] of remotes.entries()) {
-      r.rules.unshift([/systemctl start/, async () => (await new Promise((res) => setTimeout(res, 50)), etcd.started(inv.nodes[i]!.name, inv.nodes[i]!.internalIp), {})]);
+      r.rules.unshift([/systemctl start/, async () => {
+        startedWith[i] = unitAt(i)!;
+        await new Promise((res) => setTimeout(res, 50));
+        etcd.started(inv.nodes[i]!.name, inv.nodes[i]!.internalIp);
+        return {};
+      }]);
     }
     const plans = [memberPlan('controller-0'), ...[1, 2].map((i) => memberPlan(`controller-${i}`, { state: 'new', running: false, rejoin: { add: true } }))];
     const run = runOf(remotes, plans);
@@ -206,9 +213,9 @@ describe('up flow over scripted nodes', () => {
     await runSteps(run, [upStep.rejoin]);
     expect(run.hosts.map((h) => h.outcome.status)).toEqual(['ok', 'ok', 'ok']);
     expect(etcd.members.map((m) => m.name)).toEqual(['controller-0', 'controller-1', 'controller-2']);
-    const initialCluster = (i: number) => /--initial-cluster (\S+)/.exec(remotes[i]!.files.get('/etc/systemd/system/etcd.service')!.toString())![1];
-    expect(initialCluster(1)).toBe('controller-0=https://10.240.0.10:2380,controller-1=https://10.240.0.11:2380');
-    expect(initialCluster(2)).toBe('controller-0=https://10.240.0.10:2380,controller-1=https://10.240.0.11:2380,controller-2=https://10.240.0.12:2380');
+    const all = 'controller-0=https://10.240.0.10:2380,controller-1=https://10.240.0.11:2380,controller-2=https://10.240.0.12:2380';
+    expect(startedWith.slice(1)).toEqual(['controller-0=https://10.240.0.10:2380,controller-1=https://10.240.0.11:2380', all]);
+    expect([unitAt(1), unitAt(2)]).toEqual([all, all]);
   });
 
   it('restarting all together, names the node whose restart failed and restarts the others', async () => {
@@ -290,7 +297,7 @@ describe('planning over scripted nodes', () => {
   it('stops a node whose CPU the release is not built for before any upload, naming the release it needs', async () => {
     const { remotes, log } = lab();
     remotes.forEach((r, i) => r.rules.unshift([/uname -m/, { stdout: `H ${i === 1 ? 'aarch64' : 'x86_64'}\nA inactive\nE disabled\nM 0\n` }]));
-    const run = runOf(remotes, []);
+    const run = runOf(remotes, [], { json: true });
     run.artifacts = { ...artifacts, arch: { uname: 'x86_64', release: 'amd64' } };
     await runSteps(run, [upStep.observe]);
     expect(run.hosts.map((h) => h.outcome.status)).toEqual(['ok', 'failed', 'ok']);

@@ -205,7 +205,7 @@ describe('readMetricsViaForward (TLS through a forwarded stream)', () => {
 
   it('reads the TLS files from a PKI directory by their hardway names', async () => {
     expect(await readTlsFiles(pki.dir)).toEqual(pki.files);
-    await expect(readTlsFiles(path.join(pki.dir, 'nope'))).rejects.toThrow(/ENOENT.*ca\.pem/);
+    await expect(readTlsFiles(path.join(pki.dir, 'nope'))).rejects.toThrow(/ENOENT.*nope\/(ca|kubernetes|kubernetes-key)\.pem/);
   });
 
   it('refuses a server whose certificate is not from our CA', async () => {

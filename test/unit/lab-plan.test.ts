@@ -235,7 +235,7 @@ describe('slow disk drop-in and wrapper', () => {
       { mode: 0o755 },
     );
     writeFileSync(path.join(bin, 'strace'), '#!/bin/bash\nfor a in "$@"; do echo "[$a]"; done\n', { mode: 0o755 });
-    const out = execFileSync(file, ['1200000', 'etcd'], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, encoding: 'utf8' });
+    const out = execFileSync(file, ['1200000', 'etcd'], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     const args = out.trim().split('\n');
     expect(args).toContain('[inject=fdatasync:delay_exit=1200000]');
     expect(args.slice(args.indexOf('[--]') + 1)).toEqual(['[/usr/local/bin/etcd]', '[--name]', '[controller 0]', '[--heartbeat-interval=250]']);
@@ -244,7 +244,7 @@ describe('slow disk drop-in and wrapper', () => {
     writeFileSync(path.join(bin, 'systemctl'), `#!/bin/bash\ncase "$*" in *FragmentPath*) echo "${unit}";; *DropInPaths*) echo "${own}";; esac\n`, {
       mode: 0o755,
     });
-    const out2 = execFileSync(file, ['7'], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, encoding: 'utf8' });
+    const out2 = execFileSync(file, ['7'], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     const args2 = out2.trim().split('\n');
     expect(args2.slice(args2.indexOf('[--]') + 1)).toEqual(['[/usr/local/bin/etcd]', '[--name]', '[controller-0]', '[--data-dir=/var/lib/etcd]']);
   });

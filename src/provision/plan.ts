@@ -1,4 +1,5 @@
 import { peerUrl } from '../inventory/derive.js';
+import { REMOTE_PATHS } from '../render/paths.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import type { DesiredFile, DesiredNode, FileRole } from './desired.js';
 import { computeClusterId, computeMemberId, hexId } from './etcd-ids.js';
@@ -19,7 +20,10 @@ export interface FileAction {
   upload: boolean;
   /** For a unit whose content differs: what differs, flag by flag (see unit-diff.ts). */
   diff?: string[];
-  /** The unit differs only in what etcd does not see (defaults, bootstrap flags): written without a restart. */
+  /**
+   * Written without a restart: a unit that differs only in what etcd does not see (defaults, bootstrap flags), or a
+   * leaf certificate or key from the same CA (etcd reads them again for every new connection).
+   */
   noRestart?: boolean;
   bytes: number;
   file: DesiredFile;
@@ -246,6 +250,11 @@ export function planNode(inv: Inventory, want: DesiredNode, have: ObservedNode, 
     const c = compareUnits(have.unitText, wantUnit, inv.etcd.version, have.hasData);
     f.diff = unitDiffLines(c, have.hasData);
     if (!c.restartNeeded) f.noRestart = true;
+  }
+  // etcd reads its own certificate and key again for every new TLS connection (since 3.2; not its trusted CA file):
+  // a new leaf from the same CA takes effect without a restart, so a reissued kubernetes.pem restarts nobody.
+  if (!files.some((f) => f.path === REMOTE_PATHS.caCert && f.upload)) {
+    for (const f of files) if ((f.path === REMOTE_PATHS.cert || f.path === REMOTE_PATHS.key) && f.upload) f.noRestart = true;
   }
   const unitChanged = files.some((f) => f.role === 'unit' && f.upload);
   // A mode fix does not change what etcd runs or reads, so it restarts nothing; nor does a unit that differs only in

@@ -142,10 +142,12 @@ const planNodes = step<UpRun>('plan', async (r) => {
  */
 const judge = step<UpRun>('judge the cluster', async (r) => {
   const membership = r.hosts.some((h) => h.selected && !h.plan?.conflict && (h.plan?.rejoin || h.plan?.moved));
-  if (!(r.live && membership) && !(!r.live && r.offline?.unanswered)) return;
+  // Offline, data the inventory would not bootstrap may be this cluster under addresses that changed since.
+  const foreignOffline = !r.live && r.hosts.some((h) => h.plan?.conflict && h.observed?.hasData);
+  if (!(r.live && membership) && !(!r.live && r.offline?.unanswered) && !foreignOffline) return;
   const { condition } = await gatherCondition(r.inv, r.hosts);
   r.condition = condition;
-  if (condition.kind === 'quorum-lost' && !condition.startable) {
+  if ((condition.kind === 'quorum-lost' && !condition.startable) || (condition.kind === 'address-changed' && !r.live)) {
     throw new OperationError(`${condition.headline} Nothing was changed on any node.`);
   }
 });

@@ -39,7 +39,11 @@ function describePlan(p: NodePlan): string[] {
   if (p.start) lines.push('systemctl start etcd');
   if (p.restart) lines.push(`systemctl restart etcd (rolling, one member at a time)${p.stale ? `: ${p.stale}` : ''}`);
   else if (p.running && p.files.some((f) => f.upload)) {
-    lines.push(p.files.some((f) => f.noRestart) ? "no restart: the unit's changes do not change what etcd does (defaults, flags read only at bootstrap)" : 'no restart: only flags etcd reads when it bootstraps a member changed');
+    const why = [
+      ...(p.files.some((f) => f.noRestart && f.role === 'unit') ? ["the unit's changes do not change what etcd does (defaults, flags read only at bootstrap)"] : []),
+      ...(p.files.some((f) => f.noRestart && f.role !== 'unit') ? ['etcd reads its certificate and key again for each new connection'] : []),
+    ];
+    lines.push(why.length ? `no restart: ${why.join('; ')}` : 'no restart: only flags etcd reads when it bootstraps a member changed');
   }
   return lines;
 }

@@ -249,7 +249,9 @@ export function planNode(inv: Inventory, want: DesiredNode, have: ObservedNode, 
     if (f.role !== 'unit' || f.reason !== 'content differs' || !have.unitText || wantUnit === undefined) continue;
     const c = compareUnits(have.unitText, wantUnit, inv.etcd.version, have.hasData);
     f.diff = unitDiffLines(c, have.hasData);
-    if (!c.restartNeeded) f.noRestart = true;
+    // Only flags read at bootstrap: said as such below (bootstrapOnly), not as a no-restart edit.
+    const onlyBootstrap = have.hasData && f.file.source.bootstrapFreeSha256 !== undefined && f.file.source.bootstrapFreeSha256 === have.unitBootstrapFreeSha256;
+    if (!c.restartNeeded && !onlyBootstrap) f.noRestart = true;
   }
   // etcd reads its own certificate and key again for every new TLS connection (since 3.2; not its trusted CA file):
   // a new leaf from the same CA takes effect without a restart, so a reissued kubernetes.pem restarts nobody.

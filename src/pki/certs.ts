@@ -35,6 +35,9 @@ export interface CaParams {
   validityDays: number;
   /** Hex; random when omitted. */
   serial?: string;
+  /** An explicit validity window (tests make expired or nearly expired CAs); default now - BACKDATE_MS .. now + validityDays. */
+  notBefore?: Date;
+  notAfter?: Date;
 }
 
 export interface LeafParams {
@@ -46,6 +49,12 @@ export interface LeafParams {
   now: Date;
   validityDays: number;
   serial?: string;
+  /**
+   * An explicit validity window. ensure.ts caps notAfter at the CA's (a leaf never outlives its issuer); tests make
+   * expired leaves with a window in the past.
+   */
+  notBefore?: Date;
+  notAfter?: Date;
 }
 
 /** 16 random bytes, positive. */
@@ -65,13 +74,15 @@ function forgePublicKey(keyPem: string, role: string): forge.pki.rsa.PublicKey {
   return forge.pki.setRsaPublicKey(big(jwk.n), big(jwk.e));
 }
 
-function newCert(keyPem: string, role: string, now: Date, validityDays: number, serial: string | undefined): forge.pki.Certificate {
+type Window = Pick<CaParams, 'now' | 'validityDays' | 'serial' | 'notBefore' | 'notAfter'>;
+
+function newCert(keyPem: string, role: string, w: Window): forge.pki.Certificate {
   const cert = forge.pki.createCertificate();
   // Set before the extensions: forge computes subjectKeyIdentifier from cert.publicKey in setExtensions.
   cert.publicKey = forgePublicKey(keyPem, role);
-  cert.serialNumber = serial ?? randomSerial();
-  cert.validity.notBefore = new Date(now.getTime() - BACKDATE_MS);
-  cert.validity.notAfter = new Date(now.getTime() + validityDays * DAY_MS);
+  cert.serialNumber = w.serial ?? randomSerial();
+  cert.validity.notBefore = w.notBefore ?? new Date(w.now.getTime() - BACKDATE_MS);
+  cert.validity.notAfter = w.notAfter ?? new Date(w.now.getTime() + w.validityDays * DAY_MS);
   return cert;
 }
 
@@ -91,7 +102,7 @@ function signSha256(cert: forge.pki.Certificate, signerKeyPem: string): string {
 
 /** A self-signed CA: CN=Kubernetes, CA:TRUE and keyCertSign+cRLSign (both critical), subjectKeyIdentifier. */
 export function buildCa(p: CaParams): string {
-  const cert = newCert(p.keyPem, 'CA key', p.now, p.validityDays, p.serial);
+  const cert = newCert(p.keyPem, 'CA key', p);
   cert.setSubject(CA_SUBJECT);
   cert.setIssuer(CA_SUBJECT);
   cert.setExtensions([
@@ -111,7 +122,7 @@ function caKeyId(ca: forge.pki.Certificate): string {
 /** The etcd server/peer/client certificate: CN=kubernetes, server+client auth, the given SANs, signed by the CA. */
 export function buildLeaf(p: LeafParams): string {
   const ca = forge.pki.certificateFromPem(p.caPem);
-  const cert = newCert(p.keyPem, 'etcd key', p.now, p.validityDays, p.serial);
+  const cert = newCert(p.keyPem, 'etcd key', p);
   cert.setSubject(LEAF_SUBJECT);
   cert.setIssuer(ca.subject.attributes);
   cert.setExtensions([

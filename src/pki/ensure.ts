@@ -3,8 +3,9 @@ import { OperationError } from '../errors.js';
 import { sanList } from '../inventory/derive.js';
 import type { Inventory } from '../inventory/types.js';
 import { caValidityDays, CERT_MODE, KEY_MODE, PKI_FILES } from './files.js';
-import { assessCa, assessLeaf, wantedSans } from './inspect.js';
+import { assessCa, assessLeaf, leafNotAfter, parseCert, wantedSans } from './inspect.js';
 import { generateRsaKey } from './keys.js';
+import { readRotation, rotationLine } from './rotation.js';
 import { ensurePrivateDir, octal, readPkiFiles, tightenMode, writeFilesAtomic, type PendingFile } from './store.js';
 
 export type FileAction = 'created' | 'kept' | 'reissued';
@@ -40,7 +41,8 @@ export function fileLine(f: FileResult): string {
 function neverReplaceCa(dir: string, problem: string): OperationError {
   return new OperationError(
     `${path.join(dir, PKI_FILES.ca)}: ${problem}. hardway never replaces a CA (every certificate signed by it ` +
-      `would stop being trusted): fix or restore it, or move ${PKI_FILES.ca} and ${PKI_FILES.caKey} away to create a new CA.`,
+      `would stop being trusted): fix or restore it; 'hardway pki rotate-ca' moves a running cluster to a new CA without ` +
+      `downtime; or, for a cluster that does not run, move ${PKI_FILES.ca} and ${PKI_FILES.caKey} away to create a new CA.`,
   );
 }
 
@@ -54,6 +56,10 @@ export async function ensurePki(inv: Inventory, now: Date = new Date()): Promise
   const dirState = await ensurePrivateDir(dir);
   if (dirState.tightenedFrom !== undefined) notes.push(`${dir} was mode ${octal(dirState.tightenedFrom)}: tightened to 0700`);
   const cur = await readPkiFiles(dir);
+  // During a CA rotation pki.dir holds the files of the phase under way (a bundle in ca.pem, the old CA's leaf in
+  // phase 1): reissuing here would ship a leaf that not every member trusts yet. The rotation owns them.
+  const rotation = await readRotation(dir);
+  if (rotation) return keptForRotation(dir, [...notes, `${rotationLine(rotation)}: ${PKI_FILES.ca} and ${PKI_FILES.cert} are that phase's, kept as they are; 'hardway pki rotate-ca' finishes it`]);
 
   let ca: EnsureResult['ca'];
   if (cur.ca === undefined && cur.caKey === undefined) {
@@ -67,7 +73,7 @@ export async function ensurePki(inv: Inventory, now: Date = new Date()): Promise
   } else {
     const a = assessCa(cur.ca, cur.caKey, now);
     if (!a.usable) throw neverReplaceCa(dir, a.reasons.join('; '));
-    for (const r of a.reasons) notes.push(`${PKI_FILES.ca}: ${r}`);
+    for (const r of a.reasons) notes.push(`${PKI_FILES.ca}: ${r}${r.startsWith('expires in') ? " ('hardway pki rotate-ca' moves the cluster to a new CA without downtime)" : ''}`);
     ca = 'kept';
   }
 
@@ -82,7 +88,7 @@ export async function ensurePki(inv: Inventory, now: Date = new Date()): Promise
     leaf = 'reissued';
     reasons = [`${cur.cert === undefined ? PKI_FILES.cert : PKI_FILES.key} missing`];
   } else {
-    const a = assessLeaf(cur.cert, cur.key, cur.ca, wantedSans(inv), now, { keyBits: inv.pki.keyBits });
+    const a = assessLeaf(cur.cert, cur.key, cur.ca, wantedSans(inv), now, { keyBits: inv.pki.keyBits, keepWhenEndingWithCa: true });
     leaf = a.ok ? 'kept' : 'reissued';
     reasons = a.reasons;
   }
@@ -102,7 +108,9 @@ export async function ensurePki(inv: Inventory, now: Date = new Date()): Promise
       pending.push({ name: PKI_FILES.caKey, content: caKeyPem, mode: KEY_MODE }, { name: PKI_FILES.ca, content: caPem, mode: CERT_MODE });
     }
     if (leafKey !== undefined) {
-      const leafPem = certs.buildLeaf({ keyPem: leafKey, caPem, caKeyPem, sans: sanList(inv), now, validityDays: inv.pki.validityDays });
+      const { notAfter, shortened } = leafNotAfter(now, inv.pki.validityDays, parseCert(caPem).notAfter);
+      if (shortened) notes.push(shortenedNote(notAfter, now, inv.pki.validityDays));
+      const leafPem = certs.buildLeaf({ keyPem: leafKey, caPem, caKeyPem, sans: sanList(inv), now, validityDays: inv.pki.validityDays, notAfter });
       pending.push({ name: PKI_FILES.key, content: leafKey, mode: KEY_MODE }, { name: PKI_FILES.cert, content: leafPem, mode: CERT_MODE });
     }
     // Keys are renamed into place before their certificates: after a crash in between, the next run sees a
@@ -130,4 +138,20 @@ export async function ensurePki(inv: Inventory, now: Date = new Date()): Promise
     fileResult(PKI_FILES.key, leaf, leaf === 'reissued' ? [`new key, with ${PKI_FILES.cert}`] : []),
   ];
   return { dir, ca, leaf, reasons, files, notes, messages: [...notes, ...files.map(fileLine)] };
+}
+
+/** `pki` says when the CA cut a new leaf short, and why. */
+export function shortenedNote(notAfter: Date, now: Date, validityDays: number): string {
+  const days = Math.floor((notAfter.getTime() - now.getTime()) / 86_400_000);
+  const date = notAfter.toISOString().slice(0, 10);
+  return (
+    `${PKI_FILES.cert}: valid until ${date} (${days} day${days === 1 ? '' : 's'}), not the ${validityDays} days of pki.validityDays: ` +
+    `a certificate must not outlive the CA that signed it, and ${PKI_FILES.ca} expires ${date}; 'hardway pki rotate-ca' moves the cluster to a new CA`
+  );
+}
+
+/** Nothing written: the files are the CA rotation's (see rotation.ts). */
+function keptForRotation(dir: string, notes: string[]): EnsureResult {
+  const files = [PKI_FILES.ca, PKI_FILES.caKey, PKI_FILES.cert, PKI_FILES.key].map((name): FileResult => ({ name, path: path.join(dir, name), action: 'kept', reasons: [] }));
+  return { dir, ca: 'kept', leaf: 'kept', reasons: [], files, notes, messages: [...notes, ...files.map(fileLine)] };
 }

@@ -1,6 +1,7 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { sanList, type SanList } from '../inventory/derive.js';
 import type { Inventory } from '../inventory/types.js';
+import { issuerIn, readBundle } from './bundle.js';
 import { PKI_FILES, RENEW_BEFORE_DAYS } from './files.js';
 
 /**
@@ -152,6 +153,23 @@ export function assessCa(caPem: string, caKeyPem: string, now: Date): CaAssessme
 export interface LeafAssessOptions {
   /** A smaller RSA key than this is a reason to reissue. */
   keyBits?: number;
+  /**
+   * A leaf that already ends with its CA is not to be reissued for expiring soon: a new one would end on the same day
+   * (a leaf never outlives its issuer). `ensurePki` sets this; `pki check` still reports the date.
+   */
+  keepWhenEndingWithCa?: boolean;
+}
+
+/** A leaf ending within a day of its CA ends with it (the backdating and rounding of the tools that made them). */
+const ENDS_WITH_CA_MS = DAY_MS;
+
+/**
+ * The notAfter a new leaf gets: validityDays from now, but never after its CA's notAfter. `shortened` says when
+ * the CA cut it, so that `pki` can say so and why.
+ */
+export function leafNotAfter(now: Date, validityDays: number, caNotAfter: Date): { notAfter: Date; shortened: boolean } {
+  const wanted = new Date(now.getTime() + validityDays * DAY_MS);
+  return wanted.getTime() > caNotAfter.getTime() ? { notAfter: new Date(caNotAfter), shortened: true } : { notAfter: wanted, shortened: false };
 }
 
 /**
@@ -182,7 +200,12 @@ export function assessLeaf(
     // No partial wildcards ("k*.example.com"): Go's TLS stack, which etcd uses, does not accept them.
     if (x.checkHost(name, { subject: 'never', partialWildcards: false }) === undefined) reasons.push(`SAN ${name}${owner(name)} missing`);
   }
-  reasons.push(...validity(i, now).reasons);
+  // ca.pem may be a bundle (a CA rotation trusts two CAs): the leaf is signed by one of them or by none.
+  const cas = caPem !== undefined ? readBundle(caPem) : [];
+  const issuer = caPem !== undefined ? issuerIn(leafPem, cas) : undefined;
+  const endsWithCa = !!issuer && i.notAfter.getTime() >= issuer.notAfter.getTime() - ENDS_WITH_CA_MS && i.notAfter.getTime() > now.getTime();
+  const v = validity(i, now);
+  reasons.push(...(opts.keepWhenEndingWithCa && endsWithCa ? v.reasons.filter((r) => !r.startsWith('expires in')) : v.reasons));
   const { key, problem } = readKey(keyPem, PKI_FILES.key);
   if (!key) reasons.push(problem!);
   else if (!x.checkPrivateKey(key)) reasons.push(`${PKI_FILES.key} does not match ${PKI_FILES.cert}`);
@@ -190,15 +213,7 @@ export function assessLeaf(
     const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
     if (bits < opts.keyBits) reasons.push(`key is ${bits} bits, the inventory asks for ${opts.keyBits}`);
   }
-  if (caPem !== undefined) {
-    let signed = false;
-    try {
-      signed = x.verify(new X509Certificate(caPem).publicKey);
-    } catch {
-      // an unreadable CA signs nothing
-    }
-    if (!signed) reasons.push(`not signed by ${PKI_FILES.ca}`);
-  }
+  if (caPem !== undefined && !issuer) reasons.push(`not signed by ${PKI_FILES.ca}`);
   const eku = x.keyUsage;
   if (eku && !eku.includes(ANY_EKU) && !(eku.includes(SERVER_AUTH) && eku.includes(CLIENT_AUTH))) {
     reasons.push('not usable for both TLS server and client auth (etcd peers need both)');

@@ -22,6 +22,7 @@ import { joiningCluster, membersNotInInventory, removedMember, offlineView, plan
 import { prepareArtifacts, renderUnits } from './prepare.js';
 import type { Condition } from '../cluster/condition.js';
 import { gatherCondition } from '../cluster/gather.js';
+import { trustGuard } from '../certs/trust.js';
 
 /** The steps of `up` and `plan`, over one run-wide record. */
 
@@ -443,8 +444,11 @@ const explainFiles = step<UpRun>('explain the differences', async (r) => {
 
 const printPlan = (print: (r: UpRun) => void) => step<UpRun>('print the plan', async (r) => print(r));
 
-/** Up to the plan: shared by `plan` and `up`. */
-const planning: Step<UpRun>[] = [prepare, connectStep<UpRun>(), observe, ask, planNodes, judge];
+/**
+ * Up to the plan: shared by `plan` and `up`. The nodes' trust is checked before pki.dir is issued or anything is
+ * written: a missing pki.dir must not become a new CA over a running cluster (see certs/trust.ts).
+ */
+const planning: Step<UpRun>[] = [connectStep<UpRun>(), trustGuard<UpRun>(), prepare, observe, ask, planNodes, judge];
 
 export const planSteps = (print: (r: UpRun) => void): Step<UpRun>[] => [...planning, explainFiles, printPlan(print)];
 

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { CheckFailed } from '../errors.js';
-import { color, printJson, println, renderTable, warn } from '../output.js';
+import { CheckFailed, UsageError } from '../errors.js';
+import { color, info, printJson, println, renderTable, warn } from '../output.js';
 import type { CertRow } from '../pki/check.js';
 import type { FileAction } from '../pki/ensure.js';
-import { loadInventory, withInventory, withJson, type CommonOptions } from './options.js';
+import { loadInventory, withAcceptNew, withInventory, withJson, type CommonOptions } from './options.js';
 
 /*
  * The pki modules are imported inside the actions: every hardway command pays for what this file loads, and
@@ -20,11 +20,11 @@ const ACTION_COLOR: Record<FileAction, (s: string) => string> = {
  * commander gives an option that both `pki` and `check` define to `pki`, wherever it is written
  * (`pki check -i x` too): an option given explicitly on either command wins over the subcommand's default.
  */
-function checkOptions(cmd: Command): CommonOptions {
-  const own = cmd.opts<CommonOptions>();
+function checkOptions<T extends CommonOptions>(cmd: Command): T {
+  const own = cmd.opts<T>();
   const parent = cmd.parent;
   if (!parent) return own;
-  const merged: CommonOptions = { ...own };
+  const merged: T = { ...own };
   const parentOpts = parent.opts<CommonOptions>();
   for (const key of ['inventory', 'json'] as const) {
     const explicit = (c: Command) => c.getOptionValueSource(key) !== undefined && c.getOptionValueSource(key) !== 'default';
@@ -81,6 +81,63 @@ export function registerPki(program: Command): void {
     if (!result.ok) {
       const n = result.problems.length + result.certs.reduce((sum, c) => sum + c.problems.length, 0);
       throw new CheckFailed(`pki check: ${n} problem${n === 1 ? '' : 's'} in ${result.dir}`);
+    }
+  });
+  registerPkiCluster(pki);
+}
+
+type ClusterOpts = CommonOptions & { yes?: boolean; wait: string; acceptNew?: boolean };
+
+/** `renew` and `rotate-ca`: they change the running cluster, so they say what they will do and ask. */
+function clusterCommand(pki: Command, name: string, description: string): Command {
+  return withJson(
+    withInventory(
+      withAcceptNew(
+        pki
+          .command(name)
+          .description(description)
+          .option('--yes', 'do not ask (required without a terminal)')
+          .option('--wait <seconds>', 'how long each member may take to be healthy', '60'),
+      ),
+    ),
+  );
+}
+
+function clusterOptions(cmd: Command): ClusterOpts & { waitMs: number } {
+  const opts = checkOptions<ClusterOpts>(cmd);
+  if (!(Number(opts.wait) > 0)) throw new UsageError(`--wait ${opts.wait}: not a number of seconds`);
+  return { ...opts, waitMs: Number(opts.wait) * 1000 };
+}
+
+export function registerPkiCluster(pki: Command): void {
+  clusterCommand(
+    pki,
+    'renew',
+    'a new kubernetes.pem from the same CA, for the key in use, installed on every member and taken into use with the fewest restarts (etcd reads it for each new connection); starts a cluster that is down because its leaves expired',
+  ).action(async (_o: ClusterOpts, cmd: Command) => {
+    const opts = clusterOptions(cmd);
+    const inv = await loadInventory(opts);
+    const { newRenewRun, renewCluster } = await import('../certs/renew.js');
+    const run = await renewCluster(newRenewRun(inv, { yes: !!opts.yes, json: !!opts.json, waitMs: opts.waitMs, acceptNew: !!opts.acceptNew }, opts.json ? () => {} : info));
+    if (opts.json) printJson({ ok: true, serial: run.leaf?.serial, notAfter: run.leaf?.notAfter.toISOString(), serving: Object.fromEntries(run.serving), done: run.done });
+    else println(`every member serves ${'kubernetes.pem'} serial ${run.leaf!.serial}: ${[...run.serving].map(([n, how]) => `${n} (${how})`).join(', ')}`);
+  });
+
+  clusterCommand(
+    pki,
+    'rotate-ca',
+    "move the cluster to a new CA (or pki.dir's, when the nodes trust another) with no downtime: both CAs trusted, new leaves, the new CA alone, each phase rolling with quorum kept; resumes where a killed run stopped",
+  ).action(async (_o: ClusterOpts, cmd: Command) => {
+    const opts = clusterOptions(cmd);
+    const inv = await loadInventory(opts);
+    const { keptAside, newRotateRun, rotateCa } = await import('../certs/rotate.js');
+    const run = await rotateCa(newRotateRun(inv, { yes: !!opts.yes, json: !!opts.json, waitMs: opts.waitMs, acceptNew: !!opts.acceptNew }, opts.json ? () => {} : info));
+    const newCa = run.newCa ? { subject: run.newCa.subject, fingerprint: run.newCa.fingerprint, notAfter: run.newCa.notAfter.toISOString() } : undefined;
+    if (opts.json) printJson({ ok: true, newCa, oldCas: run.oldCas.map((c) => ({ subject: c.subject, fingerprint: c.fingerprint, notAfter: c.notAfter.toISOString() })), keptAside: keptAside(run), done: run.done });
+    else {
+      println(`the cluster now trusts ${run.newCa!.subject} (sha256 ${run.newCa!.fingerprint}) alone; every member serves a leaf it issued`);
+      const kept = keptAside(run);
+      if (kept.length) println(`the old CA is kept aside: ${kept.join(', ')} (never deleted: remove them once you no longer need them)`);
     }
   });
 }

@@ -1,0 +1,154 @@
+import { OperationError } from '../errors.js';
+import { connectStep, newHosts, type HostsRun } from '../engine/hosts.js';
+import { runSteps, step } from '../engine/runner.js';
+import { sanList } from '../inventory/derive.js';
+import { confirm } from '../members/confirm.js';
+import { describeCa, hasCert, readBundle, sha256Hex, summarize, type CertSummary } from '../pki/bundle.js';
+import { CERT_MODE, KEY_MODE, PKI_FILES } from '../pki/files.js';
+import { shortenedNote } from '../pki/ensure.js';
+import { assessCa, leafNotAfter } from '../pki/inspect.js';
+import { readRotation, rotationLine } from '../pki/rotation.js';
+import { ensurePrivateDir, readPkiFiles, writeFilesAtomic, type PendingFile, type PkiContents } from '../pki/store.js';
+import { must } from '../provision/apply.js';
+import { waitHealthy } from '../provision/health.js';
+import { readInstalled, type NodeCerts } from './installed.js';
+import { anyHealthy, connected, did, healthTimeoutS, installLeaf, leafKey, restartRolling, served, waitMsOf, type Connected, type CertsOptions, type CertsRun } from './ops.js';
+
+/**
+ * `hardway pki renew`: a new kubernetes.pem from the same CA, for the key already in use, installed on every member
+ * and taken into use with the fewest restarts proven to work. etcd reads its certificate again for each new
+ * connection (since 3.2): after the install, a new TLS connection to each member shows the serial it serves, and only
+ * a member still serving the old one is restarted (one at a time, the leader last, quorum kept). With the cluster
+ * down (every certificate expired), the leaf is installed and the members that do not run are started together.
+ */
+
+export interface RenewRun extends CertsRun {
+  local?: PkiContents;
+  nodes?: NodeCerts[];
+  ca?: CertSummary;
+  leaf?: { pem: string; key: string; keyFrom: 'pki.dir' | 'nodes' | 'new'; serial: string; notAfter: Date; note?: string };
+  /** The nodes whose member serves the new leaf, and how it came to (`new connection`, `restart`, `start`). */
+  serving: Map<string, string>;
+}
+
+export function renewRun(base: HostsRun, opts: CertsOptions): RenewRun {
+  return { ...base, opts, done: [], serving: new Map() };
+}
+
+const read = step<RenewRun>("read pki.dir and the nodes' certificates", async (r) => {
+  const dir = r.inv.pki.dir;
+  const rotation = await readRotation(dir);
+  if (rotation) throw new OperationError(`${rotationLine(rotation)}: 'hardway pki rotate-ca' finishes it, and its leaves are new already. Nothing was changed.`);
+  r.local = await readPkiFiles(dir).catch(() => ({}));
+  if (r.local.ca === undefined || r.local.caKey === undefined) {
+    throw new OperationError(`${dir} has no ${r.local.ca === undefined ? PKI_FILES.ca : PKI_FILES.caKey}: renew issues the leaf from pki.dir's CA. Put this cluster's pki.dir back, or 'hardway pki rotate-ca' moves the cluster to a new CA. Nothing was changed.`);
+  }
+  const now = r.opts.now ?? new Date();
+  const a = assessCa(r.local.ca, r.local.caKey, now);
+  if (!a.usable) throw new OperationError(`${dir}/${PKI_FILES.ca}: ${a.reasons.join('; ')}: no leaf can be issued from it. Nothing was changed.`);
+  r.ca = readBundle(r.local.ca)[0]!;
+  r.nodes = await readInstalled(r.hosts);
+  // Only kubernetes.pem changes: every node must already trust the CA that signs it.
+  const strangers = r.nodes.filter((n) => n.installed?.trust && !hasCert(readBundle(n.installed.trust), r.ca!));
+  if (strangers.length) {
+    throw new OperationError(
+      `${strangers.map((n) => n.node.name).join(', ')} ${strangers.length === 1 ? 'does' : 'do'} not trust pki.dir's CA ${describeCa(r.ca)} ` +
+        `(${strangers.map((n) => `${n.node.name}: ${readBundle(n.installed!.trust).map(describeCa).join(' + ') || 'nothing readable'}`).join('; ')}): a leaf from it would be refused there. ` +
+        `One odd node: 'hardway up' installs pki.dir's ca.pem on it. Another CA on the cluster: put its pki.dir back, or 'hardway pki rotate-ca'. Nothing was changed.`,
+    );
+  }
+});
+
+const issue = step<RenewRun>('issue the new leaf', async (r) => {
+  const now = r.opts.now ?? new Date();
+  const key = await leafKey(r, r.local!.key, r.nodes!, r.inv.pki.keyBits);
+  const { notAfter, shortened } = leafNotAfter(now, r.inv.pki.validityDays, r.ca!.notAfter);
+  const { buildLeaf } = await import('../pki/certs.js');
+  const pem = buildLeaf({ keyPem: key.pem, caPem: r.ca!.pem, caKeyPem: r.local!.caKey!, sans: sanList(r.inv), now, validityDays: r.inv.pki.validityDays, notAfter });
+  r.leaf = { pem, key: key.pem, keyFrom: key.from, serial: summarize(pem).serial, notAfter, ...(shortened ? { note: shortenedNote(notAfter, now, r.inv.pki.validityDays) } : {}) };
+});
+
+const confirmStep = step<RenewRun>('confirm', async (r) => {
+  const l = r.leaf!;
+  const keyLine = { 'pki.dir': 'for the key already in pki.dir', nodes: `for the key the nodes hold (copied into ${r.inv.pki.dir})`, new: 'with a new key (pki.dir had none, and the nodes do not share one)' }[l.keyFrom];
+  const down = r.nodes!.filter((n) => n.installed && n.installed.active !== 'active').map((n) => n.node.name);
+  const plan = [
+    `issue ${PKI_FILES.cert} serial ${l.serial}, valid until ${l.notAfter.toISOString().slice(0, 10)}, from ${describeCa(r.ca!)}, ${keyLine}`,
+    `install it on ${r.hosts.map((h) => h.node.name).join(', ')} (an atomic rename${r.nodes!.some((n) => n.installed?.keySha256 !== sha256Hex(l.key)) ? `; ${PKI_FILES.key} too where the node's differs` : ''})`,
+    'look at the serial each member serves on a new connection: etcd reads its certificate for each one, so a member serving the new one is not restarted; one still serving the old one is, one at a time, quorum kept',
+    ...(down.length ? [`start etcd where it does not run (${down.join(', ')})`] : []),
+  ];
+  if (l.note) r.log(`pki: ${l.note}`);
+  r.log(['this will:', ...plan.map((p) => `  - ${p}`)].join('\n'));
+  await confirm('renew the etcd certificate on every node?', r.opts);
+});
+
+const writeLocal = step<RenewRun>('write pki.dir', async (r) => {
+  const l = r.leaf!;
+  await ensurePrivateDir(r.inv.pki.dir);
+  const files: PendingFile[] = [...(l.keyFrom === 'pki.dir' ? [] : [{ name: PKI_FILES.key, content: l.key, mode: KEY_MODE }]), { name: PKI_FILES.cert, content: l.pem, mode: CERT_MODE }];
+  await writeFilesAtomic(r.inv.pki.dir, files);
+  did(r, `pki.dir: ${PKI_FILES.cert} serial ${l.serial}${l.keyFrom === 'pki.dir' ? '' : ` and ${PKI_FILES.key} (${l.keyFrom === 'nodes' ? "the nodes' key" : 'a new key'})`}`);
+});
+
+const install = step<RenewRun>('install the leaf', async (r) => {
+  await Promise.all(
+    connected(r).map(async (h) => {
+      try {
+        const line = await installLeaf(h, r.leaf!.pem, r.leaf!.key, r.nodes!.find((n) => n.node.name === h.node.name)?.installed?.keySha256);
+        did(r, `${h.node.name}: ${line}`);
+      } catch (e) {
+        h.outcome.status = 'failed';
+        h.outcome.reason = (e as Error).message;
+      }
+    }),
+  );
+});
+
+/** A cluster that runs: look, restart only who serves the old leaf. One that is down: start who does not run. */
+const takeIntoUse = step<RenewRun>('take the leaf into use', async (r) => {
+  const client = { cert: r.leaf!.pem, key: r.leaf!.key };
+  const isNew = (h: Connected) => served(r, h, client).then((s) => s?.serial === r.leaf!.serial);
+  const active = (h: Connected) => r.nodes!.find((n) => n.node.name === h.node.name)?.installed?.active === 'active';
+  if (await anyHealthy(r)) {
+    const stale: Connected[] = [];
+    for (const h of connected(r).filter(active)) {
+      if (await isNew(h)) {
+        r.serving.set(h.node.name, 'a new connection, no restart');
+        did(r, `${h.node.name}: serves serial ${r.leaf!.serial} on a new connection: no restart`);
+      } else stale.push(h);
+    }
+    await restartRolling(r, stale, `it still serves the old ${PKI_FILES.cert} on new connections`, async (h) => {
+      did(r, `${h.node.name}: restarted (it served the old leaf)`);
+      if (await isNew(h)) r.serving.set(h.node.name, 'restart');
+    });
+  }
+  const stopped = connected(r).filter((h) => !r.serving.has(h.node.name) && !active(h));
+  // Nothing else runs healthily to keep a quorum for: the members start together, as they boot.
+  await Promise.all(
+    stopped.map(async (h) => {
+      await must(h.remote, 'systemctl reset-failed etcd.service 2>/dev/null; systemctl restart --no-block etcd.service', `starting etcd on ${h.node.name}`);
+      did(r, `${h.node.name}: started etcd (it was not running)`);
+    }),
+  );
+  if (stopped.length || connected(r).some((h) => !r.serving.has(h.node.name))) {
+    await waitHealthy(connected(r)[0]!.remote, r.inv.nodes, waitMsOf(r), r.log, healthTimeoutS(r));
+    for (const h of connected(r).filter((x) => !r.serving.has(x.node.name))) if (await isNew(h)) r.serving.set(h.node.name, stopped.includes(h) ? 'start' : 'a new connection, no restart');
+  }
+  const missing = r.hosts.filter((h) => !r.serving.has(h.node.name));
+  if (missing.length) {
+    throw new OperationError(`${missing.map((h) => `${h.node.name}${h.outcome.reason ? ` (${h.outcome.reason})` : ''}`).join(', ')} ${missing.length === 1 ? 'does' : 'do'} not serve serial ${r.leaf!.serial} yet. Run 'hardway pki renew' again once ${missing.length === 1 ? 'it is' : 'they are'} reachable ('hardway verify' shows why)`);
+  }
+});
+
+export const renewSteps = { read, issue, confirm: confirmStep, writeLocal, install, takeIntoUse };
+
+export async function renewCluster(run: RenewRun): Promise<RenewRun> {
+  const s = renewSteps;
+  await runSteps(run, [connectStep<RenewRun>(), s.read, s.issue, s.confirm, s.writeLocal, s.install, s.takeIntoUse]);
+  return run;
+}
+
+export function newRenewRun(inv: HostsRun['inv'], opts: CertsOptions & { acceptNew?: boolean }, log: (l: string) => void): RenewRun {
+  return renewRun({ inv, hosts: newHosts(inv.nodes), acceptNew: !!opts.acceptNew, log }, opts);
+}

@@ -5,8 +5,8 @@ import type { Inventory, NodeSpec } from '../inventory/types.js';
 import { describeCa, issuerIn, readBundle, sameCerts, sha256Hex, shortFingerprint, summarize, type CertSummary } from '../pki/bundle.js';
 import { PKI_FILES, RENEW_BEFORE_DAYS } from '../pki/files.js';
 import { daysLeft } from '../pki/inspect.js';
-import type { PkiContents } from '../pki/store.js';
-import { rotationLine, type RotationState } from '../pki/rotation.js';
+import { readPkiFiles, type PkiContents } from '../pki/store.js';
+import { readRotation, rotationLine, type RotationState } from '../pki/rotation.js';
 import { REMOTE_PATHS } from '../render/paths.js';
 import { shq } from '../ssh/remote.js';
 
@@ -322,4 +322,20 @@ function safeSummary(pem: string): CertSummary | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Reads the nodes' certificates over `hosts` and pki.dir here, and judges them (verify and doctor). */
+export async function checkInstalled(inv: Inventory, hosts: Host[], now: Date = new Date()): Promise<CertJudgement> {
+  if (!inv.etcd.tls) return { problems: [], rows: [] };
+  const [nodes, local, rotation] = await Promise.all([
+    readInstalled(hosts),
+    readPkiFiles(inv.pki.dir).catch(() => ({}) as PkiContents),
+    readRotation(inv.pki.dir).catch(() => undefined),
+  ]);
+  return judgeInstalled(inv, nodes, local, now, rotation);
+}
+
+/** `CERT-EXPIRY` and so on: the doctor's id of each kind of problem. */
+export function certFindingId(p: CertProblem): string {
+  return `CERT-${p.check.toUpperCase()}`;
 }

@@ -13,6 +13,7 @@ import { parseCheckPerf, PERF_LOADS, type PerfLoad, type PerfResult } from '../v
 import { clientUrl } from '../inventory/derive.js';
 import { loadInventory, withInventory, withJson, type CommonOptions } from './options.js';
 import { checkSecretsAtRest, type EncryptionProblem } from '../keys/verify-encryption.js';
+import { checkInstalled, type CertRowView } from '../certs/installed.js';
 
 type Opts = CommonOptions & { perf?: boolean; load: PerfLoad; acceptNew?: boolean };
 
@@ -29,9 +30,11 @@ export function registerVerify(program: Command): void {
     const inv = await loadInventory(opts);
     await withHosts(inv, selectNodes(inv).nodes, { acceptNew: !!opts.acceptNew }, async (run) => {
       // The whole cluster's condition leads the report: read beside the checks' facts, over the same connections.
-      const [{ facts, probe, journals }, { condition }] = await Promise.all([gatherFacts(inv, run.hosts), gatherCondition(inv, run.hosts)]);
+      const [{ facts, probe, journals }, { condition }, certs] = await Promise.all([gatherFacts(inv, run.hosts), gatherCondition(inv, run.hosts), checkInstalled(inv, run.hosts)]);
       const verdict = verifyVerdict(inv, facts);
       if (condition.severity !== 'ok') verdict.problems.unshift({ check: 'cluster', severity: condition.severity === 'error' ? 'error' : 'warning', message: `${condition.headline}${condition.fix && !condition.headline.includes(condition.fix) ? ` (fix: ${condition.fix})` : ''}` });
+      // The certificates installed on the nodes, read there: expiry, trust between the nodes, SANs, usages, pki.dir's.
+      for (const c of certs.problems) verdict.problems.push({ check: 'certs', ...(c.node ? { node: c.node } : {}), severity: c.severity, message: `${c.message} (fix: ${c.fix})` });
       const findings = new Map<string, Finding[]>();
       for (const [node, text] of journals) {
         const found = diagnoseJournal(parseJournal(text)).filter((f) => f.severity !== 'info');
@@ -53,10 +56,10 @@ export function registerVerify(program: Command): void {
       const problems: (Problem | EncryptionProblem)[] = [...verdict.problems, ...atRest.problems];
       const errors = problems.filter((p) => p.severity === 'error');
       if (opts.json) {
-        printJson({ ok: errors.length === 0, condition, quorum: verdict.quorum, members: facts.members ?? [], status: facts.status, health: facts.health, nodes: facts.nodes, journal: Object.fromEntries(findings), ...(perf ? { perf } : {}), ...(atRest.report?.total ? { secrets: { total: atRest.report.total, encrypted: atRest.report.encrypted, keys: atRest.report.keys } } : {}), problems });
+        printJson({ ok: errors.length === 0, condition, quorum: verdict.quorum, members: facts.members ?? [], status: facts.status, health: facts.health, nodes: facts.nodes, certificates: certs.rows, journal: Object.fromEntries(findings), ...(perf ? { perf } : {}), ...(atRest.report?.total ? { secrets: { total: atRest.report.total, encrypted: atRest.report.encrypted, keys: atRest.report.keys } } : {}), problems });
       } else {
         println(`Cluster: ${condition.headline}\n`);
-        printReport(facts, verdict.quorum.text, problems, perf);
+        printReport(facts, verdict.quorum.text, problems, perf, certs.rows);
       }
       if (errors.length) {
         const nodes = [...new Set(errors.map((p) => ('node' in p ? p.node : undefined)).filter(Boolean))];
@@ -66,7 +69,7 @@ export function registerVerify(program: Command): void {
   });
 }
 
-function printReport(facts: Awaited<ReturnType<typeof gatherFacts>>['facts'], quorumText: string, problems: (Problem | EncryptionProblem)[], perf?: PerfResult): void {
+function printReport(facts: Awaited<ReturnType<typeof gatherFacts>>['facts'], quorumText: string, problems: (Problem | EncryptionProblem)[], perf?: PerfResult, certs: CertRowView[] = []): void {
   println('Members');
   println(renderTable(['ID', 'STATUS', 'NAME', 'PEER URLS', 'CLIENT URLS', 'LEARNER'], (facts.members ?? []).map((m) => [m.id, m.started ? 'started' : 'unstarted', m.name, m.peerURLs.join(','), m.clientURLs.join(','), String(m.isLearner)])));
   println('Endpoint status');
@@ -89,6 +92,23 @@ function printReport(facts: Awaited<ReturnType<typeof gatherFacts>>['facts'], qu
       facts.nodes.map((n) => (n.systemd ? [n.node, n.systemd.enabled, `${n.systemd.active} (${n.systemd.subState})`, n.systemd.restarts, n.systemd.loadState + (n.systemd.badReason ? `: ${n.systemd.badReason}` : '')] : [n.node, '', `unreachable: ${n.error}`, '', ''])),
     ),
   );
+  if (certs.length) {
+    println('Certificates (read on the nodes)');
+    println(
+      renderTable(
+        ['NODE', 'KUBERNETES.PEM SERIAL', 'ISSUER', 'NOT AFTER', 'DAYS', 'CA.PEM TRUSTS', 'PKI.DIR\'S'],
+        certs.map((c) => [
+          c.node,
+          c.leaf?.serial ?? c.error ?? '-',
+          c.leaf?.issuer ?? '',
+          c.leaf?.notAfter ?? '',
+          c.leaf?.daysLeft ?? '',
+          c.trust.map((t) => `${t.ca}, ${t.notAfter} (${t.daysLeft} d)`).join('\n'),
+          c.error ? '' : c.local.trust && c.local.leaf && c.local.key ? 'yes' : `no: ${[c.local.trust ? '' : 'ca.pem', c.local.leaf ? '' : 'kubernetes.pem', c.local.key ? '' : 'key'].filter(Boolean).join(', ')}`,
+        ]),
+      ),
+    );
+  }
   if (perf) {
     println('check perf');
     for (const l of perf.lines) println(`  ${l}`);

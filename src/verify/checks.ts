@@ -9,7 +9,7 @@ import type { EndpointHealth, EndpointStatus, MemberInfo } from './etcdctl.js';
 export type Severity = 'error' | 'warning';
 
 export interface Problem {
-  check: 'cluster' | 'members' | 'status' | 'health' | 'quorum' | 'systemd' | 'journal' | 'perf' | 'ssh';
+  check: 'cluster' | 'members' | 'status' | 'health' | 'quorum' | 'systemd' | 'journal' | 'perf' | 'ssh' | 'certs';
   node?: string;
   severity: Severity;
   message: string;

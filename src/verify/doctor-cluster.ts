@@ -7,6 +7,7 @@ import { entryLine, type JournalEntry } from './journal.js';
 import { signatureById } from './signatures.js';
 import { alarmsInStatusErrors } from '../members/alarm-parse.js';
 import type { Condition } from '../cluster/condition.js';
+import { certFindingId, type CertProblem } from '../certs/installed.js';
 
 /**
  * The online doctor's judgement, pure: per-member journal findings plus what only the live cluster shows
@@ -64,6 +65,8 @@ export interface DoctorFacts {
   statusSamples: { at: Date; status: EndpointStatus[] }[];
   /** Problems `pki check` finds with the local certificates (SANs, expiry, issuer). */
   pkiProblems: string[];
+  /** What is wrong with the certificates installed on the nodes (read there; see certs/installed.ts). */
+  certs?: CertProblem[];
 }
 
 /** etcd's guidance (FAQ, tuning docs). */
@@ -263,9 +266,14 @@ function judgeMembers(inv: Inventory, facts: DoctorFacts): Finding[] {
     }
   }
 
+  // pki.dir missing next to nodes that hold certificates is said by CERT-LOCAL, with the two ways out: 'hardway pki'
+  // would make a CA the cluster does not trust.
+  const localMissing = (facts.certs ?? []).some((c) => c.check === 'local' && !c.node);
   for (const p of facts.pkiProblems) {
+    if (localMissing && / does not exist /.test(p)) continue;
     out.push(finding({ id: 'TLS-SAN', severity: 'error', title: 'certificate problem', hosts: [], evidence: [p], meaning: 'members or clients will reject the TLS handshake', fix: "'hardway pki' reissues kubernetes.pem, then 'hardway up' ships it" }));
   }
+  for (const c of facts.certs ?? []) out.push(certFinding(c));
   return sortFindings(dedupe(withLiveNospace(inv, out, facts)));
 }
 
@@ -313,5 +321,38 @@ function dedupe(findings: Finding[]): Finding[] {
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
+  });
+}
+
+const CERT_TITLES: Record<CertProblem['check'], string> = {
+  expiry: 'installed certificate expired or close to expiry',
+  trust: "the nodes' trust files and leaves do not match",
+  san: 'installed certificate does not cover the node',
+  usage: 'installed certificate lacks serverAuth or clientAuth',
+  local: "installed certificates are not pki.dir's",
+  missing: 'certificate missing on the node',
+};
+
+const CERT_MEANINGS: Record<CertProblem['check'], string> = {
+  expiry: 'an expired certificate is refused on every new connection, peer and client alike: the members stop hearing each other and the cluster loses its quorum',
+  trust: 'a member trusts only the CAs in its --trusted-ca-file (read when it starts): one that does not verify its peers\' certificates cannot talk to them',
+  san: 'etcd checks the peer certificate against the address it connects to, and against the address a peer connects from',
+  usage: 'etcd uses one certificate as TLS server and as client of its peers',
+  local: "'hardway up' and 'hardway env' use pki.dir's files",
+  missing: 'etcd cannot start without its certificates',
+};
+
+/** A problem with the installed certificates as the doctor's finding: its own id per kind (CERT-EXPIRY, CERT-TRUST, …). */
+export function certFinding(c: CertProblem): Finding {
+  return finding({
+    id: certFindingId(c),
+    severity: c.severity,
+    title: CERT_TITLES[c.check],
+    hosts: c.node ? [c.node] : [],
+    // Read on the node, not a log line: the whole sentence goes in the details (evidence lines are cut short).
+    evidence: [`${c.node ?? 'every node'}: ${c.message}`],
+    details: [c.message],
+    meaning: CERT_MEANINGS[c.check],
+    fix: c.fix,
   });
 }

@@ -1,6 +1,7 @@
 import { clientUrl, CLIENT_PORT, PEER_PORT } from '../inventory/derive.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import { checkPki } from '../pki/check.js';
+import { checkInstalled, type CertJudgement } from '../certs/installed.js';
 import { askCluster } from '../engine/cluster.js';
 import { usable, type Host } from '../engine/hosts.js';
 import { shq, type Remote } from '../ssh/remote.js';
@@ -126,6 +127,7 @@ export async function gatherDoctorFacts(inv: Inventory, hosts: Host[], opts: Gat
 
   // Plain HTTP on loopback (etcd.tls: false) has no certificates to check.
   const pkiProblems = inv.etcd.tls ? (await checkPki(inv).catch((e: Error) => ({ problems: [`pki check failed: ${e.message}`] }))).problems : [];
-  const [members, statusSamples, probe] = await Promise.all([membersP, samplesP, probeP]);
-  return { facts: { members, statusSamples, pkiProblems }, ...(probe ? { probe } : {}) };
+  const certsP = checkInstalled(inv, hosts).catch((e: Error): CertJudgement => ({ problems: [{ check: 'missing', severity: 'warning', message: `the installed certificates could not be read: ${e.message}`, fix: "'hardway verify' shows each node" }], rows: [] }));
+  const [members, statusSamples, probe, certs] = await Promise.all([membersP, samplesP, probeP, certsP]);
+  return { facts: { members, statusSamples, pkiProblems, certs: certs.problems }, ...(probe ? { probe } : {}) };
 }

@@ -4,7 +4,8 @@ import { CheckFailed, UsageError } from '../errors.js';
 import { info, printJson, println } from '../output.js';
 import { restoreReport, restoreRun, restoreSnapshot } from '../snapshot/restore.js';
 import { saveReport, saveRun, saveSnapshot } from '../snapshot/save.js';
-import { listSnapshots, snapshotFacts } from '../snapshot/store.js';
+import { listSnapshots, pruneSnapshots, snapshotFacts } from '../snapshot/store.js';
+import { confirm } from '../members/confirm.js';
 import { listTable, statusJson, statusText } from '../snapshot/view.js';
 import { loadInventory, withAcceptNew, withInventory, withJson, type CommonOptions } from './options.js';
 
@@ -47,6 +48,27 @@ export function registerSnapshot(program: Command): void {
     if (opts.json) printJson(all.map(statusJson));
     else println(all.length ? listTable(all) : `no snapshots in ${dir}`);
     if (all.some((f) => f.problem)) throw new CheckFailed(`${all.filter((f) => f.problem).length} damaged snapshot(s) in ${dir}`);
+  });
+
+  const prune = withInventory(
+    snapshot
+      .command('prune')
+      .description('remove all but the newest snapshots of each cluster token in snapshots.dir (with their manifests; files without a manifest are kept)')
+      .option('--keep <n>', 'how many to keep per cluster token (default: snapshots.keep, 10)')
+      .option('--dir <dir>', 'another directory')
+      .option('--yes', 'do not ask (required without a terminal)'),
+  );
+  withJson(prune).action(async (opts: Opts & { keep?: string }) => {
+    const inv = opts.dir && opts.keep ? undefined : await loadInventory(opts);
+    const dir = opts.dir ?? inv!.snapshots.dir;
+    const keep = opts.keep !== undefined ? Number(opts.keep) : (inv?.snapshots.keep ?? 10);
+    if (!Number.isInteger(keep) || keep < 1) throw new UsageError(`--keep ${opts.keep}: a whole number of snapshots, at least 1`);
+    const all = await listSnapshots(dir);
+    info(`keeping the newest ${keep} snapshot(s) of each cluster token in ${dir} (${all.length} there; files without a manifest are kept)`);
+    await confirm(`remove the older snapshots in ${dir}?`, { yes: !!opts.yes });
+    const removed = await pruneSnapshots(dir, keep);
+    if (opts.json) printJson({ ok: true, dir, keep, removed });
+    else println(removed.length ? removed.map((f) => `removed ${f} (and its manifest)`).join('\n') : 'nothing to remove');
   });
 
   const restore = withAcceptNew(

@@ -86,6 +86,8 @@ export const inventorySchema = z.strictObject({
     .strictObject({
       /** Where `snapshot save` writes and `snapshot list` looks (relative to the inventory file; made 0700). */
       dir: z.string().min(1).default('./snapshots'),
+      /** How many of the snapshots hardway takes by itself (pre-upgrade) are kept per cluster token, newest first. */
+      keep: z.number().int().min(1).default(10),
     })
     .prefault({}),
   /** A directory with the user's own templates (etcd.service.hbs); the built-in ones otherwise. */

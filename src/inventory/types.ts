@@ -38,7 +38,7 @@ export interface Inventory {
   etcd: ParsedInventory['etcd'];
   pki: ParsedInventory['pki'] & { dir: string };
   /** `dir` absolute. */
-  snapshots: { dir: string };
+  snapshots: { dir: string; /** Default 10. */ keep?: number };
   ssh: SshSettings;
   templates?: string;
   nodes: NodeSpec[];

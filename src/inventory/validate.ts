@@ -261,7 +261,7 @@ export function validateInventory(source: string, opts: ValidateOptions): Valida
     cluster: inv.cluster,
     etcd: { ...inv.etcd, ...(inv.etcd.tarball ? { tarball: mapValues(inv.etcd.tarball, resolve) } : {}) },
     pki: { ...inv.pki, dir: resolve(inv.pki.dir) },
-    snapshots: { dir: resolve(inv.snapshots.dir) },
+    snapshots: { dir: resolve(inv.snapshots.dir), keep: inv.snapshots.keep },
     ssh,
     ...(inv.templates ? { templates: resolve(inv.templates) } : {}),
     nodes,

@@ -1,5 +1,6 @@
 import { shq } from '../ssh/remote.js';
 import { parseWalMetadata } from './etcd-ids.js';
+import { PREV_SUFFIX } from './roll.js';
 import { BOOTSTRAP_FLAGS_SED, STATE_FLAG_SED } from './unit-state.js';
 
 /**
@@ -97,6 +98,8 @@ export function observeScript(o: ObserveScriptOptions): string {
     ...(o.recordSums
       ? [`if [ -n "$fresh" ]; then (mkdir -p "\${sums%/*}" && chmod 700 "\${sums%/*}" && printf '%s' "$fresh" > "$sums.$$" && mv -f "$sums.$$" "$sums") 2>/dev/null || rm -f "$sums.$$"; fi`]
       : []),
+    // Copies a rolling change keeps (roll.ts) that a killed run left: dropped once the member runs again.
+    ...(o.recordSums ? [`if systemctl is-active --quiet ${u}; then rm -f ${o.files.map((f) => shq(`${f}${PREV_SUFFIX}`)).join(' ')}; fi`] : []),
     `for d in ${o.dirs.map(shq).join(' ')}; do`,
     '  if [ -d "$d" ]; then echo "D $(stat -c %a "$d") $d"; else echo "D - $d"; fi',
     'done',

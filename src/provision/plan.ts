@@ -25,6 +25,11 @@ export interface FileAction {
    * leaf certificate or key from the same CA (etcd reads them again for every new connection).
    */
   noRestart?: boolean;
+  /**
+   * It changes what the running member does, so it is written only just before that member's own restart (the
+   * rolling restart), never ahead: what is on disk can always start what runs, should the run stop halfway.
+   */
+  needsRestart?: boolean;
   bytes: number;
   file: DesiredFile;
 }
@@ -263,7 +268,8 @@ export function planNode(inv: Inventory, want: DesiredNode, have: ObservedNode, 
   // flags a member with data ignores (a node added to the cluster changes everyone's --initial-cluster).
   const bootstrapOnly = (f: FileAction) =>
     f.role === 'unit' && have.hasData && f.file.source.bootstrapFreeSha256 !== undefined && f.file.source.bootstrapFreeSha256 === have.unitBootstrapFreeSha256;
-  const contentChanged = files.some((f) => f.upload && !bootstrapOnly(f) && !f.noRestart);
+  for (const f of files) if (f.upload && !bootstrapOnly(f) && !f.noRestart) f.needsRestart = true;
+  const contentChanged = files.some((f) => f.needsRestart);
   const stale = running && !contentChanged ? staleReason(have, wantUnit, inv.etcd.version) : undefined;
   const moved = live ? movedMember(inv, want.node, have, live) : undefined;
   return {

@@ -12,7 +12,7 @@ import { binaryDiffLines, certDiffLines, keyDiffLines } from './file-diff.js';
 import { endpointsOf, etcdctlCommand } from '../verify/etcdctl.js';
 import { applyFiles, must, observeNode, retry, systemdStep } from './apply.js';
 import { artifactsFor, desiredNode, type Artifacts } from './desired.js';
-import { clusterHealth, leaderName, memberList, waitHealthy, type ClusterView } from './health.js';
+import { clusterHealth, endpointStatus, leaderName, memberList, waitHealthy, type ClusterView } from './health.js';
 import { membersHealth } from '../members/health.js';
 import type { Voter } from '../members/quorum.js';
 import type { ObservedNode } from './observe.js';
@@ -22,6 +22,15 @@ import { joiningCluster, membersNotInInventory, removedMember, offlineView, plan
 import { prepareArtifacts, renderUnits } from './prepare.js';
 import type { Condition } from '../cluster/condition.js';
 import { gatherCondition } from '../cluster/gather.js';
+import { clientUrl } from '../inventory/derive.js';
+import { newHosts } from '../engine/hosts.js';
+import { saveRun, saveSnapshot } from '../snapshot/save.js';
+import { pruneSnapshots } from '../snapshot/store.js';
+import { clusterVersion, memberVersions, releaseVersion } from '../upgrade/facts.js';
+import { preflight, preflightText, type Preflight } from '../upgrade/preflight.js';
+import { dropPreviousScript, JOURNAL_REASON, keepPreviousScript, putBackScript } from './roll.js';
+import { flagMap } from './unit-diff.js';
+import { execStartArgv } from './unit-state.js';
 import { trustGuard } from '../certs/trust.js';
 
 /** The steps of `up` and `plan`, over one run-wide record. */
@@ -40,6 +49,8 @@ export interface UpOptions {
    * (an election loop), where a rolling restart would wait for a health that cannot come.
    */
   restartTogether?: boolean;
+  /** No pre-upgrade snapshot before a version change rolls. */
+  noSnapshot?: boolean;
 }
 
 export interface UpRun extends HostsRun {
@@ -54,6 +65,10 @@ export interface UpRun extends HostsRun {
   view?: ClusterView;
   /** The whole cluster's condition, judged when the plan changes membership or no running member answered. */
   condition?: Condition;
+  /** The verdict on a version change (a running member's binary differs), when there is one. */
+  preflight?: Preflight;
+  /** Kept copies of the files a rolling change replaced, per node: dropped once the flow ends well. */
+  kept?: Map<string, string[]>;
 }
 
 const selectedUsable = (r: UpRun) => r.hosts.filter((h) => h.selected && usable(h)) as (Host & { remote: Remote })[];
@@ -133,6 +148,34 @@ const planNodes = step<UpRun>('plan', async (r) => {
   }
   const plans = (hs: Host[]) => hs.flatMap((h) => (h.plan && !h.plan.conflict ? [h.plan] : []));
   r.plan = planCluster(plans(r.hosts.filter((h) => h.selected)), plans(r.hosts.filter((h) => !h.selected)).some((p) => p.running));
+});
+
+/**
+ * A version change is judged before any file is written: when a running member is to get another etcd binary, the
+ * members' server versions and health, the cluster version and the release's own `etcd --version` go through the
+ * preflight (upgrade/preflight.ts). A downgrade or a refused upgrade stops the run here; an upgrade rolls with a
+ * snapshot first. A rebuilt binary of the same version is a plain rolling restart.
+ */
+const judgeRelease = step<UpRun>('judge the release', async (r) => {
+  const changing = r.hosts.filter((h) => h.selected && h.plan?.running && h.plan.files.some((f) => f.path === REMOTE_PATHS.etcd && f.needsRestart));
+  if (!changing.length || !r.live) return;
+  const asker = r.live.asker;
+  const [status, health, cluster, release] = await Promise.all([
+    endpointStatus(asker.remote, r.inv.nodes).catch(() => []),
+    membersHealth(asker.remote, r.live.members),
+    clusterVersion(r.inv, asker.remote, asker.node),
+    releaseVersion(asker.remote, nodeArtifacts(r, asker).etcd),
+  ]);
+  const flags = [...new Set(r.hosts.flatMap((h) => [...flagMap(execStartArgv(r.artifacts!.units.get(h.node.name)?.data?.toString('utf8') ?? '')).keys()]))];
+  r.preflight = preflight({
+    members: memberVersions(r.live.members.filter((m) => !m.isLearner), status, (id) => health.some((v) => v.id === id && v.healthy)),
+    ...(cluster ? { clusterVersion: cluster } : {}),
+    release,
+    inventory: r.inv.etcd.version,
+    flags,
+  });
+  if (r.preflight.kind === 'refused' || r.preflight.kind === 'downgrade') throw new OperationError(`etcd ${release}: ${preflightText(r.preflight)}. Nothing was written.`);
+  if (r.preflight.kind === 'upgrade') r.log(`etcd: ${preflightText(r.preflight)}`);
 });
 
 /**
@@ -243,9 +286,12 @@ const writeFiles = step<UpRun>('write files and enable', async (r) => {
         const out = await must(h.remote, ['set -e', ...moveAsideLines(r.inv.etcd.dataDir, to)].join('\n'), `moving ${r.inv.etcd.dataDir} aside`);
         if (out.includes('hardway:moved')) done.push(`moved ${r.inv.etcd.dataDir} (member ${plan.rejoin.moveAside.memberId}, removed from the cluster) to ${to}`);
       }
-      if (plan.dirs.length || plan.files.length) await applyFiles(h.remote, plan, report, done);
+      // A member that will be restarted gets what changes its process only just before its own restart.
+      const rolled = plan.running && plan.restart && r.plan!.mode === 'rolling' && !r.opts.restartTogether;
+      const now = rolled ? { ...plan, files: plan.files.filter((f) => !f.needsRestart) } : plan;
+      if (now.dirs.length || now.files.length) await applyFiles(h.remote, now, report, done);
       const start = plan.start && !plan.rejoin;
-      const sd = systemdStep(plan, start);
+      const sd = systemdStep({ ...plan, daemonReload: rolled ? now.files.some((f) => f.role === 'unit' && f.upload) || plan.daemonReload && !plan.files.some((f) => f.role === 'unit' && f.needsRestart) : plan.daemonReload }, start);
       if (sd.command) {
         if (start) await spacedStart();
         await must(h.remote, sd.command, sd.done.join(', '));
@@ -372,35 +418,119 @@ export async function checkQuorumWithout(probe: Remote, inventoryNodes: NodeSpec
   throw new OperationError(why);
 }
 
-/** Followers first, the leader last; each restart only while the rest keep quorum, stopping at the first failure. */
+/**
+ * Followers first, the leader last (its leadership handed to a member already restarted first); each restart only while
+ * the rest keep quorum, stopping at the first failure. A member's files that change its process are written just before
+ * its own restart, the ones they replace kept beside them: a member that does not come back healthy is put back on
+ * them and started again, and the run stops there (exit 1, with its journal's reason). A version change saves a
+ * `pre-upgrade` snapshot before the first restart.
+ */
 const rollingRestart = step<UpRun>(
   'rolling restart',
   async (r) => {
     const probe = probeOf(r);
     if (!probe) return;
-    const order = rollingOrder(selectedUsable(r).map((h) => h.plan!), await leaderName(probe, r.inv, r.live?.members));
+    const leader = await leaderName(probe, r.inv, r.live?.members);
+    const order = rollingOrder(selectedUsable(r).map((h) => h.plan!), leader);
+    if (order.length && r.preflight?.kind === 'upgrade' && !r.opts.noSnapshot) await preUpgradeSnapshot(r);
+    const restarted: string[] = [];
     for (const p of order) {
       const h = r.hosts.find((x) => x.node.name === p.node)! as Host & { remote: Remote };
       const nodes = selectedUsable(r).map((x) => x.node);
+      const deferred = p.files.filter((f) => f.needsRestart);
+      let replaced = false;
       try {
         // The arithmetic first: a member that is down for good would otherwise be waited for in vain.
         await checkQuorumWithout(probe, r.inv.nodes, h.node, healthTimeoutS(r));
         const others = nodes.filter((n) => n.name !== p.node);
         if (others.length) await waitFor(r, probe, others);
+        if (p.node === leader && restarted.length) await handOffLeadership(r, h, restarted);
+        if (deferred.length) {
+          await must(h.remote, keepPreviousScript(deferred.map((f) => f.path)), 'keeping the files it replaces');
+          (r.kept ??= new Map()).set(h.node.name, deferred.map((f) => f.path));
+          replaced = true;
+          await applyFiles(h.remote, { ...p, dirs: [], files: deferred }, (line) => r.log(`${h.node.name}: ${line}`), h.outcome.done);
+          if (deferred.some((f) => f.role === 'unit')) await must(h.remote, 'systemctl daemon-reload', 'systemctl daemon-reload');
+        }
         r.log(`restarting etcd on ${p.node}${p.stale ? ` (${p.stale})` : ''}`);
         await must(h.remote, 'systemctl restart etcd.service', 'systemctl restart etcd', waitMsOf(r));
         h.outcome.done.push('restart');
         await waitFor(r, probe, nodes);
+        restarted.push(p.node);
       } catch (e) {
-        failHost(h, e);
+        const why = (await h.remote.run(JOURNAL_REASON, { timeoutMs: 15_000 }).catch(() => undefined))?.stdout.trim();
+        failHost(h, why ? `${(e as Error).message}; its journal: ${why}` : e);
+        if (replaced) await putBack(r, h);
         // Restarting more members while one is unhealthy could lose quorum.
         r.log(`stopping the rolling restart: ${p.node} ${h.outcome.done.includes('restart') ? 'did not come back healthy' : 'was not restarted'}`);
         break;
       }
     }
+    if (r.preflight?.kind === 'upgrade' && restarted.length === order.length && order.length) await awaitClusterVersion(r, probe);
   },
   (r) => r.plan!.mode === 'rolling' && !r.opts.restartTogether,
 );
+
+/** Before the first restart of a version change: a snapshot in snapshots.dir, its manifest saying why. */
+async function preUpgradeSnapshot(r: UpRun): Promise<void> {
+  const save = saveRun({ inv: r.inv, hosts: newHosts(r.inv.nodes), acceptNew: !!r.acceptNew, log: r.log }, { reason: 'pre-upgrade' });
+  await saveSnapshot(save);
+  r.log(`saved the pre-upgrade snapshot ${save.out} (revision ${save.manifest?.revision})`);
+  const removed = await pruneSnapshots(r.inv.snapshots.dir, r.inv.snapshots.keep ?? 10, r.inv.cluster.token);
+  if (removed.length) r.log(`removed ${removed.length} older snapshot(s) of this cluster (snapshots.keep: ${r.inv.snapshots.keep ?? 10}): ${removed.map((f) => f.split('/').pop()).join(', ')}`);
+}
+
+/** The leader restarts last, once it has handed its leadership to a member already restarted (no election on its stop). */
+async function handOffLeadership(r: UpRun, h: Host & { remote: Remote }, restarted: string[]): Promise<void> {
+  const { members } = await memberList(h.remote, r.inv.nodes);
+  const to = members.find((m) => m.name === restarted[restarted.length - 1]);
+  if (!to) return;
+  await retry(() => must(h.remote, etcdctlCommand([clientUrl(h.node)], ['move-leader', to.id]), 'etcdctl move-leader'), 10_000).then(
+    () => r.log(`moved the leadership from ${h.node.name} to ${to.name}`),
+    (e: Error) => r.log(`could not move the leadership from ${h.node.name} first (${e.message}): restarting it anyway`),
+  );
+}
+
+/** A member that did not come back: put back on what it ran before, and started again. */
+async function putBack(r: UpRun, h: Host & { remote: Remote }): Promise<void> {
+  const paths = r.kept?.get(h.node.name) ?? [];
+  try {
+    await must(h.remote, putBackScript(paths), 'putting the previous files back');
+    await must(h.remote, 'systemctl restart etcd.service', 'systemctl restart etcd', waitMsOf(r));
+    r.kept?.delete(h.node.name);
+    h.outcome.done.push(`put back its previous ${paths.join(', ')} and restarted it`);
+    r.log(`${h.node.name}: put back its previous files and restarted it`);
+  } catch (e) {
+    r.log(`${h.node.name}: putting its previous files back failed: ${(e as Error).message}`);
+  }
+}
+
+/** etcd raises the cluster version once every member runs the new minor: waited for, briefly, and said. */
+async function awaitClusterVersion(r: UpRun, probe: Remote): Promise<void> {
+  if (r.preflight?.kind !== 'upgrade') return;
+  const want = r.preflight.to.split('.').slice(0, 2).join('.');
+  const node = selectedUsable(r).find((h) => h.remote === probe)?.node;
+  if (!node) return;
+  let got: string | undefined;
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    got = await clusterVersion(r.inv, probe, node);
+    if (got?.startsWith(want)) break;
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+  r.log(got?.startsWith(want) ? `cluster version ${got}: every member runs ${r.preflight.to}` : `the cluster version is still ${got ?? 'unknown'} (wanted ${want}): 'hardway verify' shows each member's version`);
+}
+
+/** Drops the kept copies once the flow ended with every member healthy. */
+const dropKept = step<UpRun>('drop the kept files', async (r) => {
+  await eachHost(
+    r.hosts,
+    async (h) => {
+      await must(h.remote, dropPreviousScript(r.kept!.get(h.node.name)!), 'removing the kept files');
+    },
+    { which: (h) => !!r.kept?.has(h.node.name) && h.outcome.status === 'ok' },
+  );
+});
 
 /** The member table, and every selected node whose etcd is not healthy marked so. */
 const finalHealth = step<UpRun>('check health', async (r) => {
@@ -448,11 +578,11 @@ const printPlan = (print: (r: UpRun) => void) => step<UpRun>('print the plan', a
  * Up to the plan: shared by `plan` and `up`. The nodes' trust is checked before pki.dir is issued or anything is
  * written: a missing pki.dir must not become a new CA over a running cluster (see certs/trust.ts).
  */
-const planning: Step<UpRun>[] = [connectStep<UpRun>(), trustGuard<UpRun>(), prepare, observe, ask, planNodes, judge];
+const planning: Step<UpRun>[] = [connectStep<UpRun>(), trustGuard<UpRun>(), prepare, observe, ask, planNodes, judgeRelease, judge];
 
 export const planSteps = (print: (r: UpRun) => void): Step<UpRun>[] => [...planning, explainFiles, printPlan(print)];
 
-export const upSteps: Step<UpRun>[] = [...planning, updateMoved, writeFiles, rejoin, awaitStarted, restartTogether, rollingRestart, finalHealth];
+export const upSteps: Step<UpRun>[] = [...planning, updateMoved, writeFiles, rejoin, awaitStarted, restartTogether, rollingRestart, finalHealth, dropKept];
 
 /** Each step by name, for tests that run part of a flow over scripted hosts. */
-export const upStep = { prepare, observe, ask, planNodes, judge, updateMoved, writeFiles, rejoin, awaitStarted, restartTogether, rollingRestart, finalHealth };
+export const upStep = { prepare, observe, ask, planNodes, judgeRelease, judge, updateMoved, writeFiles, rejoin, awaitStarted, restartTogether, rollingRestart, finalHealth };

@@ -24,6 +24,8 @@ import { parseSnapshotStatus, saveCommand, statusCommand, type SnapshotStatus } 
 export interface SaveOptions {
   node?: string;
   out?: string;
+  /** Why it was taken, when hardway took it by itself (`pre-upgrade`): written into the manifest. */
+  reason?: string;
   now?: Date;
 }
 
@@ -153,6 +155,7 @@ const saveSteps = {
       clusterId: r.view!.clusterId,
       token: r.inv.cluster.token,
       time: (r.opts.now ?? new Date()).toISOString(),
+      ...(r.opts.reason ? { reason: r.opts.reason } : {}),
     };
     await writeManifest(r.out, r.manifest);
   }),

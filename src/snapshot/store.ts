@@ -22,6 +22,8 @@ export interface Manifest {
   token: string;
   /** ISO time the snapshot was taken. */
   time: string;
+  /** Why hardway took it by itself (`pre-upgrade`); absent for `snapshot save`. */
+  reason?: string;
 }
 
 export const manifestPath = (file: string) => `${file}.json`;
@@ -153,3 +155,23 @@ export async function listSnapshots(dir: string): Promise<SnapshotFacts[]> {
   return facts.sort((a, b) => when(b) - when(a));
 }
 
+
+/**
+ * Keeps the newest `keep` snapshots of each cluster token (by their manifests) and removes the others with their
+ * manifests. A file without a readable manifest is never removed: what it holds cannot be told. The one place that
+ * removes a snapshot: after an automatic save, and `hardway snapshot prune`.
+ */
+export async function pruneSnapshots(dir: string, keep: number, token?: string): Promise<string[]> {
+  const all = (await listSnapshots(dir)).filter((f) => f.manifest && (!token || f.manifest.token === token));
+  const byToken = new Map<string, SnapshotFacts[]>();
+  for (const f of all) byToken.set(f.manifest!.token, [...(byToken.get(f.manifest!.token) ?? []), f]);
+  const removed: string[] = [];
+  for (const files of byToken.values()) {
+    for (const f of files.slice(keep)) {
+      await unlink(f.file);
+      await unlink(manifestPath(f.file)).catch(() => undefined);
+      removed.push(f.file);
+    }
+  }
+  return removed;
+}

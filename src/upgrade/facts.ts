@@ -1,0 +1,38 @@
+import { clientUrl } from '../inventory/derive.js';
+import type { Inventory, NodeSpec } from '../inventory/types.js';
+import { shq, type Remote, type UploadSource } from '../ssh/remote.js';
+import { readMetrics, readTlsFiles } from '../verify/metrics.js';
+import type { EndpointStatus } from '../verify/etcdctl.js';
+import type { MemberVersion } from './preflight.js';
+
+/** What the preflight needs to know, read from the cluster and the release itself. Nothing is changed. */
+
+/** The release's own word: its etcd run with --version on a node (the laptop may not run Linux binaries). */
+export async function releaseVersion(remote: Remote, etcd: UploadSource): Promise<string> {
+  const tmp = `/var/tmp/hardway-etcd-version-${etcd.sha256.slice(0, 16)}`;
+  await remote.upload(etcd, tmp, 0o700);
+  const r = await remote.run(`${shq(tmp)} --version; rc=$?; rm -f ${shq(tmp)}; exit $rc`, { timeoutMs: 30_000 });
+  return /etcd Version: (\S+)/.exec(r.stdout)?.[1] ?? r.stdout.trim().split('\n')[0] ?? '';
+}
+
+/** `etcd_cluster_version{cluster_version="3.4"} 1` from a member's metrics: the minor every member runs. */
+export function parseClusterVersion(metrics: string): string | undefined {
+  return /^etcd_cluster_version\{cluster_version="([^"]+)"\} 1/m.exec(metrics)?.[1];
+}
+
+export async function clusterVersion(inv: Inventory, remote: Remote, node: NodeSpec): Promise<string | undefined> {
+  try {
+    const tls = inv.etcd.tls ? await readTlsFiles(inv.pki.dir) : undefined;
+    return parseClusterVersion(await readMetrics(remote, clientUrl(node), { timeoutMs: 10_000, ...(tls ? { tls } : {}) }));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Each member's server version (endpoint status) and health, by name. */
+export function memberVersions(members: { id: string; name: string }[], status: EndpointStatus[], healthy: (id: string) => boolean): MemberVersion[] {
+  return members.map((m) => {
+    const v = status.find((s) => s.memberId === m.id)?.version;
+    return { name: m.name || m.id, healthy: healthy(m.id), ...(v ? { version: v } : {}) };
+  });
+}

@@ -1,5 +1,5 @@
 import { OperationError } from '../errors.js';
-import { connectStep, newHosts, type HostsRun } from '../engine/hosts.js';
+import { connectStep, failHost, newHosts, type HostsRun } from '../engine/hosts.js';
 import { runSteps, step } from '../engine/runner.js';
 import { sanList } from '../inventory/derive.js';
 import { confirm } from '../members/confirm.js';
@@ -76,7 +76,7 @@ const confirmStep = step<RenewRun>('confirm', async (r) => {
     `issue ${PKI_FILES.cert} serial ${l.serial}, valid until ${l.notAfter.toISOString().slice(0, 10)}, from ${describeCa(r.ca!)}, ${keyLine}`,
     `install it on ${r.hosts.map((h) => h.node.name).join(', ')} (an atomic rename${r.nodes!.some((n) => n.installed?.keySha256 !== sha256Hex(l.key)) ? `; ${PKI_FILES.key} too where the node's differs` : ''})`,
     'look at the serial each member serves on a new connection: etcd reads its certificate for each one, so a member serving the new one is not restarted; one still serving the old one is, one at a time, quorum kept',
-    ...(down.length ? [`start etcd where it does not run (${down.join(', ')})`] : []),
+    ...(down.length ? [`where etcd is not active (${down.join(', ')}): wait a moment for the members to take the new leaf on their next connections, start what is stopped, restart what is still down`] : []),
   ];
   if (l.note) r.log(`pki: ${l.note}`);
   r.log(['this will:', ...plan.map((p) => `  - ${p}`)].join('\n'));
@@ -98,48 +98,72 @@ const install = step<RenewRun>('install the leaf', async (r) => {
         const line = await installLeaf(h, r.leaf!.pem, r.leaf!.key, r.nodes!.find((n) => n.node.name === h.node.name)?.installed?.keySha256);
         did(r, `${h.node.name}: ${line}`);
       } catch (e) {
-        h.outcome.status = 'failed';
-        h.outcome.reason = (e as Error).message;
+        failHost(h, e);
       }
     }),
   );
 });
 
-/** A cluster that runs: look, restart only who serves the old leaf. One that is down: start who does not run. */
+/**
+ * A cluster that runs: look, restart only who serves the old leaf. One that is down (every leaf expired, say): its
+ * members keep dialling each other, each new connection with the new leaf, so they are given a moment to find each
+ * other first; only what is stopped is started, and only what is still down after that is restarted, together (there
+ * is no quorum to keep).
+ */
 const takeIntoUse = step<RenewRun>('take the leaf into use', async (r) => {
   const client = { cert: r.leaf!.pem, key: r.leaf!.key };
   const isNew = (h: Connected) => served(r, h, client).then((s) => s?.serial === r.leaf!.serial);
-  const active = (h: Connected) => r.nodes!.find((n) => n.node.name === h.node.name)?.installed?.active === 'active';
+  const stateOf = (h: Connected) => r.nodes!.find((n) => n.node.name === h.node.name)?.installed?.active ?? 'unknown';
+  const serving = async (h: Connected, how: string, line: string) => {
+    r.serving.set(h.node.name, how);
+    did(r, `${h.node.name}: serves serial ${r.leaf!.serial} ${line}`);
+  };
+  const probe = connected(r)[0]?.remote;
+  if (!probe) throw new OperationError('no node could be reached: nothing was installed');
   if (await anyHealthy(r)) {
     const stale: Connected[] = [];
-    for (const h of connected(r).filter(active)) {
-      if (await isNew(h)) {
-        r.serving.set(h.node.name, 'a new connection, no restart');
-        did(r, `${h.node.name}: serves serial ${r.leaf!.serial} on a new connection: no restart`);
-      } else stale.push(h);
+    for (const h of connected(r).filter((x) => stateOf(x) === 'active')) {
+      if (await isNew(h)) await serving(h, 'a new connection, no restart', 'on a new connection: no restart');
+      else stale.push(h);
     }
     await restartRolling(r, stale, `it still serves the old ${PKI_FILES.cert} on new connections`, async (h) => {
-      did(r, `${h.node.name}: restarted (it served the old leaf)`);
-      if (await isNew(h)) r.serving.set(h.node.name, 'restart');
+      if (await isNew(h)) await serving(h, 'restart', 'after a restart (it served the old leaf on new connections)');
     });
   }
-  const stopped = connected(r).filter((h) => !r.serving.has(h.node.name) && !active(h));
-  // Nothing else runs healthily to keep a quorum for: the members start together, as they boot.
+  const down = connected(r).filter((h) => !r.serving.has(h.node.name));
+  if (!down.length) return finishCheck(r);
+  // Stopped or failed units are started; members still trying to start ('activating') may come up on their own.
+  const stopped = down.filter((h) => !['active', 'activating', 'reloading'].includes(stateOf(h)));
   await Promise.all(
     stopped.map(async (h) => {
-      await must(h.remote, 'systemctl reset-failed etcd.service 2>/dev/null; systemctl restart --no-block etcd.service', `starting etcd on ${h.node.name}`);
-      did(r, `${h.node.name}: started etcd (it was not running)`);
+      await must(h.remote, 'systemctl reset-failed etcd.service 2>/dev/null; systemctl start --no-block etcd.service', `starting etcd on ${h.node.name}`);
+      did(r, `${h.node.name}: started etcd (it was ${stateOf(h)})`);
     }),
   );
-  if (stopped.length || connected(r).some((h) => !r.serving.has(h.node.name))) {
-    await waitHealthy(connected(r)[0]!.remote, r.inv.nodes, waitMsOf(r), r.log, healthTimeoutS(r));
-    for (const h of connected(r).filter((x) => !r.serving.has(x.node.name))) if (await isNew(h)) r.serving.set(h.node.name, stopped.includes(h) ? 'start' : 'a new connection, no restart');
+  const settled = await waitHealthy(probe, r.inv.nodes, Math.min(waitMsOf(r), 20_000), r.log, healthTimeoutS(r)).then(() => true, () => false);
+  if (!settled) {
+    const still = down.filter((h) => !stopped.includes(h));
+    await Promise.all(
+      still.map(async (h) => {
+        await must(h.remote, 'systemctl restart --no-block etcd.service', `restarting etcd on ${h.node.name}`);
+        did(r, `${h.node.name}: restarted etcd (still not healthy with the new leaf)`);
+      }),
+    );
+    await waitHealthy(probe, r.inv.nodes, waitMsOf(r), r.log, healthTimeoutS(r));
   }
+  for (const h of down) {
+    const how = stopped.includes(h) ? 'start' : settled ? 'a new connection, no restart' : 'restart';
+    if (await isNew(h)) await serving(h, how, how === 'start' ? 'since it was started' : how === 'restart' ? 'after a restart' : `(it was ${stateOf(h)}: it took the new leaf on its next connections, no restart)`);
+  }
+  finishCheck(r);
+});
+
+function finishCheck(r: RenewRun): void {
   const missing = r.hosts.filter((h) => !r.serving.has(h.node.name));
   if (missing.length) {
     throw new OperationError(`${missing.map((h) => `${h.node.name}${h.outcome.reason ? ` (${h.outcome.reason})` : ''}`).join(', ')} ${missing.length === 1 ? 'does' : 'do'} not serve serial ${r.leaf!.serial} yet. Run 'hardway pki renew' again once ${missing.length === 1 ? 'it is' : 'they are'} reachable ('hardway verify' shows why)`);
   }
-});
+}
 
 export const renewSteps = { read, issue, confirm: confirmStep, writeLocal, install, takeIntoUse };
 

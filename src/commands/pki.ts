@@ -76,6 +76,7 @@ export function registerPki(program: Command): void {
         verdict(c),
       ]);
       println(renderTable(['cert', 'subject', 'SANs', 'not after', 'days left', 'verdict'], rows));
+      if (result.rotation) println(color.yellow(result.rotation));
       for (const p of result.problems) println(color.red(p));
     }
     if (!result.ok) {

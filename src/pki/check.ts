@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Inventory } from '../inventory/types.js';
 import { DIR_MODE, KEY_MODE, PKI_FILES } from './files.js';
 import { assessCa, assessLeaf, daysLeft, parseCert, wantedSans, type CertInfo } from './inspect.js';
+import { readRotation, rotationLine } from './rotation.js';
 import { fileMode, octal, readPkiFiles } from './store.js';
 
 export interface CertRow {
@@ -25,6 +26,8 @@ export interface PkiCheck {
   certs: CertRow[];
   /** Problems with the directory itself. */
   problems: string[];
+  /** A CA rotation in progress (`rotate-ca.json`): ca.pem then holds that phase's trust (both CAs in phases 1-2). */
+  rotation?: string;
 }
 
 function row(dir: string, file: string, info: CertInfo | undefined, now: Date, problems: string[]): CertRow {
@@ -95,5 +98,8 @@ export async function checkPki(inv: Inventory, now: Date = new Date()): Promise<
     row(dir, PKI_FILES.ca, tryParse(cur.ca), now, caProblems),
     row(dir, PKI_FILES.cert, tryParse(cur.cert), now, leafProblems),
   ];
-  return { dir, ok: dirProblems.length === 0 && certs.every((c) => c.ok), certs, problems: dirProblems };
+  const rotation = isDir ? await readRotation(dir).catch((e: Error) => ({ error: e.message })) : undefined;
+  if (rotation && 'error' in rotation) dirProblems.push(rotation.error);
+  const line = rotation && !('error' in rotation) ? { rotation: `${rotationLine(rotation)}: 'hardway pki rotate-ca' finishes it` } : {};
+  return { dir, ok: dirProblems.length === 0 && certs.every((c) => c.ok), certs, problems: dirProblems, ...line };
 }

@@ -153,10 +153,11 @@ export function conditionFinding(c: Condition): Finding | undefined {
 
 export function diagnoseCluster(inv: Inventory, facts: DoctorFacts, condition?: Condition): Finding[] {
   const findings = judgeMembers(inv, facts);
-  const lead = condition && conditionFinding(condition);
-  if (!lead) return findings;
+  const found = condition && conditionFinding(condition);
+  if (!found) return findings;
   // With a majority down, elections fail for want of voters, not for a slow disk: never the headline then.
   const noQuorum = condition.kind === 'quorum-lost';
+  const lead = noQuorum ? withCertCause(found, facts.certs ?? []) : found;
   const rest = findings.map((f) =>
     noQuorum && (f.id === 'ELECT-LOOP' || f.id === 'ELECT-FLAP')
       ? { ...f, severity: 'info' as const, title: `${f.title}: a consequence of the lost quorum`, fix: `see CLUSTER above: ${lead.fix}` }
@@ -355,4 +356,20 @@ export function certFinding(c: CertProblem): Finding {
     meaning: CERT_MEANINGS[c.check],
     fix: c.fix,
   });
+}
+
+/**
+ * Members that all run and still have no quorum, next to installed certificates that are expired or not trusted by
+ * the others: the certificates are why (each new connection is refused), and their fix is the cluster's.
+ */
+export function withCertCause(lead: Finding, certs: CertProblem[]): Finding {
+  const cause = certs.filter((c) => c.severity === 'error' && (c.check === 'expiry' || c.check === 'trust' || c.check === 'san'));
+  if (!cause.length) return lead;
+  const ids = [...new Set(cause.map(certFindingId))].join(', ');
+  const fixes = [...new Set(cause.map((c) => c.fix))];
+  return {
+    ...lead,
+    details: [...lead.details, `the members refuse each other's certificates (${ids} below): every new connection between them fails, so no quorum forms whatever runs`],
+    fix: fixes.join('; '),
+  };
 }

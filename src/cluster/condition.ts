@@ -87,6 +87,8 @@ export type ConditionKind =
   | 'healthy'
   | 'degraded'
   | 'quorum-lost'
+  /** A quorum of members runs but none answers: they cannot keep a leader (an election loop, a partition). */
+  | 'no-leader'
   | 'address-changed'
   | 'two-clusters'
   | 'stopped'
@@ -227,6 +229,18 @@ function quorumLost(base: Pick<Condition, 'members' | 'quorum' | 'unobserved' | 
     ...(unreached.length ? [`${list(unreached.map((m) => m.name))} could not be reached`] : []),
     'the cluster accepts no writes',
   ];
+  // Enough members run: they are up but cannot keep a leader. Not a lost quorum of machines: the cause is elsewhere.
+  if (running.length >= need) {
+    const { quorum: _q, ...rest } = base;
+    return {
+      ...rest,
+      quorum: base.quorum!,
+      kind: 'no-leader',
+      severity: 'error',
+      headline: `no leader: ${running.length} of ${voters.length} members run but none answers (they keep electing, or cannot reach each other); the cluster accepts no writes`,
+      fix: "'hardway doctor' names the cause (an election loop and its slow disk, a network partition, clocks)",
+    };
+  }
   // Members that kept their data come back by starting them: no rebuild, nothing lost.
   const startable = running.length + stopped.length >= need;
   if (startable) {

@@ -116,7 +116,10 @@ export function compareUnits(installed: string, wanted: string, version: string,
   const [hs, ws] = [serviceSettings(installed), serviceSettings(wanted)];
   const service = { removed: hs.filter((s) => !ws.includes(s)), added: ws.filter((s) => !hs.includes(s)) };
   const program = ha[0] !== wa[0] ? { from: ha[0] ?? '', to: wa[0] ?? '' } : undefined;
-  const restartNeeded = !!program || service.removed.length > 0 || service.added.length > 0 || flags.some((f) => !f.equivalent && !(hasData && f.bootstrapOnly));
+  // The comparison reads the units as their author meant them; where systemd would read either otherwise (a doubled
+  // backslash at a line end), what etcd runs cannot be told from it: restart, as for any change.
+  const unreadable = parseUnitText(installed).continuation.length > 0 || parseUnitText(wanted).continuation.length > 0;
+  const restartNeeded = unreadable || !!program || service.removed.length > 0 || service.added.length > 0 || flags.some((f) => !f.equivalent && !(hasData && f.bootstrapOnly));
   return { flags, service, ...(program ? { program } : {}), restartNeeded };
 }
 

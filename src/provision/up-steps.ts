@@ -191,7 +191,7 @@ const judge = step<UpRun>('judge the cluster', async (r) => {
   if (!(r.live && membership) && !(!r.live && r.offline?.unanswered) && !foreignOffline) return;
   const { condition } = await gatherCondition(r.inv, r.hosts);
   r.condition = condition;
-  if ((condition.kind === 'quorum-lost' && !condition.startable) || (condition.kind === 'address-changed' && !r.live)) {
+  if ((condition.kind === 'quorum-lost' && !condition.startable) || (condition.kind === 'address-changed' && !r.live) || (condition.kind === 'no-leader' && membership)) {
     throw new OperationError(`${condition.headline} Nothing was changed on any node.`);
   }
 });

@@ -131,6 +131,7 @@ export function conditionFinding(c: Condition): Finding | undefined {
     healthy: 'healthy',
     degraded: 'cluster degraded: a member is down',
     'quorum-lost': 'quorum lost: the cluster accepts no writes',
+    'no-leader': 'no leader: the members run but none answers',
     'address-changed': "a member's address changed",
     'two-clusters': 'the nodes hold two clusters',
     stopped: 'no member runs',

@@ -128,3 +128,12 @@ describe('node facts', () => {
     expect(f).toMatchObject({ active: false, restarts: 4, hasData: true, unitPeerUrl: 'https://10.0.0.10:2380', revision: 77 });
   });
 });
+
+describe('members that run but cannot keep a leader', () => {
+  it('is no lost quorum: the members are up, doctor names the cause', () => {
+    const c = clusterCondition({ nodes: [node(0), node(1), node(2)], live: live([]) });
+    expect(c.kind).toBe('no-leader');
+    expect(c.headline).toMatch(/^no leader: 3 of 3 members run but none answers/);
+    expect(c.fix).toMatch(/hardway doctor/);
+  });
+});

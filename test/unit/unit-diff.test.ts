@@ -130,3 +130,10 @@ describe('planning a hand-made member', () => {
     expect(staleReason(have({ loadedExecStart: execStartArgv(tuned) }), tuned, '3.4.23')).toMatch(/--election-timeout, --heartbeat-interval/);
   });
 });
+
+describe('a unit systemd would read otherwise', () => {
+  it('a doubled backslash at a line end is a change etcd may see: restart, whatever the flags look like', () => {
+    const broken = hardway('10.0.0.10').replace('--name controller-0 \\\n', '--name controller-0 \\\\\n');
+    expect(compareUnits(hardway('10.0.0.10'), broken, '3.4.23', true).restartNeeded).toBe(true);
+  });
+});

@@ -196,7 +196,7 @@ export function judgeInstalled(inv: Inventory, nodes: NodeCerts[], local: PkiCon
       check: 'expiry',
       ...(ns.length === 1 && !everyNode(ns) ? { node: ns[0]! } : {}),
       severity: w.state === 'soon' ? 'warning' : 'error',
-      message: `the CA ${describeCa(ca)} that ${everyNode(ns) ? 'every node' : names(ns)} trust${everyNode(ns) || ns.length > 1 ? '' : 's'} ${w.text}${w.state === 'soon' ? ': once it expires, no member accepts another' : ''}`,
+      message: `the CA ${describeCa(ca)} that ${everyNode(ns) ? 'every node trusts' : `${names(ns)} trust${ns.length > 1 ? '' : 's'}`} ${w.text}${w.state === 'soon' ? ': once it expires, no member accepts another' : ''}`,
       fix: w.state === 'future' ? 'check the clocks (timedatectl)' : rotation ? `${rotationLine(rotation)}: 'hardway pki rotate-ca' finishes it` : ROTATE,
     });
   }

@@ -6,10 +6,11 @@ import { listJson, listText } from '../members/list.js';
 import { removeMember, removeReport, removeRun } from '../members/remove.js';
 import { replaceMember, replaceReport, replaceRun } from '../members/replace.js';
 import { askMembers } from '../members/view.js';
+import { clusterVersion } from '../upgrade/facts.js';
 import { info, printJson, println } from '../output.js';
 import { loadInventory, withAcceptNew, withInventory, withJson, type CommonOptions } from './options.js';
 
-type Opts = CommonOptions & { acceptNew?: boolean; yes?: boolean; wait?: string; lint?: boolean; templates?: string };
+type Opts = CommonOptions & { acceptNew?: boolean; yes?: boolean; snapshot?: boolean; wait?: string; lint?: boolean; templates?: string };
 
 
 export function registerMember(program: Command): void {
@@ -17,9 +18,12 @@ export function registerMember(program: Command): void {
   const list = withAcceptNew(member.command('list').description('the members: ID, name, status, learner, URLs, leader, whether the inventory lists them; then what the cluster survives'));
   withJson(withInventory(list)).action(async (opts: Opts) => {
     const inv = await loadInventory(opts);
-    const view = await withHosts(inv, inv.nodes, { acceptNew: !!opts.acceptNew }, (run) => askMembers(inv, run.hosts));
-    if (opts.json) printJson(listJson(view));
-    else println(listText(view));
+    const { view, cluster } = await withHosts(inv, inv.nodes, { acceptNew: !!opts.acceptNew }, async (run) => {
+      const v = await askMembers(inv, run.hosts);
+      return { view: v, cluster: await clusterVersion(inv, v.asker.remote, v.asker.node) };
+    });
+    if (opts.json) printJson(listJson(view, cluster));
+    else println(listText(view, cluster));
   });
 
   const remove = withAcceptNew(
@@ -27,11 +31,12 @@ export function registerMember(program: Command): void {
       .command('remove')
       .description('remove a member (refused when the members left could not keep quorum); on the node, stop and disable etcd and move the data dir aside')
       .argument('<node>', 'inventory node or member name')
-      .option('--yes', 'do not ask (required without a terminal)'),
+      .option('--yes', 'do not ask (required without a terminal)')
+      .option('--no-snapshot', 'no pre-remove snapshot into snapshots.dir'),
   );
   withJson(withInventory(remove)).action(async (node: string, opts: Opts) => {
     const inv = await loadInventory(opts);
-    const run = removeRun({ inv, hosts: newHosts(inv.nodes), acceptNew: !!opts.acceptNew, log: info }, node, { yes: !!opts.yes });
+    const run = removeRun({ inv, hosts: newHosts(inv.nodes), acceptNew: !!opts.acceptNew, log: info }, node, { yes: !!opts.yes, ...(opts.snapshot === false ? { noSnapshot: true } : {}) });
     await removeMember(run);
     if (opts.json) printJson({ removed: { id: run.target!.id, name: run.target!.name }, done: run.done, notDone: run.left, ...(run.members ? { members: run.members.map((m) => ({ id: m.id, name: m.name, isLearner: m.isLearner })) } : {}) });
     else println(removeReport(run).join('\n'));
@@ -45,7 +50,8 @@ export function registerMember(program: Command): void {
       .option('--yes', 'do not ask (required without a terminal)')
       .option('--wait <seconds>', 'how long the new member may take to catch up and be healthy', '60')
       .option('--no-lint', 'ship the unit even if lint finds errors')
-      .option('--templates <dir>', 'directory with your own etcd.service.hbs (as given to up)'),
+      .option('--templates <dir>', 'directory with your own etcd.service.hbs (as given to up)')
+      .option('--no-snapshot', 'no pre-replace snapshot into snapshots.dir'),
   );
   withJson(withInventory(replace)).action(async (node: string, opts: Opts) => {
     if (!(Number(opts.wait) > 0)) throw new UsageError(`--wait ${opts.wait}: not a number of seconds`);
@@ -56,6 +62,7 @@ export function registerMember(program: Command): void {
       json: !!opts.json,
       ...(opts.lint === false ? { lint: false } : {}),
       ...(opts.templates ? { templates: opts.templates } : {}),
+      ...(opts.snapshot === false ? { noSnapshot: true } : {}),
     });
     await replaceMember(run);
     if (opts.json) printJson({ node, id: run.newId, done: run.done, members: (run.members ?? []).map((m) => ({ id: m.id, name: m.name, isLearner: m.isLearner })) });

@@ -9,7 +9,7 @@ import { confirm } from '../members/confirm.js';
 import { listTable, statusJson, statusText } from '../snapshot/view.js';
 import { loadInventory, withAcceptNew, withInventory, withJson, type CommonOptions } from './options.js';
 
-type Opts = CommonOptions & { acceptNew?: boolean; node?: string; out?: string; dir?: string; force?: boolean; yes?: boolean; wait?: string };
+type Opts = CommonOptions & { snapshot?: boolean; acceptNew?: boolean; node?: string; out?: string; dir?: string; force?: boolean; yes?: boolean; wait?: string };
 
 
 export function registerSnapshot(program: Command): void {
@@ -77,13 +77,14 @@ export function registerSnapshot(program: Command): void {
       .description('restore the whole cluster from a snapshot: every member stopped, its data dir moved aside (never deleted), restored with a new token, started together, checked')
       .argument('<file>', 'a snapshot file')
       .option('--force', 'restore even though the cluster is healthy (what it holds since the snapshot is lost)')
+      .option('--no-snapshot', 'with --force, no pre-restore snapshot of what the cluster holds now')
       .option('--yes', 'do not ask (required without a terminal)')
       .option('--wait <seconds>', 'how long the restored cluster may take to be healthy', '120'),
   );
   withJson(withInventory(restore)).action(async (file: string, opts: Opts) => {
     if (!(Number(opts.wait) > 0)) throw new UsageError(`--wait ${opts.wait}: not a number of seconds`);
     const inv = await loadInventory(opts);
-    const run = restoreRun({ inv, hosts: newHosts(inv.nodes), acceptNew: !!opts.acceptNew, log: info }, file, { force: !!opts.force, yes: !!opts.yes, waitMs: Number(opts.wait) * 1000 });
+    const run = restoreRun({ inv, hosts: newHosts(inv.nodes), acceptNew: !!opts.acceptNew, log: info }, file, { force: !!opts.force, yes: !!opts.yes, waitMs: Number(opts.wait) * 1000, ...(opts.snapshot === false ? { noSnapshot: true } : {}) });
     await restoreSnapshot(run);
     if (opts.json) printJson({ file: run.file, token: run.token, movedTo: run.movedTo, done: run.done, checks: run.checks, members: run.after?.members ?? [] });
     else println(restoreReport(run).join('\n'));

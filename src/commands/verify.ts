@@ -8,6 +8,8 @@ import { diagnoseJournal, type Finding } from '../verify/diagnose.js';
 import { endpointsOf, etcdctlCommand } from '../verify/etcdctl.js';
 import { gatherFacts } from '../verify/gather.js';
 import { gatherCondition } from '../cluster/gather.js';
+import { clusterVersion } from '../upgrade/facts.js';
+import { mixedVersions } from '../upgrade/preflight.js';
 import { parseJournal } from '../verify/journal.js';
 import { parseCheckPerf, PERF_LOADS, type PerfLoad, type PerfResult } from '../verify/perf.js';
 import { clientUrl } from '../inventory/derive.js';
@@ -32,6 +34,12 @@ export function registerVerify(program: Command): void {
       // The whole cluster's condition leads the report: read beside the checks' facts, over the same connections.
       const [{ facts, probe, journals }, { condition }, certs] = await Promise.all([gatherFacts(inv, run.hosts), gatherCondition(inv, run.hosts), checkInstalled(inv, run.hosts)]);
       const verdict = verifyVerdict(inv, facts);
+      // Each member's server version and the cluster version: a mixed cluster is named (an upgrade not finished).
+      const clusterVer = probe ? await clusterVersion(inv, probe.remote, probe.node) : undefined;
+      const versionRows = facts.status.map((s) => ({ name: inv.nodes.find((n) => s.endpoint.includes(`//${n.internalIp}:`))?.name ?? s.endpoint, healthy: true, ...(s.status?.version ? { version: s.status.version } : {}) }));
+      const mixed = mixedVersions(versionRows, clusterVer);
+      if (mixed) verdict.problems.push({ check: 'members', severity: 'warning', message: `mixed versions: ${mixed} ('hardway up' finishes the version change)` });
+      const versions = mixed ?? (versionRows.some((v) => v.version) ? `all ${versionRows.filter((v) => v.version).length} members on ${versionRows.find((v) => v.version)!.version}${clusterVer ? `; cluster version ${clusterVer.split('.').slice(0, 2).join('.')}` : ''}` : undefined);
       if (condition.severity !== 'ok') verdict.problems.unshift({ check: 'cluster', severity: condition.severity === 'error' ? 'error' : 'warning', message: `${condition.headline}${condition.fix && !condition.headline.includes(condition.fix) ? ` (fix: ${condition.fix})` : ''}` });
       // The certificates installed on the nodes, read there: expiry, trust between the nodes, SANs, usages, pki.dir's.
       for (const c of certs.problems) verdict.problems.push({ check: 'certs', ...(c.node ? { node: c.node } : {}), severity: c.severity, message: `${c.message} (fix: ${c.fix})` });
@@ -56,9 +64,9 @@ export function registerVerify(program: Command): void {
       const problems: (Problem | EncryptionProblem)[] = [...verdict.problems, ...atRest.problems];
       const errors = problems.filter((p) => p.severity === 'error');
       if (opts.json) {
-        printJson({ ok: errors.length === 0, condition, quorum: verdict.quorum, members: facts.members ?? [], status: facts.status, health: facts.health, nodes: facts.nodes, certificates: certs.rows, journal: Object.fromEntries(findings), ...(perf ? { perf } : {}), ...(atRest.report?.total ? { secrets: { total: atRest.report.total, encrypted: atRest.report.encrypted, keys: atRest.report.keys } } : {}), problems });
+        printJson({ ok: errors.length === 0, condition, ...(clusterVer ? { clusterVersion: clusterVer } : {}), ...(versions ? { versions } : {}), quorum: verdict.quorum, members: facts.members ?? [], status: facts.status, health: facts.health, nodes: facts.nodes, certificates: certs.rows, journal: Object.fromEntries(findings), ...(perf ? { perf } : {}), ...(atRest.report?.total ? { secrets: { total: atRest.report.total, encrypted: atRest.report.encrypted, keys: atRest.report.keys } } : {}), problems });
       } else {
-        println(`Cluster: ${condition.headline}\n`);
+        println(`Cluster: ${condition.headline}${versions ? `\nVersions: ${versions}` : ''}\n`);
         printReport(facts, verdict.quorum.text, problems, perf, certs.rows);
       }
       if (errors.length) {

@@ -2,6 +2,7 @@ import { OperationError } from '../errors.js';
 import type { Inventory } from '../inventory/types.js';
 import { connectStep, usable, type Host, type HostsRun } from '../engine/hosts.js';
 import { runSteps, step } from '../engine/runner.js';
+import { snapshotFirst } from '../snapshot/auto.js';
 import { must, retry } from '../provision/apply.js';
 import { reachableClientUrl } from '../provision/health.js';
 import type { Remote } from '../ssh/remote.js';
@@ -21,6 +22,8 @@ import { askMembers, memberLabel, memberNamed, type MemberRow, type MembersView 
 
 export interface RemoveOptions {
   yes?: boolean;
+  /** No pre-remove snapshot. */
+  noSnapshot?: boolean;
   /** Asking on a terminal (default: whether stdin and stderr are one). */
   isTTY?: boolean;
   acceptNew?: boolean;
@@ -119,7 +122,7 @@ export function removeRun(base: HostsRun, name: string, opts: RemoveOptions): Re
 
 export async function removeMember(run: RemoveRun): Promise<RemoveRun> {
   const s = removeSteps;
-  await runSteps(run, [connectStep<RemoveRun>(), s.ask, s.check, s.confirm, s.removeMember, s.leaveNode]);
+  await runSteps(run, [connectStep<RemoveRun>(), s.ask, s.check, s.confirm, snapshotFirst<RemoveRun>('pre-remove'), s.removeMember, s.leaveNode]);
   return run;
 }
 

@@ -3,6 +3,7 @@ import { peerUrl } from '../inventory/derive.js';
 import type { NodeSpec } from '../inventory/types.js';
 import { connectStep, usable, type Host, type HostsRun } from '../engine/hosts.js';
 import { runSteps, step } from '../engine/runner.js';
+import { snapshotFirst } from '../snapshot/auto.js';
 import { applyFiles, must, observeNode, retry, systemdStep } from '../provision/apply.js';
 import { desiredNode, type Artifacts } from '../provision/desired.js';
 import { reachableClientUrl, waitHealthy } from '../provision/health.js';
@@ -26,6 +27,8 @@ import { askMembers, memberLabel, type MemberRow, type MembersView } from './vie
 
 export interface ReplaceOptions extends Pick<PrepareOptions, 'lint' | 'templates' | 'json'> {
   yes?: boolean;
+  /** No pre-replace snapshot. */
+  noSnapshot?: boolean;
   isTTY?: boolean;
   acceptNew?: boolean;
   now?: Date;
@@ -184,7 +187,7 @@ export function replaceRun(base: HostsRun, name: string, opts: ReplaceOptions): 
 
 export async function replaceMember(run: ReplaceRun): Promise<ReplaceRun> {
   const s = replaceSteps;
-  await runSteps(run, [connectStep<ReplaceRun>(), s.reach, s.ask, s.check, s.prepare, s.confirm, s.removeOld, s.leave, s.install, s.add, s.promote, s.healthy]);
+  await runSteps(run, [connectStep<ReplaceRun>(), s.reach, s.ask, s.check, s.prepare, s.confirm, snapshotFirst<ReplaceRun>('pre-replace'), s.removeOld, s.leave, s.install, s.add, s.promote, s.healthy]);
   return run;
 }
 

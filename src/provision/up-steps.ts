@@ -23,9 +23,7 @@ import { prepareArtifacts, renderUnits } from './prepare.js';
 import type { Condition } from '../cluster/condition.js';
 import { gatherCondition } from '../cluster/gather.js';
 import { clientUrl } from '../inventory/derive.js';
-import { newHosts } from '../engine/hosts.js';
-import { saveRun, saveSnapshot } from '../snapshot/save.js';
-import { pruneSnapshots } from '../snapshot/store.js';
+import { autoSnapshot } from '../snapshot/auto.js';
 import { clusterVersion, memberVersions, releaseVersion } from '../upgrade/facts.js';
 import { preflight, preflightText, type Preflight } from '../upgrade/preflight.js';
 import { dropPreviousScript, JOURNAL_REASON, keepPreviousScript, putBackScript } from './roll.js';
@@ -473,11 +471,7 @@ const rollingRestart = step<UpRun>(
 
 /** Before the first restart of a version change: a snapshot in snapshots.dir, its manifest saying why. */
 async function preUpgradeSnapshot(r: UpRun): Promise<void> {
-  const save = saveRun({ inv: r.inv, hosts: newHosts(r.inv.nodes), acceptNew: !!r.acceptNew, log: r.log }, { reason: 'pre-upgrade' });
-  await saveSnapshot(save);
-  r.log(`saved the pre-upgrade snapshot ${save.out} (revision ${save.manifest?.revision})`);
-  const removed = await pruneSnapshots(r.inv.snapshots.dir, r.inv.snapshots.keep ?? 10, r.inv.cluster.token);
-  if (removed.length) r.log(`removed ${removed.length} older snapshot(s) of this cluster (snapshots.keep: ${r.inv.snapshots.keep ?? 10}): ${removed.map((f) => f.split('/').pop()).join(', ')}`);
+  await autoSnapshot(r, 'pre-upgrade');
 }
 
 /** The leader restarts last, once it has handed its leadership to a member already restarted (no election on its stop). */

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { CheckFailed, OperationError } from '../errors.js';
 import { askCluster } from '../engine/cluster.js';
 import { checkRebuilt } from '../cluster/check.js';
+import { snapshotFirst } from './auto.js';
 import { connectStep, eachHost, type Host, type HostsRun } from '../engine/hosts.js';
 import { runSteps, step, type Step } from '../engine/runner.js';
 import { initialCluster, peerUrl } from '../inventory/derive.js';
@@ -30,6 +31,8 @@ import { BUMP_REVISION, parseSnapshotStatus, restoreCommand, statusCommand, supp
 
 export interface RestoreOptions {
   force?: boolean;
+  /** No pre-restore snapshot of a healthy cluster (--force) before it is replaced. */
+  noSnapshot?: boolean;
   yes?: boolean;
   isTTY?: boolean;
   /** How long the restored cluster may take to be healthy. */
@@ -249,7 +252,7 @@ export function restoreRun(base: HostsRun, file: string, opts: RestoreOptions): 
 
 export async function restoreSnapshot(run: RestoreRun): Promise<RestoreRun> {
   const s = restoreSteps;
-  await runSteps(run, [s.checkFile, connectStep<RestoreRun>(), s.reachable, s.upload, s.guard, s.confirm, s.stop, s.moveAside, s.restore, s.token, s.start, s.check]);
+  await runSteps(run, [s.checkFile, connectStep<RestoreRun>(), s.reachable, s.upload, s.guard, s.confirm, snapshotFirst<RestoreRun>('pre-restore', (r) => !!r.healthy), s.stop, s.moveAside, s.restore, s.token, s.start, s.check]);
   return run;
 }
 

@@ -28,13 +28,21 @@ describe('member list output', () => {
 
   it('prints the table, the fault-tolerance line and what the inventory and the cluster disagree on', () => {
     const text = listText(view);
-    expect(text).toMatch(/│ a0 +│ controller-0 │ started +│ no +│ https:\/\/10\.240\.0\.10:2380 │ https:\/\/10\.240\.0\.10:2379 │ yes +│ yes +│/);
-    expect(text).toMatch(/│ a3 +│ +│ unstarted │ yes +│ .* │ no +│/);
-    expect(text.split('\n').slice(-3)).toEqual([
+    expect(text).toMatch(/│ a0 +│ controller-0 │ started +│ 3\.4\.23 +│ no +│ https:\/\/10\.240\.0\.10:2380 │ https:\/\/10\.240\.0\.10:2379 │ yes +│ yes +│/);
+    expect(text).toMatch(/│ a3 +│ +│ unstarted │ +│ yes +│ .* │ no +│/);
+    expect(text.split('\n').slice(-4)).toEqual([
       '2 voting members (+1 learner): quorum 2, survives 0 failures',
+      'all 2 members on 3.4.23',
       "a3 is not in the inventory ('hardway member remove a3' removes it)",
       "controller-2 is in the inventory but not a member ('hardway up' adds it)",
     ]);
+  });
+
+  it('names the versions, and which members run which while they differ', () => {
+    const mixed = memberRows(inv, [member(0), member(1), member(2)], [status(0, 0), status(1, 0), { ...status(2, 0), version: '3.5.16' }]);
+    expect(listText({ rows: mixed, notMembers: [] }, '3.4.0').split('\n')).toContain('1 of 3 members on 3.5.16, 2 on 3.4.23; cluster version 3.4 until all run 3.5');
+    expect(listText(view, '3.4.0')).toContain('all 2 members on 3.4.23; cluster version 3.4');
+    expect(listJson(view, '3.4.0')).toMatchObject({ clusterVersion: '3.4.0', members: [{ version: '3.4.23' }, { version: '3.4.23' }, {}] });
   });
 
   it('gives the same as JSON, IDs as hex strings', () => {

@@ -423,7 +423,8 @@ describe('snapshot restore', () => {
   it('with --force on a healthy cluster: the followers are stopped first, the leader last (no leader-transfer timeout)', async () => {
     const c = restoreCluster({ leader: 1 });
     const inventory = { ...inv, file: '<memory>', etcd: { ...inv.etcd, version: '3.4.27' } };
-    await restore(await snapshotFile(), { yes: true, force: true }, [], inventory);
+    // The pre-restore snapshot (snapshot/auto.ts) is another flow's: not this test's subject.
+    await restore(await snapshotFile(), { yes: true, force: true, noSnapshot: true }, [], inventory);
     const stopped = stops(commands(c.log)).map((l) => l.split(':')[0]);
     expect(stopped).toHaveLength(3);
     expect(stopped[2]).toBe('controller-1');

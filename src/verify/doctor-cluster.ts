@@ -158,7 +158,8 @@ export function diagnoseCluster(inv: Inventory, facts: DoctorFacts, condition?: 
   if (!found) return findings;
   // With a majority down, elections fail for want of voters, not for a slow disk: never the headline then.
   const noQuorum = condition.kind === 'quorum-lost';
-  const lead = noQuorum ? withCertCause(found, facts.certs ?? []) : found;
+  // Members that run and cannot keep a leader, or too few running: certificates they refuse may be why.
+  const lead = noQuorum || condition.kind === 'no-leader' ? withCertCause(found, facts.certs ?? []) : found;
   const rest = findings.map((f) =>
     noQuorum && (f.id === 'ELECT-LOOP' || f.id === 'ELECT-FLAP')
       ? { ...f, severity: 'info' as const, title: `${f.title}: a consequence of the lost quorum`, fix: `see CLUSTER above: ${lead.fix}` }

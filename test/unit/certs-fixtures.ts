@@ -40,10 +40,10 @@ export function leafOf(ca: string, caKey: string, key: string, o: Leaf = {}): st
   });
 }
 
-let keys: Promise<string[]> | undefined;
+let keys: Promise<[string, string, string, string]> | undefined;
 /** Four RSA keys made once per test file (CA A, CA B, leaf, spare). */
-export function testKeys(): Promise<string[]> {
-  keys ??= Promise.all([0, 1, 2, 3].map(() => generateRsaKey(2048)));
+export function testKeys(): Promise<[string, string, string, string]> {
+  keys ??= Promise.all([generateRsaKey(2048), generateRsaKey(2048), generateRsaKey(2048), generateRsaKey(2048)]);
   return keys;
 }
 

@@ -104,11 +104,16 @@ function clusterCommand(pki: Command, name: string, description: string): Comman
   );
 }
 
-function clusterOptions(cmd: Command): ClusterOpts & { waitMs: number } {
+/** The run's options from the command line, checked: `--wait` in seconds, `--yes`, `--json` (no progress then). */
+async function clusterRun(cmd: Command) {
   const opts = checkOptions<ClusterOpts>(cmd);
   if (!(Number(opts.wait) > 0)) throw new UsageError(`--wait ${opts.wait}: not a number of seconds`);
-  return { ...opts, waitMs: Number(opts.wait) * 1000 };
+  const inv = await loadInventory(opts);
+  const runOpts = { yes: !!opts.yes, json: !!opts.json, waitMs: Number(opts.wait) * 1000, acceptNew: !!opts.acceptNew };
+  return { inv, json: !!opts.json, runOpts, log: opts.json ? () => {} : info };
 }
+
+const caJson = (c: { subject: string; fingerprint: string; notAfter: Date }) => ({ subject: c.subject, fingerprint: c.fingerprint, notAfter: c.notAfter.toISOString() });
 
 export function registerPkiCluster(pki: Command): void {
   clusterCommand(
@@ -116,12 +121,11 @@ export function registerPkiCluster(pki: Command): void {
     'renew',
     'a new kubernetes.pem from the same CA, for the key in use, installed on every member and taken into use with the fewest restarts (etcd reads it for each new connection); starts a cluster that is down because its leaves expired',
   ).action(async (_o: ClusterOpts, cmd: Command) => {
-    const opts = clusterOptions(cmd);
-    const inv = await loadInventory(opts);
+    const { inv, json, runOpts, log } = await clusterRun(cmd);
     const { newRenewRun, renewCluster } = await import('../certs/renew.js');
-    const run = await renewCluster(newRenewRun(inv, { yes: !!opts.yes, json: !!opts.json, waitMs: opts.waitMs, acceptNew: !!opts.acceptNew }, opts.json ? () => {} : info));
-    if (opts.json) printJson({ ok: true, serial: run.leaf?.serial, notAfter: run.leaf?.notAfter.toISOString(), serving: Object.fromEntries(run.serving), done: run.done });
-    else println(`every member serves ${'kubernetes.pem'} serial ${run.leaf!.serial}: ${[...run.serving].map(([n, how]) => `${n} (${how})`).join(', ')}`);
+    const run = await renewCluster(newRenewRun(inv, runOpts, log));
+    if (json) printJson({ ok: true, serial: run.leaf?.serial, notAfter: run.leaf?.notAfter.toISOString(), serving: Object.fromEntries(run.serving), done: run.done });
+    else println(`every member serves kubernetes.pem serial ${run.leaf!.serial}: ${[...run.serving].map(([n, how]) => `${n} (${how})`).join(', ')}`);
   });
 
   clusterCommand(
@@ -129,12 +133,10 @@ export function registerPkiCluster(pki: Command): void {
     'rotate-ca',
     "move the cluster to a new CA (or pki.dir's, when the nodes trust another) with no downtime: both CAs trusted, new leaves, the new CA alone, each phase rolling with quorum kept; resumes where a killed run stopped",
   ).action(async (_o: ClusterOpts, cmd: Command) => {
-    const opts = clusterOptions(cmd);
-    const inv = await loadInventory(opts);
+    const { inv, json, runOpts, log } = await clusterRun(cmd);
     const { keptAside, newRotateRun, rotateCa } = await import('../certs/rotate.js');
-    const run = await rotateCa(newRotateRun(inv, { yes: !!opts.yes, json: !!opts.json, waitMs: opts.waitMs, acceptNew: !!opts.acceptNew }, opts.json ? () => {} : info));
-    const newCa = run.newCa ? { subject: run.newCa.subject, fingerprint: run.newCa.fingerprint, notAfter: run.newCa.notAfter.toISOString() } : undefined;
-    if (opts.json) printJson({ ok: true, newCa, oldCas: run.oldCas.map((c) => ({ subject: c.subject, fingerprint: c.fingerprint, notAfter: c.notAfter.toISOString() })), keptAside: keptAside(run), done: run.done });
+    const run = await rotateCa(newRotateRun(inv, runOpts, log));
+    if (json) printJson({ ok: true, newCa: run.newCa ? caJson(run.newCa) : null, oldCas: run.oldCas.map(caJson), keptAside: keptAside(run), done: run.done });
     else {
       println(`the cluster now trusts ${run.newCa!.subject} (sha256 ${run.newCa!.fingerprint}) alone; every member serves a leaf it issued`);
       const kept = keptAside(run);

@@ -109,23 +109,9 @@ describe('pki rotate-ca', () => {
     }
     // The order on the nodes: trust files, restarts (the leader, controller-0 in the fake, last), leaves, trust, restarts.
     const steps = lab.log.filter((l) => /upload|systemctl restart/.test(l)).map((l) => l.replace(/^(\S+): (upload|systemctl restart).*?(\/etc\/etcd\/\S+)?$/, '$1 $2 $3').trim());
-    expect(steps).toEqual([
-      'controller-0 upload /etc/etcd/ca.pem',
-      'controller-1 upload /etc/etcd/ca.pem',
-      'controller-2 upload /etc/etcd/ca.pem',
-      'controller-1 systemctl restart',
-      'controller-2 systemctl restart',
-      'controller-0 systemctl restart',
-      'controller-0 upload /etc/etcd/kubernetes.pem',
-      'controller-1 upload /etc/etcd/kubernetes.pem',
-      'controller-2 upload /etc/etcd/kubernetes.pem',
-      'controller-0 upload /etc/etcd/ca.pem',
-      'controller-1 upload /etc/etcd/ca.pem',
-      'controller-2 upload /etc/etcd/ca.pem',
-      'controller-1 systemctl restart',
-      'controller-2 systemctl restart',
-      'controller-0 systemctl restart',
-    ]);
+    const uploads = (f: string) => [0, 1, 2].map((i) => `controller-${i} upload /etc/etcd/${f}`);
+    const restarts = ['controller-1', 'controller-2', 'controller-0'].map((n) => `${n} systemctl restart`);
+    expect(steps).toEqual([...uploads('ca.pem'), ...restarts, ...uploads('kubernetes.pem'), ...uploads('ca.pem'), ...restarts]);
     // pki.dir: the old CA and key kept aside, the record renamed, the new CA's key in ca-key.pem.
     const files = readdirSync(inv.pki.dir);
     const stamp = /^ca\.pem\.old-(\d{8}T\d{6}Z)$/.exec(files.find((f) => f.startsWith('ca.pem.old-')) ?? '')?.[1];

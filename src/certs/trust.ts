@@ -3,7 +3,7 @@ import type { HostsRun } from '../engine/hosts.js';
 import { step, type Step } from '../engine/runner.js';
 import { describeCa, hasCert, issuerIn, readBundle, type CertSummary } from '../pki/bundle.js';
 import { PKI_FILES } from '../pki/files.js';
-import { phaseTrust, readRotation, type RotationState } from '../pki/rotation.js';
+import { phaseTrust, readRotation, rotationLine, type RotationState } from '../pki/rotation.js';
 import { readPkiFiles, type PkiContents } from '../pki/store.js';
 import { readInstalled, type NodeCerts } from './installed.js';
 
@@ -70,6 +70,8 @@ export function trustGuard<R extends HostsRun>(): Step<R> {
       const nodes = await readInstalled(r.hosts);
       const why = trustConflict(dir, shippedFrom(local, rotation), nodes);
       if (why) throw new OperationError(why);
+      // pki.dir holds the phase's files: shipping them moves the rotation forward, never back.
+      if (rotation) r.log(`pki: ${rotationLine(rotation)}: the certificates shipped are that phase's ('hardway pki rotate-ca' finishes it)`);
     },
     (r) => r.inv.etcd.tls,
   );

@@ -133,6 +133,24 @@ describe("up's trust guard", () => {
   });
 });
 
+describe('plan and up during a CA rotation: they ship the phase\'s files and never undo one', () => {
+  it('phase 1 next to nodes not yet moved, phase 3 next to nodes still on both CAs: no conflict; what is shipped is the phase\'s', () => {
+    const s: RotationState = { version: 1, phase: 1, started: '', stamp: '20260601T120000Z', oldCas: caA, newCa: caB, done: {} };
+    const newLeaf = leafOf(caB, keyB, leafKey);
+    // Phase 1: pki.dir has both CAs and still the old leaf; two nodes trust the old CA alone.
+    const p1 = shippedFrom({ ca: phaseTrust(s, 1), cert: leafA }, s);
+    expect(p1.trust.map((c) => c.fingerprint)).toEqual(readBundle(phaseTrust(s, 1)).map((c) => c.fingerprint));
+    expect(p1.leafIssuer?.fingerprint).toBe(readBundle(caA)[0]!.fingerprint);
+    expect(trustConflict('/pki', p1, [node(0, phaseTrust(s, 1), leafA), node(1, caA, leafA), node(2, caA, leafA)])).toBeUndefined();
+    // Phase 3: the new CA alone and the new leaf, next to nodes that still trust both.
+    const s3 = { ...s, phase: 3 as const };
+    const p3 = shippedFrom({ ca: phaseTrust(s3, 3), cert: newLeaf }, s3);
+    expect(trustConflict('/pki', p3, [0, 1, 2].map((i) => node(i, phaseTrust(s3, 2), newLeaf)))).toBeUndefined();
+    // The new leaf shipped in phase 1 would be a conflict: the nodes do not trust its CA yet.
+    expect(trustConflict('/pki', { trust: p1.trust, leafIssuer: readBundle(caB)[0]! }, [0, 1, 2].map((i) => node(i, caA, leafA)))).toBeDefined();
+  });
+});
+
 /**
  * The design of rotate-ca, checked on real certificates: at every moment of every phase (each node before or after
  * its change, its etcd restarted or not), every running member accepts every other member's leaf on a new

@@ -9,41 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import { healthyCount, mainPid, scratchInventory } from './etcd-helpers.js';
+import { guideUnit } from '../guide-unit.js';
 import { describeLab, installEtcdBinaries, lab, runHardway, sshOk, waitUntil, wipeNode, writeNodeFile } from './lab-helpers.js';
-
-/** The guide's etcd.service (2020 edition), with its shell variables as the guide's heredoc expands them. */
-function guideUnit(name: string, ip: string, cluster: string): string {
-  return `[Unit]
-Description=etcd
-Documentation=https://github.com/coreos
-
-[Service]
-Type=notify
-ExecStart=/usr/local/bin/etcd \\
-  --name ${name} \\
-  --cert-file=/etc/etcd/kubernetes.pem \\
-  --key-file=/etc/etcd/kubernetes-key.pem \\
-  --peer-cert-file=/etc/etcd/kubernetes.pem \\
-  --peer-key-file=/etc/etcd/kubernetes-key.pem \\
-  --trusted-ca-file=/etc/etcd/ca.pem \\
-  --peer-trusted-ca-file=/etc/etcd/ca.pem \\
-  --peer-client-cert-auth \\
-  --client-cert-auth \\
-  --initial-advertise-peer-urls https://${ip}:2380 \\
-  --listen-peer-urls https://${ip}:2380 \\
-  --listen-client-urls https://${ip}:2379,https://127.0.0.1:2379 \\
-  --advertise-client-urls https://${ip}:2379 \\
-  --initial-cluster-token etcd-cluster-0 \\
-  --initial-cluster ${cluster} \\
-  --initial-cluster-state new \\
-  --data-dir=/var/lib/etcd
-Restart=on-failure
-RestartSec=5
-
-[Install]
-WantedBy=multi-user.target
-`;
-}
 
 /** A CA and kubernetes.pem made with openssl, as the guide's readers did before cfssl (SANs: the nodes, loopback). */
 async function opensslPki(dir: string, ips: string[], names: string[]): Promise<void> {

@@ -47,12 +47,12 @@ describeLab('hardway up', () => {
       expect(after).toEqual(before);
     });
 
-    it('plans without issuing certificates that do not exist yet', async () => {
+    it('with no pki.dir next to a running cluster, plans no new CA: it names the CA the members trust, issues nothing', async () => {
       const inv = await scratchInventory((doc, dir) => doc.setIn(['pki', 'dir'], path.join(dir, 'pki')));
       const r = await runHardway(['plan', '-i', inv]);
-      expect(r.exitCode, r.stderr).toBe(0);
-      expect(r.stderr).toMatch(/pki: up would fix: \S+\/pki does not exist/);
-      expect(r.stdout).toMatch(/write +\/etc\/etcd\/ca\.pem \(600, (missing|content differs)/);
+      expect(r.exitCode, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/the running members trust another CA than pki\.dir's: .* holds no ca\.pem/);
+      expect(r.stderr).toMatch(/hardway pki rotate-ca/);
       expect(existsSync(path.join(path.dirname(inv), 'pki'))).toBe(false);
     });
 

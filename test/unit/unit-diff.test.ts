@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { guideUnit } from '../guide-unit.js';
 import { validateInventory } from '../../src/inventory/validate.js';
 import { bufferSource } from '../../src/provision/artifacts.js';
 import { desiredNode, type Artifacts } from '../../src/provision/desired.js';
@@ -7,31 +8,7 @@ import { planNode, staleReason } from '../../src/provision/plan.js';
 import { argvDiffers, compareUnits, etcdDefault, flagChanges, flagMap, unitDiffLines } from '../../src/provision/unit-diff.js';
 import { bootstrapFreeSha256, execStartArgv, stateFreeSha256 } from '../../src/provision/unit-state.js';
 
-/** The guide's unit (2020 edition), as a hand-made cluster has it. */
-const guide = (ip: string) => `[Unit]
-Description=etcd
-Documentation=https://github.com/coreos
-
-[Service]
-Type=notify
-ExecStart=/usr/local/bin/etcd \\
-  --name controller-0 \\
-  --cert-file=/etc/etcd/kubernetes.pem \\
-  --key-file=/etc/etcd/kubernetes-key.pem \\
-  --peer-client-cert-auth \\
-  --client-cert-auth \\
-  --initial-advertise-peer-urls https://${ip}:2380 \\
-  --listen-peer-urls https://${ip}:2380 \\
-  --initial-cluster-token etcd-cluster-0 \\
-  --initial-cluster controller-0=https://${ip}:2380 \\
-  --initial-cluster-state new \\
-  --data-dir=/var/lib/etcd
-Restart=on-failure
-RestartSec=5
-
-[Install]
-WantedBy=multi-user.target
-`;
+const guide = (ip: string) => guideUnit('controller-0', ip);
 const hardway = (ip: string, extra = '--heartbeat-interval=100 \\\n  --election-timeout=1000') => guide(ip).replace('--data-dir=/var/lib/etcd\n', `--data-dir=/var/lib/etcd \\\n  ${extra}\n`);
 
 describe('comparing units the way etcd sees them', () => {

@@ -1,4 +1,4 @@
-import { OperationError } from '../errors.js';
+import { OperationError, UsageError } from '../errors.js';
 import { connectStep, failHost, newHosts, type HostsRun } from '../engine/hosts.js';
 import { runSteps, step } from '../engine/runner.js';
 import { sanList } from '../inventory/derive.js';
@@ -37,6 +37,7 @@ export function renewRun(base: HostsRun, opts: CertsOptions): RenewRun {
 
 const read = step<RenewRun>("read pki.dir and the nodes' certificates", async (r) => {
   const dir = r.inv.pki.dir;
+  if (!r.inv.etcd.tls) throw new UsageError(`etcd.tls is false in ${r.inv.file}: etcd runs on plain HTTP on loopback, with no certificate to renew`);
   const rotation = await readRotation(dir);
   if (rotation) throw new OperationError(`${rotationLine(rotation)}: 'hardway pki rotate-ca' finishes it, and its leaves are new already. Nothing was changed.`);
   r.local = await readPkiFiles(dir).catch(() => ({}));

@@ -1,6 +1,6 @@
 import { readdir, rename } from 'node:fs/promises';
 import path from 'node:path';
-import { OperationError } from '../errors.js';
+import { OperationError, UsageError } from '../errors.js';
 import { connectStep, newHosts, type HostsRun } from '../engine/hosts.js';
 import { runSteps, step } from '../engine/runner.js';
 import { sanList } from '../inventory/derive.js';
@@ -69,6 +69,7 @@ async function saveState(r: RotateRun, s: RotationState): Promise<void> {
 }
 
 const read = step<RotateRun>('read pki.dir and the nodes', async (r) => {
+  if (!r.inv.etcd.tls) throw new UsageError(`etcd.tls is false in ${r.inv.file}: etcd runs on plain HTTP on loopback, with no certificates to rotate`);
   requireAll(r, 'rotate-ca');
   await ensurePrivateDir(dirOf(r));
   r.state = await readRotation(dirOf(r));
@@ -115,7 +116,11 @@ const decide = step<RotateRun>(
       const key = await generateRsaKey(r.inv.pki.keyBits);
       newCa = { pem: buildCa({ keyPem: key, now, validityDays: caValidityDays(r.inv.pki.validityDays) }), key, adopted: false };
     }
-    const stamp = utcStamp(now);
+    // Never over a file kept by an earlier rotation (two within a second): the next free second.
+    const taken = new Set(await readdir(dirOf(r)));
+    let at = now.getTime();
+    while (taken.has(`${PKI_FILES.ca}.old-${utcStamp(new Date(at))}`)) at += 1000;
+    const stamp = utcStamp(new Date(at));
     const retired = [...oldCas, ...(localCa && !adopt && !hasCert(oldCas, localCa) ? [localCa] : [])];
     const aside: PendingFile[] = [{ name: `${PKI_FILES.ca}.old-${stamp}`, content: joinPem(retired.map((c) => c.pem)), mode: CERT_MODE }];
     if (local.caKey !== undefined && !adopt) aside.push({ name: `${PKI_FILES.caKey}.old-${stamp}`, content: local.caKey, mode: KEY_MODE });

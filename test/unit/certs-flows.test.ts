@@ -122,6 +122,11 @@ describe('pki rotate-ca', () => {
     expect(files).not.toContain('rotate-ca.json');
     expect(new X509Certificate(newCa).checkPrivateKey((await import('node:crypto')).createPrivateKey(pkiFile(inv, 'ca-key.pem')))).toBe(true);
     expect(run.done.join('\n')).toMatch(/serves serial \w+ on a new connection: no restart/);
+    // A second rotation in the same second keeps the first one's files: its own go to the next second.
+    await rotateCa(rotateRun({ ...base, hosts: newHosts(inv.nodes) }, { yes: true, now: NOW, waitMs: 3000, serve: serving(lab) }));
+    const kept = readdirSync(inv.pki.dir).filter((f) => f.startsWith('ca.pem.old-')).sort();
+    expect(kept).toEqual([`ca.pem.old-${stamp}`, `ca.pem.old-${stamp!.replace(/(\d\d)Z$/, (_m, sec: string) => `${String(Number(sec) + 1).padStart(2, '0')}Z`)}`]);
+    expect(readFileSync(path.join(inv.pki.dir, `ca.pem.old-${stamp}`), 'utf8')).toBe(caA.trim() + '\n');
   });
 
   it('resumes where it stopped: phase 2 recorded with controller-0 done, nothing of phase 1 again, controller-0 left alone in phase 2', async () => {

@@ -49,6 +49,11 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
 
 /** The one place where errors become a message and an exit code. */
 export async function main(argv: string[]): Promise<number> {
+  // `hardway verify | head`: a reader that goes away ends the output, not the process with a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv);

@@ -471,7 +471,9 @@ const rollingRestart = step<UpRun>(
 
 /** Before the first restart of a version change: a snapshot in snapshots.dir, its manifest saying why. */
 async function preUpgradeSnapshot(r: UpRun): Promise<void> {
-  await autoSnapshot(r, 'pre-upgrade');
+  // Taken with the tools of the release that runs now (the inventory already names the new one).
+  const from = r.preflight?.kind === 'upgrade' ? r.preflight.from : r.inv.etcd.version;
+  await autoSnapshot({ ...r, inv: { ...r.inv, etcd: { ...r.inv.etcd, version: from } } }, 'pre-upgrade');
 }
 
 /** The leader restarts last, once it has handed its leadership to a member already restarted (no election on its stop). */
@@ -557,7 +559,9 @@ const explainFiles = step<UpRun>('explain the differences', async (r) => {
           const have = await h.remote.run(`head -c 65536 ${shq(f.path)}`, { timeoutMs: 15_000 });
           f.diff = certDiffLines(have.stdout, f.file.source.data.toString('utf8'));
         } else if (f.role === 'binary') {
-          const have = await h.remote.run(`${shq(f.path)} --version 2>/dev/null | head -n 1`, { timeoutMs: 15_000 });
+          // etcd says its version with --version; etcdctl and etcdutl with `version`.
+          const ask = f.path === REMOTE_PATHS.etcd ? '--version' : 'version';
+          const have = await h.remote.run(`${shq(f.path)} ${ask} 2>/dev/null | head -n 1`, { timeoutMs: 15_000 });
           f.diff = binaryDiffLines(have.stdout, f.file.source, r.inv.etcd.version);
         }
       }

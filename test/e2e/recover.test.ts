@@ -74,11 +74,12 @@ describeLab('recover', () => {
 
       // Killed once the source runs alone with --force-new-cluster: the next run finishes.
       const child = spawn('node', [path.join(REPO, 'bin/hardway'), 'recover', '-i', inv(), '--yes'], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const closed = new Promise((res) => child.once('close', res));
       let err = '';
       child.stderr.on('data', (d: Buffer) => (err += d.toString()));
       await waitUntil(async () => /started once with --force-new-cluster/.test(err) || child.exitCode !== null, 120_000, 50);
       child.kill('SIGKILL');
-      await new Promise((res) => child.once('close', res));
+      await closed;
       expect(err).toMatch(/moved \/var\/lib\/etcd to \/var\/lib\/etcd\.pre-recover-/);
 
       const r = await runHardway(['recover', '-i', inv(), '--yes']);

@@ -47,13 +47,15 @@ export async function buildProgram(argv: string[] = []): Promise<Command> {
   return program;
 }
 
+function endOnClosedStdout(e: NodeJS.ErrnoException): void {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+}
+
 /** The one place where errors become a message and an exit code. */
 export async function main(argv: string[]): Promise<number> {
   // `hardway verify | head`: a reader that goes away ends the output, not the process with a stack trace.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0);
-    throw e;
-  });
+  if (!process.stdout.listeners('error').includes(endOnClosedStdout)) process.stdout.on('error', endOnClosedStdout);
   const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv);

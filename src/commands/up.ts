@@ -5,7 +5,7 @@ import { memberTable } from '../provision/health.js';
 import { runUp, type UpOptions, type UpReport } from '../provision/up.js';
 import { loadInventory, withInventory, withJson, withNodes, type CommonOptions } from './options.js';
 
-type Opts = CommonOptions & { nodes?: string[]; acceptNew?: boolean; dryRun?: boolean; lint: boolean; snapshot: boolean; templates?: string; wait: string };
+type Opts = CommonOptions & { nodes?: string[]; acceptNew?: boolean; dryRun?: boolean; lint: boolean; snapshot: boolean; downgrade?: boolean; templates?: string; wait: string };
 
 /** A per-node summary; exit 1 when any node failed. */
 export function finishReport(report: UpReport, opts: { json?: boolean; dryRun?: boolean }): void {
@@ -43,6 +43,7 @@ export function registerUp(program: Command): void {
     .option('--dry-run', 'only show what would be done (same as `hardway plan`)')
     .option('--no-lint', 'ship the unit even if lint finds errors')
     .option('--no-snapshot', 'no pre-upgrade snapshot before a version change rolls')
+    .option('--downgrade', 'allow a downgrade one minor down (etcd 3.6+, through etcdctl downgrade validate|enable)')
     .option('--templates <dir>', 'directory with your own etcd.service.hbs')
     .option('--wait <seconds>', 'how long to wait for the cluster to become healthy', '60');
   withNodes(withJson(withInventory(cmd))).action(async (opts: Opts) => {
@@ -54,6 +55,7 @@ export function registerUp(program: Command): void {
       json: !!opts.json,
       lint: opts.lint,
       ...(opts.snapshot === false ? { noSnapshot: true } : {}),
+      ...(opts.downgrade ? { downgrade: true } : {}),
       ...(opts.templates ? { templates: opts.templates } : {}),
       waitMs: Number(opts.wait) * 1000,
     };

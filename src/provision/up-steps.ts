@@ -49,6 +49,8 @@ export interface UpOptions {
   restartTogether?: boolean;
   /** No pre-upgrade snapshot before a version change rolls. */
   noSnapshot?: boolean;
+  /** A downgrade one minor down is asked for (etcd 3.6+: through its downgrade API). */
+  downgrade?: boolean;
 }
 
 export interface UpRun extends HostsRun {
@@ -171,6 +173,7 @@ const judgeRelease = step<UpRun>('judge the release', async (r) => {
     release,
     inventory: r.inv.etcd.version,
     flags,
+    ...(r.opts.downgrade ? { downgrade: true } : {}),
   });
   if (r.preflight.kind === 'refused' || r.preflight.kind === 'downgrade') throw new OperationError(`etcd ${release}: ${preflightText(r.preflight)}. Nothing was written.`);
   if (r.preflight.kind === 'upgrade') r.log(`etcd: ${preflightText(r.preflight)}`);
@@ -431,6 +434,7 @@ const rollingRestart = step<UpRun>(
     const leader = await leaderName(probe, r.inv, r.live?.members);
     const order = rollingOrder(selectedUsable(r).map((h) => h.plan!), leader);
     if (order.length && r.preflight?.kind === 'upgrade' && !r.opts.noSnapshot) await preUpgradeSnapshot(r);
+    if (order.length && r.preflight?.kind === 'upgrade' && r.preflight.downgrade) await enableDowngrade(r, probe, r.preflight.downgrade);
     const restarted: string[] = [];
     for (const p of order) {
       const h = r.hosts.find((x) => x.node.name === p.node)! as Host & { remote: Remote };
@@ -476,6 +480,18 @@ async function preUpgradeSnapshot(r: UpRun): Promise<void> {
   await autoSnapshot({ ...r, inv: { ...r.inv, etcd: { ...r.inv.etcd, version: from } } }, 'pre-upgrade');
 }
 
+/**
+ * etcd 3.6+ lets members of the next lower minor join only once the downgrade is enabled: validated, then enabled,
+ * through the quorum, before the first member gets the older binaries (etcd ends the downgrade by itself once every
+ * member runs them).
+ */
+async function enableDowngrade(r: UpRun, probe: Remote, to: string): Promise<void> {
+  const eps = endpointsOf(selectedUsable(r).map((h) => h.node));
+  await must(probe, etcdctlCommand(eps, ['downgrade', 'validate', to]), `etcdctl downgrade validate ${to}`);
+  await must(probe, etcdctlCommand(eps, ['downgrade', 'enable', to]), `etcdctl downgrade enable ${to}`);
+  r.log(`downgrade to ${to} validated and enabled`);
+}
+
 /** The leader restarts last, once it has handed its leadership to a member already restarted (no election on its stop). */
 async function handOffLeadership(r: UpRun, h: Host & { remote: Remote }, restarted: string[]): Promise<void> {
   const { members } = await memberList(h.remote, r.inv.nodes);
@@ -508,7 +524,7 @@ async function awaitClusterVersion(r: UpRun, probe: Remote): Promise<void> {
   const node = selectedUsable(r).find((h) => h.remote === probe)?.node;
   if (!node) return;
   let got: string | undefined;
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + Math.min(30_000, waitMsOf(r));
   while (Date.now() < deadline) {
     got = await clusterVersion(r.inv, probe, node);
     if (got?.startsWith(want)) break;

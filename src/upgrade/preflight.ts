@@ -69,11 +69,13 @@ export interface PreflightInput {
   inventory: string;
   /** Flag names (without dashes) the unit will carry, extraFlags included. */
   flags: string[];
+  /** The user asked for a downgrade (`up --downgrade`): etcd 3.6+ allows one minor down, through its downgrade API. */
+  downgrade?: boolean;
 }
 
 export type Preflight =
   | { kind: 'same'; note?: string }
-  | { kind: 'upgrade'; from: string; to: string; clusterVersion: string; notes: string[]; mixed?: string }
+  | { kind: 'upgrade'; from: string; to: string; clusterVersion: string; notes: string[]; mixed?: string; downgrade?: string }
   | { kind: 'downgrade'; from: string; to: string; refused: string[]; how: string }
   | { kind: 'refused'; refused: string[] };
 
@@ -125,9 +127,16 @@ export function preflight(input: PreflightInput): Preflight {
   // may go back: that is an upgrade not finished, which the cluster version has not followed yet.)
   if (release[0] < cluster[0] || (release[0] === cluster[0] && release[1] < cluster[1])) {
     const to = minorOf(release);
-    const how =
-      cluster[1] >= 6
-        ? `from 3.6 on etcd downgrades one minor at a time: 'etcdctl downgrade validate ${to}', then 'etcdctl downgrade enable ${to}', then the ${text(release)} binaries one member at a time (hardway does the binaries once the downgrade is enabled)`
+    // From 3.6, one minor down through etcd's downgrade API, when asked for: it rolls like an upgrade, the downgrade
+    // enabled first ('etcdctl downgrade validate|enable'), so that the members on the older release may join.
+    const oneDown = cluster[0] === release[0] && cluster[1] >= 6 && release[1] === cluster[1] - 1;
+    if (oneDown && input.downgrade && !refused.length) {
+      return { kind: 'upgrade', from: text(highest), to: text(release), clusterVersion: minorOf(cluster), notes: [`a downgrade to ${to}: 'etcdctl downgrade validate ${to}' and 'downgrade enable ${to}' first`], downgrade: to, ...(mixed ? { mixed } : {}) };
+    }
+    const how = oneDown
+      ? `from 3.6 on etcd downgrades one minor at a time: 'hardway up --downgrade' runs 'etcdctl downgrade validate ${to}' and 'etcdctl downgrade enable ${to}', then puts the ${text(release)} binaries on one member at a time`
+      : cluster[1] >= 6
+        ? `etcd downgrades one minor at a time: to ${to}, go through ${cluster[0]}.${cluster[1] - 1} first ('hardway up --downgrade' with its release)`
         : `etcd ${minorOf(cluster)} cannot be downgraded (its cluster version never goes down): the way back to ${to} is 'hardway snapshot restore FILE' of a snapshot taken while the cluster ran ${to}`;
     return { kind: 'downgrade', from: text(highest), to: text(release), refused: [`the cluster version is ${minorOf(cluster)} and the release is ${text(release)}: a downgrade`, ...refused], how };
   }
@@ -153,7 +162,7 @@ export function preflightText(p: Preflight): string {
     case 'same':
       return 'every member already runs this release';
     case 'upgrade':
-      return `upgrade ${p.from} → ${p.to} (cluster version ${p.clusterVersion}${p.mixed ? `; ${p.mixed}` : ''}): a snapshot first, then one member at a time, followers first, the leader last${p.notes.length ? `; ${p.notes.join('; ')}` : ''}`;
+      return `${p.downgrade ? 'downgrade' : 'upgrade'} ${p.from} → ${p.to} (cluster version ${p.clusterVersion}${p.mixed ? `; ${p.mixed}` : ''}): a snapshot first, then one member at a time, followers first, the leader last${p.notes.length ? `; ${p.notes.join('; ')}` : ''}`;
     case 'downgrade':
       return `refused before anything moves: ${p.refused.join('; ')}. ${p.how}`;
     case 'refused':

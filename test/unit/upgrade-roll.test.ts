@@ -80,4 +80,14 @@ describe('a rolling change over a cluster', () => {
     expect(log.filter((l) => /^controller-[02]: upload/.test(l))).toEqual([]);
     expect(etcd.hasQuorum()).toBe(true);
   });
+
+  it('a downgrade (etcd 3.6+, asked for) is validated and enabled through the quorum before the first member gets the older binary', async () => {
+    const { log, run } = cluster();
+    run.preflight = { kind: 'upgrade', from: '3.6.5', to: '3.5.26', clusterVersion: '3.6', notes: [], downgrade: '3.5' };
+    run.opts = { ...run.opts, noSnapshot: true };
+    await upStep.rollingRestart.run(run);
+    const steps = log.filter((l) => /downgrade (validate|enable)|systemctl restart etcd/.test(l)).map((l) => (/downgrade (validate|enable) 3\.5/.exec(l)?.[0] ?? l.replace(/^(controller-\d): .*/, '$1 restart')));
+    expect(steps.slice(0, 3)).toEqual(['downgrade validate 3.5', 'downgrade enable 3.5', 'controller-1 restart']);
+    expect(restarts(log)).toHaveLength(3);
+  });
 });

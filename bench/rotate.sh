@@ -45,8 +45,8 @@ TLS='--cacert=/etc/etcd/ca.pem --cert=/etc/etcd/kubernetes.pem --key=/etc/etcd/k
 WRITER=$(cat <<EOF
 : > /tmp/bench-writes; rm -f /tmp/bench-stop; i=0
 while [ ! -e /tmp/bench-stop ]; do
-  if ETCDCTL_API=3 /usr/local/bin/etcdctl --endpoints=$EPS $TLS --command-timeout=5s put /bench/rotate/\$i v >/dev/null 2>&1
-  then date +%s%3N >> /tmp/bench-writes; else echo "F \$(date +%s%3N)" >> /tmp/bench-writes; fi
+  if ETCDCTL_API=3 /usr/local/bin/etcdctl --endpoints=$EPS $TLS --command-timeout=5s put /bench/rotate/\$i v >/dev/null 2>/tmp/bench-err
+  then date +%s%3N >> /tmp/bench-writes; else echo "F \$(date +%s%3N) \$(grep -v '^{' /tmp/bench-err | tail -n 1)" >> /tmp/bench-writes; fi
   i=\$((i+1))
 done
 EOF
@@ -57,6 +57,7 @@ writer_stop() {
   on "${IPS[0]}" 'touch /tmp/bench-stop'
   wait "$WPID" || true
   on "${IPS[0]}" "awk '/^F/ { f++; next } { n++; if (last && \$1 - last > gap) gap = \$1 - last; last = \$1 } END { printf \"%d %d %d\\n\", n, f, gap }' /tmp/bench-writes"
+  on "${IPS[0]}" "grep '^F' /tmp/bench-writes" >>"$OUT/failed-writes.txt" || true
 }
 
 record() { # measure round seconds "writes failed gap"

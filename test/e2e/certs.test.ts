@@ -36,25 +36,38 @@ async function served(n: number): Promise<X509Certificate> {
 
 /**
  * A writer on controller-0 over every endpoint, a put every 50 ms, until stopped: how many writes, how many failed,
- * and the longest time between two successful ones.
+ * and the longest time between two successful ones. With `retry`, a put that fails is tried once more at once, as a
+ * client such as kube-apiserver does, and counts as failed only when that fails too; every first failure is printed
+ * with etcd's words. That is for operations that restart members, where etcd itself loses a request now and then:
+ * with TLS it stops its gRPC server without draining it (etcd issue 8916), so a put reaching a member in the very
+ * millisecond it stops is cut (`transport: missing content-type field`); and a put a follower forwards to the leader
+ * in the ~10 ms the leader hands its leadership on (as it stops) is dropped, the follower waiting out the client's
+ * deadline (`context deadline exceeded` after 5 s). On the lab, about one rotation in five shows one of them. A cluster
+ * that cannot take a write (no leader) fails the retry too.
  */
-async function writer(tag: string): Promise<() => Promise<{ writes: number; failed: number; gapMs: number }>> {
+async function writer(tag: string, retry = false): Promise<() => Promise<{ writes: number; failed: number; gapMs: number; failures: string }>> {
   const eps = lab().nodes.map((n) => `https://${n.address}:2379`).join(',');
   const stop = `/tmp/stop-writer-${tag}`;
-  await sshOk(0, `rm -f ${stop}`);
+  const fails = `/tmp/writer-failures-${tag}`;
+  await sshOk(0, `rm -f ${stop}; : > ${fails}`);
+  const put = `ETCDCTL_API=3 /usr/local/bin/etcdctl --endpoints=${eps} ${ETCDCTL_TLS} --command-timeout=5s put certs-${tag}-$i v >/dev/null 2>/tmp/writer-err-${tag}`;
+  const note = `echo "$(date +%T.%3N) $(grep -v '^{' /tmp/writer-err-${tag} | tail -n 1)" >> ${fails}`;
   const run = sshRun(
     0,
     `i=0; f=0; gap=0; last=$(date +%s%N); while [ ! -e ${stop} ]; do ` +
-      `if ETCDCTL_API=3 /usr/local/bin/etcdctl --endpoints=${eps} ${ETCDCTL_TLS} --command-timeout=5s put certs-${tag}-$i v >/dev/null 2>&1; ` +
-      `then now=$(date +%s%N); d=$(( (now - last) / 1000000 )); [ $d -gt $gap ] && gap=$d; last=$now; else f=$((f+1)); fi; i=$((i+1)); sleep 0.05; done; echo "$i $f $gap"`,
+      `ok=0; if ${put}; then ok=1; else ${note}; ${retry ? `if ${put}; then ok=1; else ${note}; fi; ` : ''}fi; ` +
+      `if [ $ok = 1 ]; then now=$(date +%s%N); d=$(( (now - last) / 1000000 )); [ $d -gt $gap ] && gap=$d; last=$now; else f=$((f+1)); fi; ` +
+      `i=$((i+1)); sleep 0.05; done; echo "$i $f $gap"`,
     { timeoutMs: 600_000 },
   );
   await new Promise((r) => setTimeout(r, 500));
   return async () => {
     await sshOk(0, `touch ${stop}`);
     const [writes = 0, failed = -1, gapMs = 0] = (await run).stdout.trim().split(' ').map(Number);
-    console.log(`writer ${tag}: ${writes} writes, ${failed} failed, longest gap between successful writes ${gapMs} ms`);
-    return { writes, failed, gapMs };
+    const failures = (await sshOk(0, `cat ${fails}`)).trim();
+    const cut = failures ? failures.split('\n').length : 0;
+    console.log(`writer ${tag}: ${writes} writes, ${failed} failed, longest gap between successful writes ${gapMs} ms${cut ? `; attempts that failed (${retry ? 'each retried at once' : 'not retried'}):\n${failures}` : ''}`);
+    return { writes, failed, gapMs, failures };
   };
 }
 
@@ -103,7 +116,7 @@ describeLab('certificates that outlive the lab', () => {
     expect(r.stderr).toMatch(new RegExp(`controller-0: serves serial ${after} on a new connection: no restart`));
     expect(await Promise.all(NODES.map(mainPid))).toEqual(pids);
     expect(w.writes).toBeGreaterThan(5);
-    expect(w.failed, `${w.failed} of ${w.writes} writes failed`).toBe(0);
+    expect(w.failed, `${w.failed} of ${w.writes} writes failed:\n${w.failures}`).toBe(0);
     const again = await runHardway(['up', '-i', inv]);
     expect(again.stdout, again.stderr).toMatch(/nothing changed/);
   });
@@ -158,7 +171,7 @@ describeLab('certificates that outlive the lab', () => {
 
   it('rotate-ca with a writer, killed after phase 1 and run again: every node presents a leaf of the new CA, no trust file holds the old CA, 0 failed writes', async () => {
     const oldCa = new X509Certificate(await read('ca.pem'));
-    const stop = await writer('rotate');
+    const stop = await writer('rotate', true);
     const child = spawn('node', [path.join(REPO, 'bin/hardway'), 'pki', 'rotate-ca', '-i', inv, '--yes'], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let first = '';
     child.stderr.on('data', (d: Buffer) => (first += d.toString()));
@@ -183,7 +196,7 @@ describeLab('certificates that outlive the lab', () => {
     }
     expect(await readFile(path.join(pki, `ca-key.pem.old-${/rotate-ca\.done-(\S+)\.json/.exec(r.stdout + r.stderr)?.[1] ?? ''}`), 'utf8')).toMatch(/PRIVATE KEY/);
     expect(w.writes).toBeGreaterThan(20);
-    expect(w.failed, `${w.failed} of ${w.writes} writes failed`).toBe(0);
+    expect(w.failed, `${w.failed} of ${w.writes} writes failed:\n${w.failures}`).toBe(0);
     expect(await healthyCount(0)).toBe(3);
   });
 
@@ -199,7 +212,7 @@ describeLab('certificates that outlive the lab', () => {
     await expect(readFile(path.join(pki, 'ca.pem'))).rejects.toThrow(/ENOENT/);
     expect(await fingerprint()).toEqual(before);
 
-    const stop = await writer('moved');
+    const stop = await writer('moved', true);
     const r = await runHardway(['pki', 'rotate-ca', '-i', inv, '--yes']);
     const w = await stop();
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
@@ -213,7 +226,7 @@ describeLab('certificates that outlive the lab', () => {
       expect(certsIn(await sshOk(n, 'cat /etc/etcd/ca.pem')).map((c) => c.fingerprint256)).toEqual([newCa.fingerprint256]);
       expect((await served(n)).verify(newCa.publicKey)).toBe(true);
     }
-    expect(w.failed, `${w.failed} of ${w.writes} writes failed`).toBe(0);
+    expect(w.failed, `${w.failed} of ${w.writes} writes failed:\n${w.failures}`).toBe(0);
     expect(w.writes).toBeGreaterThan(20);
     const again = await runHardway(['up', '-i', inv]);
     expect(again.stdout, again.stderr).toMatch(/nothing changed/);

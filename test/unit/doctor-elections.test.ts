@@ -190,3 +190,62 @@ describe('analyzeElections', () => {
     expect(a).toMatchObject({ elections: 0, loop: false, flapping: false, churn: false, summary: 'no raft election lines' });
   });
 });
+
+describe('per-member accounting', () => {
+  it("counts each raft event of a member's own lines by kind, with its terms, first and last election, and the leader it knows last", () => {
+    const other = '9e737febb6b99eee';
+    const evs = raftLines([
+      [0, '@ is starting a new election at term 2'],
+      [0, '@ became pre-candidate at term 2'],
+      [1, '@ became candidate at term 3'],
+      [2, '@ is starting a new election at term 3'],
+      [3, '@ became candidate at term 4'],
+      [4, '@ became leader at term 4'],
+      [5, 'raft.node: @ elected leader @ at term 4'],
+      [50, `raft.node: @ changed leader from @ to ${other} at term 5`],
+      [60, `raft.node: @ lost leader ${other} at term 5`],
+      [61, '@ stepped down to follower since quorum is not active'],
+    ]);
+    const a = analyzeElections(evs, { windowEnd: new Date(Date.UTC(2026, 10, 23, 10, 2, 0)) });
+    const t = (s: number) => new Date(Date.UTC(2026, 10, 23, 10, 0, s));
+    expect(a.members).toEqual([
+      expect.objectContaining({
+        id: 'b71f75320dc06a6c',
+        hosts: ['n1'],
+        elections: 2,
+        candidacies: 2,
+        preCandidacies: 1,
+        becameLeader: 1,
+        electedLeader: 1,
+        changedLeader: 1,
+        lostLeader: 1,
+        steppedDown: 1,
+        termStart: 2,
+        termEnd: 5,
+        firstElection: t(0),
+        lastElection: t(2),
+        leader: other,
+        loop: false,
+      }),
+    ]);
+    expect(a).toMatchObject({ elections: 2, candidacies: 2, preCandidacies: 1, leaderEvents: 2, changedLeader: 1, lostLeader: 1, steppedDown: 1, termStart: 2, termEnd: 5 });
+    // The term went up from 2 to 3, 3 to 4 and 4 to 5: three changes.
+    expect(a.termChanges).toBe(3);
+  });
+
+  it('counts the most elections in any 60 s window, and elections per member per calendar minute, in minute then member order', () => {
+    const evs = [
+      ...raftLines([[0, '@ is starting a new election at term 2'], [59, '@ is starting a new election at term 3'], [61, '@ is starting a new election at term 4'], [130, '@ is starting a new election at term 5']]),
+      ...raftLines([[62, '@ is starting a new election at term 4']], 'aaaa', 'n2'),
+    ];
+    const a = analyzeElections(evs);
+    // 59, 61 and 62 s fall within one 60 s window (0 and 59 too, but nothing else with them).
+    expect(a.electionsPerMinute).toBe(3);
+    expect(a.perMinute).toEqual([
+      { minute: '2026-11-23T10:00', member: 'b71f75320dc06a6c', elections: 2 },
+      { minute: '2026-11-23T10:01', member: 'aaaa', elections: 1 },
+      { minute: '2026-11-23T10:01', member: 'b71f75320dc06a6c', elections: 1 },
+      { minute: '2026-11-23T10:02', member: 'b71f75320dc06a6c', elections: 1 },
+    ]);
+  });
+});

@@ -459,3 +459,58 @@ describe('decoding rules at their edges', () => {
     expect(decodeValue(enc(`k8s:enc:aescbc${'x'.repeat(600)}:v1:key:data`)).encryption).toBeUndefined();
   });
 });
+
+describe('JSON metadata read defensively', () => {
+  it('keeps only fields of the type Kubernetes gives them: strings, string maps, string lists, boolean owner flags', () => {
+    const value = {
+      apiVersion: 5,
+      kind: '',
+      metadata: {
+        name: 'w',
+        namespace: '',
+        uid: 7,
+        generation: '3',
+        labels: { a: 'b', n: 1, o: null },
+        annotations: 'not a map',
+        finalizers: ['f', 2, null],
+        ownerReferences: [{ apiVersion: 'v1', kind: 'Job', name: '', uid: 9, controller: 'yes', blockOwnerDeletion: true }, { controller: false }],
+      },
+      spec: {},
+    };
+    const d = decodeValue(enc(JSON.stringify(value)));
+    expect(d.format).toBe('json');
+    expect(d.apiVersion).toBeUndefined();
+    expect(d.kind).toBeUndefined();
+    expect(d.metadata).toEqual({
+      name: 'w',
+      labels: { a: 'b' },
+      annotations: {},
+      finalizers: ['f'],
+      ownerReferences: [{ apiVersion: 'v1', kind: 'Job', blockOwnerDeletion: true }, { controller: false }],
+    });
+    expect(d.otherKeys).toEqual(['spec']);
+  });
+
+  it('has no metadata when metadata is not an object, and takes a JSON array or scalar for text', () => {
+    expect(decodeValue(enc('{"kind":"W","metadata":"m"}')).metadata).toBeUndefined();
+    expect(decodeValue(enc('{"kind":"W","metadata":null}')).metadata).toBeUndefined();
+    expect(decodeValue(enc('{"kind":"W"}'))).toMatchObject({ format: 'json', kind: 'W', otherKeys: [] });
+    expect(decodeValue(enc('{"kind":"W"}')).metadata).toBeUndefined();
+    expect(decodeValue(enc('{')).notes).toEqual(['starts like JSON but does not parse as a JSON object (cut short?)']);
+    expect(decodeValue(enc('  {"a":')).notes).toEqual(['starts like JSON but does not parse as a JSON object (cut short?)']);
+    expect(decodeValue(enc('plain')).notes).toEqual([]);
+  });
+
+  it('says which encryption it is: a known provider with its key, a KMS plugin by name, an unknown provider as such', () => {
+    const notes = (s: string) => decodeValue(enc(s)).notes;
+    expect(notes('k8s:enc:aesgcm:v1:key2:xyz')).toEqual(['encrypted at rest by the aesgcm provider with key "key2": cannot be decoded without that key']);
+    expect(notes('k8s:enc:kms:v1:vault:xyz')).toEqual(['encrypted at rest by the KMS v1 provider "vault": cannot be decoded without its KMS plugin\'s key']);
+    expect(notes('k8s:enc:aescbc:v2:k:xyz')).toEqual([
+      'encryption prefix of a provider hardway does not know: aescbc v2',
+      'encrypted at rest by the aescbc provider with key "k": cannot be decoded without that key',
+    ]);
+    // Only kms v2 keeps a key ID in the clear: a v1 value is never read for one.
+    expect(decodeValue(enc('k8s:enc:kms:v1:vault:\x12\x03abc')).encryption?.kmsKeyId).toBeUndefined();
+    expect(decodeValue(enc('k8s:enc:secretbox:v2:k:\x12\x03abc')).encryption?.kmsKeyId).toBeUndefined();
+  });
+});

@@ -63,6 +63,21 @@ describe('the catalog', () => {
     expect(() => compileCatalog({ signatures: [{ ...base, severity: 'fatal' }] })).toThrow();
   });
 
+  it('names where a catalog is wrong, and compiles every JSON form: msg, fields and captures', () => {
+    const base = { id: 'X-1', severity: 'error', title: 'x', sources: ['etcd'], pattern34: ['a'], patternJson: [{ msg: 'a' }], meaning: 'm', fix: 'f' };
+    expect(() => compileCatalog({ signatures: [{ ...base, patternJson: [{ fields: {} }] }] })).toThrow('signature catalog: signatures.0.patternJson.0: a JSON pattern needs msg or fields');
+    expect(() => compileCatalog({ signatures: [{ ...base, patternJson: [{ msg: 'a', fields: { level: '(' } }] }] })).toThrow(/bad regex in X-1\.patternJson\[0\]\.fields\.level/);
+    expect(() => compileCatalog({ signatures: [{ ...base, patternJson: [{ msg: '(' }] }] })).toThrow(/bad regex in X-1\.patternJson\[0\]\.msg/);
+    expect(() => compileCatalog({ signatures: [] })).toThrow(/^signature catalog: signatures: /);
+    // A pattern may be null only with a note; both null only for a derived signature, and a derived one has none.
+    expect(() => compileCatalog({ signatures: [{ ...base, pattern34: null, note: 'no 3.4 form: zap only' }] })).not.toThrow();
+    expect(() => compileCatalog({ signatures: [{ ...base, pattern34: null, patternJson: null, note: 'n' }] })).toThrow(/only derived signatures/);
+    expect(() => compileCatalog({ signatures: [{ ...base, pattern34: null, patternJson: null, note: 'n', derived: 'elections' }] })).not.toThrow();
+    expect(() => compileCatalog({ signatures: [{ ...base, derived: 'elections' }] })).toThrow(/only derived signatures/);
+    const [sig] = compileCatalog({ signatures: [{ ...base, patternJson: [{ fields: { level: 'warn' }, capture: { peer: 'to', took: ['took', 'duration'] } }] }] });
+    expect(sig!.reJson).toEqual([{ msg: undefined, fields: [['level', /warn/]], capture: [['peer', ['to']], ['took', ['took', 'duration']]] }]);
+  });
+
   it('the data file is the one the loader uses', () => {
     expect(catalog.map((s) => s.id)).toEqual(catalogData.signatures.map((s) => s.id));
   });
@@ -184,6 +199,15 @@ describe('matching rules', () => {
     expect(text.map((m) => [m.id, m.form, m.groups])).toEqual([['X-1', '34', { a: 'disk' }]]);
     const json = matchEntry(entry('disk slow', { msg: 'disk slow' }), cat);
     expect(json.map((m) => [m.id, m.form, m.groups])).toEqual([['X-1', 'json', { a: 'disk' }]]);
+  });
+
+  it("tries an entry of unknown origin against every signature, another program's never, and each source's only its own", () => {
+    const cat = compileCatalog({ signatures: [sig({ pattern34: ['boom'], patternJson: [{ msg: 'boom' }] }), sig({ id: 'S-1', sources: ['systemd'], pattern34: ['boom'], patternJson: null, note: 'systemd has no zap form' })] });
+    const from = (source: string, ident: string) => matchEntry({ ...entry('boom'), source, ident } as JournalEntry, cat).map((m) => m.id);
+    expect(from('other', '')).toEqual(['X-1', 'S-1']);
+    expect(from('other', 'nginx')).toEqual([]);
+    expect(from('etcd', 'etcd')).toEqual(['X-1']);
+    expect(from('systemd', 'systemd')).toEqual(['S-1']);
   });
 
   it('matches a message on its first 64 KiB only', () => {

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { validateInventory } from '../../src/inventory/validate.js';
 import { etcdFlag, etcdMinor, findSystemdAnalyze, formatLintProblem, installedPaths, lintUnit, renderUnit, type LintProblem } from '../../src/render/index.js';
+import { sortProblems } from '../../src/render/lint.js';
 import { mergeSystemdProblems, parseVerifyOutput, systemdAnalyzeVerify } from '../../src/render/systemd-verify.js';
 import { execWords, parseUnitText, unitEntries } from '../../src/render/unit-parse.js';
 
@@ -359,5 +360,48 @@ describe('systemd-analyze verify', () => {
     const r = await systemdAnalyzeVerify('[Service]\n', { file: FILE, binary: '/nonexistent-dir/systemd-analyze' });
     expect(r.status).toBe('failed');
     expect(r.problems).toEqual([]);
+  });
+});
+
+describe('lintUnit: flag syntax rules', () => {
+  const GO_TRUE = ['1', 't', 'T', 'TRUE', 'true', 'True'];
+  const GO_FALSE = ['0', 'f', 'F', 'FALSE', 'false', 'False'];
+
+  it("takes for a boolean flag every spelling Go's strconv.ParseBool takes, after '=', and nothing else", () => {
+    for (const v of [...GO_TRUE, ...GO_FALSE]) expect(lint(unit([...BASE_FLAGS, `--client-cert-auth=${v}`])), v).toEqual([]);
+    for (const v of ['yes', 'on', 'TrUe', '']) {
+      const ps = lint(unit([...BASE_FLAGS, `--client-cert-auth=${v}`]));
+      expect(brief(ps), v).toEqual(['12 error flag-value']);
+      expect(ps[0]!.message).toBe(`--client-cert-auth=${v}: etcd exits with 'invalid boolean value "${v}" for -client-cert-auth'`);
+    }
+  });
+
+  it('calls every Go boolean after a boolean flag a separate value, suggesting the bare flag for a true one', () => {
+    for (const v of [...GO_TRUE, ...GO_FALSE]) {
+      const ps = lint(unit([...BASE_FLAGS, `--client-cert-auth ${v}`]));
+      expect(brief(ps), v).toEqual(['12 error flag-value']);
+      expect(ps[0]!.fix).toBe(GO_TRUE.includes(v) ? `write --client-cert-auth=${v} (or just --client-cert-auth)` : `write --client-cert-auth=${v}`);
+    }
+  });
+
+  it("calls '---name' and '--=x' bad flag syntax", () => {
+    for (const w of ['---name=x', '--=x', '-=x']) {
+      const ps = lint(unit([...BASE_FLAGS, w]));
+      expect(ps.map((p) => [p.rule, p.message]), w).toEqual([['flag-value', `'${w}' is not flag syntax etcd understands: it exits with "bad flag syntax: ${w}"`]]);
+    }
+  });
+
+  it('counts the backslashes a line ends in (an odd number above one: an even number is a doubled one)', () => {
+    for (const n of [3, 5]) {
+      const ps = lint(unit(BASE_FLAGS).replace('--name controller-0 \\\n', `--name controller-0 ${'\\'.repeat(n)}\n`));
+      expect(ps[0]!.message).toMatch(new RegExp(`^line ends in ${n} backslashes: the last one continues the line`));
+    }
+  });
+
+  it('lists problems in file order: by line, then column, an error before a warning at the same place', () => {
+    const p = (line: number, col: number | undefined, severity: 'error' | 'warning') => ({ file: FILE, line, ...(col !== undefined ? { col } : {}), severity, rule: 'r', message: 'm', fix: 'f' });
+    const sorted = sortProblems([p(9, 1, 'warning'), p(3, 7, 'warning'), p(3, 7, 'error'), p(3, 2, 'warning'), p(3, undefined, 'warning'), p(1, 5, 'error')]);
+    expect(sorted.map((x) => `${x.line}:${x.col ?? '-'} ${x.severity}`)).toEqual(['1:5 error', '3:- warning', '3:2 warning', '3:7 error', '3:7 warning', '9:1 warning']);
+    expect(sortProblems([p(2, 1, 'error'), p(2, 1, 'error')]).map((x) => x.severity)).toEqual(['error', 'error']);
   });
 });

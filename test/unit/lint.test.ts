@@ -399,7 +399,7 @@ describe('lintUnit: flag syntax rules', () => {
   });
 
   it('lists problems in file order: by line, then column, an error before a warning at the same place', () => {
-    const p = (line: number, col: number | undefined, severity: 'error' | 'warning') => ({ file: FILE, line, ...(col !== undefined ? { col } : {}), severity, rule: 'r', message: 'm', fix: 'f' });
+    const p = (line: number, col: number | undefined, severity: 'error' | 'warning') => ({ file: FILE, line, ...(col !== undefined ? { col } : {}), severity, rule: 'flag-value' as const, message: 'm', fix: 'f' });
     const sorted = sortProblems([p(9, 1, 'warning'), p(3, 7, 'warning'), p(3, 7, 'error'), p(3, 2, 'warning'), p(3, undefined, 'warning'), p(1, 5, 'error')]);
     expect(sorted.map((x) => `${x.line}:${x.col ?? '-'} ${x.severity}`)).toEqual(['1:5 error', '3:- warning', '3:2 warning', '3:7 error', '3:7 warning', '9:1 warning']);
     expect(sortProblems([p(2, 1, 'error'), p(2, 1, 'error')]).map((x) => x.severity)).toEqual(['error', 'error']);

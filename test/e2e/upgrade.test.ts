@@ -43,7 +43,10 @@ describeLab('a version change', () => {
     expect(plan.stderr).toMatch(new RegExp(`etcd: upgrade 3\\.4\\.23 → ${version35.replace(/\./g, '\\.')} \\(cluster version 3\\.4\\)`));
 
     await sshOk(0, 'rm -f /tmp/stop-writer');
-    const writer = sshRun(0, `i=0; f=0; while [ ! -e /tmp/stop-writer ]; do ${ctl('put /writer/k$i v')} >/dev/null 2>&1 && i=$((i+1)) || f=$((f+1)); sleep 0.1; done; echo "$i $f"`, { timeoutMs: 600_000 });
+    // A put is retried once at once, as kube-apiserver's client does: etcd 3.4 cuts a request in flight on a member
+    // that stops (its gRPC server is not drained) — a write is lost only when the retry fails too. First failures: r.
+    const put = ctl('put /writer/k$i v');
+    const writer = sshRun(0, `i=0; f=0; r=0; while [ ! -e /tmp/stop-writer ]; do if ${put} >/dev/null 2>&1; then i=$((i+1)); elif ${put} >/dev/null 2>&1; then i=$((i+1)); r=$((r+1)); else f=$((f+1)); fi; sleep 0.1; done; echo "$i $f $r"`, { timeoutMs: 600_000 });
 
     try {
     // Killed once the first member runs the new release and the second one's turn has come.
@@ -60,7 +63,8 @@ describeLab('a version change', () => {
 
     const r = await runHardway(['up', '-i', inv35]);
     await sshOk(0, 'touch /tmp/stop-writer');
-    const [writes = 0, failed = -1] = (await writer).stdout.trim().split(' ').map(Number);
+    const [writes = 0, failed = -1, retried = 0] = (await writer).stdout.trim().split(' ').map(Number);
+    console.log(`upgrade: ${writes} writes, ${retried} needed their one retry, ${failed} lost`);
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     expect(r.stderr).toMatch(new RegExp(`cluster version 3\\.5(\\.\\d+)?: every member runs ${version35.replace(/\./g, '\\.')}`));
     expect(writes).toBeGreaterThan(10);

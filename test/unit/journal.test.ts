@@ -229,3 +229,54 @@ describe('helpers', () => {
     }
   });
 });
+
+describe("whose line it is", () => {
+  const capnslog = (pkg: string) => `2026-11-23 10:00:00.123456 I | ${pkg}: published {Name:controller-0}`;
+  const zap = (caller?: string) => JSON.stringify({ level: 'info', ts: '2026-11-23T10:00:00.000Z', ...(caller ? { caller } : {}), msg: 'x' });
+  const raft = 'raft2026/11/23 10:00:00 INFO: b71f75320dc06a6c became leader at term 2';
+  const consoleLine = '2026-11-23T10:00:00.000Z\tinfo\tetcdserver/server.go:1\tx';
+  const bare = (p: string) => parseJournal(p, { year: 2026 })[0]!.source;
+  const under = (ident: string, p: string) => parseJournal(`Nov 23 10:00:00 n1 ${ident}[5]: ${p}`, { year: 2026 })[0]!.source;
+  const ofUnit = (p: string, unit: string, pid = '9', ident = 'sh') =>
+    parseJournal(JSON.stringify({ __REALTIME_TIMESTAMP: '1700000000000000', _HOSTNAME: 'n1', SYSLOG_IDENTIFIER: ident, _PID: pid, _SYSTEMD_UNIT: unit, MESSAGE: p }), { year: 2026 })[0]!.source;
+
+  it("judges a bare payload (journalctl -o cat, pasted stderr) by its shape: etcd's loggers, systemd's words, or other", () => {
+    expect([capnslog('etcdserver'), raft, zap('etcdserver/server.go:1'), consoleLine].map(bare)).toEqual(['etcd', 'etcd', 'etcd', 'etcd']);
+    // zap without a caller is any Go program's.
+    expect(bare(zap())).toBe('other');
+    expect(bare('etcd.service: Main process exited, code=exited, status=1/FAILURE')).toBe('systemd');
+    expect(bare("/etc/systemd/system/etcd.service:8: Missing '=', ignoring line.")).toBe('systemd');
+    expect(bare('hello')).toBe('other');
+  });
+
+  it("takes a line under another identifier for etcd's only when its payload is unmistakably etcd's", () => {
+    expect(under('wrapper', raft)).toBe('etcd');
+    expect(under('wrapper', capnslog('etcdserver'))).toBe('etcd');
+    expect(under('wrapper', capnslog('foo'))).toBe('other');
+    expect(under('wrapper', zap('etcdserver/server.go:1'))).toBe('etcd');
+    expect(under('wrapper', zap('main.go:1'))).toBe('other');
+    expect(under('wrapper', zap())).toBe('other');
+    expect(under('wrapper', 'etcd.service: Main process exited')).toBe('other');
+    // etcd's own names, and the lab's slow-disk wrapper.
+    for (const ident of ['etcd', 'etcd-3.5', 'strace', 'hw-slowdisk']) expect(under(ident, 'hello'), ident).toBe('etcd');
+    expect(under('systemd', raft)).toBe('systemd');
+  });
+
+  it("takes what the etcd unit's processes log for etcd's, and PID 1's lines about the unit for systemd's", () => {
+    expect(ofUnit('hello', 'etcd.service')).toBe('etcd');
+    expect(ofUnit('hello', 'etcd.service', '1', 'systemd')).toBe('systemd');
+    expect(ofUnit('hello', 'etcd.service', '1', 'init')).toBe('systemd');
+    expect(ofUnit('hello', 'etcd.service', '7', 'systemctl')).toBe('other');
+    expect(ofUnit('hello', 'nginx.service')).toBe('other');
+  });
+});
+
+describe('parseIsoTime', () => {
+  it('reads a zone as Z, ±hh:mm or ±hhmm, a space for the T, fractions; nothing before or after the time', () => {
+    expect(parseIsoTime('2026-11-23T10:00:00Z')?.toISOString()).toBe('2026-11-23T10:00:00.000Z');
+    expect(parseIsoTime('2026-11-23 10:00:00.25+01:30')?.toISOString()).toBe('2026-11-23T08:30:00.250Z');
+    expect(parseIsoTime('2026-11-23T10:00:00-0200')?.toISOString()).toBe('2026-11-23T12:00:00.000Z');
+    expect(parseIsoTime('  2026-11-23T10:00:00Z  ')?.toISOString()).toBe('2026-11-23T10:00:00.000Z');
+    for (const bad of ['x2026-11-23T10:00:00Z', '2026-11-23T10:00:00Zx', '2026-11-23T10:00', '2026-11-23T10:00:00+1', 'yesterday']) expect(parseIsoTime(bad), bad).toBeUndefined();
+  });
+});

@@ -102,7 +102,7 @@ describe('observe output', () => {
       writeFileSync(bin, 'AAAA', { mode: 0o755 });
       const sha = (s: string) => execFileSync('sha256sum', { input: s }).toString().split(' ')[0]!;
       const observe = (o: Partial<ObserveScriptOptions> = {}) =>
-        parseObserved(execFileSync('sh', ['-c', observeScript({ files: [bin, unit], dirs: [root], dataDir: path.join(root, 'data'), recordSums: true, sumsFile, settleSeconds: 0, ...o })]).toString());
+        parseObserved(execFileSync('sh', ['-c', observeScript({ files: [bin, unit], dirs: [root], dataDir: path.join(root, 'data'), recordSums: true, sumsFile, settleSeconds: 0, ...o })], { stdio: ['ignore', 'pipe', 'pipe'] }).toString());
 
       // plan reads but never writes the cache.
       expect(observe({ recordSums: false }).files.get(bin)).toEqual({ exists: true, mode: 0o755, sha256: sha('AAAA') });
@@ -144,7 +144,7 @@ describe('observe script, run by a real shell on a rendered unit and a data dir'
       const observe = () => {
         // The script reads /etc/systemd/system/<unit>: let it read ours instead.
         const script = observeScript({ files: [], dirs: [], dataDir, recordSums: false }).replaceAll('/etc/systemd/system/', `${unitDir}/`);
-        return parseObserved(execFileSync('sh', ['-c', script]).toString());
+        return parseObserved(execFileSync('sh', ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'] }).toString());
       };
       const seen = observe();
       expect(seen.unitStateFreeSha256).toBe(stateFreeSha256(text));
@@ -168,7 +168,7 @@ describe('observe script, run by a real shell on a rendered unit and a data dir'
       execFileSync('mv', [path.join(dataDir, 'member/wal'), walDir!]);
       expect(observe().hasData).toBe(false);
       const script = observeScript({ files: [], dirs: [], dataDir, walDir, recordSums: false });
-      expect(parseObserved(execFileSync('sh', ['-c', script]).toString()).hasData).toBe(true);
+      expect(parseObserved(execFileSync('sh', ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'] }).toString()).hasData).toBe(true);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -6,7 +6,7 @@ export default defineConfig({
   test: {
     include: ['test/unit/**/*.test.ts'],
     // Stryker's vitest runner runs the tests in worker threads, where process.umask() cannot change the umask
-    // that pki.test.ts sets, and ensurePki's errors fail instanceof checks there; the PKI is not part of the mutated core.
+    // that pki.test.ts sets; the PKI is not part of the mutated core.
     exclude: ['test/unit/pki*.test.ts'],
     testTimeout: 30_000,
   },

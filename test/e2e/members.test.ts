@@ -121,7 +121,8 @@ describeLab('members, leadership and maintenance', () => {
     it("lists every member with etcdctl's hex IDs, the leader, the inventory column and the fault-tolerance line", async () => {
       const r = await hw(['member', 'list']);
       expect(r.exitCode, r.stderr).toBe(0);
-      for (const n of lab().nodes) expect(r.stdout).toMatch(new RegExp(`│ [0-9a-f]+ +│ ${n.name} │ started +│ no +│ https://${reLiteral(n.address)}:2380 .*│ yes +│$`, 'm'));
+      for (const n of lab().nodes) expect(r.stdout).toMatch(new RegExp(`│ [0-9a-f]+ +│ ${n.name} │ started +│ 3\\.4\\.23 +│ no +│ https://${reLiteral(n.address)}:2380 .*│ yes +│$`, 'm'));
+      expect(r.stdout).toMatch(/^all 3 members on 3\.4\.23; cluster version 3\.4$/m);
       expect(r.stdout.match(/│ yes +│ yes +│$/gm)).toHaveLength(1);
       expect(r.stdout).toMatch(/^3 members: quorum 2, survives 1 failure$/m);
 

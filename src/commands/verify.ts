@@ -4,13 +4,14 @@ import { selectNodes } from '../inventory/derive.js';
 import { color, info, printJson, println, renderTable } from '../output.js';
 import { withHosts } from '../engine/session.js';
 import { verifyVerdict, type Problem } from '../verify/checks.js';
-import { diagnoseJournal, type Finding } from '../verify/diagnose.js';
+import { diagnoseJournal, judgeNow, type Finding } from '../verify/diagnose.js';
 import { endpointsOf, etcdctlCommand } from '../verify/etcdctl.js';
 import { gatherFacts } from '../verify/gather.js';
 import { gatherCondition } from '../cluster/gather.js';
 import { clusterVersion } from '../upgrade/facts.js';
 import { mixedVersions } from '../upgrade/preflight.js';
 import { parseJournal } from '../verify/journal.js';
+import { transferTerms } from '../verify/elections.js';
 import { parseCheckPerf, PERF_LOADS, type PerfLoad, type PerfResult } from '../verify/perf.js';
 import { clientUrl } from '../inventory/derive.js';
 import { loadInventory, withInventory, withJson, type CommonOptions } from './options.js';
@@ -44,8 +45,19 @@ export function registerVerify(program: Command): void {
       // The certificates installed on the nodes, read there: expiry, trust between the nodes, SANs, usages, pki.dir's.
       for (const c of certs.problems) verdict.problems.push({ check: 'certs', ...(c.node ? { node: c.node } : {}), severity: c.severity, message: `${c.message} (fix: ${c.fix})` });
       const findings = new Map<string, Finding[]>();
-      for (const [node, text] of journals) {
-        const found = diagnoseJournal(parseJournal(text)).filter((f) => f.severity !== 'info');
+      const parsed = new Map([...journals].map(([node, text]) => [node, parseJournal(text)] as const));
+      // A leadership transfer is logged by two members only: the others' journals need it to tell it from an election.
+      const transfers = transferTerms([...parsed.values()].flat());
+      // A peer the journal says was unreachable, judged by whether its member answers now.
+      const peerNow = (id: string): string | false | undefined => {
+        const st = facts.status.find((x) => x.status?.memberId === id);
+        const h = st && facts.health.find((x) => x.endpoint === st.endpoint);
+        return h === undefined ? undefined : h.health ? `member ${id} answers at ${h.endpoint}` : false;
+      };
+      for (const [node, entries] of parsed) {
+        const found = diagnoseJournal(entries, { elections: { transferTerms: transfers }, history: 'live' })
+          .map((f) => judgeNow(f, peerNow))
+          .filter((f) => f.severity !== 'info');
         findings.set(node, found);
         for (const f of found) {
           verdict.problems.push({ check: 'journal', node, severity: f.severity === 'error' ? 'error' : 'warning', message: `${f.id} ${f.title} (${f.count}×)${f.details[0] ? `: ${f.details[0]}` : ''}` });

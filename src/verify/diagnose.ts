@@ -36,6 +36,8 @@ export interface Finding {
   fix: string;
   /** Section of the reference. */
   ref?: string;
+  /** The problem is over: the journal shows it ended after its last line (the finding is then a note). */
+  resolved?: { at?: Date; evidence: string };
 }
 
 export interface Diagnosis {
@@ -49,6 +51,11 @@ export interface Diagnosis {
 export interface DiagnoseOptions {
   catalog?: Signature[];
   elections?: ElectionOptions;
+  /**
+   * 'journal' (default): a finding whose end the journal shows becomes a note. 'live': it keeps its severity and
+   * carries `resolved`, for a caller that checks the live cluster (`asHistory` then).
+   */
+  history?: 'journal' | 'live';
 }
 
 const SEVERITY_RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
@@ -315,9 +322,14 @@ function derivedFinding(
     const where = m.hosts.length ? ` (${m.hosts.join(', ')})` : '';
     const leader = m.leader ? `, leader ${m.leader} known after` : ', no leader after its last election';
     details.push(
-      `member ${m.id}${where}: ${m.elections} election(s)${m.preCandidacies ? `, ${m.preCandidacies} pre-vote(s)` : ''}${terms}${
-        m.lostLeader + m.changedLeader ? `, ${m.lostLeader + m.changedLeader} leader loss(es)/change(s)` : ''
-      }${id === 'ELECT-LOOP' || id === 'ELECT-CHURN' ? leader : ''}`,
+      // Only the figures there are: "0 election(s)" under a title about leader changes reads as a contradiction.
+      `member ${m.id}${where}: ${[
+        m.elections ? `${m.elections} election(s)` : '',
+        m.preCandidacies ? `${m.preCandidacies} pre-vote(s)` : '',
+        m.lostLeader + m.changedLeader ? `${m.lostLeader + m.changedLeader} leader loss(es)/change(s)` : '',
+      ]
+        .filter(Boolean)
+        .join(', ')}${terms}${id === 'ELECT-LOOP' || id === 'ELECT-CHURN' ? leader : ''}`,
     );
   }
   if (details.length !== 1) details.push(`${a.summary}.`);
@@ -347,6 +359,69 @@ function derivedFinding(
 }
 
 /**
+ * etcd's prober reports a peer's failed health checks on a timer, from results up to half a minute old (3.4
+ * monitors every 30 s): lines that say "could not connect" this long after the peer "became active" are that lag.
+ */
+export const PROBER_LAG_MS = 35_000;
+
+/**
+ * When the journal shows that a finding's problem ended (the signature's `resolvedBy`: a peer that "became active"
+ * again), per host and key (the peer): the last line saying so. Every host/key of the finding must have ended after
+ * its first line, with no line of the finding later than the prober's lag after the end. A peer refused during a
+ * start-up and active a second later is history, not a problem now.
+ */
+function resolution(ms: Match[], entries: JournalEntry[], ctx: Context): Match | undefined {
+  const sig = ms[0]!.signature;
+  if (!sig.resolver) return undefined;
+  const key = sig.resolvedBy?.key;
+  const ends = matchSignatures(entries, [sig.resolver]);
+  const pos = (m: Match): number => ctx.index.get(m.entry) ?? -1;
+  const groupOf = (m: Match): string => `${m.entry.host ?? ''}\u0000${key ? (m.groups[key] ?? '') : ''}`;
+  const byGroup = new Map<string, Match[]>();
+  for (const m of ms) byGroup.set(groupOf(m), [...(byGroup.get(groupOf(m)) ?? []), m]);
+  let latest: Match | undefined;
+  for (const group of byGroup.values()) {
+    const first = group[0]!;
+    const sameGroup = (r: Match): boolean =>
+      (r.entry.host === undefined || first.entry.host === undefined || r.entry.host === first.entry.host) &&
+      (key === undefined || first.groups[key] === undefined || r.groups[key] === first.groups[key]);
+    const end = ends.filter((r) => sameGroup(r) && pos(r) > pos(first)).pop();
+    if (!end) return undefined;
+    const endMs = end.entry.time?.getTime();
+    const after = group.filter((m) => pos(m) > pos(end));
+    const lag = (m: Match): boolean => endMs !== undefined && m.entry.time !== undefined && m.entry.time.getTime() - endMs <= PROBER_LAG_MS;
+    if (!after.every(lag)) return undefined;
+    if (!latest || pos(end) > pos(latest)) latest = end;
+  }
+  return latest;
+}
+
+/** A finding whose problem is over: a note that says so and since when, not a warning or an error. */
+export function asHistory(f: Finding, over: { at?: Date; evidence: string }): Finding {
+  return {
+    ...f,
+    severity: 'info',
+    title: `${f.title} (over${over.at ? ` since ${formatTime(over.at)}` : ''})`,
+    details: [...f.details, `It ended: ${over.evidence}`],
+    resolved: over,
+  };
+}
+
+/**
+ * A journal finding about peers (PEER-01) judged by what is seen now: over when every peer it names answers now
+ * (`peerNow` says how it was seen), a problem while one does not, and by the journal's own word when nothing live
+ * is known about them. Other findings pass through, with their journal history applied.
+ */
+export function judgeNow(f: Finding, peerNow: (memberId: string) => string | false | undefined): Finding {
+  const peers = f.facts.peers !== undefined ? String(f.facts.peers).split(', ').filter(Boolean) : [];
+  const seen = peers.map(peerNow);
+  const { resolved, ...open } = f;
+  if (peers.length && seen.every((v) => typeof v === 'string')) return asHistory(open, { evidence: `now: ${(seen as string[]).join('; ')}` });
+  if (seen.some((v) => v === false)) return open;
+  return resolved && f.severity !== 'info' ? asHistory(open, resolved) : f;
+}
+
+/**
  * Severity first (error, warning, info), then the catalog's order (causes before consequences: a unit-file
  * error before etcd's exit, etcd's exit before systemd's restart loop), then the most frequent.
  */
@@ -373,7 +448,13 @@ export function diagnose(entries: JournalEntry[], opts: DiagnoseOptions = {}): D
   }
   const ctx: Context = { all: matches, index: new Map(entries.map((e, i) => [e, i])) };
   const findings: Finding[] = [];
-  for (const ms of bySig.values()) findings.push(findingFromMatches(ms[0]!.signature, ms, ctx));
+  for (const ms of bySig.values()) {
+    const f = findingFromMatches(ms[0]!.signature, ms, ctx);
+    const end = resolution(ms, entries, ctx);
+    const over = end ? { ...(end.entry.time ? { at: end.entry.time } : {}), evidence: entryLine(end.entry) } : undefined;
+    // Online, what is seen now decides (the caller); the journal's word stands where nothing live says otherwise.
+    findings.push(over && opts.history !== 'live' ? asHistory(f, over) : over ? { ...f, resolved: over } : f);
+  }
 
   const elections = analyzeElections(entries, opts.elections);
   const related = new Set(bySig.keys());
@@ -433,6 +514,7 @@ export function findingsToJson(findings: Finding[]): Record<string, unknown>[] {
     ...f,
     ...(f.first ? { first: f.first.toISOString() } : {}),
     ...(f.last ? { last: f.last.toISOString() } : {}),
+    ...(f.resolved ? { resolved: { ...f.resolved, ...(f.resolved.at ? { at: f.resolved.at.toISOString() } : {}) } } : {}),
   }));
 }
 

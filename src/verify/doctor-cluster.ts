@@ -1,9 +1,10 @@
-import { clientUrl } from '../inventory/derive.js';
+import { clientUrl, PEER_PORT } from '../inventory/derive.js';
 import type { Inventory } from '../inventory/types.js';
 import type { SystemdState } from './checks.js';
-import { diagnose, parseGoDuration, sortFindings, type Finding } from './diagnose.js';
+import { diagnose, judgeNow, parseGoDuration, sortFindings, type Finding } from './diagnose.js';
 import type { EndpointStatus } from './etcdctl.js';
 import { entryLine, type JournalEntry } from './journal.js';
+import { transferTerms } from './elections.js';
 import { signatureById } from './signatures.js';
 import { alarmsInStatusErrors } from '../members/alarm-parse.js';
 import type { Condition } from '../cluster/condition.js';
@@ -74,6 +75,11 @@ export const FSYNC_P99_TARGET_S = 0.01;
 export const COMMIT_P99_TARGET_S = 0.025;
 export const CLOCK_WARN_MS = 500;
 export const CLOCK_ERROR_MS = 1000;
+/**
+ * A p99 of fewer samples is their maximum: one slow write on a fresh cluster. Below this a figure within the
+ * heartbeat interval is a note; one over it is an error whatever the count (the election loop's cause).
+ */
+export const MIN_P99_SAMPLES = 100;
 
 const ms = (s: number) => (s >= 1 ? `${s.toFixed(2)} s` : `${(s * 1000).toFixed(s < 0.01 ? 2 : 1)} ms`);
 
@@ -180,21 +186,41 @@ function judgeMembers(inv: Inventory, facts: DoctorFacts): Finding[] {
     .filter((x): x is { node: string; p99: number } => x.p99 !== undefined)
     .sort((a, b) => b.p99 - a.p99)[0];
 
+  // Leadership transfers seen in any member's journal: the other members' lines about them are no elections.
+  const transfers = transferTerms(facts.members.flatMap((m) => m.entries));
+  // Member ID → the node's IP, from the endpoint status samples (the journal names peers by member ID).
+  const peerIps = new Map<string, string>();
+  for (const st of facts.statusSamples.flatMap((x) => x.status)) {
+    const host = /^\w+:\/\/([^:/]+)/.exec(st.endpoint)?.[1];
+    if (st.memberId && host) peerIps.set(st.memberId, host);
+  }
   for (const m of facts.members) {
     if (!m.reachable) {
       out.push(finding({ id: 'SSH', severity: 'error', title: 'node unreachable over SSH', hosts: [m.node], evidence: [m.error ?? ''], meaning: 'hardway cannot look at this member', fix: `check the node is up and reachable (ssh ${m.node}); paste its 'journalctl -u etcd' into 'hardway doctor --journal FILE' to diagnose it offline` }));
       continue;
     }
-    const d = diagnose(m.entries);
+    const d = diagnose(m.entries, { elections: { transferTerms: transfers }, history: 'live' });
+    // A peer this node connects to now is no problem, whatever the journal said minutes ago.
+    const peerNow = (id: string): string | false | undefined => {
+      const ip = peerIps.get(id);
+      const ok = ip === undefined ? undefined : m.ports[`${ip}:${PEER_PORT}`];
+      return ok === undefined ? undefined : ok ? `${m.node} connects to ${ip}:${PEER_PORT}` : false;
+    };
     for (const f of d.findings) {
       if (f.id === 'ELECT-LOOP' || f.id === 'ELECT-FLAP' || f.id === 'ELECT-CHURN') continue; // judged below, with the status samples
-      out.push({ ...f, hosts: [m.node] });
+      out.push({ ...judgeNow(f, peerNow), hosts: [m.node] });
     }
     const el = d.elections;
     const climbing = (el.termEnd ?? 0) > (el.termStart ?? 0);
     const journalLoop = el.loop || (!el.stableLeader && el.electionsPerMinute >= 3 && climbing);
     if (journalLoop || el.flapping) {
-      const numbers = `${el.elections} elections in ${Math.round(el.window.seconds ?? 0)} s of journal (peak ${el.electionsPerMinute}/min), term ${el.termStart ?? '?'} → ${el.termEnd ?? '?'}, ${el.stableLeader ? `leader stable since ${el.stableLeader.since.toISOString()}` : 'no stable leader'}`;
+      const seconds = Math.round(el.window.seconds ?? 0);
+      const changes = el.lostLeader + el.changedLeader + el.steppedDown;
+      // The figure a finding leads with is the one its title is about: elections for a loop, leader changes for flapping.
+      const counted = journalLoop
+        ? `${el.elections} elections in ${seconds} s of journal (peak ${el.electionsPerMinute}/min)`
+        : `${changes} leader change(s)${el.elections ? ` and ${el.elections} election(s)` : ''} in ${seconds} s of journal`;
+      const numbers = `${counted}, term ${el.termStart ?? '?'} → ${el.termEnd ?? '?'}${el.transfers ? ` (${el.transfers} leadership transfer(s) not counted)` : ''}, ${el.stableLeader ? `leader stable since ${el.stableLeader.since.toISOString()}` : 'no stable leader'}`;
       const live = movement
         ? `; endpoint status over ${movement.seconds.toFixed(0)} s: term ${movement.from} → ${movement.to}${movement.leaderless ? ', no leader' : ''}`
         : '; endpoint status: no answer (members busy electing)';
@@ -207,7 +233,7 @@ function judgeMembers(inv: Inventory, facts: DoctorFacts): Finding[] {
         finding({
           id: confirmed ? 'ELECT-LOOP' : 'ELECT-FLAP',
           severity: confirmed ? 'error' : 'warning',
-          title: confirmed ? `election loop${cause ? ' caused by slow disk' : ''}` : 'repeated elections (a leader exists now)',
+          title: confirmed ? `election loop${cause ? ' caused by slow disk' : ''}` : journalLoop ? `${el.elections} elections in ${seconds} s (a leader exists now)` : `the leader changed ${changes} times in ${seconds} s (a leader exists now)`,
           hosts: [m.node],
           evidence: el.evidence.slice(-3).map(entryLine),
           facts: { elections: el.elections, perMinute: el.electionsPerMinute, termStart: el.termStart ?? 0, termEnd: el.termEnd ?? 0, ...(movement ? { liveTermFrom: movement.from, liveTermTo: movement.to } : {}) },
@@ -231,7 +257,7 @@ function judgeMembers(inv: Inventory, facts: DoctorFacts): Finding[] {
       out.push(
         finding({
           id: 'DISK-FSYNC',
-          severity: over ? 'error' : 'warning',
+          severity: over ? 'error' : fs.count >= MIN_P99_SAMPLES ? 'warning' : 'info',
           title: `slow disk: WAL fsync takes ${ms(figure)} (etcd wants a p99 under 10 ms)`,
           hosts: [m.node],
           evidence: [
@@ -249,7 +275,7 @@ function judgeMembers(inv: Inventory, facts: DoctorFacts): Finding[] {
       );
     }
     if (disk?.backendCommit && disk.backendCommit.p99 > COMMIT_P99_TARGET_S) {
-      out.push(finding({ id: 'DISK-COMMIT', severity: 'warning', title: `slow backend commit: p99 ${ms(disk.backendCommit.p99)} (etcd wants < 25 ms)`, hosts: [m.node], evidence: [`etcd_disk_backend_commit_duration_seconds p99 ${ms(disk.backendCommit.p99)} over ${disk.backendCommit.count}`], meaning: 'applying writes to the database is slow: the disk, or a large DB needing defrag', fix: 'a faster disk; etcdctl defrag on a large DB' }));
+      out.push(finding({ id: 'DISK-COMMIT', severity: disk.backendCommit.count >= MIN_P99_SAMPLES ? 'warning' : 'info', title: `slow backend commit: p99 ${ms(disk.backendCommit.p99)} (etcd wants < 25 ms)`, hosts: [m.node], evidence: [`etcd_disk_backend_commit_duration_seconds p99 ${ms(disk.backendCommit.p99)} over ${disk.backendCommit.count}`], meaning: 'applying writes to the database is slow: the disk, or a large DB needing defrag', fix: 'a faster disk; etcdctl defrag on a large DB' }));
     }
     if (disk?.peerRttP99 !== undefined && disk.peerRttP99 * 1000 > hbMs) {
       out.push(finding({ id: 'NET-RTT', severity: 'warning', title: `peer round trip p99 ${ms(disk.peerRttP99)} exceeds the heartbeat interval (${hbMs} ms)`, hosts: [m.node], evidence: [`etcd_network_peer_round_trip_time_seconds p99 ${ms(disk.peerRttP99)}`], meaning: 'heartbeats take longer than their interval', fix: "'hardway tune' sets --heartbeat-interval to about the round trip and --election-timeout to 10× it" }));

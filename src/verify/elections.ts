@@ -53,6 +53,26 @@ const RE_ELECTED = /raft\.node: ([0-9a-f]{1,16}) elected leader ([0-9a-f]{1,16})
 const RE_CHANGED = /raft\.node: ([0-9a-f]{1,16}) changed leader from ([0-9a-f]{1,16}) to ([0-9a-f]{1,16}) at term (\d+)/;
 const RE_LOST = /raft\.node: ([0-9a-f]{1,16}) lost leader ([0-9a-f]{1,16}) at term (\d+)/;
 const RE_STEPPED = /\b([0-9a-f]{1,16}) stepped down to follower since quorum is not active/;
+/**
+ * A leadership transfer (`etcdctl move-leader`, hardway's leader hand-off before a restart, etcd handing over
+ * before it stops): the leader logs `[term N] starts to transfer leadership to X`, the transferee `[term N]
+ * received MsgTimeoutNow from L and starts an election to get leadership.`; the election then happens at N+1.
+ */
+const RE_TRANSFER = /\b[0-9a-f]{1,16} \[term (\d+)\] (?:starts to transfer leadership to [0-9a-f]{1,16}|received MsgTimeoutNow from [0-9a-f]{1,16} and starts an election)/;
+
+/**
+ * The terms whose election a leadership transfer started, from any member's journal: a transfer is logged only by
+ * the old leader and the new one, so the other members' journals need these to tell it from an election.
+ */
+export function transferTerms(entries: JournalEntry[]): Set<number> {
+  const out = new Set<number>();
+  for (const e of entries) {
+    if (!e.message.includes('transfer leadership') && !e.message.includes('MsgTimeoutNow')) continue;
+    const m = RE_TRANSFER.exec(e.message);
+    if (m) out.add(Number(m[1]) + 1);
+  }
+  return out;
+}
 
 /** The raft event a message describes, if any. */
 export function parseRaftEvent(message: string): Pick<RaftEvent, 'kind' | 'member' | 'term' | 'leader'> | undefined {
@@ -98,6 +118,11 @@ export interface ElectionOptions {
   flapSeconds?: number;
   /** End of the observed window (default: the last entry's time). */
   windowEnd?: Date;
+  /**
+   * Terms a leadership transfer started, known from other members' journals (`transferTerms`); this journal's
+   * own transfers are found anyway. Their elections and leader changes are not counted as elections.
+   */
+  transferTerms?: ReadonlySet<number>;
 }
 
 export interface MemberElections {
@@ -155,6 +180,8 @@ export interface ElectionAnalysis {
   /** Elections in the last `recentSeconds` of the window. */
   recentElections: number;
   window: { start?: Date; end?: Date; seconds?: number };
+  /** Leader changes that leadership transfers made (not counted as elections, losses or flapping). */
+  transfers: number;
   /** One sentence for people. */
   summary: string;
   /** Up to 3 lines that show it: first and last election, last leader event or loss. */
@@ -195,7 +222,12 @@ export function analyzeElections(entries: JournalEntry[], opts: ElectionOptions 
   const minLeaderChanges = opts.minLeaderChanges ?? 2;
   const flapSeconds = opts.flapSeconds ?? 300;
 
-  const events = extractRaftEvents(entries);
+  const transfers = new Set([...(opts.transferTerms ?? []), ...transferTerms(entries)]);
+  // A transfer's election is raft doing what it was asked: only the events of other terms are elections.
+  const allEvents = extractRaftEvents(entries);
+  // Its campaign and the losses it causes are dropped; who leads after it is kept (the leader now).
+  const isTransfer = (e: RaftEvent): boolean => e.term !== undefined && transfers.has(e.term) && (ELECTION_KINDS.has(e.kind) || CANDIDACY_KINDS.has(e.kind) || LOSS_KINDS.has(e.kind));
+  const events = allEvents.filter((e) => !isTransfer(e));
   const times = entries.map((e) => e.time?.getTime()).filter((t): t is number => t !== undefined);
   const windowStart = times.length ? new Date(minOf(times)) : undefined;
   const windowEnd = opts.windowEnd ?? (times.length ? new Date(maxOf(times)) : undefined);
@@ -371,6 +403,7 @@ export function analyzeElections(entries: JournalEntry[], opts: ElectionOptions 
       ...(windowEnd ? { end: windowEnd } : {}),
       ...(windowStart && windowEnd ? { seconds: Math.round((windowEnd.getTime() - windowStart.getTime()) / 1000) } : {}),
     },
+    transfers: new Set(allEvents.filter(isTransfer).map((e) => e.term)).size,
     summary,
     evidence,
   };

@@ -43,6 +43,17 @@ const signatureSchema = z
     fix: z.string().min(1),
     /** Section of the reference catalog. */
     ref: z.string().optional(),
+    /**
+     * Lines that say the problem is over (a peer that "became active" again): a finding all of whose lines are
+     * followed, on the same host and for the same `key` group, by one of these is history, not a problem now.
+     */
+    resolvedBy: z
+      .strictObject({
+        key: z.string().min(1).optional(),
+        pattern34: z.array(regexSource).min(1),
+        patternJson: z.array(jsonPatternSchema).min(1),
+      })
+      .optional(),
   })
   .refine((s) => (s.pattern34 !== null && s.patternJson !== null) || s.note !== undefined, {
     message: 'a signature without a 3.4 or a JSON form needs a note saying why',
@@ -68,6 +79,8 @@ interface CompiledJsonPattern {
 export interface Signature extends SignatureDef {
   re34: RegExp[];
   reJson: CompiledJsonPattern[];
+  /** `resolvedBy` compiled as a signature of its own (id `<id>/resolved`), to match with `matchSignatures`. */
+  resolver?: Signature;
 }
 
 export interface Match {
@@ -99,14 +112,22 @@ export function compileCatalog(data: unknown): Signature[] {
   return parsed.data.signatures.map((def) => {
     if (seen.has(def.id)) throw new Error(`signature catalog: duplicate id ${def.id}`);
     seen.add(def.id);
-    const re34 = (def.pattern34 ?? []).map((p, i) => compile(p, `${def.id}.pattern34[${i}]`));
-    const reJson = (def.patternJson ?? []).map((p, i) => ({
-      msg: p.msg !== undefined ? compile(p.msg, `${def.id}.patternJson[${i}].msg`) : undefined,
-      fields: Object.entries(p.fields ?? {}).map(([k, v]) => [k, compile(v, `${def.id}.patternJson[${i}].fields.${k}`)] as [string, RegExp]),
-      capture: Object.entries(p.capture ?? {}).map(([g, f]) => [g, Array.isArray(f) ? f : [f]] as [string, string[]]),
-    }));
-    return { ...def, re34, reJson };
+    const { re34, reJson } = compilePatterns(def.id, def.pattern34 ?? [], def.patternJson ?? []);
+    const r = def.resolvedBy;
+    const resolver = r ? { ...def, id: `${def.id}/resolved`, resolvedBy: undefined, ...compilePatterns(`${def.id}.resolvedBy`, r.pattern34, r.patternJson) } : undefined;
+    return { ...def, re34, reJson, ...(resolver ? { resolver } : {}) };
   });
+}
+
+function compilePatterns(where: string, pattern34: string[], patternJson: JsonPatternDef[]): { re34: RegExp[]; reJson: CompiledJsonPattern[] } {
+  return {
+    re34: pattern34.map((p, i) => compile(p, `${where}.pattern34[${i}]`)),
+    reJson: patternJson.map((p, i) => ({
+      msg: p.msg !== undefined ? compile(p.msg, `${where}.patternJson[${i}].msg`) : undefined,
+      fields: Object.entries(p.fields ?? {}).map(([k, v]) => [k, compile(v, `${where}.patternJson[${i}].fields.${k}`)] as [string, RegExp]),
+      capture: Object.entries(p.capture ?? {}).map(([g, f]) => [g, Array.isArray(f) ? f : [f]] as [string, string[]]),
+    })),
+  };
 }
 
 let cached: Signature[] | undefined;

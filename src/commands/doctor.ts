@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { CheckFailed, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
+import { checkPasses, endCheck, withStrict } from './check-outcome.js';
+import type { Severity } from '../verify/signatures.js';
 import { printJson, println } from '../output.js';
 import {
   countBySeverity,
@@ -31,10 +33,12 @@ export interface DoctorOptions extends CommonOptions {
   journal?: string[];
   /** Year for year-less `journalctl` timestamps. */
   year?: number;
+  strict?: boolean;
 }
 
 export interface OfflineDoctorOptions {
   json?: boolean;
+  strict?: boolean;
   year?: number;
 }
 
@@ -91,14 +95,14 @@ export async function diagnoseFiles(files: string[], opts: { year?: number } = {
 }
 
 /** The report as JSON: findings, counts and the election analysis (without the raw entries). */
-export function reportToJson(r: DoctorReport): Record<string, unknown> {
-  const problems = problemsOf(r.findings);
+export function reportToJson(r: DoctorReport, strict?: boolean): Record<string, unknown> {
+  const counts = countBySeverity(r.findings);
   const { evidence, ...elections } = r.elections;
   return {
-    ok: problems.length === 0,
+    ok: checkPasses({ errors: counts.error, warnings: counts.warning }, strict),
     files: r.files,
     lines: r.lines,
-    counts: countBySeverity(r.findings),
+    counts,
     findings: findingsToJson(r.findings),
     elections: {
       ...elections,
@@ -107,31 +111,42 @@ export function reportToJson(r: DoctorReport): Record<string, unknown> {
   };
 }
 
+/** "4 errors, 2 warnings, 1 note": only the kinds there are. */
+function countsText(counts: Record<Severity, number>): string {
+  return [
+    counts.error ? `${counts.error} error${counts.error === 1 ? '' : 's'}` : '',
+    counts.warning ? `${counts.warning} warning${counts.warning === 1 ? '' : 's'}` : '',
+    counts.info ? `${counts.info} note${counts.info === 1 ? '' : 's'}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+}
+
 /**
- * Offline doctor: prints the findings (text or `--json`) and throws CheckFailed (exit 1) when a warning or an
- * error was found; a missing or unreadable file is a UsageError (exit 2).
+ * The report and the exit, for both doctors: a headline, the findings under Errors / Warnings / Notes; exit 1 on
+ * an error, on a warning only with --strict (check-outcome.ts).
+ */
+function endReport(findings: Finding[], where: { some: string; none: string }, opts: { json?: boolean; strict?: boolean }, json: () => Record<string, unknown>): void {
+  const counts = countBySeverity(findings);
+  const problems = problemsOf(findings);
+  if (opts.json) printJson(json());
+  else {
+    const notes = counts.info ? ` (${counts.info} note${counts.info === 1 ? '' : 's'} below)` : '';
+    println(problems.length ? `${where.some}: ${countsText(counts)}` : `no problems found ${where.none}${notes}`);
+    if (findings.length) println(renderFindings(findings));
+  }
+  const nodes = [...new Set(problems.flatMap((f) => f.hosts))];
+  endCheck('doctor', { errors: counts.error, warnings: counts.warning }, opts.strict, `${where.none} (${problems.map((f) => f.id).join(', ')})${nodes.length ? ` on ${nodes.join(', ')}` : ''}`);
+}
+
+/**
+ * Offline doctor: prints the findings (text or `--json`); exit 1 on an error (or a warning with --strict); a
+ * missing or unreadable file is a UsageError (exit 2).
  */
 export async function runOfflineDoctor(files: string[], opts: OfflineDoctorOptions = {}): Promise<DoctorReport> {
   const report = await diagnoseFiles(files, { year: opts.year });
-  const problems = problemsOf(report.findings);
-  const counts = countBySeverity(report.findings);
-  if (opts.json) {
-    printJson(reportToJson(report));
-  } else if (problems.length === 0) {
-    const notes = report.findings.length ? ` (${report.findings.length} note${report.findings.length > 1 ? 's' : ''} below)` : '';
-    println(`no problems found in ${report.lines} lines${notes}`);
-    if (report.findings.length) println(renderFindings(report.findings));
-  } else {
-    const parts = [`${counts.error} error${counts.error === 1 ? '' : 's'}`, `${counts.warning} warning${counts.warning === 1 ? '' : 's'}`];
-    if (counts.info) parts.push(`${counts.info} note${counts.info === 1 ? '' : 's'}`);
-    println(`${report.lines} lines from ${files.length} file${files.length === 1 ? '' : 's'}: ${parts.join(', ')}`);
-    println(renderFindings(report.findings));
-    println();
-  }
-  if (problems.length > 0) {
-    const parts = [counts.error ? `${counts.error} error${counts.error > 1 ? 's' : ''}` : '', counts.warning ? `${counts.warning} warning${counts.warning > 1 ? 's' : ''}` : ''].filter(Boolean);
-    throw new CheckFailed(`doctor: ${parts.join(', ')} in ${report.lines} lines (${problems.map((f) => f.id).join(', ')})`);
-  }
+  const where = { some: `${report.lines} lines from ${files.length} file${files.length === 1 ? '' : 's'}`, none: `in ${report.lines} lines` };
+  endReport(report.findings, where, opts, () => reportToJson(report, opts.strict));
   return report;
 }
 
@@ -144,13 +159,8 @@ export async function runOnlineDoctor(opts: DoctorOptions): Promise<void> {
     const [gathered, judged] = await Promise.all([gatherDoctorFacts(inv, r.hosts), gatherCondition(inv, r.hosts)]);
     return diagnoseCluster(inv, gathered.facts, judged.condition);
   });
-  const problems = problemsOf(findings);
-  if (opts.json) printJson({ ok: problems.length === 0, counts: countBySeverity(findings), findings: findingsToJson(findings) });
-  else println(problems.length ? renderFindings(findings) : `no problems found on ${inv.nodes.length} member(s)${findings.length ? `\n${renderFindings(findings)}` : ''}`);
-  if (problems.length) {
-    const members = [...new Set(problems.flatMap((f) => f.hosts))];
-    throw new CheckFailed(`doctor: ${problems.map((f) => f.id).join(', ')}${members.length ? ` on ${members.join(', ')}` : ''}`);
-  }
+  const counts = countBySeverity(findings);
+  endReport(findings, { some: `${inv.nodes.length} node(s)`, none: `on ${inv.nodes.length} node(s)` }, opts, () => ({ ok: checkPasses({ errors: counts.error, warnings: counts.warning }, opts.strict), counts, findings: findingsToJson(findings) }));
 }
 
 export function registerDoctor(program: Command): void {
@@ -165,9 +175,10 @@ export function registerDoctor(program: Command): void {
     });
   withInventory(cmd);
   withJson(cmd);
+  withStrict(cmd);
   cmd.action(async (opts: DoctorOptions) => {
     if (opts.journal && opts.journal.length > 0) {
-      await runOfflineDoctor(opts.journal, { json: opts.json, year: opts.year });
+      await runOfflineDoctor(opts.journal, { json: opts.json, year: opts.year, strict: opts.strict });
       return;
     }
     await runOnlineDoctor(opts);

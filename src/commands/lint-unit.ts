@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { CheckFailed, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
+import { checkPasses, endCheck, withStrict } from './check-outcome.js';
 import { readInventory } from '../inventory/read.js';
 import { printJson, println } from '../output.js';
 import { etcdMinor, ETCD_MINORS, installedPaths, lintUnit, mergeSystemdProblems, systemdAnalyzeVerify, type LintProblem } from '../render/index.js';
@@ -15,6 +16,7 @@ interface LintUnitCliOptions {
   inventory?: string;
   json?: boolean;
   systemdAnalyze: boolean;
+  strict?: boolean;
 }
 
 export function registerLintUnit(program: Command): void {
@@ -26,6 +28,7 @@ export function registerLintUnit(program: Command): void {
     .option('-i, --inventory <file>', "take the etcd version and the data directory from this inventory")
     .option('--no-systemd-analyze', 'do not run systemd-analyze verify, even where it is installed');
   withJson(cmd);
+  withStrict(cmd);
   cmd.action(async (file: string, opts: LintUnitCliOptions) => {
     await runLintUnit(file, opts);
   });
@@ -58,13 +61,13 @@ export async function runLintUnit(file: string, opts: LintUnitCliOptions): Promi
   const { errors, warnings } = countProblems(problems);
 
   if (opts.json) {
-    printJson({ file, etcdVersion, systemdAnalyze, errors, warnings, problems });
+    printJson({ ok: checkPasses({ errors, warnings }, opts.strict), file, etcdVersion, systemdAnalyze, errors, warnings, problems });
   } else {
     if (problems.length > 0) println(formatProblemsReport(problems, text));
     const checked = etcdMinor(etcdVersion) ? `flags checked against etcd ${etcdVersion}` : `no flag list for etcd ${etcdVersion} (known: ${ETCD_MINORS.join(', ')})`;
     const sd = { ran: 'systemd-analyze verify ran', absent: 'systemd-analyze not installed', failed: 'systemd-analyze verify failed to run', skipped: 'systemd-analyze skipped' }[systemdAnalyze];
     println(`${file}: ${problems.length === 0 ? 'no problems' : `${plural(errors, 'error')}, ${plural(warnings, 'warning')}`} (${checked}; ${sd})`);
   }
-  if (errors > 0) throw new CheckFailed(`${file}: ${plural(errors, 'error')}`);
+  endCheck(`lint-unit ${file}`, { errors, warnings }, opts.strict);
   return problems;
 }

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { CheckFailed } from '../errors.js';
+import { checkPasses, endCheck, withStrict } from './check-outcome.js';
 import { selectNodes } from '../inventory/derive.js';
 import { color, info, printJson, println, renderTable } from '../output.js';
 import { withHosts } from '../engine/session.js';
@@ -18,7 +18,7 @@ import { loadInventory, withInventory, withJson, type CommonOptions } from './op
 import { checkSecretsAtRest, type EncryptionProblem } from '../keys/verify-encryption.js';
 import { checkInstalled, type CertRowView } from '../certs/installed.js';
 
-type Opts = CommonOptions & { perf?: boolean; load: PerfLoad; acceptNew?: boolean };
+type Opts = CommonOptions & { perf?: boolean; load: PerfLoad; acceptNew?: boolean; strict?: boolean };
 
 const bytes = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.round(n / 1e3)} kB`);
 
@@ -29,7 +29,7 @@ export function registerVerify(program: Command): void {
     .option('--perf', 'also run `etcdctl check perf` on one member (takes 60 s)')
     .addOption(new Option('--load <load>', 'check perf load').choices([...PERF_LOADS]).default('s'))
     .option('--accept-new', 'record unknown host keys in knownHosts (never a changed one)');
-  withJson(withInventory(cmd)).action(async (opts: Opts) => {
+  withStrict(withJson(withInventory(cmd))).action(async (opts: Opts) => {
     const inv = await loadInventory(opts);
     await withHosts(inv, selectNodes(inv).nodes, { acceptNew: !!opts.acceptNew }, async (run) => {
       // The whole cluster's condition leads the report: read beside the checks' facts, over the same connections.
@@ -73,18 +73,18 @@ export function registerVerify(program: Command): void {
       // Secrets at rest, when the cluster has quorum (a read would wait out its timeout otherwise): a problem per
       // unencrypted secret, none when it holds no secret.
       const atRest = facts.members && probe && verdict.quorum.canLose >= 0 ? await checkSecretsAtRest({ remote: probe.remote, endpoints: endpointsOf(inv.nodes) }) : { problems: [] };
-      const problems: (Problem | EncryptionProblem)[] = [...verdict.problems, ...atRest.problems];
+      const problems = sortProblems([...verdict.problems, ...atRest.problems]);
       const errors = problems.filter((p) => p.severity === 'error');
+      const counts = { errors: errors.length, warnings: problems.length - errors.length };
       if (opts.json) {
-        printJson({ ok: errors.length === 0, condition, ...(clusterVer ? { clusterVersion: clusterVer } : {}), ...(versions ? { versions } : {}), quorum: verdict.quorum, members: facts.members ?? [], status: facts.status, health: facts.health, nodes: facts.nodes, certificates: certs.rows, journal: Object.fromEntries(findings), ...(perf ? { perf } : {}), ...(atRest.report?.total ? { secrets: { total: atRest.report.total, encrypted: atRest.report.encrypted, keys: atRest.report.keys } } : {}), problems });
+        printJson({ ok: checkPasses(counts, opts.strict), condition, ...(clusterVer ? { clusterVersion: clusterVer } : {}), ...(versions ? { versions } : {}), quorum: verdict.quorum, members: facts.members ?? [], status: facts.status, health: facts.health, nodes: facts.nodes, certificates: certs.rows, journal: Object.fromEntries(findings), ...(perf ? { perf } : {}), ...(atRest.report?.total ? { secrets: { total: atRest.report.total, encrypted: atRest.report.encrypted, keys: atRest.report.keys } } : {}), problems });
       } else {
         println(`Cluster: ${condition.headline}${versions ? `\nVersions: ${versions}` : ''}\n`);
         printReport(facts, verdict.quorum.text, problems, perf, certs.rows);
       }
-      if (errors.length) {
-        const nodes = [...new Set(errors.map((p) => ('node' in p ? p.node : undefined)).filter(Boolean))];
-        throw new CheckFailed(`verify: ${errors.length} problem(s)${nodes.length ? ` on ${nodes.join(', ')}` : ''}`);
-      }
+      const failing = checkPasses(counts, opts.strict) ? [] : errors.length ? errors : problems;
+      const nodes = [...new Set(failing.map((p) => ('node' in p ? p.node : undefined)).filter(Boolean))];
+      endCheck('verify', counts, opts.strict, nodes.length ? `on ${nodes.join(', ')}` : '');
     });
   });
 }
@@ -139,10 +139,24 @@ function printReport(facts: Awaited<ReturnType<typeof gatherFacts>>['facts'], qu
     for (const l of aside) println(`  ${l}`);
   }
   println(`Quorum: ${quorumText}`);
-  if (problems.length) {
-    println(`\nProblems (${problems.length}):`);
-    for (const p of problems) println(`  ${p.severity === 'error' ? color.red('✗') : color.yellow('!')} ${'node' in p && p.node ? `${p.node}: ` : ''}[${p.check}] ${p.message}`);
-  } else {
-    println(color.green('\nAll checks passed.'));
+  // Errors (they fail verify) and warnings (they do not, unless --strict) under their own words.
+  for (const [severity, word, mark] of [['error', 'Errors', color.red('✗')], ['warning', 'Warnings', color.yellow('!')]] as const) {
+    const these = problems.filter((p) => p.severity === severity);
+    if (!these.length) continue;
+    println(`\n${word} (${these.length}):`);
+    for (const p of these) println(`  ${mark} ${'node' in p && p.node ? `${p.node}: ` : ''}[${p.check}] ${p.message}`);
   }
+  if (!problems.some((p) => p.severity === 'error')) println(color.green(`\nAll checks passed${problems.length ? ' (with the warnings above)' : ''}.`));
+}
+
+/** The checks in the order the report reads (the cluster first), then node and message: the same order every run. */
+const CHECK_ORDER = ['cluster', 'quorum', 'ssh', 'systemd', 'members', 'status', 'health', 'certs', 'journal', 'perf'];
+
+function sortProblems<P extends Problem | EncryptionProblem>(problems: P[]): P[] {
+  const rank = (p: P): number => {
+    const i = CHECK_ORDER.indexOf(p.check);
+    return i < 0 ? CHECK_ORDER.length : i;
+  };
+  const node = (p: P): string => ('node' in p && p.node ? p.node : '');
+  return [...problems].sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1) || rank(a) - rank(b) || node(a).localeCompare(node(b)) || a.message.localeCompare(b.message));
 }

@@ -11,6 +11,8 @@ import type { Step } from './runner.js';
 export interface HostOutcome {
   status: 'ok' | 'failed' | 'conflict';
   reason?: string;
+  /** The error behind `reason` (its class says, e.g., whether an SSH failure is on this machine's side). */
+  cause?: unknown;
   /** What was done on the host: uploads, chmods, systemd and membership actions. */
   done: string[];
 }
@@ -46,6 +48,7 @@ export function newHosts(nodes: NodeSpec[], selected: (n: NodeSpec) => boolean =
 export function failHost(h: Host, e: unknown, status: 'failed' | 'conflict' = 'failed'): void {
   h.outcome.status = status;
   h.outcome.reason = e instanceof Error ? e.message : String(e);
+  h.outcome.cause = e;
 }
 
 /** A host that can still be worked on: connected, and neither failed nor in conflict. */

@@ -62,7 +62,10 @@ export function formatPlanText(plan: ClusterPlan, failed: NodeOutcome[]): string
 
 /** The selected nodes' outcomes, each with its plan: what `up` and `plan` report. */
 function outcomes(r: UpRun): NodeOutcome[] {
-  return r.hosts.filter((h) => h.selected).map((h) => ({ node: h.node.name, ...h.outcome, ...(h.plan ? { plan: h.plan } : {}) }));
+  return r.hosts.filter((h) => h.selected).map((h) => {
+    const { cause: _cause, ...outcome } = h.outcome;
+    return { node: h.node.name, ...outcome, ...(h.plan ? { plan: h.plan } : {}) };
+  });
 }
 
 export async function runUp(inv: Inventory, opts: UpOptions): Promise<UpReport> {

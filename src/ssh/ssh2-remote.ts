@@ -19,7 +19,24 @@ export interface ConnectOptions {
   passphrases?: ReadonlyMap<string, string>;
 }
 
-export class HostKeyError extends OperationError {}
+/**
+ * A node not connected to. `inventorySide`: what is wrong is in the inventory or on this machine (a key the node
+ * refuses or that cannot be read, a host key not known or changed), not the node being down or out of reach.
+ */
+export class SshConnectError extends OperationError {
+  constructor(
+    message: string,
+    readonly inventorySide: boolean,
+  ) {
+    super(message);
+  }
+}
+
+export class HostKeyError extends SshConnectError {
+  constructor(message: string) {
+    super(message, true);
+  }
+}
 
 const DEFAULT_EXEC_TIMEOUT_MS = 60_000;
 
@@ -103,16 +120,16 @@ async function readIdentity(file: string): Promise<string | undefined> {
   }
 }
 
-function describeConnectError(label: string, hop: { host: string; port: number }, e: Error & { code?: string; level?: string }): string {
+function describeConnectError(label: string, hop: { host: string; port: number; user: string }, key: string | undefined, e: Error & { code?: string; level?: string }): SshConnectError {
   const where = `${label} (${hop.host}:${hop.port})`;
-  if (e.code === 'ECONNREFUSED') return `${where}: connection refused (is sshd running?)`;
-  if (e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH') return `${where}: host unreachable`;
-  if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return `${where}: cannot resolve ${hop.host}`;
-  if (/Timed out while waiting for handshake/.test(e.message)) return `${where}: unreachable (SSH connect timed out)`;
+  if (e.code === 'ECONNREFUSED') return new SshConnectError(`${where}: connection refused (is sshd running?)`, false);
+  if (e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH') return new SshConnectError(`${where}: host unreachable`, false);
+  if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return new SshConnectError(`${where}: cannot resolve ${hop.host}`, true);
+  if (/Timed out while waiting for handshake/.test(e.message)) return new SshConnectError(`${where}: unreachable (SSH connect timed out)`, false);
   if (e.level === 'client-authentication' || /authentication methods failed/.test(e.message)) {
-    return `${where}: authentication failed (key not accepted for this user)`;
+    return new SshConnectError(`${where}: authentication failed: ${key ? `key ${key}` : "ssh-agent's keys"} not accepted for user ${hop.user}`, true);
   }
-  return `${where}: ${e.message}`;
+  return new SshConnectError(`${where}: ${e.message}`, false);
 }
 
 async function connectHop(
@@ -124,6 +141,7 @@ async function connectHop(
   const ssh = new NodeSSH();
   let rejected: Error | undefined;
   let privateKey: string | undefined;
+  let keyFile: string | undefined;
   let passphrase: string | undefined;
   const agent = process.env.SSH_AUTH_SOCK;
   for (const f of target.identityFiles) {
@@ -133,10 +151,11 @@ async function connectHop(
     // An encrypted key we have no passphrase for is left to the agent, as OpenSSH does.
     if (!passphrase && keyIsEncrypted(text)) continue;
     privateKey = text;
+    keyFile = f;
     break;
   }
   if (!privateKey && !agent) {
-    throw new OperationError(`${target.label}: no usable identity: ${target.identityFiles.join(', ')} not readable and no ssh-agent (SSH_AUTH_SOCK)`);
+    throw new SshConnectError(`${target.label}: no usable identity: ${target.identityFiles.join(', ')} not readable and no ssh-agent (SSH_AUTH_SOCK)`, true);
   }
   try {
     await ssh.connect({
@@ -155,7 +174,7 @@ async function connectHop(
   } catch (e) {
     ssh.dispose();
     if (rejected) throw rejected;
-    throw new OperationError(describeConnectError(target.label, hop, e as Error));
+    throw describeConnectError(target.label, hop, keyFile, e as Error);
   }
   // node-ssh drops its own error listener after `ready`: without this a later ECONNRESET kills the process.
   ssh.connection?.on('error', () => {});

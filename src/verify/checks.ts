@@ -140,7 +140,7 @@ export interface VerifyVerdict {
 export function verifyVerdict(inv: Inventory, facts: ClusterFacts): VerifyVerdict {
   const problems: Problem[] = [];
   for (const n of facts.nodes) {
-    if (!n.reachable) problems.push({ check: 'ssh', node: n.node, severity: 'error', message: `unreachable: ${n.error}` });
+    if (!n.reachable) problems.push({ check: 'ssh', node: n.node, severity: 'error', message: `not observed (no SSH connection): ${n.error}` });
     problems.push(...systemdProblems(n));
   }
   if (facts.members) problems.push(...memberProblems(inv, facts.members));

@@ -532,7 +532,12 @@ export function renderFindings(findings: Finding[]): string {
       sorted.map((f) => [f.severity, f.id, f.title, f.count, f.hosts.join(', '), when(f)]),
     ),
   );
-  for (const f of sorted) {
+  const headings: Record<Severity, string> = { error: 'Errors', warning: 'Warnings', info: 'Notes' };
+  for (const [i, f] of sorted.entries()) {
+    // Errors, then warnings, then notes, each under its word: what fails the check is never mixed with what does not.
+    if (sorted[i - 1]?.severity !== f.severity) {
+      out.push('', color.bold(`${headings[f.severity]} (${sorted.filter((x) => x.severity === f.severity).length}):`));
+    }
     out.push('');
     const head = `${severityLabel(f.severity)} ${color.bold(f.id)}  ${f.title}`;
     const meta = [`${f.count}×`, f.hosts.length ? `on ${f.hosts.join(', ')}` : '', when(f)].filter(Boolean).join(', ');

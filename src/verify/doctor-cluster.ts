@@ -196,7 +196,7 @@ function judgeMembers(inv: Inventory, facts: DoctorFacts): Finding[] {
   }
   for (const m of facts.members) {
     if (!m.reachable) {
-      out.push(finding({ id: 'SSH', severity: 'error', title: 'node unreachable over SSH', hosts: [m.node], evidence: [m.error ?? ''], meaning: 'hardway cannot look at this member', fix: `check the node is up and reachable (ssh ${m.node}); paste its 'journalctl -u etcd' into 'hardway doctor --journal FILE' to diagnose it offline` }));
+      out.push(finding({ id: 'SSH', severity: 'error', title: 'not observed: no SSH connection', hosts: [m.node], evidence: [m.error ?? ''], meaning: 'hardway cannot look at this node: nothing is known about its member from here (it may be running)', fix: `check the node is up and reachable (ssh ${m.node}); paste its 'journalctl -u etcd' into 'hardway doctor --journal FILE' to diagnose it offline` }));
       continue;
     }
     const d = diagnose(m.entries, { elections: { transferTerms: transfers }, history: 'live' });

@@ -296,6 +296,9 @@ function findingFromMatches(sig: Signature, ms: Match[], ctx: Context): Finding 
     fix: fillTemplate(sig.fix, groups),
   };
   if (sig.ref) f.ref = sig.ref;
+  if (sig.minCount !== undefined && ms.length < sig.minCount && f.severity !== 'info') {
+    return { ...f, severity: 'info', title: `${f.title} (isolated: ${ms.length}×; a problem from ${sig.minCount}×)` };
+  }
   return f;
 }
 

@@ -29,6 +29,11 @@ const signatureSchema = z
   .strictObject({
     id: z.string().regex(/^[A-Z]+-[0-9A-Z]+[a-z]?$/),
     severity: z.enum(['error', 'warning', 'info']),
+    /**
+     * etcd logs some of these for any single outlier (one apply over 100 ms on a busy laptop): fewer lines than this
+     * in the window are a note, not a warning.
+     */
+    minCount: z.number().int().min(2).optional(),
     title: z.string().min(1),
     sources: z.array(z.enum(['etcd', 'systemd'])).min(1),
     /** Counted by an analysis instead of being reported alone (RAFT-* → elections). */

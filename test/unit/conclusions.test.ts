@@ -199,3 +199,14 @@ describe('no node observed is no verdict about the cluster', () => {
     expect(e.message).toContain('controller-0: connection refused');
   });
 });
+
+describe("etcd's single outliers", () => {
+  const slowApply = (n: number) =>
+    journal(
+      Array.from({ length: n }, (_, i) => `Dec 07 14:10:0${i} controller-0 etcd[145]: read-only range request "key:\\"/registry/x\\" " with result "range_response_count:0 size:5" took too long (144.3ms) to execute`).join('\n'),
+    );
+  it('one slow apply on a busy machine is a note; three are a warning', () => {
+    expect(diagnose(slowApply(1)).findings[0]).toMatchObject({ id: 'DISK-02', severity: 'info' });
+    expect(diagnose(slowApply(3)).findings[0]).toMatchObject({ id: 'DISK-02', severity: 'warning' });
+  });
+});

@@ -168,7 +168,7 @@ describeLab('etcd 3.5 (a lab of its own)', () => {
     }
   });
 
-  it("doctor --journal names a stopped member as unreachable from a peer's 3.5 journal (PEER-01), exit 1", async () => {
+  it("doctor --journal names a stopped member as unreachable from a peer's 3.5 journal (PEER-01): a warning, exit 1 only with --strict", async () => {
     const [peer, stopped] = [addresses[0]!, addresses[2]!];
     expect((await ssh(stopped, 'systemctl stop etcd')).exitCode).toBe(0);
     // etcd's prober reports a peer it cannot dial after some seconds (~25 s here).
@@ -183,8 +183,11 @@ describeLab('etcd 3.5 (a lab of its own)', () => {
       const file = path.join(tmp, 'controller-0.json');
       await writeFile(file, (await ssh(peer, 'journalctl -u etcd -o json --no-pager')).stdout);
       const r = await runHardway(['doctor', '--journal', file, '--json']);
-      expect(r.exitCode).toBe(1);
+      // A warning: printed apart and exit 0; --strict (CI) makes it fail.
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+      expect((await runHardway(['doctor', '--journal', file, '--strict'])).exitCode).toBe(1);
       const report = JSON.parse(r.stdout) as DoctorJson;
+      expect(report.findings.find((f) => f.id === 'PEER-01')?.severity).toBe('warning');
       const unreachable = report.findings.find((f) => f.id === 'PEER-01');
       expect(unreachable, JSON.stringify(report.findings)).toBeDefined();
       expect(JSON.stringify(unreachable)).toContain(memberIds.get(stopped));

@@ -1,4 +1,5 @@
-import { OperationError } from '../errors.js';
+import { OperationError, UsageError } from '../errors.js';
+import { SshConnectError } from '../ssh/ssh2-remote.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import type { ObservedNode } from '../provision/observe.js';
 import type { NodePlan } from '../provision/plan.js';
@@ -102,6 +103,9 @@ export function connectStep<R extends HostsRun>(): Step<R> {
         if ('remote' in c) h.remote = c.remote;
         else failHost(h, c.error);
       });
+      // Not one node, each for a cause on this side (a key refused, a host key unknown): a usage error, whatever the flow.
+      const e = r.hosts.length && !r.hosts.some(usable) ? notObserved(r.inv, r.hosts) : undefined;
+      if (e instanceof UsageError) throw e;
     },
     async cleanUp(r) {
       await Promise.all(r.hosts.map((h) => h.remote?.close()));
@@ -109,3 +113,19 @@ export function connectStep<R extends HostsRun>(): Step<R> {
   };
 }
 
+
+/** Why no node could be observed, one line per node; a UsageError when every cause is on this machine's side. */
+export function notObserved(inv: Inventory, hosts: Host[]): OperationError | UsageError {
+  const ours = hosts.every((h) => h.outcome.cause instanceof SshConnectError && h.outcome.cause.inventorySide);
+  // One line per distinct cause, naming its nodes: a key no node accepts is one line, not one per node.
+  const byCause = new Map<string, string[]>();
+  for (const h of hosts) {
+    const cause = (h.outcome.reason ?? 'not connected').replace(/^\S+(?: \([^)]*\))?: /, '');
+    byCause.set(cause, [...(byCause.get(cause) ?? []), h.node.name]);
+  }
+  const lines = [...byCause].map(([cause, names]) => `  ${names.join(', ')}: ${cause}`).join('\n');
+  if (ours) {
+    return new UsageError(`the cluster could not be observed: no node accepted the SSH connection:\n${lines}\n(fix the ssh settings in ${inv.file}: ssh.identityFile, ssh.user, ssh.knownHosts; nothing about the cluster is known)`);
+  }
+  return new OperationError(`the cluster could not be observed: no node answered over SSH:\n${lines}\n(nothing about the cluster is known: the members may be running)`);
+}

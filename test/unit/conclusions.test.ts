@@ -6,8 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { checkPasses, endCheck } from '../../src/commands/check-outcome.js';
-import { notObserved } from '../../src/engine/session.js';
-import { newHosts, failHost } from '../../src/engine/hosts.js';
+import { failHost, newHosts, notObserved } from '../../src/engine/hosts.js';
 import { EXIT_FAILED, EXIT_USAGE, HardwayError } from '../../src/errors.js';
 import { validateInventory } from '../../src/inventory/validate.js';
 import { SshConnectError } from '../../src/ssh/ssh2-remote.js';

@@ -43,7 +43,8 @@ export function commandTree(cmd: Command, prefix: string[] = []): { path: string
   return [{ path: prefix.join(' '), cmd }, ...cmd.commands.flatMap((c) => commandTree(c, [...prefix, c.name()]))];
 }
 
-export const isHidden = (cmd: Command) => !!(cmd as unknown as { _hidden?: boolean })._hidden;
+/** Hidden from help, itself or through a parent (`__complete nodes`). */
+export const isHidden = (cmd: Command): boolean => !!(cmd as unknown as { _hidden?: boolean })._hidden || (!!cmd.parent && isHidden(cmd.parent));
 
 /**
  * What every command gets in one place rather than in each module: `-i` accepted everywhere (hidden where the

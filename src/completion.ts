@@ -29,6 +29,8 @@ export interface CompletionCommand {
   flags: CompletionFlag[];
   /** Its first argument names a node (`<node>`, `[node]`). */
   nodeArgument: boolean;
+  /** The values its first argument may take (`completion <shell>`). */
+  argumentChoices?: string[];
 }
 
 const hidden = (c: Command) => !!(c as unknown as { _hidden?: boolean })._hidden;
@@ -61,6 +63,7 @@ export function completionTree(program: Command, prefix: string[] = []): Complet
     subcommands: subs.map((c) => c.name()),
     flags,
     nodeArgument: program.registeredArguments[0]?.name() === 'node',
+    ...(program.registeredArguments[0]?.argChoices ? { argumentChoices: [...program.registeredArguments[0].argChoices] } : {}),
   };
   return [self, ...subs.flatMap((c) => completionTree(c, [...prefix, c.name()]))];
 }
@@ -73,7 +76,7 @@ export function bashScript(tree: CompletionCommand[], bin = 'hardway'): string {
   const fn = `_${bin.replace(/[^A-Za-z0-9_]/g, '_')}`;
   const cases = (lines: [string, string][]) => lines.map(([k, v]) => `    ${q(k)}) echo ${q(v)} ;;`).join('\n');
   const valued = tree.flatMap((c) => c.flags.flatMap((f) => (f.value ? f.names.map((n): [string, string] => [`${c.path.join(' ')}|${n}`, kindText(f.value!)]) : [])));
-  const nodeArgs = tree.filter((c) => c.nodeArgument).map((c) => q(c.path.join(' ')));
+  const argKinds = tree.flatMap((c): [string, string][] => (c.nodeArgument ? [[c.path.join(' '), 'node']] : c.argumentChoices ? [[c.path.join(' '), `choices:${c.argumentChoices.join(' ')}`]] : []));
   return `# ${bin} completion for bash: eval "$(${bin} completion bash)" in ~/.bashrc, or save it as
 # /etc/bash_completion.d/${bin}. Generated from ${bin}'s commands; node names come from the inventory
 # (-i FILE, HARDWAY_INVENTORY or ./inventory.yaml) through '${bin} __complete nodes'.
@@ -92,11 +95,10 @@ ${fn}_value() {
 ${cases(valued)}
   esac
 }
-${fn}_node_argument() {
+${fn}_argument() {
   case "$1" in
-    ${nodeArgs.length ? nodeArgs.join('|') : "''"}) return 0 ;;
+${cases(argKinds)}
   esac
-  return 1
 }
 ${fn}_nodes() {
   local inv="" i
@@ -141,10 +143,13 @@ ${fn}() {
     return 0
   fi
   subs="$(${fn}_subcommands "$path")"
-  local words=""
-  ((args == 0)) && words="$subs"
-  if ((args == 0)) && ${fn}_node_argument "$path"; then words="$words $(${fn}_nodes)"; fi
-  if [[ -n "$words" ]]; then
+  local words="" argument=""
+  ((args == 0)) && words="$subs" && argument="$(${fn}_argument "$path")"
+  case "$argument" in
+    node) words="$words $(${fn}_nodes)" ;;
+    choices:*) words="$words \${argument#choices:}" ;;
+  esac
+  if [[ -n "$words" || -n "$argument" ]]; then
     COMPREPLY=($(compgen -W "$words" -- "$cur"))
   elif [[ -z "$subs" ]]; then
     COMPREPLY=($(compgen -f -- "$cur"))
@@ -214,6 +219,7 @@ export function fishScript(tree: CompletionCommand[], bin = 'hardway'): string {
       lines.push(`complete -c ${bin} ${at} -a ${q(s)} -d ${q(desc.split(/[;:(]/)[0]!.trim().slice(0, 60))}`);
     }
     if (c.nodeArgument) lines.push(`complete -c ${bin} ${at} -a '(${fn}_nodes)'`);
+    if (c.argumentChoices) lines.push(`complete -c ${bin} ${at} -a ${q(c.argumentChoices.join(' '))}`);
     for (const f of c.flags) {
       const names = f.names.map((n) => (n.startsWith('--') ? `-l ${n.slice(2)}` : `-s ${n.slice(1)}`)).join(' ');
       const value = f.value === undefined ? '' : f.value === 'file' ? ' -r -F' : f.value === 'node' || f.value === 'nodes' ? ` -x -a '(${fn}_nodes)'` : typeof f.value === 'object' ? ` -x -a ${q(f.value.choices.join(' '))}` : ' -x';

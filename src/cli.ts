@@ -153,8 +153,12 @@ export async function main(argv: string[]): Promise<number> {
         return EXIT_OK;
       }
       // A usage error with --json: the document too, whether or not the command offers --json.
-      if (asked && !json) [json] = [true, holdJson()];
-      return done(EXIT_USAGE, e.message.replace(/^error: /, '').split('\n')[0]);
+      if (asked && !json) {
+        json = true;
+        holdJson();
+      }
+      // `unknown option '--nod'\n(Did you mean --node?)`: one line.
+      return done(EXIT_USAGE, e.message.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' '));
     }
     if (e instanceof HardwayError) {
       process.stderr.write(`${color.red('error:')} ${e.message}\n`);

@@ -152,3 +152,11 @@ describe('the --json commands that need no cluster, on their success path', () =
     expect(await succeeding(['lab', 'status', '--dir', path.join(dir, 'no-lab'), '--json'])).toMatchObject({ nodes: [] });
   });
 });
+
+describe('a usage error with a suggestion', () => {
+  it("keeps commander's suggestion on the one line of the message", async () => {
+    const r = await runCli('member', 'list', '--jsn', '--json');
+    expect(r.code).toBe(2);
+    expect(oneDocument(r.out)).toEqual({ ok: false, error: { code: 2, message: "unknown option '--jsn' (Did you mean --json?)" } });
+  });
+});

@@ -9,12 +9,28 @@ export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 
 export class HardwayError extends Error {
+  /**
+   * What the command had found or done when it failed (the steps done, say), for `--json`: main() puts it beside
+   * `ok: false` and `error` in the one document it writes.
+   */
+  partial?: unknown;
+
   constructor(
     message: string,
     readonly exitCode: number = EXIT_FAILED,
   ) {
     super(message);
     this.name = new.target.name;
+  }
+}
+
+/** Runs `work`; a HardwayError it throws carries `partial()` as its partial result (unless it carries one already). */
+export async function withPartial<T>(work: () => Promise<T>, partial: () => unknown): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    if (e instanceof HardwayError && e.partial === undefined) e.partial = partial();
+    throw e;
   }
 }
 

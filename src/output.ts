@@ -20,12 +20,35 @@ export function renderTable(head: string[], rows: (string | number)[][]): string
   return table.toString();
 }
 
-export function printJson(value: unknown): void {
+/**
+ * While main() runs a command with `--json`, the document a command prints is held here rather than written, and
+ * text meant for stdout goes to stderr: main() then writes exactly one JSON document, on success as on failure.
+ */
+let held: { value?: unknown; printed: boolean } | undefined;
+
+/** From now on printJson holds its document and println writes to stderr (main() only). */
+export function holdJson(): void {
+  held = { printed: false };
+}
+
+/** Ends holding: the document printed meanwhile, if any. */
+export function releaseJson(): { printed: boolean; value?: unknown } {
+  const h = held ?? { printed: false };
+  held = undefined;
+  return h;
+}
+
+export function writeJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+export function printJson(value: unknown): void {
+  if (held) Object.assign(held, { value, printed: true });
+  else writeJson(value);
+}
+
 export function println(text = ''): void {
-  process.stdout.write(`${text}\n`);
+  (held ? process.stderr : process.stdout).write(`${text}\n`);
 }
 
 /** Messages about progress and warnings go to stderr so that `--json` stdout stays parseable. */

@@ -76,7 +76,7 @@ export function registerLab(program: Command): void {
     });
 
   withLabDir(lab.command('status').description('the nodes, their addresses and states'))
-    .option('--json', 'machine-readable output on stdout')
+    .option('--json', 'one JSON document on stdout, on failure too: {"ok": false, "error": …}')
     .exitOverride()
     .action(async (o: LabCliOptions) => {
       const s = await labStatus(labOpts(o));

@@ -1,14 +1,20 @@
 import type { Command } from 'commander';
 import { withHosts } from '../engine/session.js';
-import { leaderMoveJson, moveLeader } from '../members/leader.js';
+import { currentLeader, currentLeaderText, leaderMoveJson, moveLeader } from '../members/leader.js';
 import { askMembers, memberLabel } from '../members/view.js';
 import { printJson, println } from '../output.js';
-import { loadInventory, withInventory, withJson, type CommonOptions } from './options.js';
+import { loadInventory, withAcceptNew, withInventory, withJson, type CommonOptions } from './options.js';
 
 type Opts = CommonOptions & { acceptNew?: boolean };
 
 export function registerLeader(program: Command): void {
-  const leader = program.command('leader').description('the leadership of the cluster');
+  const leader = withJson(withInventory(withAcceptNew(program.command('leader').description('the current leader: name, client URL, member ID, raft term; `leader move` hands the leadership over'))));
+  leader.action(async (opts: Opts) => {
+    const inv = await loadInventory(opts);
+    const now = currentLeader(await withHosts(inv, inv.nodes, { acceptNew: !!opts.acceptNew }, async (run) => askMembers(inv, run.hosts)));
+    if (opts.json) printJson(now);
+    else println(currentLeaderText(now));
+  });
   const move = leader
     .command('move')
     .description('hand the leadership to NODE, or by default to the follower with the lowest raft lag; prints the leader before and after')

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { newHosts } from '../engine/hosts.js';
-import { UsageError } from '../errors.js';
+import { UsageError, withPartial } from '../errors.js';
 import { withHosts } from '../engine/session.js';
 import { listJson, listText } from '../members/list.js';
 import { removeMember, removeReport, removeRun } from '../members/remove.js';
@@ -37,7 +37,7 @@ export function registerMember(program: Command): void {
   withJson(withInventory(remove)).action(async (node: string, opts: Opts) => {
     const inv = await loadInventory(opts);
     const run = removeRun({ inv, hosts: newHosts(inv.nodes), acceptNew: !!opts.acceptNew, log: info }, node, { yes: !!opts.yes, ...(opts.snapshot === false ? { noSnapshot: true } : {}) });
-    await removeMember(run);
+    await withPartial(() => removeMember(run), () => ({ done: run.done, notDone: run.left }));
     if (opts.json) printJson({ removed: { id: run.target!.id, name: run.target!.name }, done: run.done, notDone: run.left, ...(run.members ? { members: run.members.map((m) => ({ id: m.id, name: m.name, isLearner: m.isLearner })) } : {}) });
     else println(removeReport(run).join('\n'));
   });
@@ -64,7 +64,7 @@ export function registerMember(program: Command): void {
       ...(opts.templates ? { templates: opts.templates } : {}),
       ...(opts.snapshot === false ? { noSnapshot: true } : {}),
     });
-    await replaceMember(run);
+    await withPartial(() => replaceMember(run), () => ({ node, done: run.done }));
     if (opts.json) printJson({ node, id: run.newId, done: run.done, members: (run.members ?? []).map((m) => ({ id: m.id, name: m.name, isLearner: m.isLearner })) });
     else println(replaceReport(run).join('\n'));
   });

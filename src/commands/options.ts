@@ -8,12 +8,20 @@ export interface CommonOptions {
   json?: boolean;
 }
 
+/** The environment variable that names the inventory when `-i` is not given. */
+export const INVENTORY_ENV = 'HARDWAY_INVENTORY';
+
+/** `-i, --inventory <file>`: HARDWAY_INVENTORY, else ./inventory.yaml, unless given. */
+export function inventoryOption(description = 'inventory file'): Option {
+  return new Option('-i, --inventory <file>', description).env(INVENTORY_ENV).default(DEFAULT_INVENTORY);
+}
+
 export function withInventory(cmd: Command): Command {
-  return cmd.option('-i, --inventory <file>', 'inventory file', DEFAULT_INVENTORY);
+  return cmd.addOption(inventoryOption());
 }
 
 export function withJson(cmd: Command): Command {
-  return cmd.option('--json', 'machine-readable output on stdout');
+  return cmd.option('--json', 'one JSON document on stdout, on failure too: {"ok": false, "error": …}');
 }
 
 /** `--accept-new`: the host-key policy every command that connects offers. */

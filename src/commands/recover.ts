@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { newHosts } from '../engine/hosts.js';
-import { UsageError } from '../errors.js';
+import { UsageError, withPartial } from '../errors.js';
 import { info, printJson, println } from '../output.js';
 import { recoverCluster, recoverReport, recoverRun } from '../recover/recover.js';
 import { loadInventory, withAcceptNew, withInventory, withJson, type CommonOptions } from './options.js';
@@ -27,7 +27,7 @@ export function registerRecover(program: Command): void {
       { inv, hosts: newHosts(inv.nodes), acceptNew: !!opts.acceptNew, log: opts.json ? () => {} : info },
       { ...(opts.from ? { from: opts.from } : {}), force: !!opts.force, yes: !!opts.yes, json: !!opts.json, waitMs: Number(opts.wait) * 1000, ...(opts.templates ? { templates: opts.templates } : {}) },
     );
-    await recoverCluster(run);
+    await withPartial(() => recoverCluster(run), () => ({ source: run.source ?? null, movedTo: run.movedTo, done: run.done, checks: run.checks }));
     if (opts.json) printJson({ ok: true, source: run.source ?? null, condition: run.condition, movedTo: run.movedTo, done: run.done, checks: run.checks });
     else println(recoverReport(run).join('\n'));
   });

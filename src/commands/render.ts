@@ -2,7 +2,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { CheckFailed, UsageError } from '../errors.js';
-import { selectNodes } from '../inventory/derive.js';
+import { selectNodes, unknownNodesMessage } from '../inventory/derive.js';
 import { info, printJson, println } from '../output.js';
 import { findSystemdAnalyze, hasErrors, renderAndLint, type LintProblem } from '../render/index.js';
 import { countProblems, formatProblemsReport, plural } from '../render/report.js';
@@ -57,7 +57,7 @@ export async function runRender(opts: RenderCliOptions): Promise<RenderedNode[]>
   const inv = await loadInventory(opts);
   const { nodes, unknown } = selectNodes(inv, opts.nodes);
   if (unknown.length > 0) {
-    throw new UsageError(`--nodes: no node named ${unknown.map((n) => `'${n}'`).join(', ')} in ${inv.file} (nodes: ${inv.nodes.map((n) => n.name).join(', ')})`);
+    throw new UsageError(unknownNodesMessage(inv, unknown));
   }
   const outDir = path.resolve(opts.out);
   const systemdAnalyze = opts.systemdAnalyze ? Boolean(await findSystemdAnalyze()) : false;

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { newHosts } from '../engine/hosts.js';
+import { withPartial } from '../errors.js';
 import { resetNode, resetReport, resetRun } from '../members/reset.js';
 import { info, printJson, println } from '../output.js';
 import { loadInventory, withInventory, withJson, type CommonOptions } from './options.js';
@@ -18,7 +19,7 @@ export function registerReset(program: Command): void {
   withJson(withInventory(cmd)).action(async (node: string, opts: Opts) => {
     const inv = await loadInventory(opts);
     const run = resetRun({ inv, hosts: newHosts(inv.nodes), acceptNew: !!opts.acceptNew, log: info }, node, { yes: !!opts.yes, purge: !!opts.purge, force: !!opts.force });
-    await resetNode(run);
+    await withPartial(() => resetNode(run), () => ({ node, done: run.done }));
     if (opts.json) printJson({ node, done: run.done, ...(run.members ? { members: run.members.map((m) => ({ id: m.id, name: m.name, isLearner: m.isLearner })) } : {}) });
     else println(resetReport(run).join('\n'));
   });

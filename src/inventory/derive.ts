@@ -1,3 +1,4 @@
+import { unknownName } from '../suggest.js';
 import { isIP, isIPv6 } from 'node:net';
 import type { Inventory, NodeSpec } from './types.js';
 
@@ -87,6 +88,12 @@ export const MIN_ELECTION_TO_HEARTBEAT = 5;
 
 export function findNode(inv: Inventory, name: string): NodeSpec | undefined {
   return inv.nodes.find((n) => n.name === name);
+}
+
+/** The usage error's message for `--nodes` names not in the inventory, with a "did you mean" for a misspelt one. */
+export function unknownNodesMessage(inv: Inventory, unknown: string[], flag = '--nodes'): string {
+  const names = inv.nodes.map((n) => n.name);
+  return unknownName(`${flag}: no node named ${unknown.map((n) => `'${n}'`).join(', ')} in ${inv.file}`, unknown[0]!, names, `nodes: ${names.join(', ')}`);
 }
 
 /** The nodes named by `--nodes a,b`, in inventory order; an unknown name is a usage error for the caller. */

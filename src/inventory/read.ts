@@ -18,8 +18,8 @@ export async function readInventory(file: string = DEFAULT_INVENTORY): Promise<I
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
       throw new UsageError(
-        `${file}: no such inventory file. Pass -i <file>, or copy inventory.example.yaml to ./inventory.yaml` +
-          ` (or run 'hardway lab up', which writes one for the lab).`,
+        `${file}: no such inventory file. Write one with 'hardway init' (or copy inventory.example.yaml), or name yours` +
+          ` with -i <file> or HARDWAY_INVENTORY ('hardway lab up' writes one for the lab).`,
       );
     }
     throw new UsageError(`${file}: cannot read: ${(e as Error).message}`);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import type * as z from 'zod';
 import type { FileProblem } from '../errors.js';
+import { didYouMean } from '../suggest.js';
 import { faultTolerance, isLoopback, MAX_ELECTION_TIMEOUT_MS, MIN_ELECTION_TO_HEARTBEAT } from './derive.js';
 import { inventorySchema, type ParsedInventory } from './schema.js';
 import type { Inventory, NodeSpec, SshSettings } from './types.js';
@@ -49,10 +50,26 @@ function locate(doc: Document, lc: LineCounter, keyPath: PathKey[], preferKey = 
   return { line: 1, col: 1 };
 }
 
+/** The keys the schema allows in the mapping at `keyPath` (array indexes and wrappers such as defaults skipped). */
+export function knownKeysAt(schema: z.core.$ZodType, keyPath: PathKey[]): string[] {
+  const def = schema._zod.def as unknown as { type: string; shape?: Record<string, z.core.$ZodType>; element?: z.core.$ZodType; innerType?: z.core.$ZodType; options?: z.core.$ZodType[] };
+  if (def.innerType) return knownKeysAt(def.innerType, keyPath);
+  if (def.type === 'union') return [...new Set((def.options ?? []).flatMap((o) => knownKeysAt(o, keyPath)))];
+  if (def.type === 'array' && def.element) return typeof keyPath[0] === 'number' ? knownKeysAt(def.element, keyPath.slice(1)) : [];
+  if (def.type === 'object' && def.shape) {
+    if (!keyPath.length) return Object.keys(def.shape);
+    const next = def.shape[String(keyPath[0])];
+    return next ? knownKeysAt(next, keyPath.slice(1)) : [];
+  }
+  return [];
+}
+
 function zodIssueMessage(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') {
     const keys = issue.keys.map((k) => `'${k}'`).join(', ');
-    return `unknown key ${keys} (check the spelling; see inventory.example.yaml)`;
+    const known = knownKeysAt(inventorySchema, issue.path.filter((k): k is PathKey => typeof k !== 'symbol'));
+    const hint = issue.keys.length === 1 ? didYouMean(issue.keys[0]!, known) : undefined;
+    return hint ? `unknown key ${keys}: ${hint} (see inventory.example.yaml)` : `unknown key ${keys} (check the spelling; see inventory.example.yaml)`;
   }
   if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) {
     const key = issue.path[issue.path.length - 1];

@@ -1,4 +1,5 @@
 import { chmod, mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { unknownName } from '../suggest.js';
 import path from 'node:path';
 import { OperationError, UsageError } from '../errors.js';
 import { info, warn } from '../output.js';
@@ -419,7 +420,8 @@ export async function requireState(dir: string): Promise<LabState> {
 
 function requireNode(state: LabState, name: string): NodeState {
   const n = state.nodes.find((x) => x.name === name || x.address === name);
-  if (!n) throw new UsageError(`no node '${name}' in the lab (nodes: ${state.nodes.map((x) => x.name).join(', ')})`);
+  const names = state.nodes.map((x) => x.name);
+  if (!n) throw new UsageError(unknownName(`no node '${name}' in the lab`, name, names, `nodes: ${names.join(', ')}`));
   return n;
 }
 

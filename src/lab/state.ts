@@ -1,5 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { UsageError } from '../errors.js';
 import type { LabEtcd } from './debs.js';
 import type { LabNet } from './plan.js';
 
@@ -56,7 +57,10 @@ export async function readState(dir: string): Promise<LabState | undefined> {
   try {
     text = await readFile(statePath(dir), 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    // Not a lab directory at all (a file, one we may not read): the --dir given is wrong.
+    if (code === 'ENOTDIR' || code === 'EACCES' || code === 'EISDIR') throw new UsageError(`${dir}: not a lab directory (${code === 'ENOTDIR' ? 'not a directory' : (e as Error).message})`);
     throw e;
   }
   try {

@@ -60,3 +60,23 @@ export async function moveLeader(inv: Inventory, view: MembersView, name?: strin
   if (now.leader?.id !== target.id) throw new OperationError(`move-leader to ${memberLabel(target)} returned, but ${now.leader ? `${memberLabel(now.leader)} leads` : 'no member reports a leader'}`);
   return { before: before!, after: now.leader, moved: true };
 }
+
+/** `hardway leader`: who leads now, as the members answered. */
+export interface CurrentLeader {
+  name: string;
+  id: string;
+  /** Its client URL as the status answered it. */
+  endpoint: string;
+  term: number;
+  /** Its inventory node, when the inventory lists it. */
+  node?: string;
+}
+
+/** The leader in a members view, pure; no member reporting one is an operation error. */
+export function currentLeader(view: Pick<MembersView, 'rows' | 'leader'>): CurrentLeader {
+  const l = view.leader ?? view.rows.find((r) => r.isLeader);
+  if (!l) throw new OperationError(`no member reports a leader (${view.rows.filter((r) => r.status).length} of ${view.rows.length} answered endpoint status): is a quorum up? run hardway verify`);
+  return { name: l.name, id: l.id, endpoint: l.status?.endpoint ?? reachableClientUrl(l) ?? l.clientURLs[0] ?? '', term: l.status?.raftTerm ?? Math.max(0, ...view.rows.map((r) => r.status?.raftTerm ?? 0)), ...(l.node ? { node: l.node.name } : {}) };
+}
+
+export const currentLeaderText = (l: CurrentLeader) => `${l.name || '(unnamed)'} (${l.id}) at ${l.endpoint}, term ${l.term}${l.node && l.node !== l.name ? `, inventory node ${l.node}` : ''}`;

@@ -1,4 +1,5 @@
 import { OperationError, UsageError } from '../errors.js';
+import { unknownName } from '../suggest.js';
 import { peerUrl } from '../inventory/derive.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import { askCluster } from '../engine/cluster.js';
@@ -73,5 +74,6 @@ export function memberNamed(inv: Inventory, view: Pick<MembersView, 'rows'>, nam
   const row = findMember(view, name);
   if (row) return row;
   const where = inv.nodes.some((n) => n.name === name) ? 'is in the inventory but not a member of the cluster' : 'is neither a member nor in the inventory';
-  throw new UsageError(`${name} ${where} (members: ${view.rows.map(memberLabel).join(', ') || 'none'})`);
+  const names = [...view.rows.flatMap((r) => [r.name, r.node?.name ?? '']), ...inv.nodes.map((n) => n.name)].filter(Boolean);
+  throw new UsageError(unknownName(`${name} ${where}`, name, names, `members: ${view.rows.map(memberLabel).join(', ') || 'none'}`));
 }

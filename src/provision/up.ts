@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import { selectNodes } from '../inventory/derive.js';
+import { selectNodes, unknownNodesMessage } from '../inventory/derive.js';
 import type { Inventory } from '../inventory/types.js';
 import { newHosts, type HostOutcome } from '../engine/hosts.js';
 import { runSteps } from '../engine/runner.js';
@@ -70,7 +70,7 @@ function outcomes(r: UpRun): NodeOutcome[] {
 
 export async function runUp(inv: Inventory, opts: UpOptions): Promise<UpReport> {
   const { nodes, unknown } = selectNodes(inv, opts.nodes);
-  if (unknown.length) throw new UsageError(`--nodes: no node named ${unknown.join(', ')} in ${inv.file}`);
+  if (unknown.length) throw new UsageError(unknownNodesMessage(inv, unknown));
   const log = (line: string) => {
     if (!opts.json) process.stderr.write(`${line}\n`);
   };

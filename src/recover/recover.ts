@@ -4,7 +4,7 @@ import { gatherCondition } from '../cluster/gather.js';
 import { connectStep, eachHost, newHosts, type Host, type HostsRun } from '../engine/hosts.js';
 import { runSteps, step } from '../engine/runner.js';
 import { OperationError, UsageError } from '../errors.js';
-import { clientUrl, findNode, peerUrl } from '../inventory/derive.js';
+import { clientUrl, findNode, peerUrl, unknownNodesMessage } from '../inventory/derive.js';
 import { confirm } from '../members/confirm.js';
 import { moveAsideLines, movedAsidePath, utcStamp } from '../members/node-ops.js';
 import { ensurePki } from '../pki/ensure.js';
@@ -87,7 +87,7 @@ export function decideRecover(inv: RecoverRun['inv'], facts: ClusterFacts, condi
   const newest = () => withData.reduce<NodeFacts | undefined>((b, n) => (!b || (n.revision ?? -1) > (b.revision ?? -1) ? n : b), undefined);
   const named = (): NodeFacts | undefined => {
     if (!opts.from) return undefined;
-    if (!findNode(inv, opts.from)) throw new UsageError(`--from: no node named ${opts.from} in ${inv.file} (nodes: ${inv.nodes.map((n) => n.name).join(', ')})`);
+    if (!findNode(inv, opts.from)) throw new UsageError(unknownNodesMessage(inv, [opts.from], '--from'));
     const n = facts.nodes.find((x) => x.node === opts.from)!;
     if (!n.hasData) throw new OperationError(`--from ${opts.from}: its data dir holds no etcd data, nothing to rebuild from. ${nothing}`);
     return n;

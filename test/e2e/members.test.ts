@@ -154,7 +154,7 @@ describeLab('members, leadership and maintenance', () => {
       expect(same.stdout).toMatch(/is already the leader: nothing moved/);
       const unknown = await hw(['leader', 'move', 'controller-9']);
       expect(unknown.exitCode).toBe(2);
-      expect(unknown.stderr).toMatch(/controller-9 is neither a member nor in the inventory \(members: .*controller-0 \([0-9a-f]+\)/);
+      expect(unknown.stderr).toMatch(/controller-9 is neither a member nor in the inventory: did you mean 'controller-\d'(, 'controller-\d')* or 'controller-\d'\? \(members: .*controller-0 \([0-9a-f]+\)/);
     });
   });
 

@@ -50,9 +50,9 @@ describe('validateInventory', () => {
 
   it('rejects unknown keys at the key itself', () => {
     expect(errorAt(nodes(3) + 'etcd:\n  heartbeatIntervall: 100\n')).toEqual([
-      "9:3 unknown key 'heartbeatIntervall' (check the spelling; see inventory.example.yaml)",
+      "9:3 unknown key 'heartbeatIntervall': did you mean 'heartbeatInterval'? (see inventory.example.yaml)",
     ]);
-    expect(errorAt('nodes:\n  - name: a\n    adress: 10.0.0.1\n')).toContain("3:5 unknown key 'adress' (check the spelling; see inventory.example.yaml)");
+    expect(errorAt('nodes:\n  - name: a\n    adress: 10.0.0.1\n')).toContain("3:5 unknown key 'adress': did you mean 'address'? (see inventory.example.yaml)");
   });
 
   it('points schema errors at the offending value', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { leaderTarget } from '../../src/members/leader.js';
+import { currentLeader, currentLeaderText, leaderTarget } from '../../src/members/leader.js';
 import { memberRows } from '../../src/members/view.js';
 import { inv, member, status } from './members-fakes.js';
 
@@ -39,5 +39,19 @@ describe('leaderTarget', () => {
 
   it('without a leader there is nothing to move', () => {
     expect(() => leaderTarget(rowsOf([]))).toThrow(/no member reports a leader/);
+  });
+});
+
+describe('currentLeader (hardway leader)', () => {
+  it('names the leader: member name, ID, the endpoint that answered, the raft term, its inventory node', () => {
+    const rows = rowsOf([status(0, 1, 100, { raftTerm: 7 }), status(1, 1, 100, { raftTerm: 7 }), status(2, 1)]);
+    const l = currentLeader({ rows });
+    expect(l).toEqual({ name: 'controller-1', id: 'a1', endpoint: 'https://10.240.0.11:2379', term: 7, node: 'controller-1' });
+    expect(currentLeaderText(l)).toBe('controller-1 (a1) at https://10.240.0.11:2379, term 7');
+  });
+
+  it('no member reporting a leader is an operation error saying how many answered', () => {
+    const rows = rowsOf([status(0, 9), status(1, 9)]);
+    expect(() => currentLeader({ rows })).toThrow(expect.objectContaining({ exitCode: 1, message: expect.stringMatching(/^no member reports a leader \(2 of 3 answered endpoint status\)/) }));
   });
 });

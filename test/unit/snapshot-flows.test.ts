@@ -223,7 +223,7 @@ describe('snapshot save', () => {
       const e = await refused(saveCluster(snapshotBytes(1, 8)), { node: 'controller-9' });
       expect(e.constructor.name).toBe('UsageError');
       expect(e.exitCode).toBe(2);
-      expect(e.message).toBe('controller-9 is neither a member nor in the inventory (members: controller-0 (a0), controller-1 (a1), controller-2 (a2))');
+      expect(e.message).toBe("controller-9 is neither a member nor in the inventory: did you mean 'controller-0', 'controller-1' or 'controller-2'? (members: controller-0 (a0), controller-1 (a1), controller-2 (a2))");
     });
 
     it('--node naming a member that does not answer, or whose node cannot be reached', async () => {

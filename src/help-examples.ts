@@ -1,0 +1,58 @@
+/**
+ * One or two examples per command, shown after its help (cli.ts adds them to every command, keyed by its path).
+ * A unit test checks that every command has some and that no entry names a command that does not exist.
+ */
+export const EXAMPLES: Record<string, string[]> = {
+  '': ['hardway init --edition 2020 && hardway pki && hardway up', 'HARDWAY_INVENTORY=lab.yaml hardway verify'],
+  pki: ['hardway pki -i inventory.yaml', 'hardway pki --json | jq -r ".files[].name"'],
+  'pki check': ['hardway pki check', 'hardway pki check --json | jq .ok'],
+  'pki renew': ['hardway pki renew --yes', 'hardway pki renew --yes --wait 120 --json'],
+  'pki rotate-ca': ['hardway pki rotate-ca --yes'],
+  render: ['hardway render --out ./out', 'hardway render --nodes controller-0 --json'],
+  'lint-unit': ['hardway lint-unit /etc/systemd/system/etcd.service', 'hardway lint-unit etcd.service --etcd-version 3.5.17 --json'],
+  lab: ['sudo hardway lab up --nodes 3 && hardway up -i .hardway/lab/inventory.yaml', 'sudo hardway lab status'],
+  'lab up': ['sudo hardway lab up', 'sudo hardway lab up --nodes 5 --etcd 3.5'],
+  'lab down': ['sudo hardway lab down'],
+  'lab status': ['sudo hardway lab status', 'sudo hardway lab status --json'],
+  'lab stop': ['sudo hardway lab stop controller-1'],
+  'lab start': ['sudo hardway lab start controller-1'],
+  'lab cut': ['sudo hardway lab cut controller-2'],
+  'lab restore': ['sudo hardway lab restore controller-2'],
+  plan: ['hardway plan', 'hardway plan --json'],
+  up: ['hardway up', 'hardway up --nodes controller-1 --wait 120'],
+  verify: ['hardway verify', 'hardway verify --json | jq .problems'],
+  doctor: ['hardway doctor', 'journalctl -u etcd --no-pager | hardway doctor --journal -'],
+  tune: ['hardway tune --dry-run', 'hardway tune'],
+  init: ['hardway init', 'hardway init --edition 2020 --from machines.txt -o inventory.yaml'],
+  etcdctl: ['hardway etcdctl endpoint status -w table', 'hardway etcdctl --node controller-1 -- get /registry --prefix --keys-only'],
+  env: ['eval "$(hardway env)" && etcdctl member list', 'hardway env --shell fish | source'],
+  member: ['hardway member list', 'hardway member replace controller-2 --yes'],
+  'member list': ['hardway member list', 'hardway member list --json | jq ".members[].name"'],
+  'member remove': ['hardway member remove controller-2', 'hardway member remove controller-2 --yes --json'],
+  'member replace': ['hardway member replace controller-2 --yes'],
+  leader: ['hardway leader', 'hardway leader --json | jq -r .name'],
+  'leader move': ['hardway leader move', 'hardway leader move controller-1'],
+  defrag: ['hardway defrag', 'hardway defrag --json'],
+  alarm: ['hardway alarm list', 'hardway alarm disarm'],
+  'alarm list': ['hardway alarm list', 'hardway alarm list --json'],
+  'alarm disarm': ['hardway alarm disarm'],
+  reset: ['hardway reset controller-2 --yes', 'hardway reset controller-2 --purge --yes'],
+  keys: ['hardway keys list /registry/pods/', 'hardway keys get /registry/namespaces/default'],
+  'keys list': ['hardway keys list /registry/pods/', 'hardway keys list --rev 1200 --json'],
+  'keys stats': ['hardway keys stats', 'hardway keys stats /registry/ --json'],
+  'keys get': ['hardway keys get /registry/namespaces/default', 'hardway keys get /registry/secrets/default/db -o hex'],
+  'keys diff': ['hardway keys diff 1200', 'hardway keys diff 1200 1300 --json'],
+  'keys encryption': ['hardway keys encryption', 'hardway keys encryption --json | jq .unencrypted'],
+  snapshot: ['hardway snapshot save', 'hardway snapshot list'],
+  'snapshot save': ['hardway snapshot save', 'hardway snapshot save --node controller-1 --out before-upgrade.db'],
+  'snapshot status': ['hardway snapshot status snapshots/etcd-cluster-0-20250101T000000Z.db', 'hardway snapshot status backup.db --json'],
+  'snapshot list': ['hardway snapshot list', 'hardway snapshot list --dir /backups --json'],
+  'snapshot prune': ['hardway snapshot prune --keep 5', 'hardway snapshot prune --keep 5 --yes'],
+  'snapshot restore': ['hardway snapshot restore backup.db', 'hardway snapshot restore backup.db --force --yes'],
+  recover: ['hardway recover', 'hardway recover --from controller-0 --yes'],
+  completion: ['eval "$(hardway completion bash)"', 'hardway completion fish > ~/.config/fish/completions/hardway.fish'],
+};
+
+export function examplesText(lines: string[]): string {
+  return `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((l) => `  $ ${l}`).join('\n')}`;
+}

@@ -102,16 +102,8 @@ describeLab('the --json contract on the lab', () => {
       expect(await ok(['verify'])).toMatchObject({ ok: true });
     });
     step('doctor', 'online', async () => {
-      // The lab shares a loaded machine's disk: etcd's own histograms may measure a slow fsync, which doctor reports
-      // (exit 1 until warnings exit 0). The document is the contract here: ok true, or ok false with the error and
-      // the findings, none of them but the disk's.
-      const r = await runHardway(['doctor', '-i', inv(), '--json']);
-      const doc = oneDocument(r.stdout) as Doc & { findings: { id: string; severity: string }[] };
-      if (r.exitCode === 0) expect(doc).toMatchObject({ ok: true });
-      else {
-        expect(doc, r.stderr).toMatchObject({ ok: false, error: { code: 1, message: expect.stringMatching(/^doctor: /) } });
-        expect(doc.findings.filter((f) => f.severity !== 'info' && !f.id.startsWith('DISK-')), r.stdout).toEqual([]);
-      }
+      // Warnings (a slow fsync on the loaded machine's shared disk, say) pass: ok true is the contract.
+      expect(await ok(['doctor'])).toMatchObject({ ok: true });
     });
     step('snapshot save', 'into snapshots.dir', async () => {
       const doc = await ok(['snapshot', 'save']);

@@ -125,7 +125,7 @@ describe('diagnoseJournal on the fixtures', () => {
 describe('renderFindings', () => {
   it('prints a table, then each finding with evidence, what was found, cause and fix', () => {
     const text = renderFindings(findings('seed-qiita-missing-cert.short.txt'));
-    expect(text).toMatch(/severity.*id.*problem/);
+    expect(text).toMatch(/^SEVERITY +ID +PROBLEM/m);
     expect(text).toContain('BOOT-07');
     expect(text).toContain('May 09 04:46:10 k8smaster0 etcd[1379]: open /etc/etcd/kubernetes.pem: no such file or directory');
     expect(text).toMatch(/cause\s+etcd could not open \/etc\/etcd\/kubernetes\.pem/);

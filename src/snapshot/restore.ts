@@ -26,8 +26,8 @@ import { dbEntries } from './view.js';
 /**
  * `hardway snapshot restore FILE`: the whole cluster from one snapshot. Every guard runs before anything is
  * stopped (the file's integrity here, every node reachable, a healthy cluster only with --force — refused before
- * anything is uploaded —, its SHA-256 on every node after upload, a confirmation); then every member is stopped, its data dir moved aside (never
- * deleted), restored with its own name and peer URL, the inventory's --initial-cluster and a new token (written
+ * anything is uploaded —, its SHA-256 on every node after upload, a confirmation); then every member is stopped,
+ * its data dir moved aside (never deleted), restored with its own name and peer URL, the inventory's --initial-cluster and a new token (written
  * into the inventory, and into the units), and all are started together. A run killed halfway is finished by the
  * next: each node step works from whatever the last one left.
  */

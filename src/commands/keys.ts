@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { askCluster } from '../engine/cluster.js';
 import { withHosts } from '../engine/session.js';
 import { CheckFailed, OperationError, UsageError } from '../errors.js';
@@ -36,6 +36,13 @@ function sub(keys: Command, name: string, description: string): Command {
   return withJson(withInventory(cmd));
 }
 
+/** `-o`'s choices; `-o json` is refused with what to say instead: --json and -o have one meaning each. */
+function keysOutput(v: string): KeysOutput {
+  if ((KEYS_OUTPUTS as readonly string[]).includes(v)) return v as KeysOutput;
+  if (v === 'json') throw new InvalidArgumentError("-o shows the value (summary, decoded, hex, raw); the machine output is --json, the decoded structure alone -o decoded, and a JSON value's content is in the summary.");
+  throw new InvalidArgumentError(`Allowed choices are ${KEYS_OUTPUTS.join(', ')}.`);
+}
+
 const revOption = () => new Option('--rev <n>', 'at this revision (default: the current one)').argParser((v: string) => parseRevision('--rev', v));
 
 export function registerKeys(program: Command): void {
@@ -56,8 +63,12 @@ export function registerKeys(program: Command): void {
     else write(renderStats(stats, listing.revision, prefix ?? ''));
   });
 
-  sub(keys, 'get <key>', 'the value of KEY, decoded (Kubernetes protobuf, JSON, CBOR, encrypted, text; a hexdump otherwise)')
-    .addOption(new Option('-o, --output <format>', 'summary, json (the decoded structure), hex (hexdump -C), raw (the bytes)').choices([...KEYS_OUTPUTS]).default('summary'))
+  sub(keys, 'get <key>', "the value of KEY, decoded (Kubernetes protobuf, JSON, CBOR, encrypted, text; a hexdump otherwise); a JSON value's content is shown pretty-printed")
+    .addOption(
+      new Option('-o, --output <format>', "how the value is shown: summary (what it is, its metadata, a JSON value's content), decoded (the decoded structure as JSON), hex (hexdump -C), raw (the bytes); --json is the machine envelope (the key's metadata and the decoded value)")
+        .argParser(keysOutput)
+        .default('summary'),
+    )
     .addOption(revOption())
     .action(async (key: string, opts: Opts & { output: KeysOutput; rev?: string }) => {
       if (key === '') throw new UsageError('KEY must not be empty');

@@ -8,6 +8,7 @@ import { replaceMember, replaceReport, replaceRun } from '../members/replace.js'
 import { askMembers } from '../members/view.js';
 import { clusterVersion } from '../upgrade/facts.js';
 import { info, printJson, println } from '../output.js';
+import { isWide, MEMBER_WIDE, withWide } from './table-option.js';
 import { loadInventory, withAcceptNew, withInventory, withJson, type CommonOptions } from './options.js';
 
 type Opts = CommonOptions & { acceptNew?: boolean; yes?: boolean; snapshot?: boolean; wait?: string; lint?: boolean; templates?: string };
@@ -15,15 +16,15 @@ type Opts = CommonOptions & { acceptNew?: boolean; yes?: boolean; snapshot?: boo
 
 export function registerMember(program: Command): void {
   const member = program.command('member').description('list, remove and replace the members of the cluster');
-  const list = withAcceptNew(member.command('list').description('the members: ID, name, status, learner, URLs, leader, whether the inventory lists them; then what the cluster survives'));
-  withJson(withInventory(list)).action(async (opts: Opts) => {
+  const list = withAcceptNew(member.command('list').description('the members: name, status, version, learner, leader, client URLs (-o wide: ID, peer URLs, whether the inventory lists them); then what the cluster survives'));
+  withWide(withJson(withInventory(list)), MEMBER_WIDE).action(async (opts: Opts & { output?: string }) => {
     const inv = await loadInventory(opts);
     const { view, cluster } = await withHosts(inv, inv.nodes, { acceptNew: !!opts.acceptNew }, async (run) => {
       const v = await askMembers(inv, run.hosts);
       return { view: v, cluster: await clusterVersion(inv, v.asker.remote, v.asker.node) };
     });
     if (opts.json) printJson(listJson(view, cluster));
-    else println(listText(view, cluster));
+    else println(listText(view, cluster, { wide: isWide(opts) }));
   });
 
   const remove = withAcceptNew(

@@ -18,6 +18,6 @@ export function registerPlan(program: Command): void {
       json: !!opts.json,
       ...(opts.templates ? { templates: opts.templates } : {}),
     };
-    finishReport(await runUp(inv, upOpts), upOpts);
+    finishReport(await runUp(inv, upOpts), upOpts, inv);
   });
 }

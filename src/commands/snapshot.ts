@@ -4,7 +4,7 @@ import { CheckFailed, UsageError } from '../errors.js';
 import { info, printJson, println } from '../output.js';
 import { restoreReport, restoreRun, restoreSnapshot } from '../snapshot/restore.js';
 import { saveReport, saveRun, saveSnapshot } from '../snapshot/save.js';
-import { listSnapshots, pruneSnapshots, snapshotFacts } from '../snapshot/store.js';
+import { listSnapshots, pruneSnapshots, resolveSnapshot, snapshotFacts } from '../snapshot/store.js';
 import { confirm } from '../members/confirm.js';
 import { listTable, statusJson, statusText } from '../snapshot/view.js';
 import { loadInventory, withAcceptNew, withInventory, withJson, type CommonOptions } from './options.js';
@@ -32,21 +32,27 @@ export function registerSnapshot(program: Command): void {
 
   const status = snapshot
     .command('status')
-    .description("a snapshot's manifest and a fresh check of its integrity hash, here (no inventory needed); exit 1 when it is damaged")
-    .argument('<file>', 'a snapshot file');
-  withJson(status).action(async (file: string, opts: Opts) => {
+    .description("a snapshot's manifest and a fresh check of its integrity hash, here; exit 1 when it is damaged. A NAME as 'snapshot list' shows it is looked up in snapshots.dir (the inventory is read only then)")
+    .argument('<file>', 'a snapshot file, or the name of one in snapshots.dir');
+  withJson(withInventory(status)).action(async (arg: string, opts: Opts) => {
+    const file = await resolveSnapshot(arg, async () => (await loadInventory(opts)).snapshots.dir);
     const facts = await snapshotFacts(file);
     if (opts.json) printJson(statusJson(facts));
     else println(statusText(facts).join('\n'));
     if (facts.problem) throw new CheckFailed(`${file}: damaged`);
   });
 
-  const list = withInventory(snapshot.command('list').description('the snapshots in snapshots.dir, newest first: time, revision, keys, size, member, verdict').option('--dir <dir>', 'another directory to list'));
+  const list = withInventory(
+    snapshot
+      .command('list')
+      .description("the snapshots in snapshots.dir, newest first: time, the name 'snapshot status' and 'snapshot restore' take, revision, database entries, size, member, verdict")
+      .option('--dir <dir>', 'another directory to list (its snapshots are then named by their path)'),
+  );
   withJson(list).action(async (opts: Opts) => {
     const dir = opts.dir ?? (await loadInventory(opts)).snapshots.dir;
     const all = await listSnapshots(dir);
     if (opts.json) printJson(all.map(statusJson));
-    else println(all.length ? listTable(all) : `no snapshots in ${dir}`);
+    else println(all.length ? listTable(all, opts.dir !== undefined ? { dir: opts.dir } : {}) : `no snapshots in ${dir}`);
     if (all.some((f) => f.problem)) throw new CheckFailed(`${all.filter((f) => f.problem).length} damaged snapshot(s) in ${dir}`);
   });
 
@@ -75,15 +81,16 @@ export function registerSnapshot(program: Command): void {
     snapshot
       .command('restore')
       .description('restore the whole cluster from a snapshot: every member stopped, its data dir moved aside (never deleted), restored with a new token, started together, checked')
-      .argument('<file>', 'a snapshot file')
+      .argument('<file>', 'a snapshot file, or the name of one in snapshots.dir (as \'snapshot list\' shows it)')
       .option('--force', 'restore even though the cluster is healthy (what it holds since the snapshot is lost)')
       .option('--no-snapshot', 'with --force, no pre-restore snapshot of what the cluster holds now')
       .option('--yes', 'do not ask (required without a terminal)')
       .option('--wait <seconds>', 'how long the restored cluster may take to be healthy', '120'),
   );
-  withJson(withInventory(restore)).action(async (file: string, opts: Opts) => {
+  withJson(withInventory(restore)).action(async (arg: string, opts: Opts) => {
     if (!(Number(opts.wait) > 0)) throw new UsageError(`--wait ${opts.wait}: not a number of seconds`);
     const inv = await loadInventory(opts);
+    const file = await resolveSnapshot(arg, async () => inv.snapshots.dir);
     const run = restoreRun({ inv, hosts: newHosts(inv.nodes), acceptNew: !!opts.acceptNew, log: info }, file, { force: !!opts.force, yes: !!opts.yes, waitMs: Number(opts.wait) * 1000, ...(opts.snapshot === false ? { noSnapshot: true } : {}) });
     await restoreSnapshot(run);
     if (opts.json) printJson({ file: run.file, token: run.token, movedTo: run.movedTo, done: run.done, checks: run.checks, members: run.after?.members ?? [] });

@@ -74,7 +74,8 @@ export function registerTune(program: Command): void {
     // Without quorum there is nothing a rolling restart could keep: restart every member together.
     const together = healthy < quorum(inv.nodes.length);
     info(together ? `only ${healthy}/${inv.nodes.length} members healthy: restarting all members together` : 'applying with a rolling restart (quorum kept)');
-    const report = await runUp(await readInventory(inv.file), { json: !!opts.json, restartTogether: together, waitMs: Number(opts.wait) * 1000 });
-    finishReport(report, { json: false });
+    const tuned = await readInventory(inv.file);
+    const report = await runUp(tuned, { json: !!opts.json, restartTogether: together, waitMs: Number(opts.wait) * 1000 });
+    finishReport(report, { json: false }, tuned);
   });
 }

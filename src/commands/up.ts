@@ -1,14 +1,16 @@
 import type { Command } from 'commander';
 import { CheckFailed } from '../errors.js';
 import { color, printJson, println } from '../output.js';
-import { memberTable } from '../provision/health.js';
+import type { Inventory } from '../inventory/types.js';
+import { renderClusterMembers } from '../members/table.js';
 import { runUp, type UpOptions, type UpReport } from '../provision/up.js';
+import { isWide, MEMBER_WIDE, withWide } from './table-option.js';
 import { loadInventory, withInventory, withJson, withNodes, type CommonOptions } from './options.js';
 
-type Opts = CommonOptions & { nodes?: string[]; acceptNew?: boolean; dryRun?: boolean; lint: boolean; snapshot: boolean; downgrade?: boolean; templates?: string; wait: string };
+type Opts = CommonOptions & { output?: string; nodes?: string[]; acceptNew?: boolean; dryRun?: boolean; lint: boolean; snapshot: boolean; downgrade?: boolean; templates?: string; wait: string };
 
-/** A per-node summary; exit 1 when any node failed. */
-export function finishReport(report: UpReport, opts: { json?: boolean; dryRun?: boolean }): void {
+/** The members (the one member table, `wide` adds columns), a per-node summary; exit 1 when any node failed. */
+export function finishReport(report: UpReport, opts: { json?: boolean; dryRun?: boolean; wide?: boolean }, inv: Inventory): void {
   const failed = report.nodes.filter((n) => n.status !== 'ok');
   if (opts.json) {
     printJson({
@@ -20,7 +22,7 @@ export function finishReport(report: UpReport, opts: { json?: boolean; dryRun?: 
       ...(report.cluster ? { members: report.cluster.members, health: report.cluster.health, leader: report.cluster.leader } : {}),
     });
   } else if (!opts.dryRun) {
-    if (report.cluster) println(memberTable(report.cluster));
+    if (report.cluster) println(renderClusterMembers(report.cluster, inv, { wide: !!opts.wide }));
     // A per-node summary as lines: failure reasons are long and would make a table unreadable.
     const width = Math.max(...report.nodes.map((n) => n.node.length));
     for (const n of report.nodes) {
@@ -46,7 +48,7 @@ export function registerUp(program: Command): void {
     .option('--downgrade', 'allow a downgrade one minor down (etcd 3.6+, through etcdctl downgrade validate|enable)')
     .option('--templates <dir>', 'directory with your own etcd.service.hbs')
     .option('--wait <seconds>', 'how long to wait for the cluster to become healthy', '60');
-  withNodes(withJson(withInventory(cmd))).action(async (opts: Opts) => {
+  withWide(withNodes(withJson(withInventory(cmd))), MEMBER_WIDE).action(async (opts: Opts) => {
     const inv = await loadInventory(opts);
     const upOpts: UpOptions = {
       ...(opts.nodes ? { nodes: opts.nodes } : {}),
@@ -59,6 +61,6 @@ export function registerUp(program: Command): void {
       ...(opts.templates ? { templates: opts.templates } : {}),
       waitMs: Number(opts.wait) * 1000,
     };
-    finishReport(await runUp(inv, upOpts), upOpts);
+    finishReport(await runUp(inv, upOpts), { ...upOpts, wide: isWide(opts) }, inv);
   });
 }

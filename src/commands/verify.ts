@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { checkPasses, endCheck, withStrict } from './check-outcome.js';
 import { selectNodes } from '../inventory/derive.js';
-import { color, info, printJson, println, renderTable } from '../output.js';
+import { color, formatBytes, info, printJson, println, renderTable } from '../output.js';
 import { withHosts } from '../engine/session.js';
 import { verifyVerdict, type Problem } from '../verify/checks.js';
 import { diagnoseJournal, judgeNow, type Finding } from '../verify/diagnose.js';
@@ -15,21 +15,21 @@ import { transferTerms } from '../verify/elections.js';
 import { parseCheckPerf, PERF_LOADS, type PerfLoad, type PerfResult } from '../verify/perf.js';
 import { clientUrl } from '../inventory/derive.js';
 import { loadInventory, withInventory, withJson, type CommonOptions } from './options.js';
+import { isWide, MEMBER_WIDE, withWide } from './table-option.js';
+import { memberLines, renderMembers, versionsLine, type MemberLine } from '../members/table.js';
 import { checkSecretsAtRest, type EncryptionProblem } from '../keys/verify-encryption.js';
 import { checkInstalled, type CertRowView } from '../certs/installed.js';
 
-type Opts = CommonOptions & { perf?: boolean; load: PerfLoad; acceptNew?: boolean; strict?: boolean };
-
-const bytes = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.round(n / 1e3)} kB`);
+type Opts = CommonOptions & { perf?: boolean; load: PerfLoad; acceptNew?: boolean; strict?: boolean; output?: string };
 
 export function registerVerify(program: Command): void {
   const cmd = program
     .command('verify')
-    .description('check the cluster: member list, endpoint status and health, quorum, systemd state, the journal (exit 0 only when all pass)')
+    .description('check the cluster: member list, endpoint status and health, quorum, systemd state, the journal (exit 1 on an error; --strict: on a warning too)')
     .option('--perf', 'also run `etcdctl check perf` on one member (takes 60 s)')
     .addOption(new Option('--load <load>', 'check perf load').choices([...PERF_LOADS]).default('s'))
     .option('--accept-new', 'record unknown host keys in knownHosts (never a changed one)');
-  withStrict(withJson(withInventory(cmd))).action(async (opts: Opts) => {
+  withStrict(withWide(withJson(withInventory(cmd)), MEMBER_WIDE)).action(async (opts: Opts) => {
     const inv = await loadInventory(opts);
     await withHosts(inv, selectNodes(inv).nodes, { acceptNew: !!opts.acceptNew }, async (run) => {
       // The whole cluster's condition leads the report: read beside the checks' facts, over the same connections.
@@ -40,7 +40,9 @@ export function registerVerify(program: Command): void {
       const versionRows = facts.status.map((s) => ({ name: inv.nodes.find((n) => s.endpoint.includes(`//${n.internalIp}:`))?.name ?? s.endpoint, healthy: true, ...(s.status?.version ? { version: s.status.version } : {}) }));
       const mixed = mixedVersions(versionRows, clusterVer);
       if (mixed) verdict.problems.push({ check: 'members', severity: 'warning', message: `mixed versions: ${mixed} ('hardway up' finishes the version change)` });
-      const versions = mixed ?? (versionRows.some((v) => v.version) ? `all ${versionRows.filter((v) => v.version).length} members on ${versionRows.find((v) => v.version)!.version}${clusterVer ? `; cluster version ${clusterVer.split('.').slice(0, 2).join('.')}` : ''}` : undefined);
+      // The members as the one member table shows them (members/table.ts), and the same versions line as `member list`.
+      const members = memberLines(facts.members ?? [], facts.status.flatMap((s) => (s.status ? [s.status] : [])), { inv });
+      const versions = mixed ?? versionsLine(members.length ? members : versionRows.map((v) => ({ id: v.name, name: v.name, ...(v.version ? { version: v.version } : {}) })), clusterVer);
       if (condition.severity !== 'ok') verdict.problems.unshift({ check: 'cluster', severity: condition.severity === 'error' ? 'error' : 'warning', message: `${condition.headline}${condition.fix && !condition.headline.includes(condition.fix) ? ` (fix: ${condition.fix})` : ''}` });
       // The certificates installed on the nodes, read there: expiry, trust between the nodes, SANs, usages, pki.dir's.
       for (const c of certs.problems) verdict.problems.push({ check: 'certs', ...(c.node ? { node: c.node } : {}), severity: c.severity, message: `${c.message} (fix: ${c.fix})` });
@@ -80,7 +82,7 @@ export function registerVerify(program: Command): void {
         printJson({ ok: checkPasses(counts, opts.strict), condition, ...(clusterVer ? { clusterVersion: clusterVer } : {}), ...(versions ? { versions } : {}), quorum: verdict.quorum, members: facts.members ?? [], status: facts.status, health: facts.health, nodes: facts.nodes, certificates: certs.rows, journal: Object.fromEntries(findings), ...(perf ? { perf } : {}), ...(atRest.report?.total ? { secrets: { total: atRest.report.total, encrypted: atRest.report.encrypted, keys: atRest.report.keys } } : {}), problems });
       } else {
         println(`Cluster: ${condition.headline}${versions ? `\nVersions: ${versions}` : ''}\n`);
-        printReport(facts, verdict.quorum.text, problems, perf, certs.rows);
+        printReport(facts, members, verdict.quorum.text, problems, perf, certs.rows, isWide(opts));
       }
       const failing = checkPasses(counts, opts.strict) ? [] : errors.length ? errors : problems;
       const nodes = [...new Set(failing.map((p) => ('node' in p ? p.node : undefined)).filter(Boolean))];
@@ -89,16 +91,16 @@ export function registerVerify(program: Command): void {
   });
 }
 
-function printReport(facts: Awaited<ReturnType<typeof gatherFacts>>['facts'], quorumText: string, problems: (Problem | EncryptionProblem)[], perf?: PerfResult, certs: CertRowView[] = []): void {
+function printReport(facts: Awaited<ReturnType<typeof gatherFacts>>['facts'], members: MemberLine[], quorumText: string, problems: (Problem | EncryptionProblem)[], perf?: PerfResult, certs: CertRowView[] = [], wide = false): void {
   println('Members');
-  println(renderTable(['ID', 'STATUS', 'NAME', 'PEER URLS', 'CLIENT URLS', 'LEARNER'], (facts.members ?? []).map((m) => [m.id, m.started ? 'started' : 'unstarted', m.name, m.peerURLs.join(','), m.clientURLs.join(','), String(m.isLearner)])));
+  println(renderMembers(members, { wide }));
   println('Endpoint status');
   println(
     renderTable(
       ['ENDPOINT', 'ID', 'VERSION', 'DB SIZE', 'LEADER', 'RAFT TERM', 'RAFT INDEX', 'APPLIED', 'ERRORS'],
       facts.status.map((s) =>
         s.status
-          ? [s.endpoint, s.status.memberId, s.status.version, bytes(s.status.dbSize), s.status.isLeader ? 'yes' : 'no', s.status.raftTerm, s.status.raftIndex, s.status.raftAppliedIndex, s.status.errors.join('; ')]
+          ? [s.endpoint, s.status.memberId, s.status.version, formatBytes(s.status.dbSize), s.status.isLeader ? 'yes' : 'no', s.status.raftTerm, s.status.raftIndex, s.status.raftAppliedIndex, s.status.errors.join('; ')]
           : [s.endpoint, '', '', '', '', '', '', '', s.error ?? ''],
       ),
     ),

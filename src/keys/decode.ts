@@ -11,7 +11,12 @@ import { type FieldSummary, type ScanStop, scanMessage } from './wire.js';
 
 export type ValueFormat = 'protobuf' | 'json' | 'cbor' | 'encrypted' | 'text' | 'binary' | 'empty';
 
-export const KEYS_OUTPUTS = ['summary', 'json', 'hex', 'raw'] as const;
+/**
+ * How `keys get -o` shows a value: `summary` (for people: what it is, its metadata, a JSON value's content
+ * pretty-printed), `decoded` (the decoded structure as JSON, which `--json` also holds under `value`), `hex`, `raw`.
+ * `--json` is the machine envelope (the key's metadata and the decoded value), never a way of showing the value.
+ */
+export const KEYS_OUTPUTS = ['summary', 'decoded', 'hex', 'raw'] as const;
 export type KeysOutput = (typeof KEYS_OUTPUTS)[number];
 
 export interface EncryptionInfo {
@@ -199,7 +204,7 @@ export function renderValue(value: Uint8Array, output: KeysOutput, opts: DecodeO
   if (output === 'raw') return value;
   if (output === 'hex') return hexdump(value);
   const decoded = decodeValue(value, opts);
-  return output === 'json' ? `${JSON.stringify(decoded, null, 2)}\n` : renderSummary(decoded, value);
+  return output === 'decoded' ? `${JSON.stringify(decoded, null, 2)}\n` : renderSummary(decoded, value);
 }
 
 export { renderSummary };

@@ -1,4 +1,4 @@
-import { renderTable } from '../output.js';
+import { formatBytes, renderColumns, renderTable } from '../output.js';
 import type { Change, DiffResult } from './diff.js';
 import { ENCRYPTION_FIX, secretName, type EncryptionReport } from './encryption.js';
 import type { Listing } from './read.js';
@@ -6,47 +6,26 @@ import type { KeyStats } from './stats.js';
 
 /** What `hardway keys` prints for people (`--json` prints the structures themselves). Pure. */
 
-export function humanBytes(n: number): string {
-  if (n < 1000) return `${n} B`;
-  if (n < 1e6) return `${(n / 1e3).toFixed(1)} kB`;
-  if (n < 1e9) return `${(n / 1e6).toFixed(1)} MB`;
-  return `${(n / 1e9).toFixed(2)} GB`;
-}
-
-/**
- * Columns padded to their widest cell, two spaces apart, as kubectl prints them: a listing of 100 000 keys stays
- * one line per key (a boxed table would double it) and can be read by `awk`.
- */
-export function columns(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(head), ...rows.map(line)].join('\n');
-}
-
 export function renderList(l: Listing, prefix: string): string {
-  const rows = l.keys.map((k) => [k.key, k.createRevision, k.modRevision, k.version, k.lease ?? '', String(k.size)]);
+  const rows = l.keys.map((k) => [k.key, k.createRevision, k.modRevision, k.version, k.lease ?? '', formatBytes(k.size)]);
   const where = prefix ? ` under ${JSON.stringify(prefix)}` : '';
   const summary = `${l.keys.length} key${l.keys.length === 1 ? '' : 's'}${where} at revision ${l.revision} (hardway keys diff ${l.revision} shows what changes after it)`;
-  return `${rows.length ? `${columns(['KEY', 'CREATED', 'MODIFIED', 'VERSION', 'LEASE', 'SIZE'], rows)}\n` : ''}${summary}\n`;
+  return `${rows.length ? `${renderColumns(['KEY', 'CREATED', 'MODIFIED', 'VERSION', 'LEASE', 'SIZE'], rows)}\n` : ''}${summary}\n`;
 }
 
 export function renderStats(s: KeyStats, revision: string, prefix: string): string {
   const table = (groups: KeyStats['groups'], leased: boolean) =>
     renderTable(
       ['RESOURCE', 'KEYS', ...(leased ? ['LEASES'] : []), 'BYTES', 'LARGEST', 'SIZE'],
-      groups.map((g) => [g.outside ? `${g.resource} (not /registry/)` : g.resource, g.count, ...(leased ? [g.leases ?? 0] : []), humanBytes(g.bytes), g.largest.key, humanBytes(g.largest.size)]),
+      groups.map((g) => [g.outside ? `${g.resource} (not /registry/)` : g.resource, g.count, ...(leased ? [g.leases ?? 0] : []), formatBytes(g.bytes), g.largest.key, formatBytes(g.largest.size)]),
     );
   const stored = s.groups.filter((g) => !g.leased);
   const leased = s.groups.filter((g) => g.leased);
   const where = prefix ? ` under ${JSON.stringify(prefix)}` : '';
-  const out = [`${s.count} keys${where}, ${humanBytes(s.bytes)} of values, at revision ${revision}`];
+  const out = [`${s.count} keys${where}, ${formatBytes(s.bytes)} of values, at revision ${revision}`];
   if (stored.length) out.push(table(stored, false));
   if (leased.length) {
-    out.push(`With a lease (deleted when it expires: events, mostly): ${s.leasedCount} keys, ${humanBytes(s.leasedBytes)}`);
+    out.push(`With a lease (deleted when it expires: events, mostly): ${s.leasedCount} keys, ${formatBytes(s.leasedBytes)}`);
     out.push(table(leased, true));
   }
   return `${out.join('\n')}\n`;
@@ -63,7 +42,7 @@ export function renderDiff(d: DiffResult): string {
   });
   const n = d.counts;
   const summary = `from revision ${d.from} to ${d.to}: ${n.created} created, ${n.modified} modified, ${n.deleted} deleted, ${n['created-and-deleted']} created and deleted in between`;
-  return `${rows.length ? `${columns(['CHANGE', 'KEY', 'OBJECT', 'NAME', 'WRITES', 'AT REVISION'], rows)}\n` : ''}${summary}\n`;
+  return `${rows.length ? `${renderColumns(['CHANGE', 'KEY', 'OBJECT', 'NAME', 'WRITES', 'AT REVISION'], rows)}\n` : ''}${summary}\n`;
 }
 
 export function renderEncryption(r: EncryptionReport): string {
@@ -72,7 +51,7 @@ export function renderEncryption(r: EncryptionReport): string {
   if (r.keys.length) out.push(renderTable(['PROVIDER', 'KEY', 'SECRETS'], r.keys.map((k) => [`${k.provider} ${k.version}`, k.keyName, k.count])));
   if (r.unencrypted.length) {
     out.push('Not encrypted at rest:');
-    for (const s of r.unencrypted) out.push(`  ${secretName(s)} (${s.format}, ${humanBytes(s.size)})`);
+    for (const s of r.unencrypted) out.push(`  ${secretName(s)} (${s.format}, ${formatBytes(s.size)})`);
     out.push('', ...ENCRYPTION_FIX);
   }
   return `${out.join('\n')}\n`;

@@ -3,7 +3,10 @@ import { hexdump } from './hexdump.js';
 import type { ObjectMeta, OwnerReference } from './k8s-protobuf.js';
 import type { FieldSummary } from './wire.js';
 
-/** `hardway keys get -o summary`: the decoded value for people, one fact a line, long values cut (-o json has all). */
+/**
+ * `hardway keys get` (-o summary): the decoded value for people, one fact a line, long values cut (-o decoded has
+ * all); a JSON value's content follows, pretty-printed.
+ */
 
 const WIDTH = 17;
 const PAD = ' '.repeat(WIDTH);
@@ -41,6 +44,7 @@ export function renderSummary(d: DecodedValue, value?: Uint8Array): string {
   if (d.fields?.length) lines.push('fields of the object, without its schema (number, wire type, size):', ...fieldLines(d.fields, 1));
   if (d.otherKeys?.length) lines.push(row('other keys', d.otherKeys.join(', ')));
   if (d.text !== undefined) lines.push(...textLines(d.text));
+  if (d.format === 'json' && value) lines.push(...jsonLines(value));
   if ((d.format === 'binary' || d.format === 'cbor') && value) lines.push(...hexLines(value));
   for (const n of d.notes) lines.push(row('note', n));
   return `${lines.join('\n')}\n`;
@@ -95,6 +99,15 @@ function textLines(text: string): string[] {
   const more = text.length - TEXT_PREVIEW;
   const shown = more > 0 ? `${text.slice(0, TEXT_PREVIEW)}\n… (${more} more characters: -o raw has all)` : text;
   return ['', ...shown.replace(/\n$/, '').split('\n'), ''];
+}
+
+/** A JSON value's content, pretty-printed, between blank lines (the facts above say what it is). */
+function jsonLines(value: Uint8Array): string[] {
+  try {
+    return ['', ...JSON.stringify(JSON.parse(new TextDecoder().decode(value)), null, 2).split('\n'), ''];
+  } catch {
+    return [];
+  }
 }
 
 function hexLines(value: Uint8Array): string[] {

@@ -1,6 +1,6 @@
 import { OperationError } from '../errors.js';
 import type { Inventory } from '../inventory/types.js';
-import { renderTable } from '../output.js';
+import { formatBytes, renderTable } from '../output.js';
 import { must } from '../provision/apply.js';
 import { reachableClientUrl } from '../provision/health.js';
 import { etcdctlCommand } from '../verify/etcdctl.js';
@@ -26,8 +26,6 @@ export function quotaBytes(inv: Inventory): number {
  */
 export const DISARM_BELOW = 0.9;
 
-const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
-
 /** Undefined when disarming is safe; otherwise why not, per member, with the numbers and the fix. Pure. */
 export function disarmProblem(alarms: Alarm[], rows: MemberRow[], quota: number): string | undefined {
   const corrupt = alarms.filter((a) => a.alarm === 'CORRUPT');
@@ -36,7 +34,7 @@ export function disarmProblem(alarms: Alarm[], rows: MemberRow[], quota: number)
   const full = rows.filter((r) => r.status && r.status.dbSize >= quota * DISARM_BELOW);
   const silent = rows.filter((r) => r.started && !r.status);
   if (!full.length && !silent.length) return undefined;
-  const sizes = full.map((r) => `${r.name || r.id}'s database is ${mb(r.status!.dbSize)}, ${Math.round((100 * r.status!.dbSize) / quota)} % of the ${mb(quota)} quota`);
+  const sizes = full.map((r) => `${r.name || r.id}'s database is ${formatBytes(r.status!.dbSize)}, ${Math.round((100 * r.status!.dbSize) / quota)} % of the ${formatBytes(quota)} quota`);
   const unknown = silent.map((r) => `${memberLabel(r)} does not answer, so its size is unknown`);
   return (
     `not disarming NOSPACE: ${[...sizes, ...unknown].join('; ')}: etcd would raise the alarm again at the next write. ` +

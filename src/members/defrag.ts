@@ -1,6 +1,6 @@
 import { OperationError } from '../errors.js';
 import type { Inventory } from '../inventory/types.js';
-import { renderTable } from '../output.js';
+import { formatBytes, renderTable } from '../output.js';
 import { must } from '../provision/apply.js';
 import { reachableClientUrl } from '../provision/health.js';
 import { etcdctlCommand } from '../verify/etcdctl.js';
@@ -74,7 +74,7 @@ export async function defragAll(inv: Inventory, view: MembersView, log: (line: s
   return results;
 }
 
-const size = (n?: number) => (n === undefined ? '' : n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${(n / 1e3).toFixed(0)} kB`);
+const size = (n?: number) => (n === undefined ? '' : formatBytes(n));
 
 export function defragTable(results: DefragResult[]): string {
   return renderTable(['MEMBER', 'ROLE', 'DB SIZE BEFORE', 'DB SIZE AFTER', 'RESULT'], results.map((r) => [r.member, r.role, size(r.before), size(r.after), r.result]));

@@ -1,32 +1,35 @@
 import { faultTolerance, quorum } from '../inventory/derive.js';
-import { renderTable } from '../output.js';
 import { toleranceLine } from './quorum.js';
-import type { MembersView } from './view.js';
-import { mixedVersions } from '../upgrade/preflight.js';
+import { renderMembers, versionsLine, type MemberLine } from './table.js';
+import type { MemberRow, MembersView } from './view.js';
 
 /** `hardway member list`, pure: the table, the fault-tolerance line and the JSON. */
 
-/** `all 3 members on 3.4.23; cluster version 3.4`, or which members run which version while they differ. */
-export function versionsLine(rows: Pick<MembersView, 'rows'>['rows'], clusterVersion?: string): string | undefined {
-  const members = rows.map((m) => ({ name: m.name || m.id, healthy: true, ...(m.status?.version ? { version: m.status.version } : {}) }));
-  const known = members.filter((m) => m.version);
-  if (!known.length) return undefined;
-  const cv = clusterVersion ? `; cluster version ${clusterVersion.split('.').slice(0, 2).join('.')}` : '';
-  return mixedVersions(members, clusterVersion) ?? `all ${known.length} members on ${known[0]!.version}${cv}`;
+/** A member row as the one member table (members/table.ts) shows it. */
+export function lineOf(m: MemberRow): MemberLine {
+  return {
+    id: m.id,
+    name: m.name,
+    started: m.started,
+    isLearner: m.isLearner,
+    isLeader: m.isLeader,
+    peerURLs: m.peerURLs,
+    clientURLs: m.clientURLs,
+    ...(m.status?.version ? { version: m.status.version } : {}),
+    ...(m.node ? { node: m.node.name } : {}),
+  };
 }
 
-export function listText(view: Pick<MembersView, 'rows' | 'notMembers'>, clusterVersion?: string): string {
-  const table = renderTable(
-    ['ID', 'NAME', 'STATUS', 'VERSION', 'LEARNER', 'PEER URLS', 'CLIENT URLS', 'LEADER', 'IN INVENTORY'],
-    view.rows.map((m) => [m.id, m.name, m.started ? 'started' : 'unstarted', m.status?.version ?? '', m.isLearner ? 'yes' : 'no', m.peerURLs.join(','), m.clientURLs.join(','), m.isLeader ? 'yes' : '', m.node ? 'yes' : 'no']),
-  );
+export function listText(view: Pick<MembersView, 'rows' | 'notMembers'>, clusterVersion?: string, opts: { wide?: boolean } = {}): string {
+  const lines = view.rows.map(lineOf);
+  const table = renderMembers(lines, opts);
   const voting = view.rows.filter((m) => !m.isLearner).length;
-  const versions = versionsLine(view.rows, clusterVersion);
-  const lines = [table, toleranceLine(voting, view.rows.length - voting), ...(versions ? [versions] : [])];
-  for (const m of view.rows.filter((r) => !r.node)) lines.push(`${m.name || m.id} is not in the inventory ('hardway member remove ${m.name || m.id}' removes it)`);
-  for (const n of view.notMembers) lines.push(`${n.name} is in the inventory but not a member ('hardway up' adds it)`);
-  if (!view.rows.some((m) => m.isLeader)) lines.push('no member reports a leader');
-  return lines.join('\n');
+  const versions = versionsLine(lines, clusterVersion);
+  const out = [table, toleranceLine(voting, view.rows.length - voting), ...(versions ? [versions] : [])];
+  for (const m of view.rows.filter((r) => !r.node)) out.push(`${m.name || m.id} is not in the inventory ('hardway member remove ${m.name || m.id}' removes it)`);
+  for (const n of view.notMembers) out.push(`${n.name} is in the inventory but not a member ('hardway up' adds it)`);
+  if (!view.rows.some((m) => m.isLeader)) out.push('no member reports a leader');
+  return out.join('\n');
 }
 
 export function listJson(view: Pick<MembersView, 'clusterId' | 'rows' | 'notMembers'>, clusterVersion?: string) {

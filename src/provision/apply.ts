@@ -5,6 +5,7 @@ import type { DesiredNode } from './desired.js';
 import { observeScript, parseObserved, type ObservedNode } from './observe.js';
 import type { FileAction, NodePlan } from './plan.js';
 import { walDirOf } from './unit-state.js';
+import { formatBytes } from '../output.js';
 
 /** What `up` does on one node: observe it, prepare it, write its files, run its systemd step. */
 
@@ -37,8 +38,6 @@ export async function observeNode(remote: Remote, want: DesiredNode, dataDir: st
   const script = observeScript({ files: want.files.map((f) => f.path), dirs: want.dirs.map((d) => d.path), dataDir, recordSums, ...(walDir ? { walDir } : {}) });
   return parseObserved(await must(remote, script, 'reading the node state'));
 }
-
-const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
 /** The channels one node's uploads use at once: below OpenSSH's default MaxSessions (10). */
 const UPLOAD_CHANNELS = 6;
@@ -96,7 +95,7 @@ export async function applyFiles(remote: Remote, plan: NodePlan, report: (msg: s
       // A progress line per quarter of a big file: visible in a TTY, not a flood in CI logs.
       if (f.bytes > 1e6 && sent - last >= f.bytes / 4 && sent < f.bytes) {
         last = sent;
-        report(`${f.path} ${mb(sent)} / ${mb(f.bytes)}`);
+        report(`${f.path} ${formatBytes(sent)} / ${formatBytes(f.bytes)}`);
       }
     };
     await remote.upload(f.file.source, f.path, f.mode, { onBytes, timeoutMs });

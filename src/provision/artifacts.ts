@@ -6,7 +6,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { OperationError, UsageError } from '../errors.js';
 import { isAlive } from '../lab/sys.js';
-import { info } from '../output.js';
+import { formatBytes, info } from '../output.js';
 import type { ReleaseArch } from '../inventory/schema.js';
 import type { Inventory } from '../inventory/types.js';
 import type { UploadSource } from '../ssh/remote.js';
@@ -108,7 +108,7 @@ export async function download(url: string, sha256: string, opts: DownloadOption
       throw new OperationError(`downloaded ${url} has sha256 ${got}, but the inventory says ${sha256}: not using it (check etcd.url and etcd.sha256)`);
     }
     await rename(tmp, dest);
-    log(`downloaded ${(received / 1e6).toFixed(1)} MB in ${((Date.now() - started) / 1000).toFixed(1)} s, sha256 as in the inventory: ${dest}`);
+    log(`downloaded ${formatBytes(received)} in ${((Date.now() - started) / 1000).toFixed(1)} s, sha256 as in the inventory: ${dest}`);
     return dest;
   } catch (e) {
     await rm(tmp, { force: true });

@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { formatBytes } from '../output.js';
 
 /**
  * What `plan` shows for a file that differs and is not a unit (units: unit-diff.ts). Pure. Certificates as the
@@ -36,5 +37,5 @@ export function keyDiffLines(): string[] {
 
 /** The node's binary (its `--version` first line) against the release's (its SHA-256 and size). */
 export function binaryDiffLines(installedVersion: string | undefined, wanted: { sha256: string; size: number }, release: string): string[] {
-  return [`- ${installedVersion?.trim() || 'a binary that does not run or say its version'}`, `+ etcd ${release}'s (${(wanted.size / 1e6).toFixed(1)} MB, SHA-256 ${wanted.sha256.slice(0, 12)}…)`];
+  return [`- ${installedVersion?.trim() || 'a binary that does not run or say its version'}`, `+ etcd ${release}'s (${formatBytes(wanted.size)}, SHA-256 ${wanted.sha256.slice(0, 12)}…)`];
 }

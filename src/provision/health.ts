@@ -1,7 +1,6 @@
 import { OperationError } from '../errors.js';
 import { clientUrl, isLoopbackHost } from '../inventory/derive.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
-import { renderTable } from '../output.js';
 import type { Remote } from '../ssh/remote.js';
 import {
   endpointsOf,
@@ -95,19 +94,4 @@ export async function clusterHealth(probe: Remote, inv: Inventory, nodes: NodeSp
   const [members, health, status] = await Promise.all([memberList(probe, nodes), endpointHealth(probe, inv.nodes), endpointStatus(probe, inv.nodes)]);
   const leaderId = status.find((s) => s.leader)?.leader;
   return { members: members.members, health, status, ...(leaderId ? { leader: leaderId } : {}) };
-}
-
-/** ID, status, name, peer URLs, client URLs, leader: the table `up` ends with. */
-export function memberTable(view: ClusterView): string {
-  return renderTable(
-    ['ID', 'STATUS', 'NAME', 'PEER URLS', 'CLIENT URLS', 'LEADER'],
-    view.members.map((m) => [
-      m.id,
-      m.started ? 'started' : 'unstarted',
-      m.name,
-      m.peerURLs.join(','),
-      m.clientURLs.join(','),
-      m.id === view.leader ? 'yes' : '',
-    ]),
-  );
 }

@@ -13,18 +13,21 @@ import { nodeOfMember } from '../members/view.js';
 import { membersHealth, quorumProblem } from '../members/health.js';
 import { moveAsideLines, movedAsidePath, utcStamp } from '../members/node-ops.js';
 import { must } from '../provision/apply.js';
-import { endpointStatus, memberTable, waitHealthy, type ClusterView } from '../provision/health.js';
+import { endpointStatus, waitHealthy, type ClusterView } from '../provision/health.js';
+import { renderClusterMembers } from '../members/table.js';
 import { renderUnits } from '../provision/prepare.js';
 import { REMOTE_PATHS } from '../render/paths.js';
 import { shq, type Remote } from '../ssh/remote.js';
 import { snapshotFacts, type SnapshotFacts } from './store.js';
 import { BUMP_REVISION, parseSnapshotStatus, restoreCommand, statusCommand, supportsBumpRevision, usesEtcdutl, type SnapshotStatus } from './tools.js';
+import { formatBytes } from '../output.js';
+import { dbEntries } from './view.js';
 
 /**
  * `hardway snapshot restore FILE`: the whole cluster from one snapshot. Every guard runs before anything is
- * stopped (the file's integrity here, its SHA-256 on every node after upload, every node reachable, a healthy
- * cluster only with --force, a confirmation); then every member is stopped, its data dir moved aside (never
- * deleted), restored with its own name and peer URL, the inventory's --initial-cluster and a new token (written
+ * stopped (the file's integrity here, every node reachable, a healthy cluster only with --force — refused before
+ * anything is uploaded —, its SHA-256 on every node after upload, a confirmation); then every member is stopped,
+ * its data dir moved aside (never deleted), restored with its own name and peer URL, the inventory's --initial-cluster and a new token (written
  * into the inventory, and into the units), and all are started together. A run killed halfway is finished by the
  * next: each node step works from whatever the last one left.
  */
@@ -99,6 +102,13 @@ const did = (r: RestoreRun, line: string) => {
 };
 const everyNode = (what: string) => ({ which: () => true, barrier: what });
 
+/** What a restore throws away: the revisions since the snapshot's, when both are known. */
+function lostText(live: number | undefined, snap: number | undefined): string {
+  if (live === undefined) return `the snapshot is at revision ${snap ?? 'unknown (no manifest)'}; the cluster's revision could not be read, so what would be lost is unknown`;
+  if (snap === undefined) return `the cluster is at revision ${live}; the snapshot's revision is unknown before it is read on a node (it has no manifest): anything written since it was taken would be lost`;
+  return `the cluster is at revision ${live}, the snapshot at ${snap}: ${live > snap ? `the ${live - snap} revisions since` : 'anything written since'} would be lost`;
+}
+
 /** Whether the quorum answers, the revision it is at and its leader's node (nothing set when no member answers). */
 async function readLive(r: RestoreRun): Promise<void> {
   // Only where etcd runs: a stopped member's etcdctl would wait out its dial timeout for nothing.
@@ -132,45 +142,37 @@ export const restoreSteps = {
     );
   }),
 
+  live: step<RestoreRun>('read what the cluster holds now', (r) => readLive(r)),
+
+  // Before anything goes to any node: a healthy cluster is refused here, with nothing uploaded.
+  guard: step<RestoreRun>('is the cluster in use', async (r) => {
+    if (r.healthy && !r.opts.force) {
+      throw new OperationError(`the cluster is healthy (its quorum answers): restoring replaces what it holds now; ${lostText(r.liveRevision, r.facts!.manifest?.revision)}. Nothing was changed; run again with --force to restore anyway`);
+    }
+  }),
+
   upload: {
-    title: 'upload the snapshot to every node, read what the cluster holds now',
+    title: 'upload the snapshot to every node',
     async run(r) {
       const i = r.facts!.integrity;
-      // What the cluster holds now is read while the file goes up (the guard decides once both are done).
-      const live = readLive(r).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
       // The upload checks the SHA-256 on the node before the file takes its name.
       await eachHost(r.hosts, (h) => h.remote.upload({ path: r.file, size: i.size, sha256: i.sha256 }, r.nodeFile, 0o600), everyNode('uploading the snapshot failed; nothing was changed'));
-      r.log(`uploaded ${(i.size / 1e6).toFixed(1)} MB to ${r.hosts.length} node(s), SHA-256 checked on each`);
+      r.log(`uploaded ${formatBytes(i.size)} to ${r.hosts.length} node(s), SHA-256 checked on each`);
       const out = await must(probe(r), statusCommand(r.nodeFile, r.inv.etcd.version), `${r.hosts[0]!.node.name}: snapshot status`, 5 * 60_000);
       r.status = parseSnapshotStatus(out);
       if (!r.status) throw new OperationError(`${r.hosts[0]!.node.name}: snapshot status said nothing readable`);
-      const failed = await live;
-      if (failed) throw failed;
+      // A --force on a healthy cluster: what it loses, with the revision etcd read from the file itself.
+      if (r.healthy !== undefined) r.log(`${r.healthy ? 'the cluster is healthy (--force): ' : ''}${lostText(r.liveRevision, r.status.revision)}`);
     },
     async cleanUp(r) {
       await Promise.all(r.hosts.map((h) => h.remote?.run(`rm -f ${shq(r.nodeFile)}`, { timeoutMs: 30_000 }).catch(() => {})));
     },
   } satisfies Step<RestoreRun>,
 
-  guard: step<RestoreRun>('is the cluster in use', async (r) => {
-    const snap = r.status!.revision;
-    const lost =
-      r.liveRevision !== undefined
-        ? `the cluster is at revision ${r.liveRevision}, the snapshot at ${snap}: ${r.liveRevision > snap ? `the ${r.liveRevision - snap} revisions since` : 'anything written since'} would be lost`
-        : `the snapshot is at revision ${snap}; the cluster's revision could not be read, so what would be lost is unknown`;
-    if (r.healthy && !r.opts.force) {
-      throw new OperationError(`the cluster is healthy (its quorum answers): restoring replaces what it holds now; ${lost}. Nothing was changed; run again with --force to restore anyway`);
-    }
-    if (r.healthy !== undefined) r.log(`${r.healthy ? 'the cluster is healthy (--force): ' : ''}${lost}`);
-  }),
-
   confirm: step<RestoreRun>('confirm', async (r) => {
     const s = r.status!;
     const plan = [
-      `restore ${path.basename(r.file)} (revision ${s.revision}, ${s.totalKey} keys${r.facts!.manifest ? `, saved ${r.facts!.manifest.time} from ${r.facts!.manifest.member.name}` : ''}) onto ${r.hosts.map((h) => h.node.name).join(', ')}`,
+      `restore ${path.basename(r.file)} (revision ${s.revision}, ${dbEntries(s.totalKey)}${r.facts!.manifest ? `, saved ${r.facts!.manifest.time} from ${r.facts!.manifest.member.name}` : ''}) onto ${r.hosts.map((h) => h.node.name).join(', ')}`,
       `stop etcd on every node; move ${r.inv.etcd.dataDir} to ${r.movedTo} on each (nothing is deleted)`,
       `restore each member with its own name and peer URL, new cluster token ${r.token}${r.bump ? `, revisions bumped by ${BUMP_REVISION} and marked compacted (watchers re-list)` : ''}`,
       `write cluster.token: ${r.token} into ${r.inv.file} and the units; start every member together`,
@@ -252,7 +254,7 @@ export function restoreRun(base: HostsRun, file: string, opts: RestoreOptions): 
 
 export async function restoreSnapshot(run: RestoreRun): Promise<RestoreRun> {
   const s = restoreSteps;
-  await runSteps(run, [s.checkFile, connectStep<RestoreRun>(), s.reachable, s.upload, s.guard, s.confirm, snapshotFirst<RestoreRun>('pre-restore', (r) => !!r.healthy), s.stop, s.moveAside, s.restore, s.token, s.start, s.check]);
+  await runSteps(run, [s.checkFile, connectStep<RestoreRun>(), s.reachable, s.live, s.guard, s.upload, s.confirm, snapshotFirst<RestoreRun>('pre-restore', (r) => !!r.healthy), s.stop, s.moveAside, s.restore, s.token, s.start, s.check]);
   return run;
 }
 
@@ -261,7 +263,7 @@ export function restoreReport(r: RestoreRun): string[] {
   return [
     `restored the cluster from ${r.file}`,
     ...r.checks.map((c) => `checked: ${c}`),
-    ...(r.after ? [memberTable(r.after)] : []),
+    ...(r.after ? [renderClusterMembers(r.after, r.inv)] : []),
     `the old data dirs stay in ${r.movedTo} on each node: hardway never deletes them; remove them once you no longer need them`,
   ];
 }

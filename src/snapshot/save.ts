@@ -13,6 +13,8 @@ import { shq, type Remote } from '../ssh/remote.js';
 import type { Integrity } from './integrity.js';
 import { defaultSnapshotName, ensureSnapshotsDir, writeManifest, writeSnapshotFile, type Manifest } from './store.js';
 import { parseSnapshotStatus, saveCommand, statusCommand, type SnapshotStatus } from './tools.js';
+import { formatBytes } from '../output.js';
+import { dbEntries } from './view.js';
 
 /**
  * `hardway snapshot save`: etcdctl saves the leader's (or the named member's) snapshot into a temp file on its node,
@@ -137,7 +139,7 @@ const saveSteps = {
       throw statusOut.status === 'rejected' ? statusOut.reason : new OperationError(`${h.node.name}: snapshot status said nothing readable: nothing was kept`);
     }
     r.nodeStatus = parsed;
-    r.log(`copied ${(r.integrity.size / 1e6).toFixed(1)} MB in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    r.log(`copied ${formatBytes(r.integrity.size)} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }),
 
   manifest: step<SaveRun>('write the manifest', async (r) => {
@@ -180,7 +182,7 @@ export function saveReport(r: SaveRun): string[] {
   return [
     `saved ${r.out} (mode 0600)`,
     `  member ${m.member.name} (${m.member.id}), cluster ${m.clusterId}, etcd ${m.etcdVersion}`,
-    `  revision ${m.revision}, ${m.totalKeys} keys, hash ${m.hash}, ${(m.size / 1e6).toFixed(1)} MB`,
+    `  revision ${m.revision}, ${dbEntries(m.totalKeys)}, hash ${m.hash}, ${formatBytes(m.size)}`,
     `  sha256 ${m.sha256}; etcd's integrity hash checked here`,
     `  manifest ${r.out}.json`,
   ];

@@ -141,6 +141,27 @@ export async function snapshotFacts(file: string): Promise<SnapshotFacts> {
   return { file, ...(manifest ? { manifest } : {}), integrity, ...(matchesManifest !== undefined ? { matchesManifest } : {}), verdict, ...(problem ? { problem } : {}), mtime: st.mtime };
 }
 
+/**
+ * The file a snapshot argument means: a path that exists, as it is; else a bare name (no `/`), as `snapshot list`
+ * shows it, inside snapshots.dir (`.db` may be left out). `snapshotsDir` is asked for only then: a real path needs no
+ * inventory. Anything else is a usage error naming both places looked in.
+ */
+export async function resolveSnapshot(arg: string, snapshotsDir: () => Promise<string>): Promise<string> {
+  if (await stat(arg).then(() => true, () => false)) return arg;
+  if (arg === '' || arg.includes('/') || arg === '.' || arg === '..') return arg; // a path: snapshotFacts says what is wrong with it
+  let dir: string;
+  try {
+    dir = await snapshotsDir();
+  } catch (e) {
+    throw new UsageError(`${arg}: no such file here, and a snapshot name is looked up in the inventory's snapshots.dir: ${(e as Error).message}`);
+  }
+  for (const name of arg.endsWith('.db') ? [arg] : [arg, `${arg}.db`]) {
+    const file = path.join(dir, name);
+    if (await stat(file).then((st) => st.isFile(), () => false)) return file;
+  }
+  throw new UsageError(`${arg}: no such file here, nor a snapshot of that name in ${dir} ('hardway snapshot list' shows them)`);
+}
+
 /** The snapshots in `dir` (`*.db`), newest first (the manifest's time, else the file's). */
 export async function listSnapshots(dir: string): Promise<SnapshotFacts[]> {
   const names = await readdir(dir).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? [] : Promise.reject(e)));

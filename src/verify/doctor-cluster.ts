@@ -9,6 +9,7 @@ import { signatureById } from './signatures.js';
 import { alarmsInStatusErrors } from '../members/alarm-parse.js';
 import type { Condition } from '../cluster/condition.js';
 import { certFindingId, type CertProblem } from '../certs/installed.js';
+import { formatBytes } from '../output.js';
 
 /**
  * The online doctor's judgement, pure: per-member journal findings plus what only the live cluster shows
@@ -330,7 +331,7 @@ export function withLiveNospace(inv: Inventory, findings: Finding[], facts: Pick
     title: 'Database space exceeded: NOSPACE alarm active',
     hosts: [...new Set([...alarmed, ...journal.flatMap((f) => f.hosts)])],
     evidence: [
-      ...last!.status.map((s) => `endpoint status ${s.endpoint}: db ${(s.dbSize / 1e6).toFixed(1)} MB, ${s.errors.join('; ').trim() || 'no errors'}`),
+      ...last!.status.map((s) => `endpoint status ${s.endpoint}: db ${formatBytes(s.dbSize)}, ${s.errors.join('; ').trim() || 'no errors'}`),
       ...journal.flatMap((f) => f.evidence.slice(-1)),
     ],
     facts: { raisedBy: raisedBy.join(',') },

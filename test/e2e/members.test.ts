@@ -121,9 +121,13 @@ describeLab('members, leadership and maintenance', () => {
     it("lists every member with etcdctl's hex IDs, the leader, the inventory column and the fault-tolerance line", async () => {
       const r = await hw(['member', 'list']);
       expect(r.exitCode, r.stderr).toBe(0);
-      for (const n of lab().nodes) expect(r.stdout).toMatch(new RegExp(`│ [0-9a-f]+ +│ ${n.name} │ started +│ 3\\.4\\.23 +│ no +│ https://${reLiteral(n.address)}:2380 .*│ yes +│$`, 'm'));
+      // The one member table: NAME STATUS VERSION LEARNER LEADER CLIENT URLS; -o wide adds ID, PEER URLS, IN INVENTORY.
+      for (const n of lab().nodes) expect(r.stdout).toMatch(new RegExp(`^${n.name} +started +3\\.4\\.23 +no +(yes|no) +https://${reLiteral(n.address)}:2379$`, 'm'));
       expect(r.stdout).toMatch(/^all 3 members on 3\.4\.23; cluster version 3\.4$/m);
-      expect(r.stdout.match(/│ yes +│ yes +│$/gm)).toHaveLength(1);
+      expect(r.stdout.match(/^controller-\d +started +\S+ +no +yes +/gm)).toHaveLength(1);
+      const wide = await hw(['member', 'list', '-o', 'wide']);
+      expect(wide.exitCode, wide.stderr).toBe(0);
+      for (const n of lab().nodes) expect(wide.stdout).toMatch(new RegExp(`^${n.name} +started +3\\.4\\.23 +no +(yes|no) +https://${reLiteral(n.address)}:2379 +[0-9a-f]+ +https://${reLiteral(n.address)}:2380 +yes$`, 'm'));
       expect(r.stdout).toMatch(/^3 members: quorum 2, survives 1 failure$/m);
 
       const j = JSON.parse((await hw(['member', 'list', '--json'])).stdout) as { members: { id: string; name: string }[]; leader: string; quorum: number; faultTolerance: number };
@@ -177,7 +181,7 @@ describeLab('members, leadership and maintenance', () => {
       const [writes, failed] = (await writer).stdout.trim().split(' ').map(Number);
       expect(r.exitCode, r.stdout + r.stderr).toBe(0);
       expect(r.stderr).toMatch(/defragmenting controller-\d \(follower\)\ndefragmenting controller-\d \(follower\)\ndefragmenting controller-\d \(leader\)/);
-      expect(r.stdout).toMatch(/│ controller-\d +│ leader +│ [\d.]+ MB +│ [\d.]+ kB +│ defragmented │/);
+      expect(r.stdout).toMatch(/^controller-\d +leader +[\d.]+ [kMG]?B +[\d.]+ [kMG]?B +defragmented$/m);
       expect(writes).toBeGreaterThan(5);
       expect(failed).toBe(0);
       const after = await statuses();
@@ -288,7 +292,7 @@ describeLab('members, leadership and maintenance', () => {
       expect(fill.stdout).toMatch(/database space exceeded/);
 
       const alarms = await on(['alarm', 'list']);
-      expect(alarms.stdout).toMatch(/│ controller-\d │ [0-9a-f]+ +│ NOSPACE │/);
+      expect(alarms.stdout).toMatch(/^controller-\d {2}[0-9a-f]+ +NOSPACE$/m);
       const doctor = await on(['doctor']);
       expect(doctor.exitCode).toBe(1);
       expect(doctor.stdout).toMatch(/ERROR +SPACE-01 +Database space exceeded: NOSPACE alarm active/);

@@ -33,6 +33,6 @@ describe('what plan shows for a file that is not a unit', () => {
   });
 
   it("a binary: the node's version against the release's size and SHA-256", () => {
-    expect(binaryDiffLines('etcd Version: 3.4.22\n', { sha256: 'ab'.repeat(32), size: 23_000_000 }, '3.4.23')).toEqual(['- etcd Version: 3.4.22', "+ etcd 3.4.23's (23.0 MB, SHA-256 abababababab…)"]);
+    expect(binaryDiffLines('etcd Version: 3.4.22\n', { sha256: 'ab'.repeat(32), size: 23_000_000 }, '3.4.23')).toEqual(['- etcd Version: 3.4.22', "+ etcd 3.4.23's (23 MB, SHA-256 abababababab…)"]);
   });
 });

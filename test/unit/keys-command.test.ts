@@ -11,7 +11,9 @@ describe('hardway keys: usage', () => {
     [['keys', 'diff', '1.5'], /REV must be a positive integer/],
     [['keys', 'diff', '12', 'now'], /REV2 must be a positive integer/],
     [['keys', 'diff', '12', '5'], /REV2 \(5\) is before REV \(12\)/],
-    [['keys', 'get', '/k', '-o', 'yaml'], /argument 'yaml' is invalid/],
+    [['keys', 'get', '/k', '-o', 'yaml'], /argument 'yaml' is invalid\. Allowed choices are summary, decoded, hex, raw/],
+    // -o shows the value, --json is the machine output: `-o json` says which of the two to use.
+    [['keys', 'get', '/k', '-o', 'json'], /argument 'json' is invalid\. -o shows the value .*the machine output is --json, the decoded structure alone -o decoded/],
     [['keys', 'get'], /missing required argument 'key'/],
     [['keys', 'diff'], /missing required argument 'rev'/],
     [['keys', 'get', ''], /KEY must not be empty/],

@@ -368,11 +368,20 @@ describe('renderings', () => {
     expect(renderValue(enc('hello\nworld\n'), 'summary')).toBe('format           plain text, 12 bytes\n\nhello\nworld\n\n');
   });
 
-  it('gives a JSON-able structure for -o json, hex and raw as they are', () => {
+  it("shows a JSON value's content by default, pretty-printed, after what it is", () => {
+    const value = enc('{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"k":"v"}}');
+    const text = renderValue(value, 'summary') as string;
+    expect(text).toMatch(/^format {11}JSON, \d+ bytes$/m);
+    expect(text).toContain('\n\n{\n  "apiVersion": "v1",\n  "kind": "ConfigMap",\n  "metadata": {\n    "name": "a"\n  },\n  "data": {\n    "k": "v"\n  }\n}\n');
+    // Not for values that are not JSON: a protobuf value has no JSON content to show.
+    expect(renderValue(podBin, 'summary') as string).not.toContain('"metadata"');
+  });
+
+  it('gives a JSON-able structure for -o decoded, hex and raw as they are', () => {
     for (const v of [podBin, jobBin, secret, widget, podBin.subarray(0, 500), enc('k8s:enc:aescbc:v1:k:xx'), junk(30)]) {
       const d = decodeValue(v);
       expect(JSON.parse(JSON.stringify(d))).toEqual(d);
-      expect(JSON.parse(renderValue(v, 'json') as string) as DecodedValue).toEqual(d);
+      expect(JSON.parse(renderValue(v, 'decoded') as string) as DecodedValue).toEqual(d);
     }
     expect(renderValue(podBin, 'hex')).toBe(hexdump(podBin));
     expect(renderValue(podBin, 'raw')).toBe(podBin);

@@ -43,10 +43,10 @@ describe('keyStats: per resource type, leased keys apart', () => {
 
   it('prints both tables, leased apart', () => {
     const text = renderStats(s, '321', '');
-    expect(text).toMatch(/^12 keys, 12\.1 kB of values, at revision 321$/m);
-    expect(text).toMatch(/│ pods\s+│ 3\s+│ 8\.0 kB\s+│ \/registry\/pods\/default\/b\s+│ 4\.0 kB\s+│/);
+    expect(text).toMatch(/^12 keys, 12 kB of values, at revision 321$/m);
+    expect(text).toMatch(/^pods {2,}3 {2,}8\.0 kB {2,}\/registry\/pods\/default\/b {2,}4\.0 kB$/m);
     expect(text).toMatch(/With a lease \(deleted when it expires: events, mostly\): 4 keys, 2\.2 kB/);
-    expect(text).toMatch(/│ events\s+│ 3\s+│ 2\s+│ 2\.1 kB\s+│/);
+    expect(text).toMatch(/^events {2,}3 {2,}2 {2,}2\.1 kB /m);
   });
 
   it('is empty for no keys', () => {

@@ -22,7 +22,7 @@ describe('alarm parsing', () => {
 
   it('names members in the table', () => {
     const rows = memberRows(inv, [member(0)], []);
-    expect(alarmTable([{ memberId: 'a0', alarm: 'NOSPACE' }], rows)).toMatch(/│ controller-0 │ a0 +│ NOSPACE │/);
+    expect(alarmTable([{ memberId: 'a0', alarm: 'NOSPACE' }], rows)).toMatch(/^controller-0 {2}a0 {2}NOSPACE$/m);
     expect(alarmTable([], rows)).toBe('no active alarms');
   });
 });

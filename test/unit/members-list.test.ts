@@ -28,8 +28,15 @@ describe('member list output', () => {
 
   it('prints the table, the fault-tolerance line and what the inventory and the cluster disagree on', () => {
     const text = listText(view);
-    expect(text).toMatch(/│ a0 +│ controller-0 │ started +│ 3\.4\.23 +│ no +│ https:\/\/10\.240\.0\.10:2380 │ https:\/\/10\.240\.0\.10:2379 │ yes +│ yes +│/);
-    expect(text).toMatch(/│ a3 +│ +│ unstarted │ +│ yes +│ .* │ no +│/);
+    // The one member table (members/table.ts): NAME STATUS VERSION LEARNER LEADER CLIENT URLS, `-` for the unknown.
+    expect(text.split('\n')[0]).toBe('NAME          STATUS     VERSION  LEARNER  LEADER  CLIENT URLS');
+    expect(text).toMatch(/^controller-0 {2,}started {2,}3\.4\.23 {2,}no {2,}yes {2,}https:\/\/10\.240\.0\.10:2379$/m);
+    expect(text).toMatch(/^- {2,}unstarted {2,}- {2,}yes {2,}no {2,}-$/m);
+    // -o wide: the member ID, its peer URLs and whether the inventory lists it, too.
+    const wide = listText(view, undefined, { wide: true });
+    expect(wide.split('\n')[0]).toMatch(/^NAME +STATUS +VERSION +LEARNER +LEADER +CLIENT URLS +ID +PEER URLS +IN INVENTORY$/);
+    expect(wide).toMatch(/^controller-0 .* https:\/\/10\.240\.0\.10:2379 {2}a0 {2}https:\/\/10\.240\.0\.10:2380 {2}yes$/m);
+    expect(wide).toMatch(/^- .* a3 {2}https:\/\/10\.240\.0\.13:2380 {2}no$/m);
     expect(text.split('\n').slice(-4)).toEqual([
       '2 voting members (+1 learner): quorum 2, survives 0 failures',
       'all 2 members on 3.4.23',

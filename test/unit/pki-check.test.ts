@@ -217,8 +217,8 @@ describe('hardway pki (command)', () => {
 
     await run('pki', 'check', '-i', inv);
     const table = plain(out);
-    expect(table).toMatch(/│ kubernetes\.pem\s+│ CN=kubernetes, O=Kubernetes\s+│ 10\.240\.0\.10\s+│ \d{4}-\d\d-\d\d\s+│ 364\s+│ ok\s+│/);
-    expect(table).toMatch(/│ ca\.pem\s+│ CN=Kubernetes, O=Kubernetes/);
+    expect(table).toMatch(/^kubernetes\.pem {2,}CN=kubernetes, O=Kubernetes {2,}10\.240\.0\.10 {2,}\d{4}-\d\d-\d\d {2,}364 {2,}ok$/m);
+    expect(table).toMatch(/^ca\.pem {2,}CN=Kubernetes, O=Kubernetes/m);
   });
 
   it('check prints the problems, then fails; -i works before or after "check"', async () => {

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { checkFile, IntegrityHasher, type Integrity } from '../../src/snapshot/integrity.js';
-import { listSnapshots, readManifest, snapshotFacts, writeManifest, writeSnapshotFile, type Manifest } from '../../src/snapshot/store.js';
+import { listSnapshots, readManifest, resolveSnapshot, snapshotFacts, writeManifest, writeSnapshotFile, type Manifest } from '../../src/snapshot/store.js';
 import { listTable, statusJson, statusText } from '../../src/snapshot/view.js';
 
 /** A small deterministic PRNG (mulberry32): the same "random" bytes and chunk sizes on every run. */
@@ -377,12 +377,12 @@ describe('snapshot views', () => {
     const lines = statusText({ file: '/s/a.db', manifest: m, integrity, matchesManifest: true, verdict: 'ok', mtime });
     expect(lines).toEqual([
       '/s/a.db',
-      `  size       0.0 MB (${snap.length} bytes)`,
+      '  size       8.2 kB (8224 bytes)',
       `  sha256     ${sha(snap)}`,
       '  taken      2024-03-05T07:08:09.123Z from controller-0 (a0)',
       '  cluster    c1, token tok-1, etcd 3.4.23',
       '  revision   42',
-      '  keys       7',
+      "  entries    7: records in the snapshot's database (etcd's totalKey): every revision of every key not yet compacted, plus etcd's own records; not the live keys 'hardway keys list' counts",
       '  hash       943374836',
       "  verdict    ok: etcd's integrity hash matches, and the file is the one its manifest describes",
     ]);
@@ -419,9 +419,43 @@ describe('snapshot views', () => {
     ]);
     const rows = table.split('\n').filter((l) => l.includes('.db'));
     expect(rows).toHaveLength(3);
-    expect(rows[0]).toMatch(/│ 2024-03-05T07:08:09\.123Z +│ a\.db +│ 1234 +│ 56 +│ 0\.0 MB +│ controller-0 +│ ok +│/);
-    expect(rows[1]).toMatch(/│ 2024-04-01T10:00:00\.000Z \(file\) │ b\.db +│ +│ +│ 2\.5 MB +│ +│ no manifest +│/);
-    expect(rows[2]).toMatch(/│ c\.db +│.*│ DAMAGED: no integrity hash │/);
-    expect(table).toMatch(/TIME.*FILE.*REVISION.*KEYS.*SIZE.*MEMBER.*VERDICT/);
+    // Sizes in the unit that fits (8 kB, not `0.0 MB`); `-` where the manifest is missing.
+    expect(rows[0]).toMatch(/^2024-03-05T07:08:09\.123Z {2,}a\.db {2}1234 {2,}56 {2,}8\.2 kB {2}controller-0 {2}ok$/);
+    expect(rows[1]).toMatch(/^2024-04-01T10:00:00\.000Z \(file\) {2}b\.db {2}- {2,}- {2,}2\.5 MB {2}- {2,}no manifest$/);
+    expect(rows[2]).toMatch(/ c\.db .* DAMAGED: no integrity hash$/);
+    expect(table).toMatch(/^TIME {2,}NAME {2,}REVISION {2,}DB ENTRIES {2,}SIZE {2,}MEMBER {2,}VERDICT$/m);
+    // What DB ENTRIES counts is said under the table: not the keys `keys list` counts.
+    expect(table.split('\n').at(-1)).toMatch(/^DB ENTRIES: records in the snapshot's database .*not the live keys 'hardway keys list' counts$/);
+    // With --dir, the NAME is the path `snapshot status` takes.
+    expect(listTable([{ file: '/s/a.db', manifest: m, integrity, verdict: 'ok', mtime }], { dir: 'other/dir' })).toMatch(/^\S+ {2}other\/dir\/a\.db {2}/m);
+  });
+});
+
+describe('snapshot names', () => {
+  it('a path that exists is taken as it is, without asking for snapshots.dir', async () => {
+    const dir = tmpDir('hw-snap-name-');
+    const file = path.join(dir, 'a.db');
+    writeFileSync(file, 'x');
+    const noInventory = () => Promise.reject(new Error('must not be asked'));
+    expect(await resolveSnapshot(file, noInventory)).toBe(file);
+  });
+
+  it('a bare name, as `snapshot list` shows it, is found in snapshots.dir (with or without .db)', async () => {
+    const dir = tmpDir('hw-snap-name-');
+    writeFileSync(path.join(dir, 'tok-1-20240301T000000Z.db'), 'x');
+    expect(await resolveSnapshot('tok-1-20240301T000000Z.db', async () => dir)).toBe(path.join(dir, 'tok-1-20240301T000000Z.db'));
+    expect(await resolveSnapshot('tok-1-20240301T000000Z', async () => dir)).toBe(path.join(dir, 'tok-1-20240301T000000Z.db'));
+  });
+
+  it('a name found nowhere is a usage error naming both places; a path is left for snapshotFacts to refuse', async () => {
+    const dir = tmpDir('hw-snap-name-');
+    await expect(resolveSnapshot('nope.db', async () => dir)).rejects.toThrow(
+      expect.objectContaining({ exitCode: 2, message: `nope.db: no such file here, nor a snapshot of that name in ${dir} ('hardway snapshot list' shows them)` }),
+    );
+    await expect(resolveSnapshot('nope.db', () => Promise.reject(new Error('no inventory at inventory.yaml')))).rejects.toThrow(
+      expect.objectContaining({ exitCode: 2, message: "nope.db: no such file here, and a snapshot name is looked up in the inventory's snapshots.dir: no inventory at inventory.yaml" }),
+    );
+    expect(await resolveSnapshot('./nope.db', async () => dir)).toBe('./nope.db');
+    await expect(snapshotFacts('./nope.db')).rejects.toThrow(expect.objectContaining({ exitCode: 2 }));
   });
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -139,12 +139,12 @@ describe('snapshot save', () => {
     expect(saveReport(run)).toEqual([
       `saved ${out} (mode 0600)`,
       '  member controller-1 (a1), cluster 4d2, etcd 3.4.23',
-      `  revision 57, 7 keys, hash 943374836, 0.0 MB`,
+      `  revision 57, 7 database entries, hash 943374836, 16 kB`,
       `  sha256 ${sha(bytes)}; etcd's integrity hash checked here`,
       `  manifest ${out}.json`,
     ]);
     expect(lines[0]).toBe('saving the snapshot of controller-1 (a1) (the leader) on controller-1…');
-    expect(lines.some((l) => /^copied 0\.0 MB in \d+\.\d s$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^copied 16 kB in \d+\.\d s$/.test(l))).toBe(true);
   });
 
   it('--node saves that member, by name or by id, through its own endpoint', async () => {
@@ -367,7 +367,7 @@ describe('snapshot restore', () => {
     expect(c.log.filter((l) => /: upload |systemctl (stop|start|daemon-reload)/.test(l))).toEqual([]);
   });
 
-  it('refuses a healthy cluster without --force, naming both revisions; nothing stopped, the uploads removed', async () => {
+  it('refuses a healthy cluster without --force, naming both revisions (the snapshot\'s from its manifest), before anything is uploaded', async () => {
     const c = restoreCluster({ liveRevision: 57 });
     const err = await restore(await snapshotFile(), { yes: true }).then(
       () => undefined,
@@ -379,9 +379,24 @@ describe('snapshot restore', () => {
       'the cluster is healthy (its quorum answers): restoring replaces what it holds now; the cluster is at revision 57, the snapshot at 40: the 17 revisions since would be lost. Nothing was changed; run again with --force to restore anyway',
     );
     expect(stops(c.log)).toEqual([]);
-    const nodeFile = NODE_FILE;
-    expect(c.log.filter((l) => l.includes(' upload '))).toEqual(inv.nodes.map((n) => `${n.name}: upload ${nodeFile}`));
-    expect(c.log.filter((l) => l.includes(`rm -f ${nodeFile}`)).sort()).toEqual(inv.nodes.map((n) => `${n.name}: rm -f ${nodeFile}`));
+    // Nothing went to any node: no upload, no snapshot status there, nothing to remove after.
+    expect(c.log.filter((l) => l.includes(' upload ') || l.includes('snapshot status') || l.includes(NODE_FILE))).toEqual([]);
+    // What the cluster holds was read (that is how it is known to be healthy).
+    expect(c.log.some((l) => l.includes('endpoint status'))).toBe(true);
+  });
+
+  it('refuses a healthy cluster before uploading a snapshot without a manifest too, saying its revision is unknown', async () => {
+    const c = restoreCluster({ liveRevision: 57 });
+    const file = await snapshotFile();
+    unlinkSync(`${file}.json`);
+    const err = await restore(file, { yes: true }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toBe(
+      "the cluster is healthy (its quorum answers): restoring replaces what it holds now; the cluster is at revision 57; the snapshot's revision is unknown before it is read on a node (it has no manifest): anything written since it was taken would be lost. Nothing was changed; run again with --force to restore anyway",
+    );
+    expect(c.log.filter((l) => l.includes(' upload ') || l.includes(NODE_FILE))).toEqual([]);
   });
 
   it('refuses a healthy cluster whose revision is unknown with a message that says so', async () => {
@@ -411,7 +426,7 @@ describe('snapshot restore', () => {
     expect(lines.at(-1)).toBe(
       [
         'this will:',
-        '  - restore tok-1-20240301T000000Z.db (revision 40, 7 keys, saved 2024-03-01T00:00:00.000Z from controller-0) onto controller-0, controller-1, controller-2',
+        '  - restore tok-1-20240301T000000Z.db (revision 40, 7 database entries, saved 2024-03-01T00:00:00.000Z from controller-0) onto controller-0, controller-1, controller-2',
         `  - stop etcd on every node; move /var/lib/etcd to /var/lib/etcd.pre-restore-${STAMP} on each (nothing is deleted)`,
         `  - restore each member with its own name and peer URL, new cluster token tok-1-restored-${STAMP}`,
         `  - write cluster.token: tok-1-restored-${STAMP} into /i.yaml and the units; start every member together`,

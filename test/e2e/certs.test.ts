@@ -16,6 +16,7 @@ import { buildCa, buildLeaf } from '../../src/pki/certs.js';
 import { generateRsaKey } from '../../src/pki/keys.js';
 import { ETCDCTL_TLS, etcdctl, healthyCount, mainPid, MANAGED_FILES, scratchInventory } from './etcd-helpers.js';
 import { describeLab, lab, runHardway, sshOk, sshRun, waitUntil, wipeNode } from './lab-helpers.js';
+import { oneDocument } from '../json-contract-cases.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DAY = 86_400_000;
@@ -213,9 +214,11 @@ describeLab('certificates that outlive the lab', () => {
     expect(await fingerprint()).toEqual(before);
 
     const stop = await writer('moved', true);
-    const r = await runHardway(['pki', 'rotate-ca', '-i', inv, '--yes']);
+    const r = await runHardway(['pki', 'rotate-ca', '-i', inv, '--yes', '--json']);
     const w = await stop();
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    // rotate-ca's --json success path (test/json-contract-cases.ts): one document.
+    expect(oneDocument(r.stdout)).toMatchObject({ ok: true });
     const newCa = new X509Certificate(await read('ca.pem'));
     expect(newCa.fingerprint256).not.toBe(oldCa.fingerprint256);
     // The old CA's certificate came from the nodes (its key stays in the pki.dir moved away).

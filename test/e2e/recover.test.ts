@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { etcdctl, healthyCount, mainPid, managedStat, memberNames, scratchInventory } from './etcd-helpers.js';
 import { describeLab, inNode, lab, runHardway, sshOk, sshRun, waitUntil, wipeNode } from './lab-helpers.js';
+import { oneDocument } from '../json-contract-cases.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const wipeAll = () => Promise.all(lab().nodes.map((n) => wipeNode(n)));
@@ -129,8 +130,10 @@ describeLab('recover', () => {
           doc.deleteIn(['nodes', 2]);
           doc.deleteIn(['nodes', 1]);
         });
-        const r = await runHardway(['recover', '-i', one, '--yes']);
+        const r = await runHardway(['recover', '-i', one, '--yes', '--json']);
         expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+        // recover's --json success path (test/json-contract-cases.ts): one document.
+        expect(oneDocument(r.stdout)).toMatchObject({ ok: true });
         expect(await countOn(0, '/kept/')).toBe(10);
         const list = await etcdctl(0, 'member list -w simple', 'https://127.0.0.1:2379');
         expect(list.stdout.trim().split('\n')).toHaveLength(1);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 /**
  * The --json contract, without a lab: every command that takes --json (found in the commander tree, so a new one is
  * covered) writes exactly one JSON document on stdout on its failure paths — a missing inventory or file, an
@@ -12,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram, commandTree } from '../../src/cli.js';
-import { LAB_SUCCESS, oneDocument, UNIT_SUCCESS } from '../json-contract-cases.js';
+import { ELSEWHERE_SUCCESS, LAB_SUCCESS, oneDocument, UNIT_SUCCESS } from '../json-contract-cases.js';
 import { runCli } from './cli-harness.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -64,10 +65,19 @@ describe('every --json command, on its failure paths', () => {
   });
 
   it('each has a success path tested: here or on the lab', () => {
-    const tested = new Set<string>([...UNIT_SUCCESS, ...LAB_SUCCESS]);
+    const tested = new Set<string>([...UNIT_SUCCESS, ...LAB_SUCCESS, ...Object.keys(ELSEWHERE_SUCCESS)]);
     expect(jsonCommands.map((c) => c.path).filter((p) => !tested.has(p))).toEqual([]);
     // And no stale entries.
     expect([...tested].filter((p) => !jsonCommands.some((c) => c.path === p))).toEqual([]);
+  });
+
+  it('the success paths taken in other e2e files are there: the command with --json, its document read', () => {
+    for (const [command, file] of Object.entries(ELSEWHERE_SUCCESS)) {
+      const text = readFileSync(path.join(ROOT, file), 'utf8');
+      const call = new RegExp(`\\[${command.split(' ').map((w) => `'${w}'`).join(', ')},[^\\]]*'--json'\\]`);
+      expect(text, `${file} runs ${command} --json`).toMatch(call);
+      expect(text, `${file} reads the document`).toMatch(/oneDocument\(r\.stdout\)/);
+    }
   });
 
   it('a missing inventory (or file): one document, ok false, the exit code', async () => {

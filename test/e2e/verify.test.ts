@@ -1,10 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { allEndpoints, ETCDCTL_TLS, etcdctl, healthyCount, scratchInventory } from './etcd-helpers.js';
-import { describeLab, fastDisk, lab, reLiteral, runHardway, slowDisk, sshOk, sshRun, waitUntil, wipeNode } from './lab-helpers.js';
+import { describeLab, fastDisk, inNode, lab, reLiteral, runHardway, slowDisk, sshOk, sshRun, waitUntil, wipeNode } from './lab-helpers.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const inv = () => lab().inventoryPath;
@@ -36,6 +37,28 @@ async function terms(): Promise<{ term: number; leader: string }[]> {
   }));
 }
 
+interface Problem {
+  check: string;
+  node?: string;
+  severity: string;
+  message: string;
+}
+
+/** `verify --json`: its exit, ok and the problems it lists. */
+async function verifyJson(): Promise<{ exitCode: number; ok: boolean; problems: Problem[]; raw: string }> {
+  const r = await hw('verify', '-i', inv(), '--json');
+  const j = JSON.parse(r.stdout) as { ok: boolean; problems: Problem[] };
+  return { exitCode: r.exitCode, ok: j.ok, problems: j.problems, raw: r.stdout + r.stderr };
+}
+
+const leaderName = async (): Promise<string> => {
+  const r = await hw('member', 'list', '-i', inv(), '--json');
+  const j = JSON.parse(r.stdout) as { members: { name: string; isLeader: boolean }[] };
+  const leader = j.members.find((m) => m.isLeader);
+  expect(leader, r.stdout).toBeDefined();
+  return leader!.name;
+};
+
 describeLab('verify, doctor, tune', () => {
   beforeAll(async () => {
     await Promise.all(lab().nodes.map((n) => wipeNode(n)));
@@ -55,6 +78,30 @@ describeLab('verify, doctor, tune', () => {
     expect(j.health.every((h) => h.health)).toBe(true);
   });
 
+  it('right after a start-up, a restart of the leader and two leader moves: exit 0 and no warning', async () => {
+    // The leader's restart: etcd hands its leadership over as it stops; the others see it go and come back.
+    const leader = await leaderName();
+    await sshOk(leader, 'systemctl restart etcd', { timeoutMs: 60_000 });
+    await waitUntil(async () => (await hw('verify', '-i', inv())).exitCode === 0, 60_000, 1000);
+    for (let i = 0; i < 2; i++) {
+      const m = await hw('leader', 'move', '-i', inv());
+      expect(m.exitCode, m.stdout + m.stderr).toBe(0);
+      expect(m.stdout).toMatch(/leader after: /);
+    }
+    const v = await verifyJson();
+    expect(v.exitCode, v.raw).toBe(0);
+    expect(v.ok).toBe(true);
+    expect(v.problems, v.raw).toEqual([]);
+    const d = await doctorJson();
+    expect(d.exitCode, d.raw).toBe(0);
+    expect(d.findings.filter((f) => f.severity !== 'info'), d.raw).toEqual([]);
+    // What the journals hold about it is history or nothing: never ELECT-FLAP for hardway's own transfers.
+    expect(d.findings.map((f) => f.id)).not.toContain('ELECT-FLAP');
+    const text = await hw('verify', '-i', inv());
+    expect(text.stdout).toContain('All checks passed.');
+    expect(text.stdout).not.toMatch(/^(Errors|Warnings) \(/m);
+  });
+
   it('verify --perf reports the PASS lines of check perf', async () => {
     const r = await hw('verify', '-i', inv(), '--perf');
     expect(r.stderr).toMatch(/check perf .*takes 60 s/);
@@ -72,6 +119,13 @@ describeLab('verify, doctor, tune', () => {
       expect(r.stdout).toMatch(/controller-2: \[systemd\] etcd\.service is inactive/);
       expect(r.stdout).toMatch(new RegExp(`controller-2: \\[health\\] https://${reLiteral(lab().nodes[2]!.address)}:2379 is unhealthy`));
       expect(r.stderr).toMatch(/verify: \d+ errors?\b.* on controller-2/);
+      // Errors under their word, the stopped member among them; doctor agrees, with the cluster's condition first.
+      expect(r.stdout.slice(r.stdout.search(/^Errors \(\d+\):$/m))).toMatch(/^Errors \(\d+\):\n(  ✗ .*\n)*  ✗ controller-2: /);
+      const d = await doctorJson();
+      expect(d.exitCode, d.raw).toBe(1);
+      const cluster = d.findings.find((f) => f.id === 'CLUSTER');
+      expect(cluster?.severity).toBe('error');
+      expect(cluster?.hosts).toContain('controller-2');
     } finally {
       await sshOk(2, 'systemctl start etcd');
     }
@@ -119,6 +173,36 @@ describeLab('verify, doctor, tune', () => {
     expect(await healthyCount(1)).toBe(3);
   });
 
+  it('a key the nodes refuse: exit 2 naming the key, and no quorum line', async () => {
+    const key = `${lab().dir}/refused-key`;
+    execFileSync('sh', ['-c', `rm -f '${key}' '${key}.pub' && ssh-keygen -q -t ed25519 -N '' -f '${key}'`]);
+    const refused = await scratchInventory((doc) => doc.setIn(['ssh', 'identityFile'], key));
+    for (const cmd of ['verify', 'doctor']) {
+      const r = await hw(cmd, '-i', refused);
+      expect(r.exitCode, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toContain(`key ${key} not accepted for user root`);
+      expect(r.stderr).toMatch(/could not be observed/);
+      expect(r.stdout + r.stderr).not.toMatch(/quorum/i);
+    }
+  });
+
+  it('every sshd stopped while etcd runs: the cluster could not be observed (exit 1), and nothing said about quorum', async () => {
+    await Promise.all(lab().nodes.map((n) => inNode(n, 'systemctl stop ssh.socket ssh.service 2>/dev/null; true')));
+    try {
+      for (const cmd of ['verify', 'doctor']) {
+        const r = await hw(cmd, '-i', inv());
+        expect(r.exitCode, r.stdout + r.stderr).toBe(1);
+        expect(r.stderr).toMatch(/the cluster could not be observed: no node answered over SSH/);
+        expect(r.stderr).toMatch(/connection refused/);
+        expect(r.stdout + r.stderr).not.toMatch(/quorum|down\b/i);
+      }
+    } finally {
+      await Promise.all(lab().nodes.map((n) => inNode(n, 'systemctl start ssh.service')));
+      await waitUntil(async () => (await Promise.all(lab().nodes.map((n) => sshRun(n, 'true', { connectTimeoutS: 2 })))).every((r) => r.exitCode === 0), 30_000, 500);
+    }
+    // etcd ran all along.
+    expect((await hw('verify', '-i', inv())).exitCode).toBe(0);
+  });
   describe('slow disk on every member', () => {
     it('doctor finds the election loop and its slow disk; tune gives a stable leader with the disks still slow', async () => {
       const scratch = await scratchInventory(() => {});

@@ -168,6 +168,10 @@ function liveCondition(facts: ClusterFacts, live: LiveFacts, unobserved: Conditi
       ...(moved ? { moved } : {}),
     };
   });
+  // In inventory order (members on no node last, by ID), not etcd's: every sentence names them in one stable order,
+  // and the source's tie-break is the inventory's.
+  const rank = (m: MemberCondition): number => (m.node ? facts.nodes.findIndex((n) => n.node === m.node) : facts.nodes.length);
+  members.sort((a, b) => rank(a) - rank(b) || (a.id ?? '').localeCompare(b.id ?? ''));
   const voters = members.filter((m) => !m.isLearner);
   const up = voters.filter((m) => m.state === 'healthy');
   const need = quorum(voters.length);

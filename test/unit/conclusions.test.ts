@@ -209,3 +209,17 @@ describe("etcd's single outliers", () => {
     expect(diagnose(slowApply(3)).findings[0]).toMatchObject({ id: 'DISK-02', severity: 'warning' });
   });
 });
+
+describe("the cluster's condition names members in one order", () => {
+  it("in the inventory's order, whatever order etcd lists its members in", async () => {
+    const { clusterCondition } = await import('../../src/cluster/condition.js');
+    const url = (i: number) => `https://10.0.0.${10 + i}:2380`;
+    const node = (i: number, extra: object = {}) => ({ node: `c${i}`, peerUrl: url(i), observed: true, active: true, hasData: true, wal: { memberId: `m${i}`, clusterId: 'c1' }, ...extra });
+    const nodes = [node(0, { revision: 41 }), node(1, { hasData: false }), node(2, { hasData: false })];
+    // etcd lists members by ID: here c2's before c1's.
+    const members = [2, 0, 1].map((i) => ({ id: `m${i}`, name: `c${i}`, peerURLs: [url(i)], clientURLs: [url(i).replace('2380', '2379')], isLearner: false }));
+    const c = clusterCondition({ nodes, live: { clusterId: 'c1', members, healthy: [] } });
+    expect(c.headline).toContain('c1 and c2 have empty data dirs');
+    expect(c.members.map((m) => m.name)).toEqual(['c0', 'c1', 'c2']);
+  });
+});

@@ -1,7 +1,7 @@
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { K8S_STORAGE } from '../k8s-storage.js';
 import { type DecodedValue, decodeValue, detectFormat, renderSummary, renderValue } from '../../src/keys/decode.js';
 import { parseEtcdGet } from '../../src/keys/etcd-kv.js';
@@ -121,8 +121,14 @@ const widget = k8sValue('example.com/v1alpha1', 'Widget', widgetMeta, (w) => {
 // --- The two real values ---
 
 describe('real values as kube-apiserver stored them', () => {
-  const pod = decodeValue(podBin, { modRevision: 82648 });
-  const job = decodeValue(jobBin);
+  // Decoded in beforeAll, not while the file is collected: mutation testing (Stryker) switches a mutant on only
+  // once collection is over, and a value decoded before that would hide every mutant from these tests.
+  let pod: DecodedValue;
+  let job: DecodedValue;
+  beforeAll(() => {
+    pod = decodeValue(podBin, { modRevision: 82648 });
+    job = decodeValue(jobBin);
+  });
 
   it('decodes the Pod to what its JSON says', () => {
     const m = podJson.metadata;

@@ -520,3 +520,47 @@ describe('JSON metadata read defensively', () => {
     expect(decodeValue(enc('k8s:enc:secretbox:v2:k:\x12\x03abc')).encryption?.kmsKeyId).toBeUndefined();
   });
 });
+
+describe('the protobuf envelope, field by field', () => {
+  /** runtime.Unknown with its four fields: typeMeta, raw, contentEncoding, contentType. */
+  const envelope = (typeMeta: { apiVersion?: string; kind?: string }, contentEncoding = '', contentType = '') => {
+    const w = new BinaryWriter();
+    msg(w, 1, (t) => {
+      if (typeMeta.apiVersion !== undefined) t.tag(1, WireType.LengthDelimited).string(typeMeta.apiVersion);
+      if (typeMeta.kind !== undefined) t.tag(2, WireType.LengthDelimited).string(typeMeta.kind);
+    });
+    const raw = new BinaryWriter();
+    writeMeta(raw, { name: 'x' });
+    w.tag(2, WireType.LengthDelimited).bytes(raw.finish());
+    w.tag(3, WireType.LengthDelimited).string(contentEncoding).tag(4, WireType.LengthDelimited).string(contentType);
+    return concat(enc('k8s\0'), w.finish());
+  };
+
+  it('keeps the content encoding and type the envelope names, and leaves them out when empty', () => {
+    const d = decodeValue(envelope({ apiVersion: 'v1', kind: 'Pod' }, 'gzip', 'application/vnd.kubernetes.protobuf'));
+    expect([d.contentEncoding, d.contentType]).toEqual(['gzip', 'application/vnd.kubernetes.protobuf']);
+    const plain = decodeValue(envelope({ apiVersion: 'v1', kind: 'Pod' }));
+    expect(Object.keys(plain)).not.toContain('contentEncoding');
+    expect(Object.keys(plain)).not.toContain('contentType');
+    expect(plain.notes).toEqual([]);
+  });
+
+  it('says when a whole envelope names no kind (what it holds cannot be told)', () => {
+    expect(decodeValue(envelope({ apiVersion: 'v1' })).notes).toEqual(['the k8s protobuf envelope has no kind']);
+  });
+
+  it('a malformed value is no cut: nothing is said to be truncated; a cut value names where it was cut', () => {
+    const d = decodeValue(concat(enc('k8s\0'), new Uint8Array([0x0f, 0x01])));
+    expect(d.truncatedAt).toBeUndefined();
+    const cut = decodeValue(envelope({ apiVersion: 'v1', kind: 'Pod' }).subarray(0, 20));
+    expect(cut.truncatedAt).toBeGreaterThan(0);
+    expect(cut.notes[0]).toMatch(new RegExp(`^truncated at byte ${cut.truncatedAt} in object\\.metadata`));
+  });
+});
+
+describe('JSON owner references', () => {
+  it('takes blockOwnerDeletion only as a boolean', () => {
+    const value = { kind: 'W', metadata: { ownerReferences: [{ kind: 'Job', blockOwnerDeletion: 'yes' }, { kind: 'Job', blockOwnerDeletion: false }] } };
+    expect(decodeValue(enc(JSON.stringify(value))).metadata!.ownerReferences).toStrictEqual([{ kind: 'Job' }, { kind: 'Job', blockOwnerDeletion: false }]);
+  });
+});

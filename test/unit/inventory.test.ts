@@ -254,6 +254,18 @@ describe('validateInventory: the rules behind each message, and where it points'
     expect(plain.nodes[0]!.ssh).not.toHaveProperty('jumpHost');
   });
 
+  it('an extraFlags key is a bare flag name: no leading dash, no space, no =; a plain name passes', () => {
+    for (const key of ['"snapshot count"', '"snapshot-count=5"']) {
+      expect(errorAt(nodes(3) + `etcd:\n  extraFlags:\n    ${key}: 1000\n`)[0], key).toMatch(/^10:5 extraFlags key '.*' must be a bare flag name such as 'auto-compaction-retention' \(no leading '--', spaces or '='\)$/);
+    }
+    expect(validate(nodes(3) + 'etcd:\n  extraFlags:\n    snapshot-count: 1000\n').errors).toEqual([]);
+  });
+
+  it('~ alone is the home directory; a YAML error is told by its first line only', () => {
+    expect(validate(nodes(1) + 'templates: "~"\n').inventory!.templates).toBe('/home/u');
+    expect(validate('nodes:\n  - name: a\n    address: [10.0.0.1\n').errors.every((e) => !e.message.includes('\n'))).toBe(true);
+  });
+
   it('the snapshots dir and templates are resolved against the inventory file, the snapshot count kept', () => {
     const inv = validate(nodes(1) + 'snapshots:\n  dir: ../snaps\n  keep: 3\ntemplates: tpl\n').inventory!;
     expect(inv.snapshots).toEqual({ dir: '/snaps', keep: 3 });

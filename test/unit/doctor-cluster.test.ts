@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { validateInventory } from '../../src/inventory/validate.js';
 import { clusterCondition, type LiveFacts, type NodeFacts } from '../../src/cluster/condition.js';
 import type { CertProblem } from '../../src/certs/installed.js';
-import { addJournalSyncs, conditionFinding, diagnoseCluster, fsyncFigure, memberFsync, termMovement, type DoctorFacts, type MemberFacts } from '../../src/verify/doctor-cluster.js';
+import { addJournalSyncs, certFinding, conditionFinding, diagnoseCluster, fsyncFigure, memberFsync, termMovement, withCertCause, withLiveNospace, type DoctorFacts, type MemberFacts } from '../../src/verify/doctor-cluster.js';
+import { signatureById } from '../../src/verify/signatures.js';
 import type { EndpointStatus } from '../../src/verify/etcdctl.js';
 import { parseJournal } from '../../src/verify/journal.js';
 
@@ -272,5 +273,149 @@ describe('what each member shows, judged against etcd\'s guidance', () => {
     expect(termMovement([{ at: at(0), status: [status(4, '0')] }, { at: at(3), status: [status(4, '')] }])).toEqual({ from: 4, to: 4, seconds: 3, leaderless: true });
     expect(termMovement([{ at: at(0), status: [status(4, '0'), { ...status(5), memberId: 'a2' }] }, { at: at(3), status: [status(4)] }])).toEqual({ from: 5, to: 4, seconds: 3, leaderless: false });
     expect(termMovement([{ at: at(0), status: [status(4)] }])).toBeUndefined();
+  });
+});
+
+describe('doctor-cluster: what each finding says and whom it is about', () => {
+  const byId = (fs: ReturnType<typeof diagnoseCluster>, id: string) => fs.find((f) => f.id === id)!;
+  const judge = (m: MemberFacts, extra: Partial<DoctorFacts> = {}) => diagnoseCluster(inv, { ...facts([m, member(1), member(2)]), ...extra });
+
+  it("each member finding is about that member, with etcd's guidance as its cause and a concrete fix", () => {
+    const f = judge(member(0, { disk: { walFsync: { p50: 0.01, p99: 0.05, count: 9 }, backendCommit: { p50: 0.01, p99: 0.03, count: 4 }, peerRttP99: 0.2 }, dataDirMode: '755', clockOffsetMs: 800 }));
+    for (const id of ['DISK-FSYNC', 'DISK-COMMIT', 'NET-RTT', 'DATA-PERM', 'CLOCK']) expect(byId(f, id).hosts, id).toEqual(['controller-0']);
+    expect(byId(f, 'DISK-FSYNC').meaning).toBe('every write waits for the WAL fdatasync; a slow disk delays heartbeats and causes elections');
+    expect(byId(f, 'DISK-COMMIT')).toMatchObject({ meaning: 'applying writes to the database is slow: the disk, or a large DB needing defrag', fix: 'a faster disk; etcdctl defrag on a large DB' });
+    expect(byId(f, 'NET-RTT')).toMatchObject({ meaning: 'heartbeats take longer than their interval', fix: "'hardway tune' sets --heartbeat-interval to about the round trip and --election-timeout to 10× it" });
+    expect(byId(f, 'DATA-PERM')).toMatchObject({ severity: 'warning', meaning: 'etcd ≥ 3.4.10 warns ("check file permission") and others on the node can read the keyspace' });
+    expect(byId(f, 'CLOCK')).toMatchObject({ meaning: 'etcd warns about clock differences over 1 s between peers; leases and TLS validity depend on time', fix: 'run an NTP client (systemd-timesyncd or chrony) on every node' });
+    const ssh = byId(judge(member(0, { reachable: false, error: 'x' })), 'SSH');
+    expect([ssh.title, ssh.meaning]).toEqual(['node unreachable over SSH', 'hardway cannot look at this member']);
+    const san = byId(judge(member(0), { pkiProblems: ['kubernetes.pem lacks 10.240.0.12'] }), 'TLS-SAN');
+    expect(san).toMatchObject({ severity: 'error', title: 'certificate problem', hosts: [], meaning: 'members or clients will reject the TLS handshake', fix: "'hardway pki' reissues kubernetes.pem, then 'hardway up' ships it" });
+  });
+
+  it('durations: a second or more in seconds, under 10 ms with two decimals, else one', () => {
+    const title = (p99: number) => byId(judge(member(0, { disk: { backendCommit: { p50: 0, p99, count: 1 } } })), 'DISK-COMMIT').title;
+    expect([title(1), title(0.5), title(0.026)]).toEqual([
+      'slow backend commit: p99 1.00 s (etcd wants < 25 ms)', 'slow backend commit: p99 500.0 ms (etcd wants < 25 ms)', 'slow backend commit: p99 26.0 ms (etcd wants < 25 ms)',
+    ]);
+    expect(byId(judge(member(0, { disk: { walFsync: { p50: 0.01, p99: 0.011, count: 1, mean: 0.012, p99Low: 0.0099 } } })), 'DISK-FSYNC').evidence[0]).toMatch(/mean 12\.0 ms, p50 ≈ 10\.0 ms, p99 ≈ 11\.0 ms \(in the bucket above 9\.90 ms\)$/);
+  });
+
+  it('the slowest disk of all members is the cause named for a loop, and only when over the heartbeat interval', () => {
+    const live = [{ at: at(0), status: [status(7, '')] }, { at: at(4), status: [status(9, '')] }];
+    const f = diagnoseCluster(inv, facts([member(0, { entries: loopJournal, disk: { walFsync: { p50: 0.2, p99: 0.3, count: 5 } } }), member(1, { disk: { walFsync: { p50: 0.5, p99: 0.9, count: 5 } } }), member(2)], live));
+    expect(byId(f, 'ELECT-LOOP').details[1]).toMatch(/^cause: slow disk: WAL fsync 900\.0 ms on controller-1 is over the heartbeat interval \(100 ms\)/);
+    expect(byId(f, 'ELECT-LOOP').fix).toMatch(/^move \/var\/lib\/etcd to a faster disk, or run 'hardway tune'/);
+    const atInterval = diagnoseCluster(inv, facts([member(0, { entries: loopJournal, disk: { walFsync: { p50: 0.05, p99: 0.1, count: 5 } } })], live));
+    expect(byId(atInterval, 'ELECT-LOOP').title).toBe('election loop');
+  });
+
+  it("a journal's loop confirmed by the live term, or repeated elections while a leader holds; its hosts and last three lines", () => {
+    const climbing = [{ at: at(0), status: [status(7)] }, { at: at(4), status: [status(9)] }];
+    const loop = byId(diagnoseCluster(inv, facts([member(0, { entries: loopJournal, disk: { walFsync: { p50: 0.001, p99: 0.002, count: 5 } } })], climbing)), 'ELECT-LOOP');
+    expect(loop.hosts).toEqual(['controller-0']);
+    expect(loop.evidence).toHaveLength(3);
+    expect(loop.facts).toMatchObject({ liveTermFrom: 7, liveTermTo: 9 });
+    expect(loop.details[0]).toMatch(/; endpoint status over 4 s: term 7 → 9$/);
+    const holding = [{ at: at(0), status: [status(13)] }, { at: at(4), status: [status(13)] }];
+    const flap = byId(diagnoseCluster(inv, facts([member(0, { entries: loopJournal })], holding)), 'ELECT-FLAP');
+    expect(flap).toMatchObject({ severity: 'warning', title: 'repeated elections (a leader exists now)', meaning: 'leaders changed often recently', hosts: ['controller-0'] });
+  });
+
+  it('elections that climb three a minute with no stable leader are a loop even when the analysis saw a leader win', () => {
+    const raft = (s: number, msg: string) => `Nov 23 10:00:${String(s).padStart(2, '0')} controller-0 etcd[7]: raft2026/11/23 10:00:${String(s).padStart(2, '0')} INFO: ${msg}`;
+    const entries = parseJournal([raft(0, 'a1 is starting a new election at term 1'), raft(2, 'a1 is starting a new election at term 2'), raft(4, 'a1 is starting a new election at term 3'), raft(5, 'a1 became leader at term 3')].join('\n'), { year: 2026 });
+    const f = diagnoseCluster(inv, facts([member(0, { entries, disk: { walFsync: { p50: 0.001, p99: 0.002, count: 5 } } })]));
+    expect(byId(f, 'ELECT-LOOP').details[0]).toMatch(/^3 elections in 5 s of journal \(peak 3\/min\), term 1 → 3, no stable leader; endpoint status: no answer/);
+    // The same elections with the leader stable for a while after: not a loop, and no finding at all from the journal.
+    const settled = parseJournal([raft(0, 'a1 is starting a new election at term 1'), raft(2, 'a1 is starting a new election at term 2'), raft(4, 'a1 is starting a new election at term 3'), raft(5, 'a1 became leader at term 3'), raft(59, 'a1 [term: 3] received MsgHeartbeat')].join('\n'), { year: 2026 });
+    expect(diagnoseCluster(inv, facts([member(0, { entries: settled, disk: { walFsync: { p50: 0.001, p99: 0.002, count: 5 } } })])).filter((x) => x.id.startsWith('ELECT'))).toEqual([]);
+  });
+
+  it('a sample counts as leaderless when every answer has no leader or leader 0, in any sample', () => {
+    expect(termMovement([{ at: at(0), status: [status(4)] }, { at: at(3), status: [status(4, '0'), { ...status(4, '0'), memberId: 'a2' }] }])?.leaderless).toBe(true);
+  });
+
+  it("slow syncs come from etcd's sync lines only", () => {
+    const lines = parseJournal(['Nov 23 10:00:01 c0 etcd[1]: sync duration of 2s, expected less than 1s', 'Nov 23 10:00:02 c0 etcd[1]: read-only range request "k" took too long (3s) to execute'].join('\n'), { year: 2026 });
+    const fx = facts([member(0, { entries: lines })]);
+    addJournalSyncs(fx);
+    expect(fx.members[0]!.disk?.journal).toEqual({ p50: 2, max: 2, samples: 1 });
+  });
+
+  it('a closed port towards a member outside the inventory, or one without systemd facts, is a warning, not a crash', () => {
+    const stranger = { ...member(1), node: 'elsewhere' };
+    const f = diagnoseCluster(inv, facts([member(0, { ports: { '10.240.0.11:2380': false } }), stranger, { ...member(2), systemd: undefined }]));
+    expect(byId(f, 'PEER-PORT')).toMatchObject({ severity: 'warning', title: 'cannot connect to 10.240.0.11:2380' });
+    const noSystemd = diagnoseCluster(inv, facts([member(0, { ports: { '10.240.0.12:2380': false } }), member(1), { ...member(2), systemd: undefined }]));
+    expect(byId(noSystemd, 'PEER-PORT')).toMatchObject({ severity: 'warning', fix: 'start etcd on controller-2' });
+  });
+
+  it('a problem with one node\'s local certificates does not hide a missing pki.dir; a problem of every node names no host', () => {
+    const local: CertProblem = { check: 'local', node: 'controller-1', severity: 'error', message: 'not the same file', fix: 'f' };
+    const f = diagnoseCluster(inv, { ...facts([member(0)]), pkiProblems: ['/x/pki/ca.pem does not exist (run hardway pki)'], certs: [local] });
+    expect(f.map((x) => x.id).sort()).toEqual(['CERT-LOCAL', 'TLS-SAN']);
+    const every: CertProblem = { check: 'trust', severity: 'error', message: 'the CA changed', fix: 'g' };
+    expect(certFinding(every)).toMatchObject({ hosts: [], evidence: ['every node: the CA changed'], details: ['the CA changed'] });
+    expect(certFinding(local).evidence).toEqual(['controller-1: not the same file']);
+  });
+
+  it('untrusted or uncovering certificates are a cause of no quorum too, each fix once, in order', () => {
+    const lead = { id: 'CLUSTER', severity: 'error' as const, title: 't', count: 1, hosts: [], evidence: [], facts: {}, details: ['d'], meaning: 'm', fix: 'x' };
+    const trust: CertProblem = { check: 'trust', severity: 'error', message: 'm1', fix: 'fix trust' };
+    const san: CertProblem = { check: 'san', node: 'controller-1', severity: 'error', message: 'm2', fix: 'fix san' };
+    const usage: CertProblem = { check: 'usage', node: 'controller-1', severity: 'error', message: 'm3', fix: 'fix usage' };
+    const got = withCertCause(lead, [trust, san, { ...san, node: 'controller-2' }, usage]);
+    expect(got.fix).toBe('fix trust; fix san');
+    expect(got.details.at(-1)).toBe("the members refuse each other's certificates (CERT-TRUST, CERT-SAN below): every new connection between them fails, so no quorum forms whatever runs");
+    expect(withCertCause(lead, [usage])).toBe(lead);
+  });
+
+  it('titles of the conditions a person meets: no leader, two clusters, none running', () => {
+    const url = (i: number) => `https://10.240.0.${10 + i}:2380`;
+    const n = (i: number, extra: Partial<NodeFacts> = {}): NodeFacts => ({ node: `controller-${i}`, peerUrl: url(i), observed: true, active: false, hasData: true, wal: { memberId: `a${i}`, clusterId: 'c1' }, ...extra });
+    expect(conditionFinding(clusterCondition({ nodes: [n(0), n(1)] }))!.title).toBe('no member runs');
+    expect(conditionFinding(clusterCondition({ nodes: [n(0), n(1, { wal: { memberId: 'b', clusterId: 'c2' } })] }))!.title).toBe('the nodes hold two clusters');
+    expect(conditionFinding(clusterCondition({ nodes: [n(0, { active: true }), n(1, { active: true }), n(2, { active: true })] }))!.title).toBe('no leader: the members run but none answers');
+  });
+});
+
+describe('an active NOSPACE alarm, from the last status sample that answered', () => {
+  const ERR = 'memberID:14345410872984472670 alarm:NOSPACE ';
+  const st = (i: number, errors: string[] = [], extra: Partial<EndpointStatus> = {}): EndpointStatus => ({ ...status(2), endpoint: `https://10.240.0.${10 + i}:2379`, memberId: `a${i}`, dbSize: 2_150_000, errors, ...extra });
+  const journal = { id: 'SPACE-01', severity: 'error' as const, title: 'j', count: 1, hosts: ['controller-2'], evidence: ['old line', 'last line'], facts: {}, details: [], meaning: 'm', fix: 'f' };
+  const other = { ...journal, id: 'DISK-01', hosts: ['controller-0'] };
+
+  it('names the members whose status carries it, the sizes, and keeps the journal\'s last line; other findings stay', () => {
+    const out = withLiveNospace(inv, [journal, other], { statusSamples: [{ at: at(0), status: [st(0), st(1, [ERR]), st(2, [' '])] }] });
+    expect(out.map((f) => f.id)).toEqual(['SPACE-01', 'DISK-01']);
+    const f = out[0]!;
+    expect(f.hosts).toEqual(['controller-1', 'controller-2']);
+    expect(f.evidence).toEqual([
+      'endpoint status https://10.240.0.10:2379: db 2.1 MB, no errors',
+      `endpoint status https://10.240.0.11:2379: db 2.1 MB, ${ERR.trim()}`,
+      'endpoint status https://10.240.0.12:2379: db 2.1 MB, no errors',
+      'last line',
+    ]);
+    expect(f.facts).toEqual({ raisedBy: 'c715232f09440c5e' });
+    expect(f.details).toEqual(["raised by c715232f09440c5e; writes fail with 'mvcc: database space exceeded' until it is disarmed"]);
+    expect(f.ref).toBe(signatureById('SPACE-01')!.ref);
+  });
+
+  it('a member raising it is named by its node when its status answered, by endpoint whatever the scheme', () => {
+    const f = withLiveNospace(inv, [], { statusSamples: [{ at: at(0), status: [st(0, [ERR], { memberId: 'c715232f09440c5e', endpoint: 'http://10.240.0.10:2379' }), st(1, [ERR.replace('14345410872984472670', '1')])] }] })[0]!;
+    expect(f.details[0]).toMatch(/^raised by controller-0 \(c715232f09440c5e\), 1;/);
+    expect(f.facts).toEqual({ raisedBy: 'c715232f09440c5e,1' });
+    expect(f.hosts).toEqual(['controller-0', 'controller-1']);
+  });
+
+  it('the last sample that answered decides; another alarm is not NOSPACE', () => {
+    const raised = { at: at(0), status: [st(0, [ERR])] };
+    const cleared = { at: at(2), status: [st(0)] };
+    expect(withLiveNospace(inv, [other], { statusSamples: [raised, cleared] })).toEqual([other]);
+    expect(withLiveNospace(inv, [other], { statusSamples: [cleared, raised] })).toHaveLength(2);
+    expect(withLiveNospace(inv, [other], { statusSamples: [raised, { at: at(4), status: [] }] })).toHaveLength(2);
+    expect(withLiveNospace(inv, [other], { statusSamples: [{ at: at(0), status: [st(0, [ERR.replace('NOSPACE', 'CORRUPT')])] }] })).toEqual([other]);
   });
 });

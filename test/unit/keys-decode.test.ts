@@ -1,7 +1,7 @@
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { K8S_STORAGE } from '../k8s-storage.js';
 import { type DecodedValue, decodeValue, detectFormat, renderSummary, renderValue } from '../../src/keys/decode.js';
 import { parseEtcdGet } from '../../src/keys/etcd-kv.js';
@@ -121,21 +121,17 @@ const widget = k8sValue('example.com/v1alpha1', 'Widget', widgetMeta, (w) => {
 // --- The two real values ---
 
 describe('real values as kube-apiserver stored them', () => {
-  // Decoded in beforeAll, not while the file is collected: mutation testing (Stryker) switches a mutant on only
-  // once collection is over, and a value decoded before that would hide every mutant from these tests.
-  let pod: DecodedValue;
-  let job: DecodedValue;
-  beforeAll(() => {
-    pod = decodeValue(podBin, { modRevision: 82648 });
-    job = decodeValue(jobBin);
-  });
+  // Decoded in each test, not while the file is collected: mutation testing (Stryker) switches a mutant on only for
+  // the tests that ran the mutated code, and a value decoded before them would hide every mutant from these tests.
+  const pod = (): DecodedValue => decodeValue(podBin, { modRevision: 82648 });
+  const job = (): DecodedValue => decodeValue(jobBin);
 
   it('decodes the Pod to what its JSON says', () => {
     const m = podJson.metadata;
-    expect(pod.format).toBe('protobuf');
-    expect(pod.apiVersion).toBe(podJson.apiVersion);
-    expect(pod.kind).toBe(podJson.kind);
-    expect(pod.metadata).toMatchObject({
+    expect(pod().format).toBe('protobuf');
+    expect(pod().apiVersion).toBe(podJson.apiVersion);
+    expect(pod().kind).toBe(podJson.kind);
+    expect(pod().metadata).toMatchObject({
       name: m.name,
       generateName: m.generateName,
       namespace: m.namespace,
@@ -146,48 +142,48 @@ describe('real values as kube-apiserver stored them', () => {
       ownerReferences: m.ownerReferences,
       finalizers: [],
     });
-    expect(pod.truncatedAt).toBeUndefined();
+    expect(pod().truncatedAt).toBeUndefined();
   });
 
   it('decodes the Pod protobuf and the Pod JSON to the same metadata', () => {
     const fromJson = decodeValue(enc(JSON.stringify(podJson)), { modRevision: 82648 });
     expect(fromJson.format).toBe('json');
-    const { otherFields, ...meta } = pod.metadata!;
+    const { otherFields, ...meta } = pod().metadata!;
     expect(otherFields?.map((f) => f.field)).toContain(4); // selfLink, not decoded
     expect(fromJson.metadata).toEqual(meta);
     expect(fromJson.otherKeys).toEqual(['spec', 'status']);
   });
 
   it('shows the mod_revision as resourceVersion, which is stored empty', () => {
-    expect(pod.metadata?.resourceVersion).toBe('82648');
-    expect(pod.resourceVersionFrom).toBe('mod_revision');
-    expect(job.metadata?.resourceVersion).toBeUndefined();
+    expect(pod().metadata?.resourceVersion).toBe('82648');
+    expect(pod().resourceVersionFrom).toBe('mod_revision');
+    expect(job().metadata?.resourceVersion).toBeUndefined();
   });
 
   it('decodes the Job that owns the Pod (its uid and labels are those the Pod refers to)', () => {
     const owner = podJson.metadata.ownerReferences[0];
-    expect(job.apiVersion).toBe(owner.apiVersion);
-    expect(job.kind).toBe(owner.kind);
-    expect(job.metadata).toMatchObject({ name: owner.name, namespace: podJson.metadata.namespace, uid: owner.uid });
-    expect(job.metadata?.labels).toEqual(podJson.metadata.labels);
-    const created = job.metadata!.creationTimestamp!;
+    expect(job().apiVersion).toBe(owner.apiVersion);
+    expect(job().kind).toBe(owner.kind);
+    expect(job().metadata).toMatchObject({ name: owner.name, namespace: podJson.metadata.namespace, uid: owner.uid });
+    expect(job().metadata?.labels).toEqual(podJson.metadata.labels);
+    const created = job().metadata!.creationTimestamp!;
     expect(created).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     expect(Date.parse(created)).toBeLessThanOrEqual(Date.parse(podJson.metadata.creationTimestamp));
   });
 
   it('lists the rest of the object by field number, nested messages summarised and strings shown', () => {
-    expect(pod.fields?.map((f) => f.field)).toEqual([2, 3]);
-    const spec = pod.fields![0]!;
+    expect(pod().fields?.map((f) => f.field)).toEqual([2, 3]);
+    const spec = pod().fields![0]!;
     expect(spec).toMatchObject({ wireType: 'len', fieldCount: expect.any(Number) });
     expect(spec.fields).toContainEqual(expect.objectContaining({ wireType: 'len', value: podJson.spec.restartPolicy }));
     expect(spec.fields).toContainEqual(expect.objectContaining({ wireType: 'varint', value: String(podJson.spec.terminationGracePeriodSeconds) }));
-    const status = pod.fields![1]!;
+    const status = pod().fields![1]!;
     expect(status.fields).toContainEqual(expect.objectContaining({ value: podJson.status.podIP }));
     expect(status.fields?.filter((f) => f.field === 2)).toHaveLength(podJson.status.conditions.length);
   });
 
   it('notes the newline etcdctl --print-value-only adds after the value instead of calling it a cut', () => {
-    expect(pod.notes.join('\n')).toMatch(/newline/);
+    expect(pod().notes.join('\n')).toMatch(/newline/);
     expect(decodeValue(podBin.subarray(0, -1)).notes).toEqual([]);
   });
 });

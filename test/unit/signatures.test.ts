@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseJournal, type JournalEntry } from '../../src/verify/journal.js';
 import {
   compileCatalog,
@@ -86,19 +86,21 @@ describe('the catalog', () => {
 
 describe('coverage: every entry is matched by a fixture line in 3.4 text form AND in zap JSON form', () => {
   const catalog = loadCatalog();
-  // Matched in beforeAll, not while the file is collected (the catalog is needed then, to name the tests): mutation
-  // testing switches a mutant on only once collection is over, and matches made before would hide it.
-  let text: Set<string>;
-  let json: Set<string>;
-  beforeAll(() => {
-    const matches = allFixtures.flatMap((f) => matchSignatures(read(f), catalog));
-    const byForm = (form: '34' | 'json'): Set<string> => new Set(matches.filter((m) => m.form === form).map((m) => m.id));
-    text = byForm('34');
-    json = byForm('json');
-  });
+  // Matched inside the tests (once, by the first that asks), not while the file is collected (the catalog is needed
+  // then, to name the tests): mutation testing switches a mutant on only for the tests that ran the mutated code.
+  let forms: { text: Set<string>; json: Set<string> } | undefined;
+  const matched = () => {
+    if (!forms) {
+      const matches = allFixtures.flatMap((f) => matchSignatures(read(f), catalog));
+      const byForm = (form: '34' | 'json'): Set<string> => new Set(matches.filter((m) => m.form === form).map((m) => m.id));
+      forms = { text: byForm('34'), json: byForm('json') };
+    }
+    return forms;
+  };
 
   for (const s of catalog) {
     it(`${s.id}`, () => {
+      const { text, json } = matched();
       if (s.pattern34 !== null) expect(text.has(s.id), `${s.id}: no fixture line matches pattern34`).toBe(true);
       if (s.patternJson !== null) expect(json.has(s.id), `${s.id}: no fixture line matches patternJson`).toBe(true);
       if (s.pattern34 === null && s.patternJson === null) expect(s.derived, `${s.id}: no pattern and not derived`).toBe('elections');

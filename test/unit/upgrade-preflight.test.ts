@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mixedVersions, parseVersion, preflight, preflightText, removedFlags, type MemberVersion } from '../../src/upgrade/preflight.js';
+import { mixedVersions, parseVersion, PATCH_FLOORS, preflight, preflightText, removedFlags, type MemberVersion } from '../../src/upgrade/preflight.js';
 
 const members = (...versions: string[]): MemberVersion[] => versions.map((version, i) => ({ name: `c${i}`, version, healthy: true }));
 const base = { flags: ['name', 'data-dir', 'heartbeat-interval'] };
@@ -105,6 +105,31 @@ describe('upgrade preflight: the rules at their edges', () => {
     expect(mixedVersions(members('3.5.16', '3.5.17'))).toBe('1 of 2 members on 3.5.17, 1 on 3.5.16');
     // Members that did not answer are counted as members, not as a version.
     expect(mixedVersions([...members('3.5.16', '3.5.17'), { name: 'c9', healthy: false }])).toBe('1 of 3 members on 3.5.17, 1 on 3.5.16');
+  });
+
+  it('version parts of two digits or more are read whole', () => {
+    expect(parseVersion('3.10.2')).toEqual([3, 10, 2]);
+    expect(parseVersion('v10.2.1')).toEqual([10, 2, 1]);
+  });
+
+  it('a patch release of the same minor needs no patch floor, and a release no member is below gets no older-patch note', () => {
+    expect(up({ members: members('3.5.16', '3.5.16'), release: '3.5.26', inventory: '3.5.26' })).toEqual({ kind: 'upgrade', from: '3.5.16', to: '3.5.26', clusterVersion: '3.5', notes: [] });
+    expect(up({ members: members('3.5.16', '3.5.17'), release: '3.5.16', inventory: '3.5.16' })).toMatchObject({ kind: 'upgrade', notes: [] });
+  });
+
+  it("only the 3.4 → 3.5 step carries the guide's auth note; a minor without a floor otherwise gets none", () => {
+    expect(up({ members: members('3.3.27', '3.3.27'), clusterVersion: '3.3.0', release: '3.4.23', inventory: '3.4.23' })).toMatchObject({ kind: 'upgrade', notes: [] });
+  });
+
+  it('a downgrade comes from the highest version any member runs', () => {
+    expect(up({ members: members('3.6.5', '3.6.9', '3.6.7'), clusterVersion: '3.6.0', release: '3.5.26', inventory: '3.5.26' })).toMatchObject({ kind: 'downgrade', from: '3.6.9' });
+  });
+
+  it('every reason to refuse is said, one after the other; every member below the floor is named', () => {
+    const p = up({ flags: ['enable-v2'], members: [...members('3.5.16', '3.5.20'), { name: 'c2', healthy: false }] });
+    expect(preflightText(p)).toBe(
+      `refused before anything moves: every member must be healthy before a version change, and c2 is not; --enable-v2 was removed in etcd 3.6: nothing: remove it (the v2 store is gone; check it holds no data of yours with 'etcdutl check v2store'); before 3.6 every member must run 3.5.26 or later (${PATCH_FLOORS[0]!.source}); c0 runs 3.5.16, c1 runs 3.5.20: upgrade to the latest 3.5 patch release first`,
+    );
   });
 
   it('a removed flag is that flag only, named with its replacement', () => {

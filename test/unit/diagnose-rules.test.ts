@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countBySeverity, diagnose, diagnoseJournal, findingsToJson, formatSeconds, parseGoDuration, problemsOf, renderFindings, type Finding } from '../../src/verify/diagnose.js';
+import { countBySeverity, diagnose, diagnoseJournal, findingsToJson, formatSeconds, parseGoDuration, problemsOf, renderFindings, sortFindings, type Finding } from '../../src/verify/diagnose.js';
 import { parseJournal } from '../../src/verify/journal.js';
 import { compileCatalog, loadCatalog } from '../../src/verify/signatures.js';
 
@@ -173,6 +173,65 @@ describe('the election finding', () => {
     const own = compileCatalog({ signatures: loadCatalog().filter((s) => !s.id.startsWith('ELECT-')).map(({ re34: _a, reJson: _b, ...def }) => def) });
     const f = diagnose(journal(...loop), { catalog: own }).findings.find((x) => x.id === 'ELECT-LOOP')!;
     expect(f).toMatchObject({ severity: 'error', title: 'Election loop', meaning: '', fix: '' });
+  });
+});
+
+describe('leader flapping and repeated elections, as findings', () => {
+  const raft = (t: string, msg: string, host = 'c0') => etcd(host, t, `raft2026/11/23 ${t} INFO: ${msg}`);
+  const L = 'ddd67b312462fd7b';
+  const flapping = [
+    raft('10:00:00', `raft.node: b71f75320dc06a6c elected leader ${L} at term 2`),
+    raft('10:00:30', `raft.node: b71f75320dc06a6c lost leader ${L} at term 3`),
+    raft('10:00:31', `raft.node: b71f75320dc06a6c elected leader ${L} at term 3`),
+    raft('10:01:00', `raft.node: b71f75320dc06a6c changed leader from ${L} to 9e737febb6b99eee at term 4`),
+    raft('10:01:30', 'b71f75320dc06a6c stepped down to follower since quorum is not active'),
+    raft('10:01:31', `raft.node: b71f75320dc06a6c elected leader ${L} at term 5`),
+  ];
+  const churn = [
+    raft('10:00:00', 'b71f75320dc06a6c is starting a new election at term 1'),
+    raft('10:00:02', 'b71f75320dc06a6c is starting a new election at term 2'),
+    raft('10:00:04', 'b71f75320dc06a6c is starting a new election at term 3'),
+    raft('10:00:05', 'b71f75320dc06a6c became leader at term 3'),
+  ];
+  const noElect = () => compileCatalog({ signatures: loadCatalog().filter((x) => !x.id.startsWith('ELECT-')).map(({ re34: _a, reJson: _b, ...def }) => def) });
+
+  it('flapping counts every loss, change and step-down; the member line says how many; the window is that of its evidence', () => {
+    const f = find('ELECT-FLAP', ...flapping);
+    expect(f.count).toBe(3);
+    expect(f.facts).toMatchObject({ lostLeader: 1, changedLeader: 1, termStart: 2, termEnd: 5 });
+    expect(f.details[0]).toBe('member b71f75320dc06a6c (c0): 0 election(s), term 2→5, 2 leader loss(es)/change(s)');
+    expect(f.evidence).toHaveLength(3);
+    expect([f.first, f.last]).toEqual([new Date(Date.UTC(2026, 10, 23, 10, 0, 30)), new Date(Date.UTC(2026, 10, 23, 10, 1, 30))]);
+    expect(f.ref).toBe(loadCatalog().find((x) => x.id === 'ELECT-FLAP')!.ref);
+    expect(diagnose(journal(...flapping), { catalog: noElect() }).findings.find((x) => x.id === 'ELECT-FLAP')).toMatchObject({ severity: 'warning', title: 'Leader flapping' });
+  });
+
+  it('repeated elections that found a leader are information: the member line names the leader it knows', () => {
+    const f = find('ELECT-CHURN', ...churn);
+    expect(f.severity).toBe('info');
+    expect(f.details).toEqual(['member b71f75320dc06a6c (c0): 3 election(s), term 1→3, leader b71f75320dc06a6c known after']);
+    expect(f.facts).not.toHaveProperty('lostLeader');
+    expect(f.facts).not.toHaveProperty('changedLeader');
+    expect(f.count).toBe(3);
+    expect(diagnose(journal(...churn), { catalog: noElect() }).findings.find((x) => x.id === 'ELECT-CHURN')).toMatchObject({ severity: 'info', title: 'Repeated elections' });
+  });
+
+  it('a member that only followed (no election, loss or candidacy) gets no line of its own', () => {
+    const f = find('ELECT-CHURN', ...churn, raft('10:00:06', `raft.node: 9e737febb6b99eee elected leader b71f75320dc06a6c at term 3`, 'c1'));
+    expect(f.details.filter((d) => d.startsWith('member '))).toEqual(['member b71f75320dc06a6c (c0): 3 election(s), term 1→3, leader b71f75320dc06a6c known after']);
+  });
+
+  it('candidacies count when a journal has no election lines (filtered)', () => {
+    const cands = [1, 3, 5].map((s, i) => raft(`10:00:0${s}`, `b71f75320dc06a6c became candidate at term ${i + 2}`));
+    expect(find('ELECT-LOOP', ...cands).count).toBe(3);
+  });
+});
+
+describe('the order of findings', () => {
+  const f = (id: string, severity: Finding['severity'], count = 1): Finding => ({ id, severity, title: id, count, hosts: [], evidence: [], facts: {}, details: [], meaning: '', fix: '' });
+  it("the cluster's condition first, then by severity, the catalog's order, the most frequent, the id", () => {
+    const sorted = sortFindings([f('ZZ-2', 'error', 1), f('ZZ-1', 'error', 5), f('SD-05', 'error'), f('CLUSTER', 'error'), f('SD-01', 'error'), f('DISK-01', 'warning'), f('ZZ-3', 'error', 1)]);
+    expect(sorted.map((x) => x.id)).toEqual(['CLUSTER', 'SD-01', 'SD-05', 'ZZ-1', 'ZZ-2', 'ZZ-3', 'DISK-01']);
   });
 });
 

@@ -17,8 +17,9 @@ const exit = (host: string, t: string, status = '1/FAILURE') => sd(host, t, `etc
 describe('Go durations and how they are shown', () => {
   it('reads every unit Go prints, sums the parts, and refuses anything else', () => {
     expect(parseGoDuration('1h2m3s')).toBeCloseTo(3723);
-    expect(parseGoDuration('250ns')).toBeCloseTo(2.5e-7);
-    expect(parseGoDuration('3us')).toBeCloseTo(3e-6);
+    expect(parseGoDuration('250ns')! * 1e9).toBeCloseTo(250);
+    expect(parseGoDuration('3us')! * 1e6).toBeCloseTo(3);
+    expect(parseGoDuration('3µs')! * 1e6).toBeCloseTo(3);
     expect(parseGoDuration(' 2s ')).toBe(2);
     expect(parseGoDuration('0')).toBe(0);
     expect(parseGoDuration('0s')).toBe(0);
@@ -67,6 +68,24 @@ describe('what each kind of line tells', () => {
     // An info line (a raft election) is no cause either.
     const info = find('SD-05', etcd('c0', '10:00:00', 'raft2026/11/23 10:00:00 INFO: b71f75320dc06a6c is starting a new election at term 1'), exit('c0', '10:00:01'));
     expect(info.details.at(-1)).toMatch(/^No known etcd error/);
+  });
+
+  it('an etcd error after the exit is not its cause; lines without a host are taken as one host', () => {
+    const after = find('SD-05', exit('c0', '10:00:01'), etcd('c0', '10:00:02', 'open /etc/etcd/kubernetes.pem: no such file or directory'));
+    expect(after.details.at(-1)).toMatch(/^No known etcd error/);
+    const bare = diagnoseJournal(parseJournal(['open /etc/etcd/ca.pem: no such file or directory', 'etcd.service: Main process exited, code=exited, status=1/FAILURE'].join('\n'))).find((x) => x.id === 'SD-05')!;
+    expect(bare.details.at(-1)).toBe('Preceded by: BOOT-07 (A file named by a flag is missing or unreadable).');
+  });
+
+  it("Missing '=': this systemd ignores the line, an older one refuses the unit, and a journal may show both", () => {
+    const both = find('SD-01', sd('c0', '10:00:01', "/etc/systemd/system/etcd.service:8: Missing '=', ignoring line."), sd('c1', '10:00:01', "[/etc/systemd/system/etcd.service:9] Missing '='."));
+    expect(both.details.slice(1)).toEqual([
+      "This systemd ignores those lines and starts etcd with a cut-down command line: etcd then exits with `'\\' is not a valid flag` (BOOT-14).",
+      "This (older) systemd refuses to load the unit at all (`Missing '='.` without `ignoring line`): `systemctl enable` fails and the unit file state is `bad`.",
+    ]);
+    expect(both.facts).toEqual({ files: '/etc/systemd/system/etcd.service', lines: '8, 9' });
+    const newOnly = find('SD-01', sd('c0', '10:00:01', "/etc/systemd/system/etcd.service:8: Missing '=', ignoring line."));
+    expect(newOnly.details).toHaveLength(2);
   });
 
   it('a crash loop counts the restarts and the highest restart counter systemd reached', () => {

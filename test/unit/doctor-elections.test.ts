@@ -346,6 +346,32 @@ describe('what the analysis says, and which lines show it', () => {
   });
 });
 
+describe('the analysis at its edges', () => {
+  const L = 'ddd67b312462fd7b';
+  it('of four losses, the last three are the evidence, in time order', () => {
+    const es = raftLines([
+      [0, `raft.node: @ elected leader ${L} at term 2`],
+      [10, `raft.node: @ lost leader ${L} at term 3`],
+      [20, `raft.node: @ lost leader ${L} at term 4`],
+      [30, `raft.node: @ lost leader ${L} at term 5`],
+      [40, `raft.node: @ lost leader ${L} at term 6`],
+      [41, `raft.node: @ elected leader ${L} at term 6`],
+    ]);
+    expect(analyzeElections(es).evidence.map((e) => /term (\d+)/.exec(e.message)![1])).toEqual(['4', '5', '6']);
+  });
+
+  it('a leader is stable from exactly stableSeconds of quiet', () => {
+    const es = raftLines([[0, '@ is starting a new election at term 1'], [1, `raft.node: @ elected leader ${L} at term 2`], [31, '@ [term: 2] received a MsgHeartbeat message']]);
+    expect(analyzeElections(es).stableLeader?.id).toBe(L);
+    expect(analyzeElections(es, { stableSeconds: 31 }).stableLeader).toBeUndefined();
+  });
+
+  it("systemd's lines and other programs' never count, even with raft words in them", () => {
+    const text = ['Nov 23 10:00:00 n1 systemd[1]: b71f75320dc06a6c is starting a new election at term 1', 'Nov 23 10:00:01 n1 nginx[5]: b71f75320dc06a6c became leader at term 2'].join('\n');
+    expect(analyzeElections(parseJournal(text, { year: 2026 })).summary).toBe('no raft election lines');
+  });
+});
+
 describe('min and max without spreading', () => {
   it('are those of the numbers, and ±Infinity for none', () => {
     expect([minOf([3, -1, 2]), maxOf([3, -1, 2]), minOf([]), maxOf([])]).toEqual([-1, 3, Infinity, -Infinity]);

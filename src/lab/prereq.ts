@@ -16,9 +16,13 @@ export const HOST_NEEDS: { what: string; pkg: string }[] = [
 ];
 
 /** Why the lab cannot run here at all (not Linux, not root), or undefined. */
-export function platformProblem(): string | undefined {
-  if (process.platform !== 'linux') return `the lab needs Linux (this is ${process.platform}): it boots nodes with systemd-nspawn`;
-  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+/** What stops the lab on this host: not Linux, or not root (`uid` undefined where there are no uids). */
+export function platformProblem(
+  platform: NodeJS.Platform = process.platform,
+  uid: number | undefined = typeof process.getuid === 'function' ? process.getuid() : undefined,
+): string | undefined {
+  if (platform !== 'linux') return `the lab needs Linux (this is ${platform}): it boots nodes with systemd-nspawn`;
+  if (uid !== undefined && uid !== 0) {
     return 'the lab needs root (it mounts overlays, creates a bridge and boots containers): run it with sudo';
   }
   return undefined;

@@ -17,6 +17,7 @@ export function computeMemberId(peerUrls: string[], clusterToken: string): bigin
 
 /** The cluster ID: SHA-1 of the sorted member IDs, each 8 bytes big-endian. */
 export function computeClusterId(memberIds: bigint[]): bigint {
+  // Stryker disable next-line EqualityOperator,ConditionalExpression: V8 sorts arrays under 64 elements by binary insertion, which only asks whether compare(a, b) < 0; member IDs are distinct, so only the `a < b` test can change the order
   const sorted = [...memberIds].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const b = Buffer.alloc(8 * sorted.length);
   sorted.forEach((id, i) => b.writeBigUInt64BE(id, 8 * i));
@@ -29,6 +30,7 @@ function readVarint(buf: Buffer, pos: number): [bigint, number] {
   let result = 0n;
   let shift = 0n;
   for (;;) {
+    // Stryker disable next-line StringLiteral: caught by parseWalMetadata, never shown
     if (pos >= buf.length) throw new Error('truncated varint');
     const byte = buf[pos++]!;
     result |= BigInt(byte & 0x7f) << shift;
@@ -58,6 +60,7 @@ function protoFields(buf: Buffer): Map<number, bigint | Buffer> {
     } else if (wire === 1) {
       pos = p1 + 8;
     } else {
+      // Stryker disable next-line StringLiteral: caught by parseWalMetadata, never shown
       throw new Error(`unsupported wire type ${wire}`);
     }
   }
@@ -72,6 +75,15 @@ const WAL_METADATA_TYPE = 1n;
  * {type=1, crc=2, data=3}; the metadata record's data is etcdserverpb.Metadata {NodeID=1, ClusterID=2}.
  */
 export function parseWalMetadata(head: Buffer): { memberId: bigint; clusterId: bigint } | undefined {
+  try {
+    return walMetadata(head);
+  } catch {
+    // Not protobuf etcd writes (a torn write, another file): unreadable, as the callers expect, not an exception.
+    return undefined;
+  }
+}
+
+function walMetadata(head: Buffer): { memberId: bigint; clusterId: bigint } | undefined {
   let pos = 0;
   for (let i = 0; i < 8 && pos + 8 <= head.length; i++) {
     const word = head.readBigUInt64LE(pos);

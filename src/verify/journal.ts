@@ -69,8 +69,11 @@ const MONTHS: Record<string, number> = {
 const SHORT_TS = /^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}(\d{1,2}) (\d{2}):(\d{2}):(\d{2})(\.\d+)? +/;
 /** `2026-11-23T10:17:52[.123456][+00:00|+0000|Z] ` (short-iso, short-iso-precise). */
 const ISO_TS = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?) +/;
-/** `Mon 2026-11-23 10:17:52[.123456] UTC ` (short-full). */
-const FULL_TS = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?) ([A-Za-z][A-Za-z0-9+:-]*) +/;
+/**
+ * `Mon 2026-11-23 10:17:52[.123456] UTC ` (short-full). The zone is an abbreviation, or for zones without one the
+ * numeric form glibc prints (`+04`, `+0545`).
+ */
+const FULL_TS = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?) ([A-Za-z][A-Za-z0-9+:-]*|[+-]\d{2}(?::?\d{2})?) +/;
 /** `[  123.456789] ` (short-monotonic: seconds since boot, no wall clock). */
 const MONO_TS = /^\[\s*\d+\.\d+\] +/;
 /** `1795428472.123456 ` (short-unix). */
@@ -342,7 +345,7 @@ function parseShortLine(line: string, ys: YearState): { time?: Date; rest: strin
   if (m) return { time: parseIsoTime(m[1]!), rest: line.slice(m[0].length) };
   m = FULL_TS.exec(line);
   if (m) {
-    const zone = /^(UTC|GMT|Z)$/i.test(m[3]!) ? 'Z' : /^[+-]\d{2}:?\d{2}$/.test(m[3]!) ? m[3]! : '';
+    const zone = /^(UTC|GMT|Z)$/i.test(m[3]!) ? 'Z' : /^[+-]\d{2}:?\d{2}$/.test(m[3]!) ? m[3]! : /^[+-]\d{2}$/.test(m[3]!) ? `${m[3]}:00` : '';
     return { time: parseIsoTime(`${m[1]}T${m[2]}${zone}`), rest: line.slice(m[0].length) };
   }
   m = MONO_TS.exec(line);

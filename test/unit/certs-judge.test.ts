@@ -94,7 +94,7 @@ describe('verify and doctor: the installed certificates judged', () => {
     for (const [f, c] of [['ca.pem', caA], ['ca-key.pem', keyA], ['k.pem', leafKey]]) writeFileSync(path.join(dir, f!), c!);
     writeFileSync(path.join(dir, 'ext'), 'extendedKeyUsage=serverAuth\nsubjectAltName=IP:10.240.0.10,IP:10.240.0.11,IP:10.240.0.12,IP:127.0.0.1\n');
     const csr = execFileSync('openssl', ['req', '-new', '-key', path.join(dir, 'k.pem'), '-subj', '/CN=kubernetes']);
-    const serverOnly = execFileSync('openssl', ['x509', '-req', '-CA', path.join(dir, 'ca.pem'), '-CAkey', path.join(dir, 'ca-key.pem'), '-CAcreateserial', '-days', '30', '-extfile', path.join(dir, 'ext')], { input: csr }).toString();
+    const serverOnly = execFileSync('openssl', ['x509', '-req', '-CA', path.join(dir, 'ca.pem'), '-CAkey', path.join(dir, 'ca-key.pem'), '-CAcreateserial', '-days', '30', '-extfile', path.join(dir, 'ext')], { input: csr, stdio: ['pipe', 'pipe', 'pipe'] }).toString();
     const j = judgeInstalled(inv, [node(0, caA, leafA), node(1, caA, serverOnly), node(2, caA, narrow)], local(), NOW);
     expect(j.problems.filter((p) => p.check === 'san')).toEqual([expect.objectContaining({ node: 'controller-2', message: expect.stringMatching(/does not cover 10\.240\.0\.12 \(its peer and client URLs\)/) })]);
     expect(j.problems.filter((p) => p.check === 'usage')).toEqual([expect.objectContaining({ node: 'controller-1', message: expect.stringMatching(/is for serverAuth only/) })]);

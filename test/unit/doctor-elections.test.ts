@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { analyzeElections, extractRaftEvents, parseRaftEvent } from '../../src/verify/elections.js';
+import { analyzeElections, extractRaftEvents, maxOf, minOf, parseRaftEvent } from '../../src/verify/elections.js';
 import { parseJournal, type JournalEntry } from '../../src/verify/journal.js';
 
 const FIX = path.join(import.meta.dirname, '../fixtures/journal');
@@ -247,5 +247,133 @@ describe('per-member accounting', () => {
       { minute: '2026-11-23T10:01', member: 'b71f75320dc06a6c', elections: 1 },
       { minute: '2026-11-23T10:02', member: 'b71f75320dc06a6c', elections: 1 },
     ]);
+  });
+});
+
+describe('what the analysis says, and which lines show it', () => {
+  const L = 'ddd67b312462fd7b';
+
+  it('churn: the first and last elections and the leader that won; the summary names the leader', () => {
+    const es = raftLines([
+      [0, '@ is starting a new election at term 1'],
+      [2, '@ is starting a new election at term 2'],
+      [4, '@ is starting a new election at term 3'],
+      [5, '@ became leader at term 3'],
+    ]);
+    const a = analyzeElections(es);
+    expect(a.churn).toBe(true);
+    expect(a.evidence.map((e) => e.message)).toEqual([
+      'b71f75320dc06a6c is starting a new election at term 1',
+      'b71f75320dc06a6c is starting a new election at term 3',
+      'b71f75320dc06a6c became leader at term 3',
+    ]);
+    expect(a.summary).toBe('leader b71f75320dc06a6c elected (3 election(s))');
+    expect(a.leader).toEqual({ id: 'b71f75320dc06a6c', term: 3, since: new Date(Date.UTC(2026, 10, 23, 10, 0, 5)) });
+    // Two elections in a minute are no churn.
+    expect(analyzeElections(es.slice(1)).churn).toBe(false);
+  });
+
+  it('a stable leader: its id and since when; no leader at all: how many elections', () => {
+    const stable = analyzeElections(raftLines([[0, '@ is starting a new election at term 1'], [1, `raft.node: @ elected leader ${L} at term 2`], [40, '@ [term: 2] received a MsgHeartbeat message']]));
+    expect(stable.summary).toBe(`stable leader ${L} since 2026-11-23T10:00:01.000Z (1 election(s))`);
+    expect(stable.stableLeader).toEqual({ id: L, since: new Date(Date.UTC(2026, 10, 23, 10, 0, 1)), term: 2 });
+    const none = analyzeElections(raftLines([[0, '@ is starting a new election at term 1'], [1, '@ became candidate at term 2']]));
+    expect(none.summary).toBe('1 election(s), no leader seen');
+    expect(none.evidence.map((e) => e.message)).toEqual(['b71f75320dc06a6c is starting a new election at term 1']);
+  });
+
+  it('a leader elected before the last campaign is no leader now', () => {
+    const a = analyzeElections(raftLines([[0, `raft.node: @ elected leader ${L} at term 2`], [5, '@ is starting a new election at term 2'], [5, '@ became candidate at term 3']]));
+    expect(a.leader).toBeUndefined();
+    expect(a.members[0]!.leader).toBeUndefined();
+  });
+
+  it('flapping: the last three losses are the evidence, the summary counts them and names the leader now', () => {
+    const es = raftLines([
+      [0, `raft.node: @ elected leader ${L} at term 2`],
+      [30, `raft.node: @ lost leader ${L} at term 3`],
+      [31, `raft.node: @ elected leader ${L} at term 3`],
+      [60, `raft.node: @ changed leader from ${L} to 9e737febb6b99eee at term 4`],
+      [90, '@ stepped down to follower since quorum is not active'],
+      [91, `raft.node: @ elected leader ${L} at term 5`],
+    ]);
+    const a = analyzeElections(es);
+    expect(a.flapping).toBe(true);
+    expect(a.summary).toBe(`leader flapping: 3 leader losses/changes within 300s; leader now ${L}`);
+    expect(a.evidence.map((e) => e.message)).toEqual([
+      `raft.node: b71f75320dc06a6c lost leader ${L} at term 3`,
+      `raft.node: b71f75320dc06a6c changed leader from ${L} to 9e737febb6b99eee at term 4`,
+      'b71f75320dc06a6c stepped down to follower since quorum is not active',
+    ]);
+  });
+
+  it('leader losses further apart than flapSeconds are not flapping; without times every distinct term counts', () => {
+    const apart = raftLines([
+      [0, `raft.node: @ elected leader ${L} at term 2`],
+      [10, `raft.node: @ lost leader ${L} at term 3`],
+      [11, `raft.node: @ elected leader ${L} at term 3`],
+      [400, `raft.node: @ lost leader ${L} at term 4`],
+      [401, `raft.node: @ elected leader ${L} at term 4`],
+    ]);
+    expect(analyzeElections(apart).flapping).toBe(false);
+    expect(analyzeElections(apart, { flapSeconds: 400 }).flapping).toBe(true);
+    const bare = parseJournal([`raft.node: a1 lost leader ${L} at term 3`, `raft.node: a1 lost leader ${L} at term 3`, `raft.node: a1 elected leader ${L} at term 3`].join('\n'));
+    expect(analyzeElections(bare).flapping).toBe(false);
+    const twoTerms = parseJournal([`raft.node: a1 lost leader ${L} at term 3`, `raft.node: a1 lost leader ${L} at term 4`, `raft.node: a1 elected leader ${L} at term 4`].join('\n'));
+    expect(analyzeElections(twoTerms).flapping).toBe(true);
+  });
+
+  it('the window runs from the first to the last line, or to the end given; recent means its last recentSeconds', () => {
+    const es = raftLines([[0, '@ is starting a new election at term 1'], [50, '@ is starting a new election at term 2'], [100, '@ is starting a new election at term 3']]);
+    expect(analyzeElections(es).window).toEqual({ start: new Date(Date.UTC(2026, 10, 23, 10, 0, 0)), end: new Date(Date.UTC(2026, 10, 23, 10, 1, 40)), seconds: 100 });
+    expect(analyzeElections(es).recentElections).toBe(2);
+    expect(analyzeElections(es, { recentSeconds: 50 }).recentElections).toBe(2);
+    expect(analyzeElections(es, { recentSeconds: 49 }).recentElections).toBe(1);
+    expect(analyzeElections(es, { windowEnd: new Date(Date.UTC(2026, 10, 23, 10, 10, 0)) }).recentElections).toBe(0);
+  });
+
+  it('term 0 (raft before any term) is no term; the range is that of the lines with one', () => {
+    const a = analyzeElections(raftLines([[0, '@ became follower at term 0'], [1, '@ is starting a new election at term 1'], [1, '@ became candidate at term 2']]));
+    expect([a.termStart, a.termEnd, a.members[0]!.termStart]).toEqual([1, 2, 1]);
+    expect(a.termChanges).toBe(1);
+  });
+
+  it('a loop counts as one only with enough elections recently (minElections)', () => {
+    const es = raftLines([[0, '@ is starting a new election at term 1'], [2, '@ is starting a new election at term 2'], [4, '@ is starting a new election at term 3']]);
+    expect(analyzeElections(es).loop).toBe(true);
+    expect(analyzeElections(es, { minElections: 4 }).loop).toBe(false);
+    expect(analyzeElections(es.slice(0, 2)).loop).toBe(false);
+  });
+});
+
+describe('the analysis at its edges', () => {
+  const L = 'ddd67b312462fd7b';
+  it('of four losses, the last three are the evidence, in time order', () => {
+    const es = raftLines([
+      [0, `raft.node: @ elected leader ${L} at term 2`],
+      [10, `raft.node: @ lost leader ${L} at term 3`],
+      [20, `raft.node: @ lost leader ${L} at term 4`],
+      [30, `raft.node: @ lost leader ${L} at term 5`],
+      [40, `raft.node: @ lost leader ${L} at term 6`],
+      [41, `raft.node: @ elected leader ${L} at term 6`],
+    ]);
+    expect(analyzeElections(es).evidence.map((e) => /term (\d+)/.exec(e.message)![1])).toEqual(['4', '5', '6']);
+  });
+
+  it('a leader is stable from exactly stableSeconds of quiet', () => {
+    const es = raftLines([[0, '@ is starting a new election at term 1'], [1, `raft.node: @ elected leader ${L} at term 2`], [31, '@ [term: 2] received a MsgHeartbeat message']]);
+    expect(analyzeElections(es).stableLeader?.id).toBe(L);
+    expect(analyzeElections(es, { stableSeconds: 31 }).stableLeader).toBeUndefined();
+  });
+
+  it("systemd's lines and other programs' never count, even with raft words in them", () => {
+    const text = ['Nov 23 10:00:00 n1 systemd[1]: b71f75320dc06a6c is starting a new election at term 1', 'Nov 23 10:00:01 n1 nginx[5]: b71f75320dc06a6c became leader at term 2'].join('\n');
+    expect(analyzeElections(parseJournal(text, { year: 2026 })).summary).toBe('no raft election lines');
+  });
+});
+
+describe('min and max without spreading', () => {
+  it('are those of the numbers, and ±Infinity for none', () => {
+    expect([minOf([3, -1, 2]), maxOf([3, -1, 2]), minOf([]), maxOf([])]).toEqual([-1, 3, Infinity, -Infinity]);
   });
 });

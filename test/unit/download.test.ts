@@ -17,6 +17,9 @@ let server: Server;
 let base: string;
 let dir: string;
 const hits: string[] = [];
+/** What download() tells the user, kept here instead of printed while the tests pass. */
+const logged: string[] = [];
+const log = (line: string) => void logged.push(line);
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -59,22 +62,22 @@ async function failure(p: Promise<unknown>): Promise<OperationError> {
 
 describe('download', () => {
   it('streams the file into the cache under its checksum and fetches it only once', async () => {
-    const first = await download(`${base}/etcd.tar.gz`, sum.toUpperCase(), { dir });
+    const first = await download(`${base}/etcd.tar.gz`, sum.toUpperCase(), { dir, log });
     expect(path.basename(first)).toBe(`${sum}-etcd.tar.gz`);
     expect((await readFile(first)).equals(body)).toBe(true);
-    expect(await download(`${base}/etcd.tar.gz`, sum, { dir })).toBe(first);
+    expect(await download(`${base}/etcd.tar.gz`, sum, { dir, log })).toBe(first);
     expect(hits).toEqual(['/etcd.tar.gz']);
     expect(await readdir(dir)).toEqual([path.basename(first)]);
   });
 
   it('follows a redirect, as release download links do', async () => {
-    const file = await download(`${base}/releases/latest`, sum, { dir });
+    const file = await download(`${base}/releases/latest`, sum, { dir, log });
     expect((await readFile(file)).equals(body)).toBe(true);
     expect(hits).toEqual(['/releases/latest', '/etcd.tar.gz']);
   });
 
   it('takes a mirror that compresses on the fly: what is hashed and kept is the file itself', async () => {
-    const file = await download(`${base}/gzip-happy-mirror.tar.gz`, sum, { dir });
+    const file = await download(`${base}/gzip-happy-mirror.tar.gz`, sum, { dir, log });
     expect((await readFile(file)).equals(body)).toBe(true);
   });
 
@@ -82,26 +85,26 @@ describe('download', () => {
     const gone = (await execa('sh', ['-c', 'echo $$'])).stdout.trim();
     await writeFile(path.join(dir, `${sum}-etcd.tar.gz.tmp-${gone}`), 'partial');
     await writeFile(path.join(dir, `${sum}-other.tar.gz.tmp-1`), 'pid 1 is alive');
-    const file = await download(`${base}/etcd.tar.gz`, sum, { dir });
+    const file = await download(`${base}/etcd.tar.gz`, sum, { dir, log });
     expect((await readdir(dir)).sort()).toEqual([path.basename(file), `${sum}-other.tar.gz.tmp-1`].sort());
   });
 
   it('refuses a file whose sha256 differs, names both sums and keeps nothing', async () => {
     const wrong = '0'.repeat(64);
-    const e = await failure(download(`${base}/etcd.tar.gz`, wrong, { dir }));
+    const e = await failure(download(`${base}/etcd.tar.gz`, wrong, { dir, log }));
     expect(e.message).toContain(`has sha256 ${sum}, but the inventory says ${wrong}`);
     expect(await readdir(dir)).toEqual([]);
   });
 
   it('names the HTTP status of a missing file', async () => {
-    const e = await failure(download(`${base}/etcd-v9.9.9.tar.gz`, sum, { dir }));
+    const e = await failure(download(`${base}/etcd-v9.9.9.tar.gz`, sum, { dir, log }));
     expect(e.message).toBe(`downloading ${base}/etcd-v9.9.9.tar.gz failed: HTTP 404 Not Found`);
     expect(await readdir(dir)).toEqual([]);
   });
 
   it('gives up on a transfer that stalls, and leaves no partial file', async () => {
     const started = Date.now();
-    const e = await failure(download(`${base}/stalls.tar.gz`, sum, { dir, idleTimeoutMs: 300 }));
+    const e = await failure(download(`${base}/stalls.tar.gz`, sum, { dir, idleTimeoutMs: 300, log }));
     expect(e.message).toBe(`downloading ${base}/stalls.tar.gz failed: nothing received for 0.3 s`);
     expect(Date.now() - started).toBeLessThan(5000);
     expect(await readdir(dir)).toEqual([]);
@@ -113,7 +116,7 @@ describe('download', () => {
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const port = (probe.address() as AddressInfo).port;
     await new Promise((r) => probe.close(r));
-    const e = await failure(download(`http://127.0.0.1:${port}/etcd.tar.gz`, sum, { dir }));
+    const e = await failure(download(`http://127.0.0.1:${port}/etcd.tar.gz`, sum, { dir, log }));
     expect(e.message).toBe(`downloading http://127.0.0.1:${port}/etcd.tar.gz failed: ECONNREFUSED`);
   });
 });

@@ -148,3 +148,129 @@ describe('derived values', () => {
     expect(sel.unknown).toEqual(['nope']);
   });
 });
+
+describe('validateInventory: the rules behind each message, and where it points', () => {
+  const sum = (c: string) => c.repeat(64);
+
+  it('a member name is a DNS-1123 label: one character to 63, letters or digits at both ends', () => {
+    for (const name of ['a', '0', 'a-0', 'x'.repeat(63)]) expect(validate(`nodes:\n  - name: "${name}"\n    address: 10.0.0.1\n`).errors, name).toEqual([]);
+    for (const name of ['_a', 'A0', 'a_', 'ab.', '.ab']) {
+      expect(errorAt(`nodes:\n  - name: "${name}"\n    address: 10.0.0.1\n`)[0], name).toMatch(/^2:11 node name .* is not a DNS-1123 label .*would corrupt --initial-cluster$/);
+    }
+  });
+
+  it('a YAML syntax error is the only thing reported: nothing is read from a file that does not parse', () => {
+    const r = validate('nodes:\n  - name: a\n    address: [10.0.0.1\netcd:\n  bogus: 1\n');
+    expect(r.errors.length).toBeGreaterThan(0);
+    expect(r.errors.every((e) => e.message.startsWith('YAML: ') && e.file === file)).toBe(true);
+    expect(r.inventory).toBeUndefined();
+  });
+
+  it('a YAML warning (an unknown tag) is reported with its place, and the file is still read', () => {
+    const r = validate(nodes(3) + 'templates: !weird ./t\n');
+    expect(r.warnings.map((w) => `${w.line}:${w.col} ${w.message.slice(0, 6)}`)).toEqual(['8:12 YAML: ']);
+    expect(r.inventory?.templates).toBe('/inv/t');
+  });
+
+  it.each([['a list', '- a\n- b\n'], ['a string', 'just text\n'], ['an empty file', ''], ['null', '~\n']])('%s is not an inventory', (_what, text) => {
+    expect(errorAt(text)).toEqual(['1:1 the inventory must be a mapping with at least a `nodes:` list']);
+  });
+
+  it('an unknown key deeper in the file is pointed at on its own line', () => {
+    expect(errorAt(nodes(3) + 'ssh:\n  user: a\n  jumphost: b\n')).toEqual(["10:3 unknown key 'jumphost' (check the spelling; see inventory.example.yaml)"]);
+  });
+
+  it('etcd.tls: false is for one node on loopback only: more nodes, or a network address, need TLS', () => {
+    expect(errorAt('etcd:\n  tls: false\n' + nodes(3).replace(/address: [\d.]+/g, (a, i: number) => `address: 127.0.0.${i}`)).filter((e) => e.includes('tls'))).toEqual([
+      "2:3 etcd.tls: false sends etcd's traffic unencrypted: it is only for a single node on loopback; with 3 nodes the peers talk over the network, which needs TLS",
+    ]);
+    expect(errorAt('etcd:\n  tls: false\nnodes:\n  - name: a\n    address: 10.0.0.1\n    internalIp: 10.0.0.1\n')).toEqual([
+      "6:17 node 'a': with etcd.tls: false etcd must stay on loopback (internalIp 127.0.0.1, the default then), not '10.0.0.1': plain HTTP on a network address needs TLS",
+    ]);
+    // One node: its internalIp defaults to loopback whatever its (SSH) address, and it talks plain HTTP.
+    const one = validate('etcd:\n  tls: false\nnodes:\n  - name: a\n    address: box.lan\n').inventory!;
+    expect(one.nodes[0]).toMatchObject({ address: 'box.lan', internalIp: '127.0.0.1', plainHttp: true });
+    const ok = validate('etcd:\n  tls: false\nnodes:\n  - name: a\n    address: 10.0.0.1\n    internalIp: 127.0.0.1\n');
+    expect(ok.errors).toEqual([]);
+    // With TLS (the default) a node's internalIp is its address, and no node is plain HTTP.
+    expect(validate(nodes(1)).inventory!.nodes[0]).not.toHaveProperty('plainHttp');
+    expect(validate(nodes(1)).inventory!.nodes[0]!.internalIp).toBe('10.240.0.10');
+  });
+
+  it('an internalIp that is no IP address is named at the internalIp', () => {
+    expect(errorAt('nodes:\n  - name: a\n    address: 10.0.0.1\n    internalIp: ten\n')).toEqual(["4:17 node 'a': internalIp 'ten' is not an IP address"]);
+  });
+
+  it('etcd.url and etcd.tarball errors point at the key: both given, or a url without a sum', () => {
+    expect(errorAt(nodes(3) + `etcd:\n  tarball: ./e.tgz\n  url: https://example.invalid/e.tgz\n  sha256: ${sum('a')}\n`)).toEqual([
+      '10:3 etcd: give either tarball or url + sha256, not both',
+    ]);
+    expect(errorAt(nodes(3) + 'etcd:\n  url: https://example.invalid/e.tgz\n')).toEqual(['9:3 etcd.url needs etcd.sha256 so the download can be verified']);
+  });
+
+  it('a release per architecture: a map that names none is refused, each url needs its own sum, both sides alike', () => {
+    expect(errorAt(nodes(3) + 'etcd:\n  tarball: {}\n')).toEqual(['9:12 etcd.tarball: the map names no architecture (amd64, arm64, ppc64le, s390x)']);
+    expect(errorAt(nodes(3) + `etcd:\n  url: {}\n  sha256: ${sum('a')}\n`)).toContain('9:8 etcd.url: the map names no architecture (amd64, arm64, ppc64le, s390x)');
+    const urls = 'etcd:\n  url:\n    amd64: https://example.invalid/a.tgz\n    arm64: https://example.invalid/b.tgz\n    s390x: https://example.invalid/c.tgz\n';
+    expect(errorAt(nodes(3) + urls + `  sha256:\n    amd64: ${sum('a')}\n`)).toEqual(['13:3 etcd.sha256 has no sum for arm64, s390x (etcd.url downloads it)']);
+    expect(errorAt(nodes(3) + urls + `  sha256: ${sum('a')}\n`)).toEqual(['13:3 etcd.url and etcd.sha256 must both be one value, or both a map per architecture']);
+    expect(errorAt(nodes(3) + `etcd:\n  url: https://example.invalid/a.tgz\n  sha256:\n    amd64: ${sum('a')}\n`)).toEqual([
+      '10:3 etcd.url and etcd.sha256 must both be one value, or both a map per architecture',
+    ]);
+    const both = validate(nodes(3) + urls + `  sha256:\n    amd64: ${sum('a')}\n    arm64: ${sum('b')}\n    s390x: ${sum('c')}\n`);
+    expect(both.errors).toEqual([]);
+    expect(validate(nodes(3) + `etcd:\n  url: https://example.invalid/a.tgz\n  sha256: ${sum('a')}\n`).errors).toEqual([]);
+    // A tarball per architecture is resolved against the inventory's directory, each of them.
+    const t = validate(nodes(3) + 'etcd:\n  tarball:\n    amd64: ./a.tgz\n    arm64: ~/b.tgz\n').inventory!;
+    expect(t.etcd.tarball).toEqual({ amd64: '/inv/a.tgz', arm64: '/home/u/b.tgz' });
+  });
+
+  it("etcd's election timeout: at least 5× the heartbeat (10× recommended) and at most 50 s, both limits allowed", () => {
+    expect(validate(nodes(3) + 'etcd:\n  heartbeatInterval: 200\n  electionTimeout: 1000\n').errors).toEqual([]);
+    expect(validate(nodes(3) + 'etcd:\n  heartbeatInterval: 5000\n  electionTimeout: 50000\n').errors).toEqual([]);
+    expect(errorAt(nodes(3) + 'etcd:\n  heartbeatInterval: 201\n  electionTimeout: 1000\n')).toEqual([
+      '10:20 electionTimeout (1000 ms) must be at least 5× heartbeatInterval (201 ms); etcd refuses to start otherwise (10× is recommended: 2010)',
+    ]);
+    expect(errorAt(nodes(3) + 'etcd:\n  heartbeatInterval: 5000\n  electionTimeout: 50001\n')).toEqual(["10:20 electionTimeout 50001 ms is over etcd's limit of 50000 ms"]);
+  });
+
+  it('an even count warns at the nodes list with the counts either side; more than 7 warns with the quorum every write needs', () => {
+    expect(validate(nodes(2)).warnings.map((w) => `${w.line}:${w.col} ${w.message}`)).toEqual([
+      '2:3 2 nodes: an even number of members tolerates no more failures than 1 (members→failures tolerated: 1→0, 2→0, 3→1, 4→1, 5→2, 6→2, 7→3); use 1 or 3',
+    ]);
+    expect(validate(nodes(7)).warnings).toEqual([]);
+    expect(validate(nodes(9)).warnings.map((w) => `${w.line}:${w.col} ${w.message}`)).toEqual(['2:3 9 members: more than 7 slows every write (each needs a quorum of 5); etcd recommends 3, 5 or 7']);
+    expect(validate(nodes(8)).warnings.map((w) => w.message.slice(0, 10))).toEqual(['8 nodes: a', '8 members:']);
+  });
+
+  it('which SSH settings a node leaves to ~/.ssh/config: those neither the file nor the node sets', () => {
+    const inv = validate('ssh:\n  user: admin\n  jumpHost: bastion\n  config: ~/.ssh/config\nnodes:\n  - name: a\n    address: 10.0.0.1\n    port: 2222\n  - name: b\n    address: 10.0.0.2\n    jumpHost: other\n').inventory!;
+    expect(inv.ssh).toMatchObject({ defaulted: ['port', 'identityFile'], jumpHost: 'bastion', config: '/home/u/.ssh/config' });
+    expect(inv.nodes.map((n) => [n.ssh.defaulted, n.ssh.jumpHost])).toEqual([[['identityFile'], 'bastion'], [['port', 'identityFile'], 'other']]);
+    const plain = validate(nodes(1)).inventory!;
+    expect(plain.ssh.defaulted).toEqual(['user', 'port', 'identityFile', 'jumpHost']);
+    expect(plain.ssh).not.toHaveProperty('jumpHost');
+    expect(plain.ssh).not.toHaveProperty('config');
+    expect(plain.nodes[0]!.ssh).not.toHaveProperty('jumpHost');
+  });
+
+  it('an extraFlags key is a bare flag name: no leading dash, no space, no =; a plain name passes', () => {
+    for (const key of ['"snapshot count"', '"snapshot-count=5"']) {
+      expect(errorAt(nodes(3) + `etcd:\n  extraFlags:\n    ${key}: 1000\n`)[0], key).toMatch(/^10:5 extraFlags key '.*' must be a bare flag name such as 'auto-compaction-retention' \(no leading '--', spaces or '='\)$/);
+    }
+    expect(validate(nodes(3) + 'etcd:\n  extraFlags:\n    snapshot-count: 1000\n').errors).toEqual([]);
+  });
+
+  it('~ alone is the home directory; a YAML error is told by its first line only', () => {
+    expect(validate(nodes(1) + 'templates: "~"\n').inventory!.templates).toBe('/home/u');
+    expect(validate('nodes:\n  - name: a\n    address: [10.0.0.1\n').errors.every((e) => !e.message.includes('\n'))).toBe(true);
+  });
+
+  it('the snapshots dir and templates are resolved against the inventory file, the snapshot count kept', () => {
+    const inv = validate(nodes(1) + 'snapshots:\n  dir: ../snaps\n  keep: 3\ntemplates: tpl\n').inventory!;
+    expect(inv.snapshots).toEqual({ dir: '/snaps', keep: 3 });
+    expect(inv.templates).toBe('/inv/tpl');
+    expect(validate(nodes(1)).inventory!.snapshots).toEqual({ dir: '/inv/snapshots', keep: 10 });
+    expect(validateInventory(nodes(1), { file: 'inventory.yaml', baseDir: '/base' }).inventory!.pki.dir).toBe('/base/pki');
+  });
+});

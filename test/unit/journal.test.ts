@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { entryLine, formatTime, parseIsoTime, parseJournal, parseJournalLine, parsePayload } from '../../src/verify/journal.js';
+import { entryLine, formatTime, isJournalShaped, looksBinary, parseIsoTime, parseJournal, parseJournalLine, parsePayload } from '../../src/verify/journal.js';
 
 const FIX = path.join(import.meta.dirname, '../fixtures/journal');
 const fixture = (name: string): string => readFileSync(path.join(FIX, name), 'utf8');
@@ -278,5 +278,107 @@ describe('parseIsoTime', () => {
     expect(parseIsoTime('2026-11-23T10:00:00-0200')?.toISOString()).toBe('2026-11-23T12:00:00.000Z');
     expect(parseIsoTime('  2026-11-23T10:00:00Z  ')?.toISOString()).toBe('2026-11-23T10:00:00.000Z');
     for (const bad of ['x2026-11-23T10:00:00Z', '2026-11-23T10:00:00Zx', '2026-11-23T10:00', '2026-11-23T10:00:00+1', 'yesterday']) expect(parseIsoTime(bad), bad).toBeUndefined();
+  });
+});
+
+describe('-o json objects, field by field', () => {
+  const one = (o: Record<string, unknown>) => parseJournal(JSON.stringify(o))[0]!;
+
+  it('takes the first of the fields journald may use for each fact, and leaves out what none of them gives', () => {
+    const e = one({ MESSAGE: 'hello', _SOURCE_REALTIME_TIMESTAMP: '1795428131999999', _COMM: 'etcd', SYSLOG_PID: '42', USER_UNIT: 'etcd.service', PRIORITY: '3', PACKAGE: 'wal', __CURSOR: 's=1' });
+    expect(e).toMatchObject({ message: 'hello', ident: 'etcd', pid: 42, unit: 'etcd.service', level: 'error', package: 'wal', cursor: 's=1', envelope: 'json' });
+    expect(e.time?.getTime()).toBe(1795428131999);
+    const bare = one({ MESSAGE: 'hello', __REALTIME_TIMESTAMP: 'soon', _PID: 'x', PRIORITY: '9' });
+    expect(bare).toMatchObject({ ident: '', source: 'other' });
+    for (const k of ['time', 'pid', 'level', 'host', 'unit', 'cursor', 'package']) expect(bare, k).not.toHaveProperty(k);
+    expect(one({ SYSLOG_IDENTIFIER: 'etcd', _SYSTEMD_UNIT: 'etcd.service', UNIT: 'other.service' }).unit).toBe('other.service');
+    expect(one({ SYSLOG_IDENTIFIER: 'etcd' }).message).toBe('');
+  });
+
+  it('a repeated field is its values joined by newlines; a byte array is UTF-8; a number is its digits', () => {
+    expect(one({ MESSAGE: ['first', 'second'], SYSLOG_IDENTIFIER: 'etcd' }).message).toBe('first\nsecond');
+    expect(one({ MESSAGE: [...Buffer.from('héllo')], SYSLOG_IDENTIFIER: 'etcd' }).message).toBe('héllo');
+    expect(one({ MESSAGE: 'x', _PID: 7, SYSLOG_IDENTIFIER: 'etcd' }).pid).toBe(7);
+    expect(one({ MESSAGE: [{ a: 1 }], SYSLOG_IDENTIFIER: 'etcd' }).message).toBe('');
+  });
+
+  it('an object is a journal entry only with a field journald writes; other JSON is a payload', () => {
+    expect(parseJournal('{"msg":"slow fdatasync","level":"warn","caller":"wal/wal.go:1"}')[0]).toMatchObject({ envelope: 'none', format: 'zap', source: 'etcd' });
+    for (const k of ['MESSAGE', '__REALTIME_TIMESTAMP', '__CURSOR', 'SYSLOG_IDENTIFIER', '_PID']) expect(parseJournal(JSON.stringify({ [k]: '1' }))[0]!.envelope, k).toBe('json');
+    expect(parseJournal('[{"a":1},{"b":2}]')[0]).toMatchObject({ envelope: 'none', format: 'text' });
+    expect(parseJournal('[]')).toHaveLength(1);
+  });
+
+  it('the same entry twice (same cursor, time and message) is kept once; another message under that cursor is kept', () => {
+    const o = { __CURSOR: 'c1', __REALTIME_TIMESTAMP: '1795428131000000', MESSAGE: 'a', SYSLOG_IDENTIFIER: 'etcd' };
+    expect(parseJournal([o, o, { ...o, MESSAGE: 'b' }, { ...o, __REALTIME_TIMESTAMP: '1795428132000000' }].map((x) => JSON.stringify(x)).join('\n')).map((e) => e.message)).toEqual(['a', 'b', 'a']);
+  });
+
+  it('a -o json-pretty block that never closes is read line by line', () => {
+    const es = parseJournal('{\n  "MESSAGE": "x"\n');
+    expect(es.map((e) => e.envelope)).toEqual(['none', 'none']);
+  });
+
+  it("reads as one line an entry of -o json: time, host, ident[pid], and a zap payload's fields", () => {
+    const zap = one({ __REALTIME_TIMESTAMP: '1795428131000000', _HOSTNAME: 'h', SYSLOG_IDENTIFIER: 'etcd', MESSAGE: '{"level":"warn","msg":"slow"}' });
+    expect(entryLine(zap)).toBe('2026-11-23 10:02:11 h etcd: {"level":"warn","msg":"slow"}');
+    expect(entryLine(one({ MESSAGE: 'plain' }))).toBe('plain');
+  });
+});
+
+describe('short-format lines, at their edges', () => {
+  it('short-full: UTC, GMT and numeric offsets are zones; a zone name it cannot place is read as UTC', () => {
+    const t = (zone: string) => parseJournal(`Mon 2026-11-23 10:00:00 ${zone} h etcd[1]: x`)[0]!.time?.toISOString();
+    expect([t('UTC'), t('GMT'), t('CET')]).toEqual(['2026-11-23T10:00:00.000Z', '2026-11-23T10:00:00.000Z', '2026-11-23T10:00:00.000Z']);
+    // Zones without an abbreviation (Asia/Dubai, Asia/Kathmandu): glibc prints the offset, `+04` or `+0545`.
+    expect([t('+04'), t('+0545'), t('-03')]).toEqual(['2026-11-23T06:00:00.000Z', '2026-11-23T04:15:00.000Z', '2026-11-23T13:00:00.000Z']);
+    expect(parseJournal('Mon 2026-11-23 10:00:00 +04 h etcd[1]: x')[0]).toMatchObject({ host: 'h', ident: 'etcd', source: 'etcd', message: 'x' });
+  });
+
+  it('a monotonic or unix timestamp counts only before host and identifier; otherwise the line is plain text', () => {
+    expect(parseJournal('[  12.500000] h etcd[1]: x')[0]).toMatchObject({ envelope: 'short', ident: 'etcd', message: 'x' });
+    expect(parseJournal('[  12.500000] nothing here')[0]).toMatchObject({ envelope: 'none', ident: '' });
+    expect(parseJournal('1795428131.5 h etcd[1]: x')[0]!.time?.toISOString()).toBe('2026-11-23T10:02:11.500Z');
+    expect(parseJournal('1795428131.5 nothing')[0]).toMatchObject({ envelope: 'none' });
+  });
+
+  it('a timestamp without host and identifier is still a short line, of unknown origin', () => {
+    expect(parseJournal('Nov 23 10:00:00 just words', { year: 2026 })[0]).toMatchObject({ envelope: 'short', ident: '', message: 'just words' });
+  });
+
+  it("journalctl's markers and -x catalog text are not entries; json-seq and CRLF line ends are read", () => {
+    expect(parseJournal('-- No entries --\n-- Reboot --\n░░ Subject: A start job\nNov 23 10:00:00 h etcd[1]: x\r\n', { year: 2026 }).map((e) => e.message)).toEqual(['x']);
+    expect(parseJournalLine('\u001eNov 23 10:00:00 h etcd[1]: y', { year: 2026 })?.message).toBe('y');
+  });
+
+  it('the year steps only on a jump back of more than six months', () => {
+    const years = parseJournal('Jun 30 10:00:00 h a: x\nJan 02 10:00:00 h a: y\nMar 01 10:00:00 h a: z\nFeb 01 10:00:00 h a: w', { year: 2026 }).map((e) => e.time?.getUTCFullYear());
+    expect(years).toEqual([2026, 2026, 2026, 2026]);
+  });
+});
+
+describe('what the parser recognised', () => {
+  it('journal-shaped: an envelope, or a payload etcd writes; plain text alone is not', () => {
+    expect(isJournalShaped(parseJournal('plain words')[0]!)).toBe(false);
+    expect(isJournalShaped(parseJournal('Nov 23 10:00:00 h x[1]: plain', { year: 2026 })[0]!)).toBe(true);
+    expect(isJournalShaped(parseJournal('raft2026/11/23 10:00:00 INFO: a')[0]!)).toBe(true);
+  });
+
+  it('binary input: NUL bytes or replacement characters in most lines, not in a few', () => {
+    expect(looksBinary('a\u0000b\nc\u0000\nok\n')).toBe(true);
+    expect(looksBinary('a\uFFFDb\nok\nfine\n')).toBe(false);
+    expect(looksBinary('a\uFFFDb\nok\n')).toBe(false);
+    expect(looksBinary('\n\n')).toBe(false);
+  });
+
+  it('payloads: zap needs a string msg; console JSON extras become fields; a raft panic without a level is a panic', () => {
+    expect(parsePayload('{"level":"warn","msg":5}').format).toBe('journald');
+    const c = parsePayload('2026-11-23T10:00:00.000Z\twarn\tetcdserver/server.go:1\tslow\t{"took":"2s"}');
+    expect(c).toMatchObject({ format: 'console', level: 'warning', message: 'slow', fields: { took: '2s', caller: 'etcdserver/server.go:1' } });
+    expect(parsePayload('raft2026/11/23 10:17:31 panic: boom').level).toBe('panic');
+    expect(parsePayload('raft2026/11/23 10:17:31 just words').level).toBeUndefined();
+    expect(parsePayload('2026-11-23 10:15:41.889696 I | no package here')).toMatchObject({ format: 'capnslog', message: 'no package here', level: 'info' });
+    expect(parsePayload('2026-11-23 10:15:41.889696 I | no package here').package).toBeUndefined();
+    expect(parsePayload('trailing   ').message).toBe('trailing');
   });
 });

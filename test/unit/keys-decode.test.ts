@@ -121,15 +121,17 @@ const widget = k8sValue('example.com/v1alpha1', 'Widget', widgetMeta, (w) => {
 // --- The two real values ---
 
 describe('real values as kube-apiserver stored them', () => {
-  const pod = decodeValue(podBin, { modRevision: 82648 });
-  const job = decodeValue(jobBin);
+  // Decoded in each test, not while the file is collected: mutation testing (Stryker) switches a mutant on only for
+  // the tests that ran the mutated code, and a value decoded before them would hide every mutant from these tests.
+  const pod = (): DecodedValue => decodeValue(podBin, { modRevision: 82648 });
+  const job = (): DecodedValue => decodeValue(jobBin);
 
   it('decodes the Pod to what its JSON says', () => {
     const m = podJson.metadata;
-    expect(pod.format).toBe('protobuf');
-    expect(pod.apiVersion).toBe(podJson.apiVersion);
-    expect(pod.kind).toBe(podJson.kind);
-    expect(pod.metadata).toMatchObject({
+    expect(pod().format).toBe('protobuf');
+    expect(pod().apiVersion).toBe(podJson.apiVersion);
+    expect(pod().kind).toBe(podJson.kind);
+    expect(pod().metadata).toMatchObject({
       name: m.name,
       generateName: m.generateName,
       namespace: m.namespace,
@@ -140,48 +142,48 @@ describe('real values as kube-apiserver stored them', () => {
       ownerReferences: m.ownerReferences,
       finalizers: [],
     });
-    expect(pod.truncatedAt).toBeUndefined();
+    expect(pod().truncatedAt).toBeUndefined();
   });
 
   it('decodes the Pod protobuf and the Pod JSON to the same metadata', () => {
     const fromJson = decodeValue(enc(JSON.stringify(podJson)), { modRevision: 82648 });
     expect(fromJson.format).toBe('json');
-    const { otherFields, ...meta } = pod.metadata!;
+    const { otherFields, ...meta } = pod().metadata!;
     expect(otherFields?.map((f) => f.field)).toContain(4); // selfLink, not decoded
     expect(fromJson.metadata).toEqual(meta);
     expect(fromJson.otherKeys).toEqual(['spec', 'status']);
   });
 
   it('shows the mod_revision as resourceVersion, which is stored empty', () => {
-    expect(pod.metadata?.resourceVersion).toBe('82648');
-    expect(pod.resourceVersionFrom).toBe('mod_revision');
-    expect(job.metadata?.resourceVersion).toBeUndefined();
+    expect(pod().metadata?.resourceVersion).toBe('82648');
+    expect(pod().resourceVersionFrom).toBe('mod_revision');
+    expect(job().metadata?.resourceVersion).toBeUndefined();
   });
 
   it('decodes the Job that owns the Pod (its uid and labels are those the Pod refers to)', () => {
     const owner = podJson.metadata.ownerReferences[0];
-    expect(job.apiVersion).toBe(owner.apiVersion);
-    expect(job.kind).toBe(owner.kind);
-    expect(job.metadata).toMatchObject({ name: owner.name, namespace: podJson.metadata.namespace, uid: owner.uid });
-    expect(job.metadata?.labels).toEqual(podJson.metadata.labels);
-    const created = job.metadata!.creationTimestamp!;
+    expect(job().apiVersion).toBe(owner.apiVersion);
+    expect(job().kind).toBe(owner.kind);
+    expect(job().metadata).toMatchObject({ name: owner.name, namespace: podJson.metadata.namespace, uid: owner.uid });
+    expect(job().metadata?.labels).toEqual(podJson.metadata.labels);
+    const created = job().metadata!.creationTimestamp!;
     expect(created).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     expect(Date.parse(created)).toBeLessThanOrEqual(Date.parse(podJson.metadata.creationTimestamp));
   });
 
   it('lists the rest of the object by field number, nested messages summarised and strings shown', () => {
-    expect(pod.fields?.map((f) => f.field)).toEqual([2, 3]);
-    const spec = pod.fields![0]!;
+    expect(pod().fields?.map((f) => f.field)).toEqual([2, 3]);
+    const spec = pod().fields![0]!;
     expect(spec).toMatchObject({ wireType: 'len', fieldCount: expect.any(Number) });
     expect(spec.fields).toContainEqual(expect.objectContaining({ wireType: 'len', value: podJson.spec.restartPolicy }));
     expect(spec.fields).toContainEqual(expect.objectContaining({ wireType: 'varint', value: String(podJson.spec.terminationGracePeriodSeconds) }));
-    const status = pod.fields![1]!;
+    const status = pod().fields![1]!;
     expect(status.fields).toContainEqual(expect.objectContaining({ value: podJson.status.podIP }));
     expect(status.fields?.filter((f) => f.field === 2)).toHaveLength(podJson.status.conditions.length);
   });
 
   it('notes the newline etcdctl --print-value-only adds after the value instead of calling it a cut', () => {
-    expect(pod.notes.join('\n')).toMatch(/newline/);
+    expect(pod().notes.join('\n')).toMatch(/newline/);
     expect(decodeValue(podBin.subarray(0, -1)).notes).toEqual([]);
   });
 });
@@ -521,5 +523,49 @@ describe('JSON metadata read defensively', () => {
     // Only kms v2 keeps a key ID in the clear: a v1 value is never read for one.
     expect(decodeValue(enc('k8s:enc:kms:v1:vault:\x12\x03abc')).encryption?.kmsKeyId).toBeUndefined();
     expect(decodeValue(enc('k8s:enc:secretbox:v2:k:\x12\x03abc')).encryption?.kmsKeyId).toBeUndefined();
+  });
+});
+
+describe('the protobuf envelope, field by field', () => {
+  /** runtime.Unknown with its four fields: typeMeta, raw, contentEncoding, contentType. */
+  const envelope = (typeMeta: { apiVersion?: string; kind?: string }, contentEncoding = '', contentType = '') => {
+    const w = new BinaryWriter();
+    msg(w, 1, (t) => {
+      if (typeMeta.apiVersion !== undefined) t.tag(1, WireType.LengthDelimited).string(typeMeta.apiVersion);
+      if (typeMeta.kind !== undefined) t.tag(2, WireType.LengthDelimited).string(typeMeta.kind);
+    });
+    const raw = new BinaryWriter();
+    writeMeta(raw, { name: 'x' });
+    w.tag(2, WireType.LengthDelimited).bytes(raw.finish());
+    w.tag(3, WireType.LengthDelimited).string(contentEncoding).tag(4, WireType.LengthDelimited).string(contentType);
+    return concat(enc('k8s\0'), w.finish());
+  };
+
+  it('keeps the content encoding and type the envelope names, and leaves them out when empty', () => {
+    const d = decodeValue(envelope({ apiVersion: 'v1', kind: 'Pod' }, 'gzip', 'application/vnd.kubernetes.protobuf'));
+    expect([d.contentEncoding, d.contentType]).toEqual(['gzip', 'application/vnd.kubernetes.protobuf']);
+    const plain = decodeValue(envelope({ apiVersion: 'v1', kind: 'Pod' }));
+    expect(Object.keys(plain)).not.toContain('contentEncoding');
+    expect(Object.keys(plain)).not.toContain('contentType');
+    expect(plain.notes).toEqual([]);
+  });
+
+  it('says when a whole envelope names no kind (what it holds cannot be told)', () => {
+    expect(decodeValue(envelope({ apiVersion: 'v1' })).notes).toEqual(['the k8s protobuf envelope has no kind']);
+  });
+
+  it('a malformed value is no cut: nothing is said to be truncated; a cut value names where it was cut', () => {
+    const d = decodeValue(concat(enc('k8s\0'), new Uint8Array([0x0f, 0x01])));
+    expect(d.truncatedAt).toBeUndefined();
+    const cut = decodeValue(envelope({ apiVersion: 'v1', kind: 'Pod' }).subarray(0, 20));
+    expect(cut.truncatedAt).toBeGreaterThan(0);
+    expect(cut.notes[0]).toMatch(new RegExp(`^truncated at byte ${cut.truncatedAt} in object\\.metadata`));
+  });
+});
+
+describe('JSON owner references', () => {
+  it('takes blockOwnerDeletion only as a boolean', () => {
+    const value = { kind: 'W', metadata: { ownerReferences: [{ kind: 'Job', blockOwnerDeletion: 'yes' }, { kind: 'Job', blockOwnerDeletion: false }] } };
+    expect(decodeValue(enc(JSON.stringify(value))).metadata!.ownerReferences).toStrictEqual([{ kind: 'Job' }, { kind: 'Job', blockOwnerDeletion: false }]);
   });
 });

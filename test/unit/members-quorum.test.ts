@@ -36,6 +36,15 @@ describe('removalVerdict', () => {
     expect(removalVerdict([v(0)], v(0))).toEqual({ ok: false, text: 'removing controller-0 is refused: controller-0 is the last member of the cluster' });
   });
 
+  it('says how many are healthy, and which, in words that fit the count: none, one, several', () => {
+    expect(removalVerdict([v(0, false), v(1, false), v(2, false)], v(2, false)).text).toBe(
+      'removing controller-2 is refused: the cluster has 3 voting members and needs 2 healthy for quorum, but 0 are (none): a membership change cannot be committed',
+    );
+    expect(removalVerdict([v(0), v(1), v(2, false), v(3, false), v(4, false)], v(4, false)).text).toBe(
+      'removing controller-4 is refused: the cluster has 5 voting members and needs 3 healthy for quorum, but 2 are (controller-0, controller-1): a membership change cannot be committed',
+    );
+  });
+
   it('counts learners out: removing one costs nothing, and they do not make up a quorum', () => {
     expect(removalVerdict([v(0), v(1), v(3, true, true)], v(3, true, true)).ok).toBe(true);
     // 2 voters, one down, a healthy learner: no quorum for the change.

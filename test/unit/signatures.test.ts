@@ -8,6 +8,7 @@ import {
   loadCatalog,
   matchEntry,
   matchSignatures,
+  signatureById,
   type Match,
 } from '../../src/verify/signatures.js';
 import catalogData from '../../src/verify/signatures.json' with { type: 'json' };
@@ -85,13 +86,21 @@ describe('the catalog', () => {
 
 describe('coverage: every entry is matched by a fixture line in 3.4 text form AND in zap JSON form', () => {
   const catalog = loadCatalog();
-  const matches = allFixtures.flatMap((f) => matchSignatures(read(f), catalog));
-  const byForm = (form: '34' | 'json'): Set<string> => new Set(matches.filter((m) => m.form === form).map((m) => m.id));
-  const text = byForm('34');
-  const json = byForm('json');
+  // Matched inside the tests (once, by the first that asks), not while the file is collected (the catalog is needed
+  // then, to name the tests): mutation testing switches a mutant on only for the tests that ran the mutated code.
+  let forms: { text: Set<string>; json: Set<string> } | undefined;
+  const matched = () => {
+    if (!forms) {
+      const matches = allFixtures.flatMap((f) => matchSignatures(read(f), catalog));
+      const byForm = (form: '34' | 'json'): Set<string> => new Set(matches.filter((m) => m.form === form).map((m) => m.id));
+      forms = { text: byForm('34'), json: byForm('json') };
+    }
+    return forms;
+  };
 
   for (const s of catalog) {
     it(`${s.id}`, () => {
+      const { text, json } = matched();
       if (s.pattern34 !== null) expect(text.has(s.id), `${s.id}: no fixture line matches pattern34`).toBe(true);
       if (s.patternJson !== null) expect(json.has(s.id), `${s.id}: no fixture line matches patternJson`).toBe(true);
       if (s.pattern34 === null && s.patternJson === null) expect(s.derived, `${s.id}: no pattern and not derived`).toBe('elections');
@@ -237,5 +246,46 @@ describe('matching rules', () => {
     expect(matchEntry(entry('took 1s', { msg: 'took 1s' }), cat)).toEqual([]);
     expect(matchEntry(entry('took 1s', { msg: 'took 1s', level: 'info' }), cat)).toEqual([]);
     expect(matchEntry(entry('took 1s', { msg: 'took 1s', level: 'warn', took: '2s' }), cat)[0]!.groups).toEqual({ took: '1s' });
+  });
+
+  it('a named field must exist even when its regex would match anything', () => {
+    const cat = compileCatalog({ signatures: [sig({ pattern34: ['x'], patternJson: [{ msg: 'slow', fields: { took: '.*' } }] })] });
+    expect(matchEntry(entry('slow', { msg: 'slow' }), cat)).toEqual([]);
+    expect(matchEntry(entry('slow', { msg: 'slow', took: '' }), cat)).toHaveLength(1);
+  });
+
+  it('evidence is the groups that took part: the first value of a name wins, a group that matched nothing is absent', () => {
+    const cat = compileCatalog({ signatures: [sig({ pattern34: ['(?<peer>p\\d)(?: to (?<to>\\w+))?'], patternJson: [{ msg: 'to (?<peer>\\w+)', fields: { remote: '(?<peer>\\w+)' } }] })] });
+    const text = matchEntry(entry('p1 alone'), cat)[0]!.groups;
+    expect(Object.keys(text)).toEqual(['peer']);
+    expect(matchEntry(entry('to abc', { msg: 'to abc', remote: 'xyz' }), cat)[0]!.groups).toStrictEqual({ peer: 'abc' });
+  });
+});
+
+describe('the catalog, compiled', () => {
+  const base = { id: 'X-1', severity: 'error', title: 'x', sources: ['etcd'], pattern34: ['a'], patternJson: [{ msg: 'a' }], meaning: 'm', fix: 'f' };
+
+  it('a form that is null compiles to no pattern at all', () => {
+    const [sig] = compileCatalog({ signatures: [{ ...base, pattern34: null, patternJson: null, note: 'n', derived: 'elections' }] });
+    expect([sig!.re34, sig!.reJson]).toEqual([[], []]);
+  });
+
+  it('a signature without a text form needs a note too, as one without a JSON form does', () => {
+    expect(() => compileCatalog({ signatures: [{ ...base, pattern34: null }] })).toThrow(/a signature without a 3\.4 or a JSON form needs a note saying why/);
+  });
+
+  it('finds a signature by its id, and none for an id it does not have', () => {
+    expect(signatureById('SD-01')?.title).toBe(loadCatalog().find((s) => s.id === 'SD-01')!.title);
+    expect(signatureById('SD-02')?.id).toBe('SD-02');
+    expect(signatureById('NOPE-1')).toBeUndefined();
+    const own = compileCatalog({ signatures: [base] });
+    expect(signatureById('X-1', own)).toBe(own[0]);
+    expect(signatureById('SD-01', own)).toBeUndefined();
+  });
+
+  it('fills a placeholder with the values found, never an empty one; nothing found is the default or ?', () => {
+    expect(fillTemplate('peer {peer|unknown}', { peer: ['', 'abc', ''] })).toBe('peer abc');
+    expect(fillTemplate('peer {peer|unknown}', { peer: [''] })).toBe('peer unknown');
+    expect(fillTemplate('peer {peer}', { peer: [''] })).toBe('peer ?');
   });
 });

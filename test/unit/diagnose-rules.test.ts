@@ -189,7 +189,7 @@ describe('the election finding', () => {
   });
 
   it("a catalog without the election signatures still names the loop, as an error", () => {
-    const own = compileCatalog({ signatures: loadCatalog().filter((s) => !s.id.startsWith('ELECT-')).map(({ re34: _a, reJson: _b, ...def }) => def) });
+    const own = compileCatalog({ signatures: loadCatalog().filter((s) => !s.id.startsWith('ELECT-')).map(({ re34: _a, reJson: _b, resolver: _c, ...def }) => def) });
     const f = diagnose(journal(...loop), { catalog: own }).findings.find((x) => x.id === 'ELECT-LOOP')!;
     expect(f).toMatchObject({ severity: 'error', title: 'Election loop', meaning: '', fix: '' });
   });
@@ -212,13 +212,13 @@ describe('leader flapping and repeated elections, as findings', () => {
     raft('10:00:04', 'b71f75320dc06a6c is starting a new election at term 3'),
     raft('10:00:05', 'b71f75320dc06a6c became leader at term 3'),
   ];
-  const noElect = () => compileCatalog({ signatures: loadCatalog().filter((x) => !x.id.startsWith('ELECT-')).map(({ re34: _a, reJson: _b, ...def }) => def) });
+  const noElect = () => compileCatalog({ signatures: loadCatalog().filter((x) => !x.id.startsWith('ELECT-')).map(({ re34: _a, reJson: _b, resolver: _c, ...def }) => def) });
 
   it('flapping counts every loss, change and step-down; the member line says how many; the window is that of its evidence', () => {
     const f = find('ELECT-FLAP', ...flapping);
     expect(f.count).toBe(3);
     expect(f.facts).toMatchObject({ lostLeader: 1, changedLeader: 1, termStart: 2, termEnd: 5 });
-    expect(f.details[0]).toBe('member b71f75320dc06a6c (c0): 0 election(s), term 2→5, 2 leader loss(es)/change(s)');
+    expect(f.details[0]).toBe('member b71f75320dc06a6c (c0): 2 leader loss(es)/change(s), term 2→5');
     expect(f.evidence).toHaveLength(3);
     expect([f.first, f.last]).toEqual([new Date(Date.UTC(2026, 10, 23, 10, 0, 30)), new Date(Date.UTC(2026, 10, 23, 10, 1, 30))]);
     expect(f.ref).toBe(loadCatalog().find((x) => x.id === 'ELECT-FLAP')!.ref);

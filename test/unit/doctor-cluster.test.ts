@@ -212,8 +212,10 @@ describe('what each member shows, judged against etcd\'s guidance', () => {
   });
 
   it('backend commit over 25 ms, and a peer round trip over the heartbeat interval, are warnings', () => {
-    const f = one(member(0, { disk: { backendCommit: { p50: 0.01, p99: 0.04, count: 90 }, peerRttP99: 0.15 } }));
-    expect(byId(f, 'DISK-COMMIT')).toMatchObject({ severity: 'warning', title: 'slow backend commit: p99 40.0 ms (etcd wants < 25 ms)', evidence: ['etcd_disk_backend_commit_duration_seconds p99 40.0 ms over 90'] });
+    const f = one(member(0, { disk: { backendCommit: { p50: 0.01, p99: 0.04, count: 120 }, peerRttP99: 0.15 } }));
+    expect(byId(f, 'DISK-COMMIT')).toMatchObject({ severity: 'warning', title: 'slow backend commit: p99 40.0 ms (etcd wants < 25 ms)', evidence: ['etcd_disk_backend_commit_duration_seconds p99 40.0 ms over 120'] });
+    // A p99 of fewer than MIN_P99_SAMPLES commits is their maximum: a note.
+    expect(byId(one(member(0, { disk: { backendCommit: { p50: 0.01, p99: 0.04, count: 90 } } })), 'DISK-COMMIT').severity).toBe('info');
     expect(byId(f, 'NET-RTT')).toMatchObject({ severity: 'warning', title: 'peer round trip p99 150.0 ms exceeds the heartbeat interval (100 ms)', evidence: ['etcd_network_peer_round_trip_time_seconds p99 150.0 ms'] });
     const fine = one(member(0, { disk: { backendCommit: { p50: 0.01, p99: 0.025, count: 90 }, peerRttP99: 0.1 } }));
     expect([byId(fine, 'DISK-COMMIT'), byId(fine, 'NET-RTT')]).toEqual([undefined, undefined]);
@@ -289,7 +291,7 @@ describe('doctor-cluster: what each finding says and whom it is about', () => {
     expect(byId(f, 'DATA-PERM')).toMatchObject({ severity: 'warning', meaning: 'etcd ≥ 3.4.10 warns ("check file permission") and others on the node can read the keyspace' });
     expect(byId(f, 'CLOCK')).toMatchObject({ meaning: 'etcd warns about clock differences over 1 s between peers; leases and TLS validity depend on time', fix: 'run an NTP client (systemd-timesyncd or chrony) on every node' });
     const ssh = byId(judge(member(0, { reachable: false, error: 'x' })), 'SSH');
-    expect([ssh.title, ssh.meaning]).toEqual(['node unreachable over SSH', 'hardway cannot look at this member']);
+    expect([ssh.title, ssh.meaning]).toEqual(['not observed: no SSH connection', 'hardway cannot look at this node: nothing is known about its member from here (it may be running)']);
     const san = byId(judge(member(0), { pkiProblems: ['kubernetes.pem lacks 10.240.0.12'] }), 'TLS-SAN');
     expect(san).toMatchObject({ severity: 'error', title: 'certificate problem', hosts: [], meaning: 'members or clients will reject the TLS handshake', fix: "'hardway pki' reissues kubernetes.pem, then 'hardway up' ships it" });
   });
@@ -320,7 +322,7 @@ describe('doctor-cluster: what each finding says and whom it is about', () => {
     expect(loop.details[0]).toMatch(/; endpoint status over 4 s: term 7 → 9$/);
     const holding = [{ at: at(0), status: [status(13)] }, { at: at(4), status: [status(13)] }];
     const flap = byId(diagnoseCluster(inv, facts([member(0, { entries: loopJournal })], holding)), 'ELECT-FLAP');
-    expect(flap).toMatchObject({ severity: 'warning', title: 'repeated elections (a leader exists now)', meaning: 'leaders changed often recently', hosts: ['controller-0'] });
+    expect(flap).toMatchObject({ severity: 'warning', title: expect.stringMatching(/^\d+ elections in \d+ s \(a leader exists now\)$/), meaning: 'leaders changed often recently', hosts: ['controller-0'] });
   });
 
   it('elections that climb three a minute with no stable leader are a loop even when the analysis saw a leader win', () => {

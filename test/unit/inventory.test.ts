@@ -177,7 +177,7 @@ describe('validateInventory: the rules behind each message, and where it points'
   });
 
   it('an unknown key deeper in the file is pointed at on its own line', () => {
-    expect(errorAt(nodes(3) + 'ssh:\n  user: a\n  jumphost: b\n')).toEqual(["10:3 unknown key 'jumphost' (check the spelling; see inventory.example.yaml)"]);
+    expect(errorAt(nodes(3) + 'ssh:\n  user: a\n  jumphost: b\n')).toEqual(["10:3 unknown key 'jumphost': did you mean 'jumpHost'? (see inventory.example.yaml)"]);
   });
 
   it('etcd.tls: false is for one node on loopback only: more nodes, or a network address, need TLS', () => {

@@ -132,6 +132,36 @@ describeLab('verify, doctor, tune', () => {
     await waitUntil(async () => (await healthyCount(0)) === 3, 30_000, 500);
   });
 
+  it('a key the nodes refuse: exit 2 naming the key, and no quorum line', async () => {
+    const key = `${lab().dir}/refused-key`;
+    execFileSync('sh', ['-c', `rm -f '${key}' '${key}.pub' && ssh-keygen -q -t ed25519 -N '' -f '${key}'`]);
+    const refused = await scratchInventory((doc) => doc.setIn(['ssh', 'identityFile'], key));
+    for (const cmd of ['verify', 'doctor']) {
+      const r = await hw(cmd, '-i', refused);
+      expect(r.exitCode, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toContain(`key ${key} not accepted for user root`);
+      expect(r.stderr).toMatch(/could not be observed/);
+      expect(r.stdout + r.stderr).not.toMatch(/quorum/i);
+    }
+  });
+
+  it('every sshd stopped while etcd runs: the cluster could not be observed (exit 1), and nothing said about quorum', async () => {
+    await Promise.all(lab().nodes.map((n) => inNode(n, 'systemctl stop ssh.socket ssh.service 2>/dev/null; true')));
+    try {
+      for (const cmd of ['verify', 'doctor']) {
+        const r = await hw(cmd, '-i', inv());
+        expect(r.exitCode, r.stdout + r.stderr).toBe(1);
+        expect(r.stderr).toMatch(/the cluster could not be observed: no node answered over SSH/);
+        expect(r.stderr).toMatch(/connection refused/);
+        expect(r.stdout + r.stderr).not.toMatch(/quorum|down\b/i);
+      }
+    } finally {
+      await Promise.all(lab().nodes.map((n) => inNode(n, 'systemctl start ssh.service')));
+      await waitUntil(async () => (await Promise.all(lab().nodes.map((n) => sshRun(n, 'true', { connectTimeoutS: 2 })))).every((r) => r.exitCode === 0), 30_000, 500);
+    }
+    // etcd ran all along.
+    expect((await hw('verify', '-i', inv())).exitCode).toBe(0);
+  });
   it('doctor names the node and the missing certificate, with the fix', async () => {
     await sshOk(1, 'rm /etc/etcd/kubernetes.pem; systemctl restart etcd || true');
     const d = await doctorJson();
@@ -173,36 +203,6 @@ describeLab('verify, doctor, tune', () => {
     expect(await healthyCount(1)).toBe(3);
   });
 
-  it('a key the nodes refuse: exit 2 naming the key, and no quorum line', async () => {
-    const key = `${lab().dir}/refused-key`;
-    execFileSync('sh', ['-c', `rm -f '${key}' '${key}.pub' && ssh-keygen -q -t ed25519 -N '' -f '${key}'`]);
-    const refused = await scratchInventory((doc) => doc.setIn(['ssh', 'identityFile'], key));
-    for (const cmd of ['verify', 'doctor']) {
-      const r = await hw(cmd, '-i', refused);
-      expect(r.exitCode, r.stdout + r.stderr).toBe(2);
-      expect(r.stderr).toContain(`key ${key} not accepted for user root`);
-      expect(r.stderr).toMatch(/could not be observed/);
-      expect(r.stdout + r.stderr).not.toMatch(/quorum/i);
-    }
-  });
-
-  it('every sshd stopped while etcd runs: the cluster could not be observed (exit 1), and nothing said about quorum', async () => {
-    await Promise.all(lab().nodes.map((n) => inNode(n, 'systemctl stop ssh.socket ssh.service 2>/dev/null; true')));
-    try {
-      for (const cmd of ['verify', 'doctor']) {
-        const r = await hw(cmd, '-i', inv());
-        expect(r.exitCode, r.stdout + r.stderr).toBe(1);
-        expect(r.stderr).toMatch(/the cluster could not be observed: no node answered over SSH/);
-        expect(r.stderr).toMatch(/connection refused/);
-        expect(r.stdout + r.stderr).not.toMatch(/quorum|down\b/i);
-      }
-    } finally {
-      await Promise.all(lab().nodes.map((n) => inNode(n, 'systemctl start ssh.service')));
-      await waitUntil(async () => (await Promise.all(lab().nodes.map((n) => sshRun(n, 'true', { connectTimeoutS: 2 })))).every((r) => r.exitCode === 0), 30_000, 500);
-    }
-    // etcd ran all along.
-    expect((await hw('verify', '-i', inv())).exitCode).toBe(0);
-  });
   describe('slow disk on every member', () => {
     it('doctor finds the election loop and its slow disk; tune gives a stable leader with the disks still slow', async () => {
       const scratch = await scratchInventory(() => {});

@@ -215,7 +215,7 @@ describe('what each member shows, judged against etcd\'s guidance', () => {
     const f = one(member(0, { disk: { backendCommit: { p50: 0.01, p99: 0.04, count: 120 }, peerRttP99: 0.15 } }));
     expect(byId(f, 'DISK-COMMIT')).toMatchObject({ severity: 'warning', title: 'slow backend commit: p99 40.0 ms (etcd wants < 25 ms)', evidence: ['etcd_disk_backend_commit_duration_seconds p99 40.0 ms over 120'] });
     // A p99 of fewer than MIN_P99_SAMPLES commits is their maximum: a note.
-    expect(byId(one(member(0, { disk: { backendCommit: { p50: 0.01, p99: 0.04, count: 90 } } })), 'DISK-COMMIT').severity).toBe('info');
+    expect(byId(one(member(0, { disk: { backendCommit: { p50: 0.01, p99: 0.04, count: 90 } } })), 'DISK-COMMIT')?.severity).toBe('info');
     expect(byId(f, 'NET-RTT')).toMatchObject({ severity: 'warning', title: 'peer round trip p99 150.0 ms exceeds the heartbeat interval (100 ms)', evidence: ['etcd_network_peer_round_trip_time_seconds p99 150.0 ms'] });
     const fine = one(member(0, { disk: { backendCommit: { p50: 0.01, p99: 0.025, count: 90 }, peerRttP99: 0.1 } }));
     expect([byId(fine, 'DISK-COMMIT'), byId(fine, 'NET-RTT')]).toEqual([undefined, undefined]);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { CheckFailed } from '../errors.js';
+import { plural } from '../render/report.js';
 
 /**
  * The one rule from what a check found to its exit code, for every command that checks (verify, doctor, lint-unit):
@@ -19,8 +20,6 @@ export interface CheckCounts {
 export function checkPasses(c: CheckCounts, strict?: boolean): boolean {
   return c.errors === 0 && (!strict || c.warnings === 0);
 }
-
-const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 /** Throws CheckFailed (exit 1) when the check does not pass; `where` goes after the counts ("on controller-1"). */
 export function endCheck(command: string, c: CheckCounts, strict: boolean | undefined, where = ''): void {

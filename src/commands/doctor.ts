@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { checkPasses, endCheck, withStrict } from './check-outcome.js';
+import { plural } from '../render/report.js';
 import type { Severity } from '../verify/signatures.js';
 import { printJson, println } from '../output.js';
 import {
@@ -113,13 +114,7 @@ export function reportToJson(r: DoctorReport, strict?: boolean): Record<string, 
 
 /** "4 errors, 2 warnings, 1 note": only the kinds there are. */
 function countsText(counts: Record<Severity, number>): string {
-  return [
-    counts.error ? `${counts.error} error${counts.error === 1 ? '' : 's'}` : '',
-    counts.warning ? `${counts.warning} warning${counts.warning === 1 ? '' : 's'}` : '',
-    counts.info ? `${counts.info} note${counts.info === 1 ? '' : 's'}` : '',
-  ]
-    .filter(Boolean)
-    .join(', ');
+  return [counts.error ? plural(counts.error, 'error') : '', counts.warning ? plural(counts.warning, 'warning') : '', counts.info ? plural(counts.info, 'note') : ''].filter(Boolean).join(', ');
 }
 
 /**
@@ -131,7 +126,7 @@ function endReport(findings: Finding[], where: { some: string; none: string }, o
   const problems = problemsOf(findings);
   if (opts.json) printJson(json());
   else {
-    const notes = counts.info ? ` (${counts.info} note${counts.info === 1 ? '' : 's'} below)` : '';
+    const notes = counts.info ? ` (${plural(counts.info, 'note')} below)` : '';
     println(problems.length ? `${where.some}: ${countsText(counts)}` : `no problems found ${where.none}${notes}`);
     if (findings.length) println(renderFindings(findings));
   }

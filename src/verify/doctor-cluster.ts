@@ -192,8 +192,8 @@ function judgeMembers(inv: Inventory, facts: DoctorFacts): Finding[] {
   // Member ID → the node's IP, from the endpoint status samples (the journal names peers by member ID).
   const peerIps = new Map<string, string>();
   for (const st of facts.statusSamples.flatMap((x) => x.status)) {
-    const host = /^\w+:\/\/([^:/]+)/.exec(st.endpoint)?.[1];
-    if (st.memberId && host) peerIps.set(st.memberId, host);
+    const n = inv.nodes.find((x) => clientUrl(x) === st.endpoint);
+    if (st.memberId && n) peerIps.set(st.memberId, n.internalIp);
   }
   for (const m of facts.members) {
     if (!m.reachable) {

@@ -10,6 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+// @ts-expect-error: a plain .mjs script without types
+import { bundleOptions } from '../../scripts/bundle-options.mjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli.js';
 import { completionScript, completionTree } from '../../src/completion.js';
@@ -23,19 +25,7 @@ const other = path.join(dir, 'other.yaml');
 let script = '';
 
 beforeAll(async () => {
-  await build({
-    absWorkingDir: ROOT,
-    entryPoints: ['src/cli.ts'],
-    outdir: out,
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    external: ['ssh2', 'node-ssh', 'cpu-features'],
-    banner: { js: "import { createRequire as __r } from 'node:module'; const require = __r(import.meta.url);" },
-    logLevel: 'error',
-  });
+  await build({ ...bundleOptions(ROOT, out), logLevel: 'error' });
   mkdirSync(path.join(dir, 'bin'));
   const bin = path.join(dir, 'bin', 'hardway');
   writeFileSync(bin, `#!/bin/sh\nexec '${process.execPath}' --input-type=module -e "const { main } = await import('${out}/cli.js'); process.exitCode = await main(process.argv.slice(0, 1).concat(['hardway'], process.argv.slice(1)));" -- "$@"\n`);

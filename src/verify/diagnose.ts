@@ -413,9 +413,12 @@ export function asHistory(f: Finding, over: { at?: Date; evidence: string }): Fi
 /**
  * A journal finding about peers (PEER-01) judged by what is seen now: over when every peer it names answers now
  * (`peerNow` says how it was seen), a problem while one does not, and by the journal's own word when nothing live
- * is known about them. Other findings pass through, with their journal history applied.
+ * is known about them. Other findings pass through unchanged.
  */
-export function judgeNow(f: Finding, peerNow: (memberId: string) => string | false | undefined): Finding {
+export function judgeNow(f: Finding, peerNow: (memberId: string) => string | false | undefined, catalog: Signature[] = loadCatalog()): Finding {
+  // Only a finding that a peer coming back ends (its signature's `resolvedBy`) is judged by the peers now: a leader's
+  // late heartbeats (DISK-03) name peers too, and a peer answering now says nothing about the disk.
+  if (!catalog.find((s) => s.id === f.id)?.resolvedBy) return f;
   const peers = f.facts.peers !== undefined ? String(f.facts.peers).split(', ').filter(Boolean) : [];
   const seen = peers.map(peerNow);
   const { resolved, ...open } = f;

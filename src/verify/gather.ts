@@ -6,7 +6,7 @@ import { usable, type Host } from '../engine/hosts.js';
 import { shq, type Remote } from '../ssh/remote.js';
 import type { ClusterFacts, NodeReport, SystemdState } from './checks.js';
 import { etcdctlCommand, parseEndpointStatus } from './etcdctl.js';
-import { readJournal } from './journal-read.js';
+import { readJournal, UNIT_CHANGED_SCRIPT, unitComplaintsScript } from './journal-read.js';
 
 /** Reads what `verify` and `doctor` judge: etcdctl over SSH, systemctl and the journal. */
 
@@ -15,10 +15,9 @@ const UNIT = 'etcd.service';
 export const systemdStateScript = [
   `systemctl show -p LoadState -p ActiveState -p SubState -p NRestarts -p UnitFileState ${UNIT}`,
   `echo "IsEnabled=$(systemctl is-enabled ${UNIT} 2>/dev/null)"`,
-  // systemd logs its complaints about a unit file (`etcd.service:7: Missing '='…`) as PID 1, at the daemon-reload
-  // after the file was written: only those since the file's last change are about the file as it is now.
-  `m=$(stat -c %Y /etc/systemd/system/${UNIT} 2>/dev/null || echo 0)`,
-  `journalctl _PID=1 --no-pager -o cat --since=@$((m - 2)) 2>/dev/null | grep -E '${UNIT.replace('.', '\\.')}:[0-9]+:' | tail -n 5 | sed 's/^/Complaint=/'`,
+  // systemd's complaints about the unit file as it is now.
+  UNIT_CHANGED_SCRIPT,
+  `${unitComplaintsScript('cat', 5)} | sed 's/^/Complaint=/'`,
 ].join('\n');
 
 export function parseSystemdState(out: string): SystemdState {

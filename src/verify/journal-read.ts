@@ -5,6 +5,24 @@ import type { Remote } from '../ssh/remote.js';
 const UNIT = 'etcd.service';
 const UNIT_RE = UNIT.replace('.', '\\.');
 
+/**
+ * Shell that sets `c` to when the unit file last changed, to the nanosecond, and `m` to its whole second. The change
+ * time, not the modification time: a file put back with `mv` (up's put-back of a member's previous unit) keeps its
+ * old mtime, and systemd's complaints about the bad file it replaced, logged the same second, would still count.
+ * PID 1 logs its complaints at the daemon-reload after the write, so `--since=@$c` keeps exactly those about the file
+ * as it is now. A `stat` without `%.9Z` (coreutils before 8.x) gives whole seconds.
+ */
+export const UNIT_CHANGED_SCRIPT = [
+  `c=$(stat -c %.9Z /etc/systemd/system/${UNIT} 2>/dev/null)`,
+  `case "$c" in ''|*[!0-9.]*) c=$(stat -c %Z /etc/systemd/system/${UNIT} 2>/dev/null || echo 0) ;; esac`,
+  'm=${c%.*}',
+].join('\n');
+
+/** PID 1's lines about the unit file (`etcd.service:7: Missing '='…`) since it last changed (after UNIT_CHANGED_SCRIPT). */
+export function unitComplaintsScript(format: 'json' | 'cat', lines: number): string {
+  return `journalctl _PID=1 -o ${format} --no-pager -n 3000 --since=@$c 2>/dev/null | grep -E '${UNIT_RE}:[0-9]+:' | tail -n ${lines}`;
+}
+
 export interface JournalWindow {
   /** Look back at most this far (for counting elections over minutes). */
   sinceSeconds?: number;
@@ -27,7 +45,7 @@ export interface JournalWindow {
 export function journalScript(opts: JournalWindow = {}): string {
   const n = opts.lines ?? 5000;
   return [
-    `m=$(stat -c %Y /etc/systemd/system/${UNIT} 2>/dev/null || echo 0)`,
+    UNIT_CHANGED_SCRIPT,
     `a=$(systemctl show -p ActiveState --value ${UNIT} 2>/dev/null)`,
     // A stopped unit keeps its last InvocationID: it names the run that ended, not the file as it is now.
     `id=; [ "$a" = active ] && id=$(systemctl show -p InvocationID --value ${UNIT} 2>/dev/null)`,
@@ -38,7 +56,7 @@ export function journalScript(opts: JournalWindow = {}): string {
     `o=; [ "$since" -gt 0 ] && o="--since=@$since"`,
     `if [ -n "$id" ]; then journalctl -o json --no-pager -n ${n} $o _SYSTEMD_INVOCATION_ID=$id + INVOCATION_ID=$id 2>/dev/null`,
     `else journalctl -u ${UNIT} -o json --no-pager -n ${n} $o 2>/dev/null; fi`,
-    `journalctl _PID=1 -o json --no-pager -n 3000 --since=@$((m - 2)) 2>/dev/null | grep -F '${UNIT}' | grep -E '${UNIT_RE}:[0-9]+:' | tail -n 100`,
+    unitComplaintsScript('json', 100),
     `[ -n "$id" ] || journalctl _PID=1 -o json --no-pager -n 3000 $o 2>/dev/null | grep -F '${UNIT}' | grep -vE '${UNIT_RE}:[0-9]+:' | tail -n 200`,
     'true',
   ].join('\n');

@@ -139,6 +139,21 @@ describe('a peer refused earlier and connected now is history', () => {
     // Nothing known now: the journal's word.
     expect(judgeNow(endedInJournal, () => undefined)).toMatchObject({ severity: 'info' });
   });
+
+  it('a peer answering now ends only what its return ends: late heartbeats to it are still a slow disk', () => {
+    const late = journal(`
+      Dec 07 16:50:46 controller-0 etcd[22018]: failed to send out heartbeat on time (exceeded the 100ms timeout for 1.001830205s, to 6217f31c7297113d)
+      Dec 07 16:50:58 controller-0 etcd[22018]: failed to send out heartbeat on time (exceeded the 100ms timeout for 1.095808903s, to 6217f31c7297113d)
+      Dec 07 16:51:06 controller-0 etcd[22018]: failed to send out heartbeat on time (exceeded the 100ms timeout for 1.084369053s, to 4a6f474674839a76)
+    `);
+    const f = diagnose(late, { history: 'live' }).findings.find((x) => x.id === 'DISK-03')!;
+    expect(f.facts.peers).toBe('6217f31c7297113d, 4a6f474674839a76');
+    const judged = judgeNow(f, (id) => `controller-0 connects to peer ${id}`);
+    expect(judged.severity).toBe(f.severity);
+    expect(judged.severity).not.toBe('info');
+    expect(judged.title).toBe(f.title);
+    expect(judged.resolved).toBeUndefined();
+  });
 });
 
 const inv = validateInventory('nodes:\n' + [0, 1, 2].map((i) => `  - name: controller-${i}\n    address: 10.240.0.${10 + i}\n`).join(''), { file: '/i.yaml' }).inventory!;

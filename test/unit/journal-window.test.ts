@@ -70,7 +70,8 @@ const STUBS: Record<string, string> = {
     'exit 0',
     '',
   ].join('\n'),
-  stat: '#!/bin/sh\necho "$STUB_MTIME"\n',
+  // The unit file's change time: to the nanosecond for `%.9Z`, whole seconds otherwise.
+  stat: '#!/bin/sh\ncase "$*" in *%.9Z*) echo "$STUB_CHANGED" ;; *) echo "${STUB_CHANGED%.*}" ;; esac\n',
 };
 
 interface Entry {
@@ -126,7 +127,7 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function run(entries: Entry[], env: { active: string; invocation?: string }, opts: { sinceSeconds?: number } = {}): { out: string; calls: string[] } {
+function run(entries: Entry[], env: { active: string; invocation?: string; changed?: string }, opts: { sinceSeconds?: number } = {}): { out: string; calls: string[] } {
   writeFileSync(path.join(dir, 'journal.jsonl'), entries.map(jsonLine).join('\n') + '\n');
   const r = spawnSync('sh', ['-c', journalScript(opts)], {
     encoding: 'utf8',
@@ -137,7 +138,7 @@ function run(entries: Entry[], env: { active: string; invocation?: string }, opt
       STUB_ACTIVE: env.active,
       STUB_INVOCATION: env.invocation ?? '',
       STUB_START: String(START),
-      STUB_MTIME: String(MTIME),
+      STUB_CHANGED: env.changed ?? String(MTIME),
     },
   });
   expect(r.status, r.stderr).toBe(0);
@@ -198,8 +199,20 @@ describe('journalScript: the window of etcd journal verify/doctor judge', () => 
   it("still reads PID 1's complaints about the unit file since it changed", () => {
     const complaint = systemd(at(MTIME + 1), "/etc/systemd/system/etcd.service:8: Missing '=', ignoring line.");
     const { out, calls } = run([complaint, ...RESTART], { active: 'active', invocation: CUR });
-    expect(journalctlCalls(calls)).toContainEqual(expect.stringMatching(new RegExp(`^journalctl _PID=1 .*--since=@${MTIME - 2}\\b`)));
+    expect(journalctlCalls(calls)).toContainEqual(expect.stringMatching(new RegExp(`^journalctl _PID=1 .*--since=@${MTIME}\\b`)));
     expect(idsOf(out)).toContain('SD-01');
+  });
+
+  it('a bad unit put back within the same second: its complaints are about the file it replaced, not this one', () => {
+    // up shipped a bad unit (systemd complained at the reload, .2 s into the second) and put the previous one back
+    // with mv .5 s later: the file's change time is then, its mtime the old one's.
+    const complaint = systemd(at(MTIME + 0.2), "/etc/systemd/system/etcd.service:8: Missing '=', ignoring line.");
+    const { out, calls } = run([complaint, ...RESTART], { active: 'active', invocation: CUR, changed: `${MTIME}.700000000` });
+    expect(journalctlCalls(calls)).toContainEqual(expect.stringMatching(new RegExp(`^journalctl _PID=1 .*--since=@${MTIME}\\.700000000\\b`)));
+    expect(idsOf(out)).not.toContain('SD-01');
+    // The same complaint after the file changed (its own daemon-reload) is about it.
+    const later = systemd(at(MTIME + 0.9), "/etc/systemd/system/etcd.service:8: Missing '=', ignoring line.");
+    expect(idsOf(run([later, ...RESTART], { active: 'active', invocation: CUR, changed: `${MTIME}.700000000` }).out)).toContain('SD-01');
   });
 });
 

@@ -47,7 +47,14 @@ const urls = (u: string[]): string => orDash(u.join(','));
  */
 export function memberLines(members: MemberInfo[], status: EndpointStatus[], opts: { inv: Inventory; leader?: string }): MemberLine[] {
   const leader = opts.leader ?? status.find((s) => s.leader && s.leader !== '0')?.leader;
-  return members.map((m) => {
+  // In the inventory's order, as every other report lists nodes (etcd lists members by ID); members the inventory
+  // does not name come last, in etcd's order.
+  const rank = (m: MemberInfo): number => {
+    const node = nodeOfMember(opts.inv, m);
+    return node ? opts.inv.nodes.indexOf(node) : opts.inv.nodes.length;
+  };
+  const ordered = members.map((m, i) => ({ m, i })).sort((a, b) => rank(a.m) - rank(b.m) || a.i - b.i).map((x) => x.m);
+  return ordered.map((m) => {
     const version = status.find((s) => s.memberId === m.id)?.version;
     const node = nodeOfMember(opts.inv, m)?.name;
     return {

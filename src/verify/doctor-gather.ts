@@ -117,10 +117,14 @@ export async function gatherDoctorFacts(inv: Inventory, hosts: Host[], opts: Gat
     const samples: DoctorFacts['statusSamples'] = [];
     const probe = await probeP;
     if (!probe) return samples;
-    for (let i = 0; i < samplesWanted; i++) {
+    // An endpoint that did not answer the first time is not asked again: a stopped member costs etcdctl's whole
+    // timeout each time, and only the members that answer can show a term climbing.
+    let endpoints = inv.nodes.map((n) => clientUrl(n));
+    for (let i = 0; i < samplesWanted && endpoints.length; i++) {
       if (i) await new Promise((r) => setTimeout(r, gap));
-      const st = await Promise.all(inv.nodes.map((n) => statusOf(probe, clientUrl(n))));
-      samples.push({ at: new Date(), status: st.flatMap((s) => (s.status ? [s.status] : [])) });
+      const st = (await Promise.all(endpoints.map((e) => statusOf(probe, e)))).flatMap((s) => (s.status ? [s.status] : []));
+      samples.push({ at: new Date(), status: st });
+      endpoints = endpoints.filter((e) => st.some((s) => s.endpoint === e));
     }
     return samples;
   })();

@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import path from 'node:path';
+import http from 'node:http';
+import type { Socket } from 'node:net';
 import tls from 'node:tls';
-import type { Duplex } from 'node:stream';
+import { Duplex } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { PKI_FILES } from '../pki/files.js';
 import { REMOTE_PATHS } from '../render/paths.js';
@@ -333,81 +335,106 @@ export function etcdLatencies(text: string | Samples): EtcdLatencies {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// HTTP/1.1 responses (pure)
+// HTTP: node:http over a stream hardway opens itself (an SSH-forwarded channel, or TLS over one)
 
 export interface HttpResponse {
   status: number;
   statusText: string;
   /** Lower-case names; repeated headers joined with ', '. */
   headers: Record<string, string>;
-  /** Decoded: chunked transfer-encoding removed, gzip content-encoding inflated. */
+  /** Decoded: chunked transfer-encoding removed (node:http), gzip content-encoding inflated. */
   body: Buffer;
 }
 
-/** Decodes a chunked transfer-encoded body; throws when it is cut short or malformed. */
-export function decodeChunked(data: Buffer): Buffer {
-  const parts: Buffer[] = [];
-  let pos = 0;
-  for (;;) {
-    const eol = data.indexOf('\r\n', pos);
-    if (eol < 0) throw new Error('chunked body cut short (no chunk size line)');
-    const sizeText = data.subarray(pos, eol).toString('latin1').split(';')[0]!.trim();
-    if (!/^[0-9a-fA-F]+$/.test(sizeText)) throw new Error(`bad chunk size '${sizeText.slice(0, 20)}'`);
-    const size = parseInt(sizeText, 16);
-    pos = eol + 2;
-    if (size === 0) return Buffer.concat(parts); // trailers, if any, are ignored
-    if (pos + size + 2 > data.length) throw new Error('chunked body cut short (incomplete chunk)');
-    parts.push(data.subarray(pos, pos + size));
-    pos += size;
-    if (data[pos] !== 0x0d || data[pos + 1] !== 0x0a) throw new Error('bad chunk terminator');
-    pos += 2;
-  }
+export interface GetOptions {
+  /** The whole exchange, from the stream being there to the last byte (default 15 s): the figure errors give. */
+  timeoutMs?: number;
+  /** When it ends (ms since the epoch), if part of `timeoutMs` went before (opening the stream). */
+  deadline?: number;
+  /** A larger body is an error (default 64 MiB). */
+  maxBytes?: number;
+  /** Said in every error: the node and the URL. */
+  where: string;
 }
 
-/** Parses a whole HTTP/1.x response as read until the server closed the connection. Skips 1xx responses. */
-export function parseHttpResponse(raw: Buffer): HttpResponse {
-  let rest = raw;
-  for (;;) {
-    let headEnd = rest.indexOf('\r\n\r\n');
-    let sepLen = 4;
-    if (headEnd < 0) {
-      headEnd = rest.indexOf('\n\n');
-      sepLen = 2;
-    }
-    if (headEnd < 0) throw new Error(rest.length === 0 ? 'empty HTTP response' : 'HTTP response cut short (no end of headers)');
-    const head = rest.subarray(0, headEnd).toString('latin1').split(/\r?\n/);
-    const statusLine = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(head[0] ?? '');
-    if (!statusLine) throw new Error(`not an HTTP response: '${(head[0] ?? '').slice(0, 60)}'`);
-    const status = Number(statusLine[1]);
-    const headers: Record<string, string> = {};
-    for (const h of head.slice(1)) {
-      const c = h.indexOf(':');
-      if (c <= 0) continue;
-      const k = h.slice(0, c).trim().toLowerCase();
-      const v = h.slice(c + 1).trim();
-      headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
-    }
-    let body = rest.subarray(headEnd + sepLen);
-    if (status >= 100 && status < 200) {
-      rest = body;
-      continue;
-    }
-    if (/\bchunked\b/i.test(headers['transfer-encoding'] ?? '')) body = decodeChunked(body);
-    else if (headers['content-length'] !== undefined) {
-      const len = Number(headers['content-length']);
-      if (!Number.isInteger(len) || len < 0) throw new Error(`bad Content-Length '${headers['content-length']}'`);
-      if (body.length < len) throw new Error(`HTTP body cut short (${body.length} of ${len} bytes)`);
-      body = body.subarray(0, len);
-    }
-    if (/\bgzip\b/i.test(headers['content-encoding'] ?? '')) body = gunzipSync(body);
-    return { status, statusText: statusLine[2] ?? '', headers, body: Buffer.from(body) };
-  }
+/**
+ * GET `urlPath` with node:http on a stream that is already connected (`createConnection` hands it over): the SSH
+ * channel for plain HTTP, a TLS socket over it for HTTPS. node:http does the protocol (status line, headers,
+ * chunked bodies); this adds the size cap, the timeout and the error messages. The stream is destroyed at the end.
+ */
+export function httpGetOver(stream: Duplex, host: string, port: number, urlPath: string, opts: GetOptions): Promise<HttpResponse> {
+  const timeoutMs = opts.timeoutMs ?? 15_000;
+  const maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
+  return new Promise<HttpResponse>((resolve, reject) => {
+    let settled = false;
+    const finish = (e: Error | undefined, res?: HttpResponse): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      stream.destroy();
+      if (e) reject(e);
+      else resolve(res!);
+    };
+    const wait = opts.deadline !== undefined ? Math.max(1, opts.deadline - Date.now()) : timeoutMs;
+    const timer = setTimeout(() => finish(new Error(`${opts.where}: no complete response within ${timeoutMs} ms`)), wait);
+    const req = http.request(
+      {
+        host,
+        port,
+        path: urlPath,
+        method: 'GET',
+        // The Host header as a browser would send it (brackets around an IPv6 address).
+        headers: { Host: `${isIP(host) === 6 ? `[${host}]` : host}:${port}`, 'User-Agent': 'hardway', Accept: 'text/plain' },
+        createConnection: () => stream as unknown as Socket,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (d: Buffer) => {
+          size += d.length;
+          if (size > maxBytes) return finish(new Error(`${opts.where}: response larger than ${maxBytes} bytes`));
+          chunks.push(d);
+        });
+        res.on('end', () => {
+          let body = Buffer.concat(chunks);
+          try {
+            if (/\bgzip\b/i.test(String(res.headers['content-encoding'] ?? ''))) body = gunzipSync(body);
+          } catch (e) {
+            return finish(new Error(`${opts.where}: ${(e as Error).message}`));
+          }
+          const headers: Record<string, string> = {};
+          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+          finish(undefined, { status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers, body });
+        });
+        res.on('aborted', () => finish(new Error(`${opts.where}: response cut short`)));
+        res.on('error', (e) => finish(new Error(`${opts.where}: ${e.message}`)));
+      },
+    );
+    req.on('error', (e) => finish(new Error(`${opts.where}: ${e.message}`)));
+    req.end();
+  });
 }
 
-/** The request sent for /metrics: HTTP/1.1, the connection closed after the response. */
-export function metricsRequest(host: string, port: number, urlPath = '/metrics'): string {
-  const h = isIP(host) === 6 ? `[${host}]` : host;
-  return `GET ${urlPath} HTTP/1.1\r\nHost: ${h}:${port}\r\nUser-Agent: hardway\r\nAccept: text/plain\r\nConnection: close\r\n\r\n`;
+/**
+ * A whole HTTP/1.x response as bytes (what `openssl s_client` printed on a node that cannot forward), read by
+ * node:http's own parser: the bytes are played to it as the server's side of a connection.
+ */
+export async function parseHttpResponse(raw: Buffer, where = 'response'): Promise<HttpResponse> {
+  if (raw.length === 0) throw new Error(`${where}: empty HTTP response`);
+  const server = new Duplex({
+    read() {},
+    write(_chunk, _enc, done) {
+      // The request goes nowhere; the recorded response follows it, then the end of the connection.
+      if (!played) {
+        played = true;
+        this.push(raw);
+        this.push(null);
+      }
+      done();
+    },
+  });
+  let played = false;
+  return httpGetOver(server, 'localhost', 80, '/metrics', { where });
 }
 
 /** The body of a 200 response as text; any other status is an error that quotes the start of the body. */
@@ -417,6 +444,12 @@ export function metricsBody(res: HttpResponse, where: string): string {
     throw new Error(`${where}: HTTP ${res.status} ${res.statusText}${snippet ? `: ${snippet}` : ''}`);
   }
   return res.body.toString('utf8');
+}
+
+/** The request openssl sends for /metrics on a node that cannot forward: HTTP/1.1, closed after the response. */
+export function metricsRequest(host: string, port: number, urlPath = '/metrics'): string {
+  const h = isIP(host) === 6 ? `[${host}]` : host;
+  return `GET ${urlPath} HTTP/1.1\r\nHost: ${h}:${port}\r\nUser-Agent: hardway\r\nAccept: text/plain\r\nConnection: close\r\n\r\n`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -446,8 +479,9 @@ export interface ReadMetricsOptions {
 
 /**
  * Reads https://host:port/metrics through the SSH connection: `remote.forward` opens a TCP stream from the node to
- * host:port, and the TLS handshake runs here with the local PKI files, so the node needs no HTTP client. The
- * server's certificate is checked against `ca` and must name `host` (etcd's certificate carries every node IP).
+ * host:port, the TLS handshake runs here with the local PKI files and node:http speaks over it, so the node needs no
+ * HTTP client. The server's certificate is checked against `ca` and must name `host` (etcd's certificate carries
+ * every node IP).
  */
 export async function readMetricsViaForward(
   remote: Remote,
@@ -460,34 +494,34 @@ export async function readMetricsViaForward(
   if (!remote.forward) throw new Error(`${remote.name}: this connection cannot forward TCP streams`);
   const where = `${remote.name}: ${tlsFiles ? 'https' : 'http'}://${isIP(host) === 6 ? `[${host}]` : host}:${port}/metrics`;
   const timeoutMs = opts.timeoutMs ?? 15_000;
-  const maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
-
-  let stream: NodeJS.ReadWriteStream | undefined;
-  let finished = false;
+  const started = Date.now();
+  const late = (): Error => new Error(`${where}: no complete response within ${timeoutMs} ms`);
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${where}: no complete response within ${timeoutMs} ms`)), timeoutMs);
+  let timedOut = false;
+  const opening = remote.forward(host, port).catch((e: Error) => {
+    throw new Error(`${where}: cannot open a forwarded connection: ${e.message}`);
   });
-  const exchange = async (): Promise<Buffer> => {
-    try {
-      stream = await remote.forward!(host, port);
-    } catch (e) {
-      throw new Error(`${where}: cannot open a forwarded connection: ${(e as Error).message}`);
-    }
-    if (finished) {
-      // The timeout won while the channel was opening: close it, nobody reads it.
-      (stream as { destroy?: () => void }).destroy?.();
-      throw new Error(`${where}: no complete response within ${timeoutMs} ms`);
-    }
-    return await new Promise<Buffer>((resolve, reject) => {
-      if (!tlsFiles) {
-        const plain = stream as unknown as Duplex;
-        collect(plain, resolve, reject);
-        plain.write(metricsRequest(host, port));
-        return;
-      }
-      const socket = tls.connect({
-        socket: stream as unknown as Duplex,
+  let channel: Duplex;
+  try {
+    channel = (await Promise.race([
+      opening,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          timedOut = true;
+          reject(late());
+        }, timeoutMs);
+      }),
+    ])) as unknown as Duplex;
+  } catch (e) {
+    // The timeout won while the channel was opening: close it when it comes, nobody reads it.
+    if (timedOut) void opening.then((c) => (c as unknown as Duplex).destroy(), () => {});
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+  const stream: Duplex = tlsFiles
+    ? tls.connect({
+        socket: channel,
         // `host` is what the certificate must name; SNI is only sent for DNS names (RFC 6066 forbids IPs).
         host,
         ...(isIP(host) ? {} : { servername: host }),
@@ -495,44 +529,11 @@ export async function readMetricsViaForward(
         cert: tlsFiles.cert,
         key: tlsFiles.key,
         ALPNProtocols: ['http/1.1'],
-      });
-      stream = socket;
-      collect(socket, resolve, reject);
-      // write, not end: a half-closed connection makes Go's HTTP server cancel the request.
-      socket.on('secureConnect', () => socket.write(metricsRequest(host, port)));
-    });
-  };
-  /** The whole response, up to maxBytes. */
-  function collect(socket: Duplex, resolve: (b: Buffer) => void, reject: (e: Error) => void): void {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    socket.on('data', (d: Buffer) => {
-      size += d.length;
-      if (size > maxBytes) {
-        socket.destroy();
-        reject(new Error(`${where}: response larger than ${maxBytes} bytes`));
-        return;
-      }
-      chunks.push(d);
-    });
-    socket.on('end', () => resolve(Buffer.concat(chunks)));
-    socket.on('close', () => resolve(Buffer.concat(chunks)));
-    socket.on('error', (e) => reject(new Error(`${where}: ${e.message}`)));
-  }
-  try {
-    const raw = await Promise.race([exchange(), timeout]);
-    let res: HttpResponse;
-    try {
-      res = parseHttpResponse(raw);
-    } catch (e) {
-      throw new Error(`${where}: ${(e as Error).message}`);
-    }
-    return metricsBody(res, where);
-  } finally {
-    finished = true;
-    clearTimeout(timer);
-    (stream as { destroy?: () => void } | undefined)?.destroy?.();
-  }
+      })
+    : channel;
+  stream.on('close', () => channel.destroy());
+  const res = await httpGetOver(stream, host, port, '/metrics', { where, timeoutMs, deadline: started + timeoutMs, ...(opts.maxBytes ? { maxBytes: opts.maxBytes } : {}) });
+  return metricsBody(res, where);
 }
 
 /** Paths of the client cert, key and CA on the node. */
@@ -583,20 +584,12 @@ export function metricsFetchScript(clientUrl: string, paths: RemoteTlsPaths = DE
 }
 
 /** The metrics text from metricsFetchScript's output. */
-export function parseFetchOutput(stdout: string, where: string): string {
+export async function parseFetchOutput(stdout: string, where: string): Promise<string> {
   const nl = stdout.indexOf('\n');
   const first = nl < 0 ? stdout : stdout.slice(0, nl);
   const rest = nl < 0 ? '' : stdout.slice(nl + 1);
   if (first === `${FETCH_MARK} body`) return rest;
-  if (first === `${FETCH_MARK} raw`) {
-    let res: HttpResponse;
-    try {
-      res = parseHttpResponse(Buffer.from(rest, 'utf8'));
-    } catch (e) {
-      throw new Error(`${where}: ${(e as Error).message}`);
-    }
-    return metricsBody(res, where);
-  }
+  if (first === `${FETCH_MARK} raw`) return metricsBody(await parseHttpResponse(Buffer.from(rest, 'utf8'), where), where);
   throw new Error(`${where}: unexpected output from the fetch script: '${first.slice(0, 80)}'`);
 }
 

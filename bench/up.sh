@@ -114,13 +114,13 @@ import { main } from '$ROOT/dist/cli.js';
 process.exitCode = await main(process.argv);
 EOF
 
-# hardway up; its stdout and stderr (listr progress, messages, the final tables), each line timestamped, to <log>.err.
+# hardway up; its stdout and stderr (per-node progress, the HARDWAY_DEBUG step trace, messages, the final tables), each line timestamped, to <log>.err.
 hardway_up() { # log [tsc]
   local -a cmd=("${HW[@]}")
   [[ ${2:-} == tsc ]] && cmd=(node "$TSC_UP")
   local t0=$EPOCHREALTIME rc
   set +o pipefail
-  { "${cmd[@]}" up -i "$INV" 2>&1 | ts >"$1.err"; rc=${PIPESTATUS[0]}; }
+  { HARDWAY_DEBUG=1 "${cmd[@]}" up -i "$INV" 2>&1 | ts >"$1.err"; rc=${PIPESTATUS[0]}; }
   set -o pipefail
   local t1=$EPOCHREALTIME
   echo "$t0 START" >>"$1.err"
@@ -228,17 +228,18 @@ verdict() { awk -v v="$1" -v t="$2" 'BEGIN { if (v == "-") print "n/a"; else pri
 
 med() { sort -n | awk '{ v[NR] = $1 } END { if (NR) printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; else printf "-" }'; }
 
-# Phases of hardway's runs, from the timestamped output lines (listr's simple renderer and up's own messages):
-# `pki: …` (first line: the CLI has started), `❯ node` (connected, observed, planned: phase 1 begins),
-# `› wrote …` (an upload done), `✔ node: …` (a node's files, daemon-reload and enable done), `started etcd …`
-# (every `start --no-block` returned), the last line (the final tables; the process exits right after).
+# Phases of hardway's runs, from the timestamped output lines (per-node progress off a terminal, HARDWAY_DEBUG's step
+# trace and up's own messages): `pki: …` (first line: the CLI has started), `debug: … step write files and enable`
+# (connected, observed, planned: phase 1 begins), `<node>: wrote …` (an upload done), `<node>: N change(s)` (a node's
+# files, daemon-reload and enable done), `started etcd …` (every `start --no-block` returned), the last line (the
+# final tables; the process exits right after).
 marks() { # file -> "startup prep upload reload start wait until_started total"
   awk '
     $2 == "START" { t0 = $1; next }
     $2 == "pki:" && !pki { pki = $1 }
-    $2 == "❯" && !con { con = $1 }
-    $2 == "›" && $3 == "wrote" { wrote = $1 }
-    $2 == "✔" { ok = $1 }
+    $2 == "debug:" && $5 == "step" && $6 == "write" && !con { con = $1 }
+    $2 ~ /^controller-[0-9]+:$/ && $3 == "wrote" { wrote = $1 }
+    $2 ~ /^controller-[0-9]+:$/ && ($4 == "change(s)" || $3 == "files") { ok = $1 }
     $2 == "started" { st = $1 }
     { last = $1 }
     END {

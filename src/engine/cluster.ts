@@ -1,5 +1,5 @@
 import type { Inventory } from '../inventory/types.js';
-import type { Remote } from '../ssh/remote.js';
+import type { ExecResult, Remote } from '../ssh/remote.js';
 import { endpointsOf, etcdctlCommand, parseMemberList, type MemberInfo } from '../verify/etcdctl.js';
 import { usable, type Host } from './hosts.js';
 
@@ -35,16 +35,26 @@ export function etcdctlReason(r: { stderr: string; code: number | null; timedOut
   return r.stderr.split('\n').filter((l) => l.trim() && !l.startsWith('{')).pop()?.trim() ?? `exit ${r.code}`;
 }
 
-export async function askCluster(inv: Inventory, hosts: Host[], opts: { isActive: (h: Host) => boolean; anyHost?: boolean }): Promise<AskResult> {
+/** The question askCluster asks each host, on its own: a flow may ask it early and hand the answer over (`asked`). */
+export function askMembers(inv: Inventory, h: Host & { remote: Remote }): Promise<ExecResult> {
+  return h.remote.run(etcdctlCommand(endpointsOf(inv.nodes), ['member', 'list', '-w', 'json'], { timeoutS: ASK_TIMEOUT_S }), {
+    timeoutMs: (ASK_TIMEOUT_S + 10) * 1000,
+  });
+}
+
+export async function askCluster(
+  inv: Inventory,
+  hosts: Host[],
+  opts: { isActive: (h: Host) => boolean; anyHost?: boolean; asked?: ReadonlyMap<Host, Promise<ExecResult>> },
+): Promise<AskResult> {
   const reachable = hosts.filter(usable);
   const active = reachable.filter(opts.isActive);
   const candidates = opts.anyHost ? [...active, ...reachable.filter((h) => !opts.isActive(h))] : active;
   let unanswered: string | undefined;
   let reason: string | undefined;
   for (const h of candidates) {
-    const r = await h.remote.run(etcdctlCommand(endpointsOf(inv.nodes), ['member', 'list', '-w', 'json'], { timeoutS: ASK_TIMEOUT_S }), {
-      timeoutMs: (ASK_TIMEOUT_S + 10) * 1000,
-    });
+    // A host already asked (while the nodes were observed) is not asked again: its answer is awaited.
+    const r = await (opts.asked?.get(h) ?? askMembers(inv, h));
     if (r.code === 0) {
       const list = parseMemberList(r.stdout);
       return { answer: { asker: h, ...list } };

@@ -42,10 +42,27 @@ export function askMembers(inv: Inventory, h: Host & { remote: Remote }): Promis
   });
 }
 
+/** What was asked of which host: askCluster records its questions there and awaits an answer already under way. */
+export type Asked = Map<Host, Promise<ExecResult>>;
+
+/**
+ * `member list` started on the first host reached, before the flow knows whether its etcd runs, so that asking the
+ * cluster overlaps observing the nodes. askCluster takes the answer when that host is one it asks (a host whose
+ * etcd runs is asked first, in inventory order); otherwise it is never read.
+ */
+export function askFirstHost(inv: Inventory, hosts: Host[]): { asked: Asked; first?: Host & { remote: Remote } } {
+  const first = hosts.find(usable);
+  if (!first) return { asked: new Map() };
+  const members = askMembers(inv, first);
+  // Unread when its host is not asked, or the flow stops first: never an unhandled rejection.
+  members.catch(() => {});
+  return { asked: new Map([[first as Host, members]]), first };
+}
+
 export async function askCluster(
   inv: Inventory,
   hosts: Host[],
-  opts: { isActive: (h: Host) => boolean; anyHost?: boolean; asked?: ReadonlyMap<Host, Promise<ExecResult>> },
+  opts: { isActive: (h: Host) => boolean; anyHost?: boolean; asked?: Asked },
 ): Promise<AskResult> {
   const reachable = hosts.filter(usable);
   const active = reachable.filter(opts.isActive);
@@ -53,8 +70,10 @@ export async function askCluster(
   let unanswered: string | undefined;
   let reason: string | undefined;
   for (const h of candidates) {
-    // A host already asked (while the nodes were observed) is not asked again: its answer is awaited.
-    const r = await (opts.asked?.get(h) ?? askMembers(inv, h));
+    // A host already asked (early, or by another part of the same flow) is not asked again: its answer is awaited.
+    const asking = opts.asked?.get(h) ?? askMembers(inv, h);
+    opts.asked?.set(h, asking);
+    const r = await asking;
     if (r.code === 0) {
       const list = parseMemberList(r.stdout);
       return { answer: { asker: h, ...list } };

@@ -2,12 +2,12 @@ import { OperationError } from '../errors.js';
 import { peerUrl, quorum } from '../inventory/derive.js';
 import type { NodeSpec } from '../inventory/types.js';
 import { warn } from '../output.js';
-import { askCluster, askMembers, type ClusterAnswer } from '../engine/cluster.js';
+import { askCluster, askFirstHost, type Asked, type ClusterAnswer } from '../engine/cluster.js';
 import { connectStep, eachHost, failHost, usable, type Host, type HostsRun } from '../engine/hosts.js';
 import { eachHostListed } from '../engine/progress.js';
 import { step, type Step } from '../engine/runner.js';
 import { REMOTE_PATHS } from '../render/paths.js';
-import { shq, type ExecResult, type Remote } from '../ssh/remote.js';
+import { shq, type Remote } from '../ssh/remote.js';
 import { binaryDiffLines, certDiffLines, keyDiffLines } from './file-diff.js';
 import { endpointsOf, etcdctlCommand, type EndpointHealth, type EndpointStatus } from '../verify/etcdctl.js';
 import { applyFiles, must, observeNode, retry, systemdStep } from './apply.js';
@@ -75,8 +75,8 @@ export interface UpRun extends HostsRun {
 
 export interface EarlyAsk {
   host: Host & { remote: Remote };
-  /** `member list`, as askCluster asks it. */
-  members: Promise<ExecResult>;
+  /** `member list` through `host`, as askCluster asks it. */
+  asked: Asked;
   /** Once the members answered (`up` only): every endpoint's health and status, what the final table shows. */
   answers: Promise<{ health: EndpointHealth[]; status: EndpointStatus[] } | undefined>;
 }
@@ -139,9 +139,9 @@ function nodeArtifacts(r: UpRun, h: Host): Artifacts {
  * instead of asking again. Nothing waits here; an answer no step takes is left unread.
  */
 const askEarly = step<UpRun>('ask the cluster early', async (r) => {
-  const host = r.hosts.find(usable);
+  const { asked, first: host } = askFirstHost(r.inv, r.hosts);
   if (!host) return;
-  const members = askMembers(r.inv, host);
+  const members = asked.get(host)!;
   const answers = r.opts.dryRun
     ? Promise.resolve(undefined)
     : members.then(async (m) => {
@@ -150,15 +150,12 @@ const askEarly = step<UpRun>('ask the cluster early', async (r) => {
         return { health, status };
       });
   // Unread when its node's etcd is not running, or the run stops first: never an unhandled rejection.
-  members.catch(() => {});
-  answers.catch(() => {});
-  r.early = { host, members, answers: answers.catch(() => undefined) };
+  r.early = { host, asked, answers: answers.catch(() => undefined) };
 });
 
 /** A running member knows the truth about membership: ask it once, for every node's plan. */
 const ask = step<UpRun>('ask the running cluster', async (r) => {
-  const asked = new Map(r.early ? [[r.early.host as Host, r.early.members]] : []);
-  const { answer, unanswered } = await askCluster(r.inv, r.hosts, { isActive: (h) => h.observed?.unit.active === 'active', asked });
+  const { answer, unanswered } = await askCluster(r.inv, r.hosts, { isActive: (h) => h.observed?.unit.active === 'active', asked: r.early?.asked ?? new Map() });
   if (answer) r.live = answer;
   else r.offline = offlineView(r.inv, r.hosts.flatMap((h) => (h.observed ? [{ node: h.node, have: h.observed }] : [])), unanswered);
 });

@@ -394,11 +394,19 @@ async function writeJoiningUnit(r: UpRun, h: Host & { remote: Remote }, asker: R
   h.outcome.done.push(`wrote ${REMOTE_PATHS.unit} (--initial-cluster of the ${members.length} members it joins)`);
 }
 
+/**
+ * A member systemd keeps restarting (its unit `activating`: etcd failed, e.g. for a missing certificate) that got its
+ * files comes back by itself on its next restart, with no restart of ours: waited for as a started one is.
+ */
+const looping = (h: Host) => h.plan!.running && h.observed?.unit.active === 'activating' && !h.plan!.restart && !h.plan!.rejoin && h.outcome.done.length > 0;
+
 const awaitStarted = step<UpRun>('wait for the started members', async (r) => {
   const started = selectedUsable(r).filter((h) => h.plan!.start && !h.plan!.rejoin);
+  const recovering = selectedUsable(r).filter(looping);
   const probe = probeOf(r);
-  if (!started.length || !probe) return;
-  r.log(`started etcd on ${started.map((h) => h.node.name).join(', ')}; waiting for the cluster to be healthy`);
+  if (!(started.length || recovering.length) || !probe) return;
+  if (started.length) r.log(`started etcd on ${started.map((h) => h.node.name).join(', ')}; waiting for the cluster to be healthy`);
+  if (recovering.length) r.log(`etcd on ${recovering.map((h) => h.node.name).join(', ')} was failing and restarts by itself with its files in place; waiting for the cluster to be healthy`);
   // Reported per node at the end (the health table says which); 'hardway doctor' explains why.
   await waitFor(r, probe, selectedUsable(r).map((h) => h.node)).catch((e: Error) => r.log(`${e.message}\nrun 'hardway doctor' to find out why`));
 });

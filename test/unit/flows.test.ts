@@ -332,6 +332,19 @@ describe('planning over scripted nodes', () => {
     expect(run.hosts.map((h) => h.outcome.status)).toEqual(['ok', 'ok', 'ok']);
   });
 
+  it('waits for a member systemd keeps restarting once it has its files, as for one it started; not for a running one', async () => {
+    const { remotes, log } = lab();
+    const lines: string[] = [];
+    const run = { ...runOf(remotes, inv.nodes.map((n) => memberPlan(n.name))), log: (l: string) => void lines.push(l) };
+    run.hosts.forEach((h, i) => (h.observed = i === 1 ? { ...member(1), unit: { ...member(1).unit, active: 'activating', mainPid: 0 } } : member(i)));
+    await runSteps(run, [upStep.awaitStarted]);
+    expect(commands(log, /endpoint health/)).toEqual([]);
+    run.hosts[1]!.outcome.done.push('wrote /etc/etcd/kubernetes.pem (missing)');
+    await runSteps(run, [upStep.awaitStarted]);
+    expect(commands(log, /endpoint health/)).toEqual(['controller-0']);
+    expect(lines).toEqual(['etcd on controller-1 was failing and restarts by itself with its files in place; waiting for the cluster to be healthy']);
+  });
+
   it('asks the first running node as before when the node asked early does not run etcd, and then asks again at the end', async () => {
     const { remotes, log } = lab();
     const run = runOf(remotes, []);

@@ -212,7 +212,16 @@ class Ssh2Remote implements Remote {
   async run(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     const release = await this.commands.take();
     try {
-      return await this.runNow(command, opts);
+      // sshd frees a session only once it has reaped its command, a moment after the channel closed: a refused
+      // channel (its command never ran) is asked for again, a few times, before it is an error.
+      for (let pauseMs = 25; ; pauseMs *= 2) {
+        try {
+          return await this.runNow(command, opts);
+        } catch (e) {
+          if (!(e instanceof ChannelRefused) || pauseMs > 800 || !this.ssh.connection) throw e;
+          await new Promise((r) => setTimeout(r, pauseMs));
+        }
+      }
     } finally {
       release();
     }

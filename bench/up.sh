@@ -2,6 +2,11 @@
 # Benchmark (not a test) of `hardway up` against plain OpenSSH doing the same steps. See bench/up.md.
 #
 #   npm run build && bash bench/up.sh            # as root, Linux; about 3.5-4 minutes
+#   npm run build && bash bench/up.sh noop       # only `up` with nothing to do and `verify`, 3 nodes; ~2 minutes
+#
+# `noop` times, on one healthy 3-node cluster and alternating every round: `hardway up` with nothing to do and
+# `hardway verify`, the same from OLD=<git revision> (built into a temp dir; unset: not timed), and their plain
+# OpenSSH equivalents, NOOP_ROUNDS rounds.
 #
 # Knobs (environment): ROUNDS (cold rounds, 3 nodes, default 5), NOOP_ROUNDS (default ROUNDS),
 # ROUNDS7 (cold rounds, 7 nodes, default 3; 0 skips the 7-node lab), MUX (1 = also time OpenSSH with
@@ -23,8 +28,12 @@ POLL=${POLL:-0.5}
 KEEP_LAB=${KEEP_LAB:-0}
 
 # The bench's own labs. Never hwlab0/.hardway/lab (the shared lab) nor hwlab9//tmp/mylab.
-LAB3=/tmp/benchlab BR3=hwlab7 NET3=10.240.7.0/24
+# LAB3/BR3/NET3 may be given (e.g. a lab of your own that is already up: `lab up` on it is then a no-op).
+LAB3=${LAB3:-/tmp/benchlab} BR3=${BR3:-hwlab7} NET3=${NET3:-10.240.7.0/24}
 LAB7=/tmp/benchlab7 BR7=hwlab6 NET7=10.240.6.0/24
+MODE=${1:-all}
+[[ $MODE == all || $MODE == noop ]] || { echo "usage: bash bench/up.sh [noop]" >&2; exit 2; }
+OLD=${OLD-}
 
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 bench_init up 'nodes,kind,round,seconds,load1'
@@ -114,13 +123,13 @@ import { main } from '$ROOT/dist/cli.js';
 process.exitCode = await main(process.argv);
 EOF
 
-# hardway up; its stdout and stderr (listr progress, messages, the final tables), each line timestamped, to <log>.err.
+# hardway up; its stdout and stderr (per-node progress, the HARDWAY_DEBUG step trace, messages, the final tables), each line timestamped, to <log>.err.
 hardway_up() { # log [tsc]
   local -a cmd=("${HW[@]}")
   [[ ${2:-} == tsc ]] && cmd=(node "$TSC_UP")
   local t0=$EPOCHREALTIME rc
   set +o pipefail
-  { "${cmd[@]}" up -i "$INV" 2>&1 | ts >"$1.err"; rc=${PIPESTATUS[0]}; }
+  { HARDWAY_DEBUG=1 "${cmd[@]}" up -i "$INV" 2>&1 | ts >"$1.err"; rc=${PIPESTATUS[0]}; }
   set -o pipefail
   local t1=$EPOCHREALTIME
   echo "$t0 START" >>"$1.err"
@@ -228,17 +237,18 @@ verdict() { awk -v v="$1" -v t="$2" 'BEGIN { if (v == "-") print "n/a"; else pri
 
 med() { sort -n | awk '{ v[NR] = $1 } END { if (NR) printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; else printf "-" }'; }
 
-# Phases of hardway's runs, from the timestamped output lines (listr's simple renderer and up's own messages):
-# `pki: …` (first line: the CLI has started), `❯ node` (connected, observed, planned: phase 1 begins),
-# `› wrote …` (an upload done), `✔ node: …` (a node's files, daemon-reload and enable done), `started etcd …`
-# (every `start --no-block` returned), the last line (the final tables; the process exits right after).
+# Phases of hardway's runs, from the timestamped output lines (per-node progress off a terminal, HARDWAY_DEBUG's step
+# trace and up's own messages): `pki: …` (first line: the CLI has started), `debug: … step write files and enable`
+# (connected, observed, planned: phase 1 begins), `<node>: wrote …` (an upload done), `<node>: N change(s)` (a node's
+# files, daemon-reload and enable done), `started etcd …` (every `start --no-block` returned), the last line (the
+# final tables; the process exits right after).
 marks() { # file -> "startup prep upload reload start wait until_started total"
   awk '
     $2 == "START" { t0 = $1; next }
     $2 == "pki:" && !pki { pki = $1 }
-    $2 == "❯" && !con { con = $1 }
-    $2 == "›" && $3 == "wrote" { wrote = $1 }
-    $2 == "✔" { ok = $1 }
+    $2 == "debug:" && $5 == "step" && $6 == "write" && !con { con = $1 }
+    $2 ~ /^controller-[0-9]+:$/ && $3 == "wrote" { wrote = $1 }
+    $2 ~ /^controller-[0-9]+:$/ && ($4 == "change(s)" || $3 == "files") { ok = $1 }
     $2 == "started" { st = $1 }
     { last = $1 }
     END {
@@ -284,6 +294,105 @@ report_phases() { # nodes
   fi
   say "$(printf '    %-64s %6s\n' "until started, hardway / OpenSSH (no multiplexing)" "$(ratio "${p[6]}" "$o")x")"
 }
+
+# ---------------------------------------------------------------------------------------------------------
+# `noop`: `up` with nothing to do and `verify` on a healthy 3-node cluster, against OpenSSH doing the same reading.
+
+# OLD's CLI, built into WORK from `git archive` (the checkout's node_modules linked in): the code before, timed in
+# the same run as the code now.
+build_old() {
+  OLD_DIR=$WORK/old
+  mkdir -p "$OLD_DIR"
+  git -C "$ROOT" archive "$OLD" | tar -x -C "$OLD_DIR"
+  ln -s "$ROOT/node_modules" "$OLD_DIR/node_modules"
+  (cd "$OLD_DIR" && npm run build >>"$OUT/setup.log" 2>&1) || die "building $OLD failed (see $OUT/setup.log)"
+}
+
+timed() { # log command... -> DT; the command must exit 0
+  local t0=$EPOCHREALTIME rc
+  set +o pipefail
+  { "${@:2}" 2>&1 | ts >"$1.err"; rc=${PIPESTATUS[0]}; }
+  set -o pipefail
+  DT=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
+  ((rc == 0)) || die "$2 … failed (exit $rc), see $1.err"
+}
+
+ETCDCTL_REMOTE="ETCDCTL_API=3 /usr/local/bin/etcdctl --cacert=/etc/etcd/ca.pem --cert=/etc/etcd/kubernetes.pem --key=/etc/etcd/kubernetes-key.pem --dial-timeout=3s --command-timeout=5s"
+# What `up` needs to know that nothing is to do, read with plain OpenSSH: every node at once, the managed files'
+# modes and sizes and the unit's state (no checksums: a lower bound), then one `endpoint health` of all endpoints.
+OBSERVE='stat -c "%a %s %n" /usr/local/bin/etcd /usr/local/bin/etcdctl /etc/etcd/*.pem /etc/systemd/system/etcd.service /etc/etcd /var/lib/etcd; systemctl is-enabled etcd; systemctl is-active etcd'
+openssh_observe() { on_all "$OBSERVE" >/dev/null; }
+openssh_health() { ssh "${SSH_PLAIN[@]}" "root@${IPS[0]}" "$ETCDCTL_REMOTE --endpoints=$EPS endpoint health" >/dev/null 2>&1; }
+openssh_up_reading() { # both at once
+  local p rc=0
+  openssh_observe & p=$!
+  openssh_health || rc=1
+  wait "$p" || rc=1
+  return "$rc"
+}
+# `verify`'s reading: every node's unit state and recent journal at once, beside one ssh asking member list,
+# endpoint status and endpoint health.
+VERIFY_NODE='systemctl show -p ActiveState -p SubState -p NRestarts -p UnitFileState etcd; journalctl -u etcd --since=-1h --no-pager -o short-iso | tail -n 2000 | wc -l'
+openssh_verify() {
+  local p rc=0
+  ssh "${SSH_PLAIN[@]}" "root@${IPS[0]}" "$ETCDCTL_REMOTE --endpoints=$EPS member list -w json && $ETCDCTL_REMOTE --endpoints=$EPS endpoint status -w json && $ETCDCTL_REMOTE --endpoints=$EPS endpoint health" >/dev/null 2>&1 & p=$!
+  on_all "$VERIFY_NODE" >/dev/null || rc=1
+  wait "$p" || rc=1
+  return "$rc"
+}
+
+noop_kind() { # kind round
+  local log=$OUT/n3-$1-$2 old=("node" "${OLD_DIR:-}/bin/hardway")
+  case $1 in
+    up) timed "$log" "${HW[@]}" up -i "$INV" ;;
+    verify) timed "$log" "${HW[@]}" verify -i "$INV" ;;
+    up-old) timed "$log" "${old[@]}" up -i "$INV" ;;
+    verify-old) timed "$log" "${old[@]}" verify -i "$INV" ;;
+    openssh-observe) timed "$log" openssh_observe ;;
+    openssh-health) timed "$log" openssh_health ;;
+    openssh-up) timed "$log" openssh_up_reading ;;
+    openssh-verify) timed "$log" openssh_verify ;;
+  esac
+  [[ $1 != up* ]] || grep -q 'nothing changed' "$log.err" || say "  warning: $1 round $2 changed something (see $log.err)"
+  record "$1" "$2" "$DT"
+}
+
+if [[ $MODE == noop ]]; then
+  say "bench/up.sh noop $(date -Is): rounds=$NOOP_ROUNDS old=${OLD:-none}"
+  say "  $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || echo ' (src has uncommitted changes)'); node $(node --version); $(ssh -V 2>&1); $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
+  say "  results in $OUT"
+  kinds=(up verify openssh-observe openssh-health openssh-up openssh-verify)
+  if [[ -n $OLD ]]; then
+    say "building $OLD ($(git -C "$ROOT" rev-parse --short "$OLD")) into $WORK/old"
+    build_old
+    kinds+=(up-old verify-old)
+  fi
+  say "3 nodes: lab up ($LAB3, $BR3, $NET3)"
+  lab_up "$LAB3" "$BR3" "$NET3" 3
+  use_lab "$LAB3"
+  # Untimed: a healthy cluster, and the files settled so that `up` reads their sums from the node's cache.
+  "${HW[@]}" up -i "$INV" >>"$OUT/setup.log" 2>&1 || die "hardway up failed (see $OUT/setup.log)"
+  sleep 2
+  "${HW[@]}" up -i "$INV" >>"$OUT/setup.log" 2>&1 || die "hardway up failed (see $OUT/setup.log)"
+  n=${#kinds[@]}
+  for ((r = 1; r <= NOOP_ROUNDS; r++)); do
+    for ((i = 0; i < n; i++)); do noop_kind "${kinds[$(((i + r - 1) % n))]}" "$r"; done
+  done
+  say ""
+  say "RESULTS, 3 nodes (seconds: median [min..max] over n runs)"
+  for k in "${kinds[@]}"; do
+    read -r med lo hi cnt < <(stats 3 "$k")
+    say "$(printf '  %-16s %7s  [%s..%s]  n=%s' "$k" "$med" "$lo" "$hi" "$cnt")"
+  done
+  U=$(median 3 up) V=$(median 3 verify)
+  say ""
+  say "TARGETS"
+  say "  up with nothing to do: $U s (target <= 0.5 s) $(verdict "$U" 0.5); OpenSSH's reading $(median 3 openssh-up) s${OLD:+; $OLD: $(median 3 up-old) s}"
+  say "  verify, healthy:       $V s (target <= 0.5 s) $(verdict "$V" 0.5); OpenSSH's reading $(median 3 openssh-verify) s${OLD:+; $OLD: $(median 3 verify-old) s}"
+  read -r l1 l5 l15 _ </proc/loadavg
+  say "  load average at the end: $l1 $l5 $l15 (each run's load1 is in times.csv); bench took $((SECONDS / 60)) min $((SECONDS % 60)) s"
+  exit 0
+fi
 
 # ---------------------------------------------------------------------------------------------------------
 

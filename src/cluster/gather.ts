@@ -1,4 +1,4 @@
-import { askCluster } from '../engine/cluster.js';
+import { askCluster, type Asked } from '../engine/cluster.js';
 import type { Host } from '../engine/hosts.js';
 import { peerUrl } from '../inventory/derive.js';
 import type { Inventory } from '../inventory/types.js';
@@ -88,11 +88,14 @@ export function withRevisions(nodes: NodeFacts[], revisions: Map<string, number>
   });
 }
 
-/** Facts and condition of the cluster, from hosts already connected (unreachable ones are "not observed"). */
-export async function gatherCondition(inv: Inventory, hosts: Host[]): Promise<{ facts: ClusterFacts; condition: Condition; asker?: Host & { remote: Remote } }> {
+/**
+ * Facts and condition of the cluster, from hosts already connected (unreachable ones are "not observed"). `asked`: the
+ * member lists other parts of the flow asked or are asking, not asked again.
+ */
+export async function gatherCondition(inv: Inventory, hosts: Host[], opts: { asked?: Asked } = {}): Promise<{ facts: ClusterFacts; condition: Condition; asker?: Host & { remote: Remote } }> {
   let nodes = await Promise.all(hosts.map((h) => readNodeFacts(inv, h).catch((e: Error): NodeFacts => ({ node: h.node.name, peerUrl: peerUrl(h.node), observed: false, reason: e.message }))));
   const active = new Set(nodes.filter((n) => n.active).map((n) => n.node));
-  const { answer } = await askCluster(inv, hosts, { isActive: (h) => active.has(h.node.name) });
+  const { answer } = await askCluster(inv, hosts, { isActive: (h) => active.has(h.node.name), ...(opts.asked ? { asked: opts.asked } : {}) });
   let live: LiveFacts | undefined;
   if (answer) {
     const got = await readLiveFacts(inv, answer.asker.remote, answer);

@@ -3,6 +3,7 @@ import { checkPasses, endCheck, withStrict } from './check-outcome.js';
 import { selectNodes } from '../inventory/derive.js';
 import { color, formatBytes, info, printJson, println, renderTable } from '../output.js';
 import { withHosts } from '../engine/session.js';
+import { askFirstHost } from '../engine/cluster.js';
 import { verifyVerdict, type Problem } from '../verify/checks.js';
 import { diagnoseJournal, judgeNow, type Finding } from '../verify/diagnose.js';
 import { endpointsOf, etcdctlCommand } from '../verify/etcdctl.js';
@@ -32,11 +33,20 @@ export function registerVerify(program: Command): void {
   withStrict(withWide(withJson(withInventory(cmd)), MEMBER_WIDE)).action(async (opts: Opts) => {
     const inv = await loadInventory(opts);
     await withHosts(inv, selectNodes(inv).nodes, { acceptNew: !!opts.acceptNew }, async (run) => {
+      // The cluster is asked while the nodes are read: `member list` once (the checks' facts and the condition share
+      // it), and through the node asked first the cluster version and the secrets at rest, started now and taken
+      // when that node is the one that answers for the cluster (the probe).
+      const { asked, first } = askFirstHost(inv, run.hosts);
+      const early = first && {
+        version: clusterVersion(inv, first.remote, first.node),
+        secrets: asked.get(first)!.then((m) => (m.code === 0 ? checkSecretsAtRest({ remote: first.remote, endpoints: endpointsOf(inv.nodes) }) : undefined)).catch(() => undefined),
+      };
       // The whole cluster's condition leads the report: read beside the checks' facts, over the same connections.
-      const [{ facts, probe, journals }, { condition }, certs] = await Promise.all([gatherFacts(inv, run.hosts), gatherCondition(inv, run.hosts), checkInstalled(inv, run.hosts)]);
+      const [{ facts, probe, journals }, { condition }, certs] = await Promise.all([gatherFacts(inv, run.hosts, { asked }), gatherCondition(inv, run.hosts, { asked }), checkInstalled(inv, run.hosts)]);
       const verdict = verifyVerdict(inv, facts);
+      const byFirst = early && probe?.node === first.node ? early : undefined;
       // Each member's server version and the cluster version: a mixed cluster is named (an upgrade not finished).
-      const clusterVer = probe ? await clusterVersion(inv, probe.remote, probe.node) : undefined;
+      const clusterVer = probe ? await (byFirst?.version ?? clusterVersion(inv, probe.remote, probe.node)) : undefined;
       const versionRows = facts.status.map((s) => ({ name: inv.nodes.find((n) => s.endpoint.includes(`//${n.internalIp}:`))?.name ?? s.endpoint, healthy: true, ...(s.status?.version ? { version: s.status.version } : {}) }));
       const mixed = mixedVersions(versionRows, clusterVer);
       if (mixed) verdict.problems.push({ check: 'members', severity: 'warning', message: `mixed versions: ${mixed} ('hardway up' finishes the version change)` });
@@ -74,7 +84,7 @@ export function registerVerify(program: Command): void {
       }
       // Secrets at rest, when the cluster has quorum (a read would wait out its timeout otherwise): a problem per
       // unencrypted secret, none when it holds no secret.
-      const atRest = facts.members && probe && verdict.quorum.canLose >= 0 ? await checkSecretsAtRest({ remote: probe.remote, endpoints: endpointsOf(inv.nodes) }) : { problems: [] };
+      const atRest = facts.members && probe && verdict.quorum.canLose >= 0 ? ((await byFirst?.secrets) ?? (await checkSecretsAtRest({ remote: probe.remote, endpoints: endpointsOf(inv.nodes) }))) : { problems: [] };
       const problems = sortProblems([...verdict.problems, ...atRest.problems]);
       const errors = problems.filter((p) => p.severity === 'error');
       const counts = { errors: errors.length, warnings: problems.length - errors.length };

@@ -1,5 +1,5 @@
 import type { Inventory } from '../inventory/types.js';
-import type { Remote } from '../ssh/remote.js';
+import type { ExecResult, Remote } from '../ssh/remote.js';
 import { endpointsOf, etcdctlCommand, parseMemberList, type MemberInfo } from '../verify/etcdctl.js';
 import { usable, type Host } from './hosts.js';
 
@@ -35,16 +35,45 @@ export function etcdctlReason(r: { stderr: string; code: number | null; timedOut
   return r.stderr.split('\n').filter((l) => l.trim() && !l.startsWith('{')).pop()?.trim() ?? `exit ${r.code}`;
 }
 
-export async function askCluster(inv: Inventory, hosts: Host[], opts: { isActive: (h: Host) => boolean; anyHost?: boolean }): Promise<AskResult> {
+/** The question askCluster asks each host, on its own: a flow may ask it early and hand the answer over (`asked`). */
+export function askMembers(inv: Inventory, h: Host & { remote: Remote }): Promise<ExecResult> {
+  return h.remote.run(etcdctlCommand(endpointsOf(inv.nodes), ['member', 'list', '-w', 'json'], { timeoutS: ASK_TIMEOUT_S }), {
+    timeoutMs: (ASK_TIMEOUT_S + 10) * 1000,
+  });
+}
+
+/** What was asked of which host: askCluster records its questions there and awaits an answer already under way. */
+export type Asked = Map<Host, Promise<ExecResult>>;
+
+/**
+ * `member list` started on the first host reached, before the flow knows whether its etcd runs, so that asking the
+ * cluster overlaps observing the nodes. askCluster takes the answer when that host is one it asks (a host whose
+ * etcd runs is asked first, in inventory order); otherwise it is never read.
+ */
+export function askFirstHost(inv: Inventory, hosts: Host[]): { asked: Asked; first?: Host & { remote: Remote } } {
+  const first = hosts.find(usable);
+  if (!first) return { asked: new Map() };
+  const members = askMembers(inv, first);
+  // Unread when its host is not asked, or the flow stops first: never an unhandled rejection.
+  members.catch(() => {});
+  return { asked: new Map([[first as Host, members]]), first };
+}
+
+export async function askCluster(
+  inv: Inventory,
+  hosts: Host[],
+  opts: { isActive: (h: Host) => boolean; anyHost?: boolean; asked?: Asked },
+): Promise<AskResult> {
   const reachable = hosts.filter(usable);
   const active = reachable.filter(opts.isActive);
   const candidates = opts.anyHost ? [...active, ...reachable.filter((h) => !opts.isActive(h))] : active;
   let unanswered: string | undefined;
   let reason: string | undefined;
   for (const h of candidates) {
-    const r = await h.remote.run(etcdctlCommand(endpointsOf(inv.nodes), ['member', 'list', '-w', 'json'], { timeoutS: ASK_TIMEOUT_S }), {
-      timeoutMs: (ASK_TIMEOUT_S + 10) * 1000,
-    });
+    // A host already asked (early, or by another part of the same flow) is not asked again: its answer is awaited.
+    const asking = opts.asked?.get(h) ?? askMembers(inv, h);
+    opts.asked?.set(h, asking);
+    const r = await asking;
     if (r.code === 0) {
       const list = parseMemberList(r.stdout);
       return { answer: { asker: h, ...list } };

@@ -1,29 +1,73 @@
-import { Listr, ListrLogger, ProcessOutput, type ListrTaskWrapper } from 'listr2';
-import { failHost, usable, type EachOptions, type Host } from './hosts.js';
+import { DefaultRenderer, Listr, ListrLogger, ProcessOutput, type ListrTaskWrapper } from 'listr2';
+import { eachHost, failHost, usable, type EachOptions, type Host } from './hosts.js';
 import type { Remote } from '../ssh/remote.js';
 
 /**
- * `eachHost` with a line per host on stderr (a live list on a terminal, plain lines in CI, nothing under --json):
- * the same failure policy, the host's error recorded in its outcome and shown, the others going on.
+ * `eachHost` with progress per host on a stream (stderr: stdout carries the result, tables or --json). On a terminal
+ * a live list, one entry per host; off a terminal (CI logs, `| tee`, `2>up.log`) plain lines, each starting with its
+ * host's name, since the hosts' lines interleave; nothing under --json. The same failure policy either way: the
+ * host's error recorded in its outcome and shown, the others going on.
  */
 
-/** listr2 options that send a renderer's output (the default one's and the simple one's logger) to stderr. */
-function toStderr() {
-  const processOutput = new ProcessOutput(process.stderr, process.stderr);
-  return { processOutput, logger: new ListrLogger({ useIcons: true, processOutput }) };
+/** The stream progress is drawn on: its own terminal test decides, not stdout's (`up > report.txt` still draws). */
+export interface ProgressStream {
+  write(text: string): unknown;
+  isTTY?: boolean;
 }
 
-function isTTY(): boolean {
-  return !!process.stdout.isTTY && !process.env.CI;
+export type ProgressMode = 'live' | 'lines' | 'silent';
+
+/** A live list only where the stream is a terminal and not in CI (whose log viewers show cursor escapes as text). */
+export function progressMode(stream: ProgressStream, env: NodeJS.ProcessEnv, quiet: boolean): ProgressMode {
+  if (quiet) return 'silent';
+  return stream.isTTY && !env.CI ? 'live' : 'lines';
+}
+
+/** One host's progress line off a terminal: named, since the hosts' lines interleave. */
+export const hostLine = (host: string, line: string): string => `${host}: ${line}\n`;
+
+export interface ListedOptions extends Pick<EachOptions, 'which'> {
+  quiet?: boolean;
+  /** Where progress goes (default stderr). */
+  stream?: ProgressStream;
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function eachHostListed(
   hosts: Host[],
   fn: (h: Host & { remote: Remote }, report: (line: string) => void) => Promise<string>,
-  opts: Pick<EachOptions, 'which'> & { quiet?: boolean } = {},
+  opts: ListedOptions = {},
 ): Promise<void> {
+  const stream = opts.stream ?? process.stderr;
+  const mode = progressMode(stream, opts.env ?? process.env, !!opts.quiet);
   const which = opts.which ?? ((h: Host) => h.selected);
-  const todo = hosts.filter((h) => which(h) && usable(h)) as (Host & { remote: Remote })[];
+  if (mode === 'live') return live(hosts.filter((h) => which(h) && usable(h)) as (Host & { remote: Remote })[], fn, stream as NodeJS.WriteStream);
+  const say = mode === 'lines' ? (h: Host, line: string) => void stream.write(hostLine(h.node.name, line)) : () => {};
+  await eachHost(
+    hosts,
+    async (h) => {
+      try {
+        say(h, await fn(h, (line) => say(h, line)));
+      } catch (e) {
+        say(h, `failed: ${e instanceof Error ? e.message : String(e)}`);
+        throw e;
+      }
+    },
+    { which },
+  );
+}
+
+/**
+ * listr2's default renderer, allowed wherever progressMode said 'live': listr2 itself would fall back to plain lines
+ * whenever stdout is not a terminal, e.g. with `hardway up > report.txt` on a terminal.
+ */
+class LiveList extends DefaultRenderer {
+  static override nonTTY = true;
+}
+
+/** The live list, drawn on `stream` only. */
+async function live(todo: (Host & { remote: Remote })[], fn: Parameters<typeof eachHostListed>[1], stream: NodeJS.WriteStream): Promise<void> {
+  const processOutput = new ProcessOutput(stream, stream);
   const tasks = new Listr(
     todo.map((h) => ({
       title: h.node.name,
@@ -40,11 +84,8 @@ export async function eachHostListed(
     {
       concurrent: true,
       exitOnError: false,
-      renderer: opts.quiet ? 'silent' : isTTY() ? 'default' : 'simple',
-      fallbackRenderer: 'simple',
-      // Progress goes to stderr: stdout carries the result (tables, or --json).
-      rendererOptions: { collapseErrors: false, ...toStderr() },
-      fallbackRendererOptions: toStderr(),
+      renderer: LiveList,
+      rendererOptions: { collapseErrors: false, processOutput, logger: new ListrLogger({ useIcons: true, processOutput }) },
     } as never,
   );
   await tasks.run();

@@ -1,3 +1,5 @@
+import { stepTrace } from './debug.js';
+
 /**
  * The step runner every flow (`up`, `plan`, `tune`, later snapshots and member changes) is built on: a flow is a
  * list of steps over one run-wide record, run in order. A step may say it does not apply (`shouldRun`), and may
@@ -21,8 +23,12 @@ export interface RunnerOptions {
   onCleanUpError?: (title: string, error: unknown) => void;
 }
 
-/** Runs `steps` in order over `run`; clean-ups of the started steps run in reverse order whatever happens. */
-export async function runSteps<R>(run: R, steps: readonly Step<R>[], opts: RunnerOptions = {}): Promise<void> {
+/**
+ * Runs `steps` in order over `run`; clean-ups of the started steps run in reverse order whatever happens. Every flow
+ * gets HARDWAY_DEBUG's trace here, unless its caller passes hooks of its own.
+ */
+export async function runSteps<R>(run: R, steps: readonly Step<R>[], hooks: RunnerOptions = {}): Promise<void> {
+  const opts = { ...stepTrace(), ...hooks };
   const started: Step<R>[] = [];
   try {
     for (const step of steps) {

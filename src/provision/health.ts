@@ -92,6 +92,11 @@ export async function leaderName(probe: Remote, inv: Inventory, members?: Member
 
 export async function clusterHealth(probe: Remote, inv: Inventory, nodes: NodeSpec[]): Promise<ClusterView> {
   const [members, health, status] = await Promise.all([memberList(probe, nodes), endpointHealth(probe, inv.nodes), endpointStatus(probe, inv.nodes)]);
+  return clusterView(members.members, health, status);
+}
+
+/** The view from the three answers, the leader taken from the status. Pure. */
+export function clusterView(members: MemberInfo[], health: EndpointHealth[], status: EndpointStatus[]): ClusterView {
   const leaderId = status.find((s) => s.leader)?.leader;
-  return { members: members.members, health, status, ...(leaderId ? { leader: leaderId } : {}) };
+  return { members, health, status, ...(leaderId ? { leader: leaderId } : {}) };
 }

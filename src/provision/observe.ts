@@ -76,43 +76,65 @@ export interface ObserveScriptOptions {
  * (nanoseconds where the file system has them). Any write, chmod, rename or replacement changes the ctime, which
  * nobody can set back, so a cached sum is used only for the very file it was computed from.
  */
+/**
+ * Reads `stat -c '%a|%Z|%d:%i:%s:%y:%z|%n'` lines and the cache file `sums`; prints `mode ctime key sum path` per
+ * file, the key with its blanks made `_`, the sum `-` when the cache holds none for that key and path.
+ */
+const CACHED_SUMS_AWK =
+  'BEGIN { while ((getline l < sums) > 0) { n = index(l, " "); k = substr(l, 1, n - 1); r = substr(l, n + 1); m = index(r, " "); cached[k SUBSEP substr(r, m + 1)] = substr(r, 1, m - 1) } } ' +
+  '{ key = $3; gsub(/ /, "_", key); path = substr($0, length($1) + length($2) + length($3) + 4); sum = cached[key SUBSEP path]; print $1, $2, key, (sum == "" ? "-" : sum), path }';
+
 export function observeScript(o: ObserveScriptOptions): string {
   const u = shq(o.unit ?? 'etcd.service');
   const unitFile = shq(`/etc/systemd/system/${o.unit ?? 'etcd.service'}`);
   const sums = shq(o.sumsFile ?? SUMS_FILE);
+  const files = o.files.map(shq).join(' ');
   return [
-    `if [ -f ${unitFile} ]; then echo "U $(${STATE_FLAG_SED} ${unitFile} | sha256sum | cut -d" " -f1) $(${BOOTSTRAP_FLAGS_SED} ${unitFile} | sha256sum | cut -d" " -f1)"; echo "T $(head -c 65536 ${unitFile} | base64 | tr -d '\\n')"; fi`,
+    // The sums cut from sha256sum's `<sum>  -` by the shell (no cut).
+    `if [ -f ${unitFile} ]; then state=$(${STATE_FLAG_SED} ${unitFile} | sha256sum); boot=$(${BOOTSTRAP_FLAGS_SED} ${unitFile} | sha256sum); echo "U \${state%% *} \${boot%% *}"; echo "T $(head -c 65536 ${unitFile} | base64 | tr -d '\\n')"; fi`,
     `sums=${sums}; now=$(date +%s); fresh=''`,
-    `for f in ${o.files.map(shq).join(' ')}; do`,
-    '  if [ -f "$f" ]; then',
-    `    info=$(stat -c '%a|%Z|%d:%i:%s:%y:%z' "$f"); mode=\${info%%|*}; rest=\${info#*|}; ctime=\${rest%%|*}`,
-    `    key=$(printf %s "\${rest#*|}" | tr ' ' _); sum=''`,
-    `    if [ -r "$sums" ]; then sum=$(awk -v k="$key" -v p="$f" '$1 == k && substr($0, length($1) + length($2) + 3) == p { print $2; exit }' "$sums"); fi`,
-    '    if [ -z "$sum" ]; then sum=$(sha256sum < "$f" | cut -d" " -f1); fi',
+    // One stat and one awk for every file (a fork per file and step was most of this command's time on a busy node):
+    // each line `mode ctime key sum path`, the sum `-` when the cache has none for this very key and path.
+    `known=$(stat -c '%a|%Z|%d:%i:%s:%y:%z|%n' -- ${files} 2>/dev/null | awk -F'|' -v sums="$sums" '${CACHED_SUMS_AWK}')`,
+    'while read -r mode ctime key sum f; do',
+    '  [ -f "$f" ] || continue',
+    '  if [ "$sum" = - ]; then sum=$(sha256sum < "$f" | cut -d" " -f1); fi',
     // The newline inside the quotes ends the cache line.
-    `    if [ $((now - ctime)) -ge ${o.settleSeconds ?? 2} ]; then fresh="$fresh$key $sum $f`,
+    `  if [ $((now - ctime)) -ge ${o.settleSeconds ?? 2} ]; then fresh="$fresh$key $sum $f`,
     '"; fi',
-    '    echo "F $mode $sum $f"',
-    '  else echo "F - - $f"; fi',
-    'done',
+    '  echo "F $mode $sum $f"',
+    'done <<HARDWAY_KNOWN',
+    '$known',
+    'HARDWAY_KNOWN',
+    `for f in ${files}; do [ -f "$f" ] || echo "F - - $f"; done`,
     ...(o.recordSums
       ? [`if [ -n "$fresh" ]; then (mkdir -p "\${sums%/*}" && chmod 700 "\${sums%/*}" && printf '%s' "$fresh" > "$sums.$$" && mv -f "$sums.$$" "$sums") 2>/dev/null || rm -f "$sums.$$"; fi`]
       : []),
+    // What systemd says of the unit, asked once (also for the copies below and the A line).
+    `active=$(systemctl is-active ${u} 2>/dev/null || true)`,
     // Copies a rolling change keeps (roll.ts) that a killed run left: dropped once the member runs again.
-    ...(o.recordSums ? [`if systemctl is-active --quiet ${u}; then rm -f ${o.files.map((f) => shq(`${f}${PREV_SUFFIX}`)).join(' ')}; fi`] : []),
+    ...(o.recordSums ? [`if [ "$active" = active ]; then rm -f ${o.files.map((f) => shq(`${f}${PREV_SUFFIX}`)).join(' ')}; fi`] : []),
     `for d in ${o.dirs.map(shq).join(' ')}; do`,
     '  if [ -d "$d" ]; then echo "D $(stat -c %a "$d") $d"; else echo "D - $d"; fi',
     'done',
     'echo "H $(uname -m)"',
     `echo "E $(systemctl is-enabled ${u} 2>/dev/null || true)"`,
-    `echo "A $(systemctl is-active ${u} 2>/dev/null || true)"`,
+    'echo "A $active"',
     // One systemctl call for the unit's state and the ExecStart systemd has loaded (drop-ins included); with the
     // running etcd's argv and whether its binary was replaced since, they tell a process that predates its unit.
-    `show=$(systemctl show -p MainPID -p NeedDaemonReload -p NRestarts -p ExecStart ${u} 2>/dev/null)`,
-    `printf '%s\\n' "$show" | grep -E '^(MainPID|NeedDaemonReload|NRestarts)=' | sed 's/^/P /'`,
-    `pid=$(printf '%s\\n' "$show" | sed -n 's/^MainPID=//p')`,
+    // Read by the shell itself, no grep or sed: each fork counts on a busy node.
+    `show=$(systemctl show -p MainPID -p NeedDaemonReload -p NRestarts -p ExecStart ${u} 2>/dev/null); pid=0; exec_start=''`,
+    'while IFS= read -r line; do',
+    '  case "$line" in',
+    '    MainPID=*) echo "P $line"; pid=${line#MainPID=};;',
+    '    NeedDaemonReload=*|NRestarts=*) echo "P $line";;',
+    '    ExecStart=*) exec_start=${line#ExecStart=};;',
+    '  esac',
+    'done <<HARDWAY_SHOW',
+    '$show',
+    'HARDWAY_SHOW',
     'if [ "\${pid:-0}" -gt 0 ] 2>/dev/null && [ -r "/proc/$pid/cmdline" ]; then',
-    `  echo "L $(printf '%s\\n' "$show" | sed -n 's/^ExecStart=//p' | base64 | tr -d "\\n")"`,
+    `  echo "L $(if [ -n "$exec_start" ]; then printf '%s\\n' "$exec_start" | base64 | tr -d "\\n"; fi)"`,
     '  echo "C $(base64 < "/proc/$pid/cmdline" | tr -d "\\n")"',
     // Unreadable (not root, no sudo): nothing said rather than "not replaced".
     '  if exe=$(readlink "/proc/$pid/exe" 2>/dev/null); then case "$exe" in *" (deleted)") echo "X 1";; *) echo "X 0";; esac; fi',

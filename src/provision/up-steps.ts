@@ -2,17 +2,17 @@ import { OperationError } from '../errors.js';
 import { peerUrl, quorum } from '../inventory/derive.js';
 import type { NodeSpec } from '../inventory/types.js';
 import { warn } from '../output.js';
-import { askCluster, type ClusterAnswer } from '../engine/cluster.js';
+import { askCluster, askFirstHost, type Asked, type ClusterAnswer } from '../engine/cluster.js';
 import { connectStep, eachHost, failHost, usable, type Host, type HostsRun } from '../engine/hosts.js';
 import { eachHostListed } from '../engine/progress.js';
 import { step, type Step } from '../engine/runner.js';
 import { REMOTE_PATHS } from '../render/paths.js';
 import { shq, type Remote } from '../ssh/remote.js';
 import { binaryDiffLines, certDiffLines, keyDiffLines } from './file-diff.js';
-import { endpointsOf, etcdctlCommand } from '../verify/etcdctl.js';
+import { endpointsOf, etcdctlCommand, type EndpointHealth, type EndpointStatus } from '../verify/etcdctl.js';
 import { applyFiles, must, observeNode, retry, systemdStep } from './apply.js';
 import { artifactsFor, desiredNode, type Artifacts } from './desired.js';
-import { clusterHealth, endpointStatus, leaderName, memberList, waitHealthy, type ClusterView } from './health.js';
+import { clusterHealth, clusterView, endpointHealth, endpointStatus, leaderName, memberList, waitHealthy, type ClusterView } from './health.js';
 import { membersHealth } from '../members/health.js';
 import type { Voter } from '../members/quorum.js';
 import type { ObservedNode } from './observe.js';
@@ -69,6 +69,16 @@ export interface UpRun extends HostsRun {
   preflight?: Preflight;
   /** Kept copies of the files a rolling change replaced, per node: dropped once the flow ends well. */
   kept?: Map<string, string[]>;
+  /** The cluster asked early, through the first node reached (see askEarly). */
+  early?: EarlyAsk;
+}
+
+export interface EarlyAsk {
+  host: Host & { remote: Remote };
+  /** `member list` through `host`, as askCluster asks it. */
+  asked: Asked;
+  /** Once the members answered (`up` only): every endpoint's health and status, what the final table shows. */
+  answers: Promise<{ health: EndpointHealth[]; status: EndpointStatus[] } | undefined>;
 }
 
 const selectedUsable = (r: UpRun) => r.hosts.filter((h) => h.selected && usable(h)) as (Host & { remote: Remote })[];
@@ -121,9 +131,31 @@ function nodeArtifacts(r: UpRun, h: Host): Artifacts {
   return artifactsFor(r.artifacts!, arch) ?? r.artifacts!;
 }
 
+/**
+ * The cluster is asked while the nodes are checked and observed, not after: `member list` through the first node
+ * reached starts now, and `ask` takes its answer when that node's etcd runs (askCluster asks the running nodes in
+ * inventory order, so it is the node it would ask first), else asks as it always does. For `up` a cluster that answered
+ * is also asked every endpoint's health and status at once: a run that changes nothing shows those in its final table
+ * instead of asking again. Nothing waits here; an answer no step takes is left unread.
+ */
+const askEarly = step<UpRun>('ask the cluster early', async (r) => {
+  const { asked, first: host } = askFirstHost(r.inv, r.hosts);
+  if (!host) return;
+  const members = asked.get(host)!;
+  const answers = r.opts.dryRun
+    ? Promise.resolve(undefined)
+    : members.then(async (m) => {
+        if (m.code !== 0) return undefined;
+        const [health, status] = await Promise.all([endpointHealth(host.remote, r.inv.nodes), endpointStatus(host.remote, r.inv.nodes)]);
+        return { health, status };
+      });
+  // Unread when its node's etcd is not running, or the run stops first: never an unhandled rejection.
+  r.early = { host, asked, answers: answers.catch(() => undefined) };
+});
+
 /** A running member knows the truth about membership: ask it once, for every node's plan. */
 const ask = step<UpRun>('ask the running cluster', async (r) => {
-  const { answer, unanswered } = await askCluster(r.inv, r.hosts, { isActive: (h) => h.observed?.unit.active === 'active' });
+  const { answer, unanswered } = await askCluster(r.inv, r.hosts, { isActive: (h) => h.observed?.unit.active === 'active', asked: r.early?.asked ?? new Map() });
   if (answer) r.live = answer;
   else r.offline = offlineView(r.inv, r.hosts.flatMap((h) => (h.observed ? [{ node: h.node, have: h.observed }] : [])), unanswered);
 });
@@ -362,11 +394,19 @@ async function writeJoiningUnit(r: UpRun, h: Host & { remote: Remote }, asker: R
   h.outcome.done.push(`wrote ${REMOTE_PATHS.unit} (--initial-cluster of the ${members.length} members it joins)`);
 }
 
+/**
+ * A member systemd keeps restarting (its unit `activating`: etcd failed, e.g. for a missing certificate) that got its
+ * files comes back by itself on its next restart, with no restart of ours: waited for as a started one is.
+ */
+const looping = (h: Host) => h.plan!.running && h.observed?.unit.active === 'activating' && !h.plan!.restart && !h.plan!.rejoin && h.outcome.done.length > 0;
+
 const awaitStarted = step<UpRun>('wait for the started members', async (r) => {
   const started = selectedUsable(r).filter((h) => h.plan!.start && !h.plan!.rejoin);
+  const recovering = selectedUsable(r).filter(looping);
   const probe = probeOf(r);
-  if (!started.length || !probe) return;
-  r.log(`started etcd on ${started.map((h) => h.node.name).join(', ')}; waiting for the cluster to be healthy`);
+  if (!(started.length || recovering.length) || !probe) return;
+  if (started.length) r.log(`started etcd on ${started.map((h) => h.node.name).join(', ')}; waiting for the cluster to be healthy`);
+  if (recovering.length) r.log(`etcd on ${recovering.map((h) => h.node.name).join(', ')} was failing and restarts by itself with its files in place; waiting for the cluster to be healthy`);
   // Reported per node at the end (the health table says which); 'hardway doctor' explains why.
   await waitFor(r, probe, selectedUsable(r).map((h) => h.node)).catch((e: Error) => r.log(`${e.message}\nrun 'hardway doctor' to find out why`));
 });
@@ -430,7 +470,8 @@ const rollingRestart = step<UpRun>(
   'rolling restart',
   async (r) => {
     const probe = probeOf(r);
-    if (!probe) return;
+    // Nothing to restart: no need for the leader's name either.
+    if (!probe || !selectedUsable(r).some((h) => h.plan?.restart)) return;
     const leader = await leaderName(probe, r.inv, r.live?.members);
     const order = rollingOrder(selectedUsable(r).map((h) => h.plan!), leader);
     if (order.length && r.preflight?.kind === 'upgrade' && !r.opts.noSnapshot) await preUpgradeSnapshot(r);
@@ -544,13 +585,18 @@ const dropKept = step<UpRun>('drop the kept files', async (r) => {
   );
 });
 
-/** The member table, and every selected node whose etcd is not healthy marked so. */
+/**
+ * The member table, and every selected node whose etcd is not healthy marked so. When the run changed nothing, the
+ * cluster's answers from the start of the run are the answers now: not asked again.
+ */
 const finalHealth = step<UpRun>('check health', async (r) => {
   const probe = probeOf(r);
   if (!probe) return;
   const live = selectedUsable(r);
+  const unchanged = r.hosts.every((h) => !h.outcome.done.length);
+  const early = unchanged && r.live && r.live.asker === r.early?.host ? await r.early.answers : undefined;
   try {
-    r.view = await clusterHealth(probe, r.inv, live.map((h) => h.node));
+    r.view = early ? clusterView(r.live!.members, early.health, early.status) : await clusterHealth(probe, r.inv, live.map((h) => h.node));
     for (const bad of r.view.health.filter((x) => !x.health)) {
       const h = live.find((x) => bad.endpoint.includes(`//${x.node.internalIp}:`));
       if (h) failHost(h, `etcd is not healthy: ${bad.error ?? 'no answer'}`);
@@ -592,11 +638,11 @@ const printPlan = (print: (r: UpRun) => void) => step<UpRun>('print the plan', a
  * Up to the plan: shared by `plan` and `up`. The nodes' trust is checked before pki.dir is issued or anything is
  * written: a missing pki.dir must not become a new CA over a running cluster (see certs/trust.ts).
  */
-const planning: Step<UpRun>[] = [connectStep<UpRun>(), trustGuard<UpRun>(), prepare, observe, ask, planNodes, judgeRelease, judge];
+const planning: Step<UpRun>[] = [connectStep<UpRun>(), askEarly, trustGuard<UpRun>(), prepare, observe, ask, planNodes, judgeRelease, judge];
 
 export const planSteps = (print: (r: UpRun) => void): Step<UpRun>[] => [...planning, explainFiles, printPlan(print)];
 
 export const upSteps: Step<UpRun>[] = [...planning, updateMoved, writeFiles, rejoin, awaitStarted, restartTogether, rollingRestart, finalHealth, dropKept];
 
 /** Each step by name, for tests that run part of a flow over scripted hosts. */
-export const upStep = { prepare, observe, ask, planNodes, judgeRelease, judge, updateMoved, writeFiles, rejoin, awaitStarted, restartTogether, rollingRestart, finalHealth };
+export const upStep = { askEarly, prepare, observe, ask, planNodes, judgeRelease, judge, updateMoved, writeFiles, rejoin, awaitStarted, restartTogether, rollingRestart, finalHealth };

@@ -5,6 +5,7 @@ import { NodeSSH } from 'node-ssh';
 import ssh2, { type Client, type ClientChannel } from 'ssh2';
 import { OperationError } from '../errors.js';
 import { checkHostKey, fingerprint, formatKnownHostsLine, hostToken, keyBlobType, parseKnownHosts } from './known-hosts.js';
+import { Slots } from './slots.js';
 import { atomicInstallScript, ChannelRefused, sessionBoundScript, shq, uploadTimeoutMs, type ExecOptions, type ExecResult, type Remote, type StreamOptions, type StreamResult, type UploadOptions, type UploadSource } from './remote.js';
 import type { JumpHop, SshTarget } from './target.js';
 
@@ -187,7 +188,15 @@ function forwardOut(client: Client, host: string, port: number): Promise<ClientC
   });
 }
 
+/**
+ * Commands run at once over one connection: below OpenSSH's default MaxSessions (10), so that a flow asking a node
+ * many things at once has them wait here for a channel instead of sshd refusing one ("open failed").
+ */
+const COMMANDS_AT_ONCE = 8;
+
 class Ssh2Remote implements Remote {
+  private readonly commands = new Slots(COMMANDS_AT_ONCE);
+
   constructor(
     readonly name: string,
     private readonly ssh: NodeSSH,
@@ -200,7 +209,25 @@ class Ssh2Remote implements Remote {
     return this.ssh.connection;
   }
 
-  run(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+  async run(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    const release = await this.commands.take();
+    try {
+      // sshd frees a session only once it has reaped its command, a moment after the channel closed: a refused
+      // channel (its command never ran) is asked for again, a few times, before it is an error.
+      for (let pauseMs = 25; ; pauseMs *= 2) {
+        try {
+          return await this.runNow(command, opts);
+        } catch (e) {
+          if (!(e instanceof ChannelRefused) || pauseMs > 800 || !this.ssh.connection) throw e;
+          await new Promise((r) => setTimeout(r, pauseMs));
+        }
+      }
+    } finally {
+      release();
+    }
+  }
+
+  private runNow(command: string, opts: ExecOptions): Promise<ExecResult> {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
     return new Promise((resolve, reject) => {
       this.client.exec(this.asRoot(command), (err, channel) => {

@@ -1,7 +1,7 @@
 import { clientUrl } from '../inventory/derive.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import { endpointHealth } from '../provision/health.js';
-import { askCluster, etcdctlReason } from '../engine/cluster.js';
+import { askCluster, etcdctlReason, type Asked } from '../engine/cluster.js';
 import { usable, type Host } from '../engine/hosts.js';
 import { shq, type Remote } from '../ssh/remote.js';
 import type { ClusterFacts, NodeReport, SystemdState } from './checks.js';
@@ -63,7 +63,7 @@ export async function statusOf(probe: Remote, endpoint: string): Promise<Cluster
   return { endpoint, error: err.replace(/^Failed to get the status of endpoint \S+ /, '').trim() };
 }
 
-export async function gatherFacts(inv: Inventory, hosts: Host[], opts: { journal?: boolean } = {}): Promise<Gathered> {
+export async function gatherFacts(inv: Inventory, hosts: Host[], opts: { journal?: boolean; asked?: Asked } = {}): Promise<Gathered> {
   const journals = new Map<string, string>();
   const nodes: NodeReport[] = await Promise.all(
     hosts.map(async (h): Promise<NodeReport> => {
@@ -84,7 +84,7 @@ export async function gatherFacts(inv: Inventory, hosts: Host[], opts: { journal
   );
   // Any node with etcdctl can ask every endpoint: one whose etcd runs first, then the others.
   const isActive = (h: Host) => nodes.find((x) => x.node === h.node.name)?.systemd?.active === 'active';
-  const { answer, reason } = await askCluster(inv, hosts, { isActive, anyHost: true });
+  const { answer, reason } = await askCluster(inv, hosts, { isActive, anyHost: true, ...(opts.asked ? { asked: opts.asked } : {}) });
   const fallback = hosts.find(usable);
   const probe: Gathered['probe'] = answer ? { node: answer.asker.node, remote: answer.asker.remote } : fallback ? { node: fallback.node, remote: fallback.remote } : undefined;
   const [status, health] = probe

@@ -36,6 +36,10 @@ describeLab('hardway up', () => {
       // No escape codes in non-TTY output, and the private key never shows up.
       expect(r.stdout + r.stderr).not.toMatch(/\u001b\[/);
       expect(r.stdout + r.stderr).not.toMatch(/PRIVATE KEY/);
+      // Off a terminal the three nodes' lines interleave: each per-node line starts with its node's name.
+      const perNode = r.stderr.split('\n').filter((l) => /wrote \/|change\(s\)|files up to date|^[❯›✔✖] /.test(l));
+      expect(perNode.length, r.stderr).toBeGreaterThanOrEqual(3 * 7);
+      for (const l of perNode) expect(l, r.stderr).toMatch(/^controller-[0-2]: /);
     });
 
     it('changes nothing on a second run', async () => {

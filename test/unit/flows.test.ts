@@ -313,6 +313,51 @@ describe('planning over scripted nodes', () => {
     expect([...new Set(commands(log, /^[\w-]+: systemctl (daemon-reload|enable|start)/))].sort()).toEqual(['controller-0', 'controller-2']);
   });
 
+  it('asks the cluster once per question in a run that changes nothing: early, through the first node, and not again at the end', async () => {
+    const { remotes, log } = lab();
+    const run = runOf(remotes, [], { json: true });
+    run.artifacts = artifacts;
+    await runSteps(run, [upStep.askEarly]);
+    run.hosts.forEach((h, i) => (h.observed = member(i)));
+    await runSteps(run, [upStep.ask, upStep.planNodes, upStep.writeFiles, upStep.rollingRestart, upStep.finalHealth]);
+    expect(run.live?.asker.node.name).toBe('controller-0');
+    expect(run.plan!.changed).toBe(false);
+    expect(log.filter((l) => /etcdctl/.test(l)).map((l) => `${l.split(':')[0]} ${/ (member list|endpoint status|endpoint health)/.exec(l)?.[1]}`).sort()).toEqual([
+      'controller-0 endpoint health',
+      'controller-0 endpoint status',
+      'controller-0 member list',
+    ]);
+    expect(run.view?.members.map((m) => m.name)).toEqual(['controller-0', 'controller-1', 'controller-2']);
+    expect(run.view?.health.every((h) => h.health)).toBe(true);
+    expect(run.hosts.map((h) => h.outcome.status)).toEqual(['ok', 'ok', 'ok']);
+  });
+
+  it('waits for a member systemd keeps restarting once it has its files, as for one it started; not for a running one', async () => {
+    const { remotes, log } = lab();
+    const lines: string[] = [];
+    const run = { ...runOf(remotes, inv.nodes.map((n) => memberPlan(n.name))), log: (l: string) => void lines.push(l) };
+    run.hosts.forEach((h, i) => (h.observed = i === 1 ? { ...member(1), unit: { ...member(1).unit, active: 'activating', mainPid: 0 } } : member(i)));
+    await runSteps(run, [upStep.awaitStarted]);
+    expect(commands(log, /endpoint health/)).toEqual([]);
+    run.hosts[1]!.outcome.done.push('wrote /etc/etcd/kubernetes.pem (missing)');
+    await runSteps(run, [upStep.awaitStarted]);
+    expect(commands(log, /endpoint health/)).toEqual(['controller-0']);
+    expect(lines).toEqual(['etcd on controller-1 was failing and restarts by itself with its files in place; waiting for the cluster to be healthy']);
+  });
+
+  it('asks the first running node as before when the node asked early does not run etcd, and then asks again at the end', async () => {
+    const { remotes, log } = lab();
+    const run = runOf(remotes, []);
+    run.artifacts = artifacts;
+    await runSteps(run, [upStep.askEarly]);
+    run.hosts.forEach((h, i) => (h.observed = i === 0 ? { ...member(0), unit: { ...member(0).unit, active: 'inactive', mainPid: 0 } } : member(i)));
+    await runSteps(run, [upStep.ask]);
+    expect(run.live?.asker.node.name).toBe('controller-1');
+    expect(commands(log, /etcdctl .*member list/)).toEqual(['controller-0', 'controller-1']);
+    await runSteps(run, [upStep.finalHealth]);
+    expect(commands(log, /etcdctl .*member list/)).toEqual(['controller-0', 'controller-1', 'controller-0']);
+  });
+
   it('with a release per architecture, plans each node with its CPU\'s binaries and stops a node whose CPU has none', async () => {
     const { remotes } = lab();
     const machine = ['x86_64', 'aarch64', 's390x'];

@@ -1,6 +1,7 @@
 import { Listr, ListrLogger, ProcessOutput, type ListrTaskWrapper } from 'listr2';
 import { failHost, usable, type EachOptions, type Host } from './hosts.js';
 import type { Remote } from '../ssh/remote.js';
+import { hostFailpoint } from './failpoint.js';
 
 /**
  * `eachHost` with a line per host on stderr (a live list on a terminal, plain lines in CI, nothing under --json):
@@ -29,7 +30,9 @@ export async function eachHostListed(
       title: h.node.name,
       task: async (_ctx: unknown, task: ListrTaskWrapper<unknown, never, never>) => {
         try {
+          hostFailpoint(h.node.name, 'before');
           const summary = await fn(h, (line) => (task.output = line));
+          hostFailpoint(h.node.name, 'after');
           task.title = `${h.node.name}: ${summary}`;
         } catch (e) {
           failHost(h, e);

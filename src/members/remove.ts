@@ -122,7 +122,7 @@ export function removeRun(base: HostsRun, name: string, opts: RemoveOptions): Re
 
 export async function removeMember(run: RemoveRun): Promise<RemoveRun> {
   const s = removeSteps;
-  await runSteps(run, [connectStep<RemoveRun>(), s.ask, s.check, s.confirm, snapshotFirst<RemoveRun>('pre-remove'), s.removeMember, s.leaveNode]);
+  await runSteps(run, [connectStep<RemoveRun>(), s.ask, s.check, s.confirm, snapshotFirst<RemoveRun>('pre-remove'), s.removeMember, s.leaveNode], { flow: 'member-remove' });
   return run;
 }
 

@@ -187,7 +187,7 @@ export function replaceRun(base: HostsRun, name: string, opts: ReplaceOptions): 
 
 export async function replaceMember(run: ReplaceRun): Promise<ReplaceRun> {
   const s = replaceSteps;
-  await runSteps(run, [connectStep<ReplaceRun>(), s.reach, s.ask, s.check, s.prepare, s.confirm, snapshotFirst<ReplaceRun>('pre-replace'), s.removeOld, s.leave, s.install, s.add, s.promote, s.healthy]);
+  await runSteps(run, [connectStep<ReplaceRun>(), s.reach, s.ask, s.check, s.prepare, s.confirm, snapshotFirst<ReplaceRun>('pre-replace'), s.removeOld, s.leave, s.install, s.add, s.promote, s.healthy], { flow: 'member-replace' });
   return run;
 }
 

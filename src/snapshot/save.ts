@@ -173,7 +173,7 @@ export function saveRun(base: HostsRun, opts: SaveOptions): SaveRun {
 
 export async function saveSnapshot(run: SaveRun): Promise<SaveRun> {
   const s = saveSteps;
-  await runSteps(run, [s.output, connectStep<SaveRun>(), s.ask, s.saveOnNode, s.copy, s.manifest]);
+  await runSteps(run, [s.output, connectStep<SaveRun>(), s.ask, s.saveOnNode, s.copy, s.manifest], { flow: 'snapshot-save' });
   return run;
 }
 

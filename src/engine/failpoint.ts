@@ -5,7 +5,8 @@ import { UsageError } from '../errors.js';
  * Failpoints: a test's way to kill hardway at a chosen step boundary of a flow, as a power cut or a Ctrl-\ would, to
  * check that the next run finishes what the killed one began. `HARDWAY_FAILPOINT=<flow>:<step>[@<node>][:before|:after]`
  * (a comma-separated list) kills the process with SIGKILL — no clean-up, no finally — when the step runner reaches that
- * point; `HARDWAY_FAILPOINT=list` prints the flow's points and exits 0 before its first step. Unset, nothing happens.
+ * point; `HARDWAY_FAILPOINT=list` prints the flow's points and exits 0 before its first step; `trace` in the list says
+ * each point as the run passes it (on stderr), for a test to learn which points a scenario reaches. Unset, nothing happens.
  * A step's id is its title as a slug (`rolling restart` → `rolling-restart`): titles are stable, and the runner refuses
  * two steps of one flow with the same id. `@<node>` names one host's part of a step that works host by host.
  */
@@ -20,15 +21,17 @@ export interface Failpoint {
   when: When;
 }
 
-export type FailpointSpec = { list: true } | { list: false; points: Failpoint[] };
+export type FailpointSpec = { list: true } | { list: false; points: Failpoint[]; trace?: boolean };
 
 /** What reaching a point does: the real ones kill this process or print and exit; unit tests record instead. */
 export interface FailpointHooks {
   kill(name: string): void;
   list(names: string[]): void;
+  /** `trace` in the list: each point passed is said (which of a flow's points a given run reaches). */
+  passed(name: string): void;
 }
 
-export const SYNTAX = '<flow>:<step>[@<node>][:before|:after], comma-separated, or list';
+export const SYNTAX = '<flow>:<step>[@<node>][:before|:after] or trace, comma-separated, or list';
 
 /** A title as the id failpoints name it by: lower case, runs of anything but letters and digits as one dash. */
 export function stepId(title: string): string {
@@ -44,12 +47,13 @@ export function parseFailpoints(text: string | undefined): FailpointSpec {
     .map((e) => e.trim())
     .filter(Boolean);
   if (entries.length === 1 && entries[0] === 'list') return { list: true };
-  const points = entries.map((entry): Failpoint => {
+  const trace = entries.includes('trace');
+  const points = entries.filter((e) => e !== 'trace').map((entry): Failpoint => {
     const m = /^([a-z0-9-]+):([a-z0-9-]+)(?:@([^:,@]+))?(?::(before|after))?$/.exec(entry);
     if (!m) throw new UsageError(`HARDWAY_FAILPOINT: '${entry}' is not ${SYNTAX} (HARDWAY_FAILPOINT=list hardway <command> … prints a flow's points)`);
     return { flow: m[1]!, step: m[2]!, ...(m[3] ? { node: m[3] } : {}), when: (m[4] as When | undefined) ?? 'before' };
   });
-  return { list: false, points };
+  return { list: false, points, ...(trace ? { trace } : {}) };
 }
 
 export function failpointName(p: Failpoint): string {
@@ -71,6 +75,9 @@ export const processHooks: FailpointHooks = {
     writeSync(1, `${names.join('\n')}\n`);
     process.exit(0);
   },
+  passed(name) {
+    writeSync(2, `hardway: failpoint ${name} passed\n`);
+  },
 };
 
 let fromEnv: { text: string | undefined; spec: FailpointSpec } | undefined;
@@ -88,6 +95,7 @@ export interface FailpointScope {
   step: string;
   points: Failpoint[];
   hooks: FailpointHooks;
+  trace?: boolean;
 }
 
 /** Flows run inside steps of others (a snapshot before a removal): the innermost step is the one a host is in. */
@@ -104,6 +112,7 @@ export function leaveScope(scope: FailpointScope): void {
 
 /** Fires a point set for this step (`node` undefined) or for this host's part of it. */
 export function reach(scope: FailpointScope, when: When, node?: string): void {
+  if (scope.trace) scope.hooks.passed(failpointName({ flow: scope.flow, step: scope.step, when, ...(node ? { node } : {}) }));
   for (const p of scope.points) {
     if (p.flow === scope.flow && p.step === scope.step && p.when === when && p.node === node) scope.hooks.kill(failpointName(p));
   }

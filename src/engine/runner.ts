@@ -42,11 +42,12 @@ export async function runSteps<R>(run: R, steps: readonly Step<R>[], opts: Runne
     if (fp.spec.list) return fp.hooks.list(failpointNames(flow, steps));
   }
   const points = fp && !fp.spec.list ? fp.spec.points.filter((p) => p.flow === flow) : [];
+  const trace = !!fp && !fp.spec.list && !!fp.spec.trace;
   const started: Step<R>[] = [];
   try {
     for (const step of steps) {
       if (step.shouldRun && !step.shouldRun(run)) continue;
-      const scope: FailpointScope | undefined = points.length ? { flow: flow!, step: stepId(step.title), points, hooks: fp!.hooks } : undefined;
+      const scope: FailpointScope | undefined = points.length || trace ? { flow: flow!, step: stepId(step.title), points, hooks: fp!.hooks, trace } : undefined;
       if (scope) reach(scope, 'before');
       opts.onStep?.(step.title);
       started.push(step);

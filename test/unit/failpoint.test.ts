@@ -10,7 +10,11 @@ import type { Remote } from '../../src/ssh/remote.js';
 function recorder() {
   const killed: string[] = [];
   const listed: string[][] = [];
+  const passed: string[] = [];
   const hooks: FailpointHooks = {
+    passed(name) {
+      passed.push(name);
+    },
     kill(name) {
       killed.push(name);
       throw new Error(`killed at ${name}`);
@@ -19,7 +23,7 @@ function recorder() {
       listed.push(names);
     },
   };
-  return { killed, listed, hooks };
+  return { killed, listed, passed, hooks };
 }
 
 function flowOf(seen: string[], titles: string[]): Step<object>[] {
@@ -116,6 +120,21 @@ describe('failpoints in the step runner', () => {
     await runSteps({}, steps, { flow: 'up', failpoints: withSpec('list', hooks) });
     expect(listed).toEqual([['up:connect', 'up:write-files', 'up:write-files@<node>']]);
     expect(seen).toEqual([]);
+  });
+
+  it("trace: says every point a run passes, a skipped step's none, per host too, and kills where asked", async () => {
+    const { passed, killed, hooks } = recorder();
+    const hosts = newHosts(['n0', 'n1'].map((name) => ({ name }) as NodeSpec)).map((h) => ({ ...h, remote: {} as Remote }));
+    const steps = [
+      step<object>('a', async () => {}),
+      step<object>('skipped', async () => {}, () => false),
+      perHost(step<object>('each', () => eachHost(hosts, async () => {}, { limit: 1 }))),
+      step<object>('last', async () => {}),
+    ];
+    await expect(runSteps({}, steps, { flow: 'f', failpoints: withSpec('trace,f:last:after', hooks) })).rejects.toThrow();
+    expect(passed).toEqual(['f:a:before', 'f:a:after', 'f:each:before', 'f:each@n0:before', 'f:each@n0:after', 'f:each@n1:before', 'f:each@n1:after', 'f:each:after', 'f:last:before', 'f:last:after']);
+    expect(killed).toEqual(['f:last:after']);
+    expect(parseFailpoints('trace')).toEqual({ list: false, points: [], trace: true });
   });
 
   it('refuses a flow with two steps of the same id', async () => {

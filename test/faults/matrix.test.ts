@@ -32,7 +32,7 @@ import {
   type Writer,
 } from './fault-helpers.js';
 
-const FAMILIES = ['rolling', 'remove', 'replace', 'rejoin', 'bootstrap'];
+const FAMILIES = ['rolling', 'remove', 'remove-snapshot', 'replace', 'reset', 'rejoin', 'bootstrap'];
 /** HARDWAY_FAULTS=full: every scenario at every point; a list of scenario names (remove,replace): those only. */
 const chosen = process.env.HARDWAY_FAULTS === 'full' ? FAMILIES : (process.env.HARDWAY_FAULTS?.split(',').filter(Boolean) ?? []);
 const FULL = chosen.length > 0;
@@ -65,6 +65,8 @@ interface Scenario {
   restore?: () => Promise<void>;
   /** No cluster before the flow (a bootstrap): nothing to write through it. */
   noWriter?: boolean;
+  /** The points are those of the flows it runs inside its own (the snapshot a removal takes first). */
+  nested?: boolean;
 }
 
 let inventory = '';
@@ -113,6 +115,21 @@ const SCENARIOS: Record<string, Scenario> = {
     // The node is still in the inventory: `up` adds it back, as a user would.
     restore: async () => void (await hardway(up())),
   },
+  'remove-snapshot': {
+    flow: 'member remove: its pre-remove snapshot',
+    args: () => ['member', 'remove', TARGET, '--yes', '-i', inventory],
+    again: () => ['member', 'remove', TARGET, '--yes', '-i', inventory],
+    unchanged: (r) => r.exitCode === 0 && !/^removed member|moved \/var\/lib\/etcd to/m.test(r.stdout),
+    restore: async () => void (await hardway(up())),
+    nested: true,
+  },
+  reset: {
+    flow: 'reset',
+    args: () => ['reset', TARGET, '--yes', '-i', inventory],
+    again: () => ['reset', TARGET, '--yes', '-i', inventory],
+    unchanged: (r) => r.exitCode === 0 && !/^removed member|moved \/var\/lib\/etcd to/m.test(r.stdout),
+    restore: async () => void (await hardway(up())),
+  },
   replace: {
     flow: 'member replace',
     args: () => ['member', 'replace', TARGET, '--yes', '-i', inventory],
@@ -157,7 +174,7 @@ async function reachedPoints(key: string): Promise<{ listed: number; points: str
   const passed = passedPoints(run);
   const flowOf = (p: string) => p.split(':')[0];
   // Points of flows it runs inside (the pre-remove snapshot's save) belong to those flows' own rows.
-  const own = passed.filter((p) => flowOf(p) === flowOf(passed[0]!));
+  const own = passed.filter((p) => (flowOf(p) === flowOf(passed[0]!)) !== !!sc.nested);
   const lastAfter = own.filter((p) => p.endsWith(':after') && !p.includes('@')).pop();
   return { listed, points: [...own.filter((p) => p.endsWith(':before') || p.includes('@')), ...(lastAfter ? [lastAfter] : [])] };
 }

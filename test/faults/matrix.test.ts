@@ -195,6 +195,8 @@ async function cell(key: string, point: string): Promise<void> {
     point = point.replace('<first>', follower);
   }
   const before = new Map(await Promise.all(allNodes().map(async (n) => [n, await dataFiles(n)] as const)));
+  // What earlier cells left was said in their rows: a cell answers for what is new.
+  const leftBefore = new Map(await Promise.all(allNodes().map(async (n) => [n, await nodeLeftovers(n)] as const)));
   const writer: Writer | undefined = sc.noWriter ? undefined : startWriter(WRITER, `fault/${Date.now().toString(36)}/`);
   let killed = false;
   let converged = false;
@@ -223,7 +225,7 @@ async function cell(key: string, point: string): Promise<void> {
   for (const n of allNodes()) {
     const lost = lostFiles(before.get(n)!, await dataFiles(n));
     if (lost.length) problems.push(`${n}: data files gone: ${lost.slice(0, 3).join(', ')}`);
-    const left = await nodeLeftovers(n);
+    const left = (await nodeLeftovers(n)).filter((f) => !leftBefore.get(n)!.includes(f));
     if (left.length) problems.push(`${n}: left behind: ${left.join(', ')}`);
   }
   const here = await localLeftovers(inventory);
@@ -231,6 +233,7 @@ async function cell(key: string, point: string): Promise<void> {
   problems.push(...(await inventoryProblems(inventory, comments)).map((p) => `inventory: ${p}`));
   await sc.restore?.();
   cells.push({ flow: sc.flow, point, killed, converged, writes, problems, seconds: (Date.now() - started) / 1000 });
+  console.log(`${sc.flow} × ${point}: ${converged ? 'converged' : 'NOT converged'}, ${writes}, ${((Date.now() - started) / 1000).toFixed(0)} s${problems.length ? `: ${problems.join('; ')}` : ''}`);
   expect(problems, `${sc.flow} killed at ${point}`).toEqual([]);
 }
 

@@ -13,7 +13,7 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
-          include: ['test/e2e/**/*.test.ts'],
+          include: ['test/e2e/**/*.test.ts', 'test/faults/**/*.test.ts'],
           globalSetup: ['test/e2e/global-setup.ts'],
           // One lab shared by every e2e file: files run one after another.
           fileParallelism: false,

@@ -170,7 +170,7 @@ export const renewSteps = { read, issue, confirm: confirmStep, writeLocal, insta
 
 export async function renewCluster(run: RenewRun): Promise<RenewRun> {
   const s = renewSteps;
-  await runSteps(run, [connectStep<RenewRun>(), s.read, s.issue, s.confirm, s.writeLocal, s.install, s.takeIntoUse]);
+  await runSteps(run, [connectStep<RenewRun>(), s.read, s.issue, s.confirm, s.writeLocal, s.install, s.takeIntoUse], { flow: 'pki-renew' });
   return run;
 }
 

@@ -314,7 +314,7 @@ export const rotateSteps = { read, decide, confirm: confirmStep, begin: beginSte
 
 export async function rotateCa(run: RotateRun): Promise<RotateRun> {
   const s = rotateSteps;
-  await runSteps(run, [connectStep<RotateRun>(), s.read, s.decide, s.confirm, s.begin, s.resume, s.phases, s.finish]);
+  await runSteps(run, [connectStep<RotateRun>(), s.read, s.decide, s.confirm, s.begin, s.resume, s.phases, s.finish], { flow: 'pki-rotate-ca' });
   return run;
 }
 

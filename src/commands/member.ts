@@ -39,7 +39,7 @@ export function registerMember(program: Command): void {
     const inv = await loadInventory(opts);
     const run = removeRun({ inv, hosts: newHosts(inv.nodes), acceptNew: !!opts.acceptNew, log: info }, node, { yes: !!opts.yes, ...(opts.snapshot === false ? { noSnapshot: true } : {}) });
     await withPartial(() => removeMember(run), () => ({ done: run.done, notDone: run.left }));
-    if (opts.json) printJson({ removed: { id: run.target!.id, name: run.target!.name }, done: run.done, notDone: run.left, ...(run.members ? { members: run.members.map((m) => ({ id: m.id, name: m.name, isLearner: m.isLearner })) } : {}) });
+    if (opts.json) printJson({ removed: run.target ? { id: run.target.id, name: run.target.name } : { name: run.name, already: true }, done: run.done, notDone: run.left, ...(run.members ? { members: run.members.map((m) => ({ id: m.id, name: m.name, isLearner: m.isLearner })) } : {}) });
     else println(removeReport(run).join('\n'));
   });
 

@@ -5,6 +5,7 @@ import type { ObservedNode } from '../provision/observe.js';
 import type { NodePlan } from '../provision/plan.js';
 import { connectAll } from '../ssh/connect.js';
 import type { Remote } from '../ssh/remote.js';
+import { hostFailpoint } from './failpoint.js';
 import type { Step } from './runner.js';
 
 /** The per-host record every flow fills, and the one way flows act on hosts: `eachHost`. */
@@ -79,7 +80,9 @@ export async function eachHost(hosts: Host[], fn: (h: Host & { remote: Remote })
     while (next < todo.length) {
       const h = todo[next++]!;
       try {
+        hostFailpoint(h.node.name, 'before');
         await fn(h);
+        hostFailpoint(h.node.name, 'after');
       } catch (e) {
         failHost(h, e);
       }

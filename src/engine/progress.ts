@@ -1,6 +1,7 @@
 import { DefaultRenderer, Listr, ListrLogger, ProcessOutput, type ListrTaskWrapper } from 'listr2';
 import { eachHost, failHost, usable, type EachOptions, type Host } from './hosts.js';
 import type { Remote } from '../ssh/remote.js';
+import { hostFailpoint } from './failpoint.js';
 
 /**
  * `eachHost` with progress per host on a stream (stderr: stdout carries the result, tables or --json). On a terminal
@@ -73,7 +74,9 @@ async function live(todo: (Host & { remote: Remote })[], fn: Parameters<typeof e
       title: h.node.name,
       task: async (_ctx: unknown, task: ListrTaskWrapper<unknown, never, never>) => {
         try {
+          hostFailpoint(h.node.name, 'before');
           const summary = await fn(h, (line) => (task.output = line));
+          hostFailpoint(h.node.name, 'after');
           task.title = `${h.node.name}: ${summary}`;
         } catch (e) {
           failHost(h, e);

@@ -12,12 +12,17 @@ import { membersHealth } from './health.js';
 import { moveLeader } from './leader.js';
 import { leaveScript, movedAsidePath } from './node-ops.js';
 import { removalVerdict, toleranceLine } from './quorum.js';
-import { askMembers, memberLabel, memberNamed, type MemberRow, type MembersView } from './view.js';
+import { askMembers, findMember, memberLabel, memberNamed, type MemberRow, type MembersView } from './view.js';
+import { shq } from '../ssh/remote.js';
 
 /**
  * `hardway member remove NODE`: the member removed (after the quorum arithmetic), then on the node, when it can be
  * reached, etcd stopped and disabled and the data dir moved aside. A node that cannot be reached does not stop the
  * removal: a dead machine is the usual reason to remove its member; what is left on it is said.
+ *
+ * An inventory node that is no longer a member — a run killed between the removal and the node's part — is finished:
+ * its etcd (a removed member, in a restart loop) stopped and disabled, its data dir moved aside, exit 0; with nothing
+ * left there, nothing is done. Running the command again is how an interrupted removal is completed.
  */
 
 export interface RemoveOptions {
@@ -44,6 +49,10 @@ export interface RemoveRun extends HostsRun {
   /** What could not be done on the node (unreachable), for the report. */
   left: string[];
   members?: MemberRow[];
+  /** The node is in the inventory but no longer a member: an earlier run removed it. */
+  already?: boolean;
+  /** What an earlier removal left on that node (etcd enabled or running, a data dir), when it could be looked at. */
+  leftOnNode?: string[];
 }
 
 const reachable = (r: RemoveRun) => !!r.host && usable(r.host);
@@ -51,12 +60,20 @@ const reachable = (r: RemoveRun) => !!r.host && usable(r.host);
 export const removeSteps = {
   ask: step<RemoveRun>('ask the cluster', async (r) => {
     r.view = await askMembers(r.inv, r.hosts);
+    const node = r.inv.nodes.find((n) => n.name === r.name);
+    if (node && !findMember(r.view, r.name)) {
+      r.already = true;
+      r.host = r.hosts.find((h) => h.node === node);
+      r.members = r.view.rows;
+      if (r.host && usable(r.host)) r.leftOnNode = await leftOn(r.host.remote, r.inv.etcd.dataDir);
+      return;
+    }
     r.target = memberNamed(r.inv, r.view, r.name);
-    const node = r.target.node;
-    r.host = node ? r.hosts.find((h) => h.node === node) : undefined;
+    r.host = r.target.node ? r.hosts.find((h) => h.node === r.target!.node) : undefined;
   }),
 
   check: step<RemoveRun>('check quorum', async (r) => {
+    if (r.already) return;
     const health = await membersHealth(r.view!.asker.remote, r.view!.rows);
     const verdict = removalVerdict(health, health.find((m) => m.id === r.target!.id)!, `removing ${memberLabel(r.target!)}`);
     if (!verdict.ok) throw new OperationError(verdict.text);
@@ -64,6 +81,7 @@ export const removeSteps = {
   }),
 
   confirm: step<RemoveRun>('confirm', async (r) => {
+    if (r.already) return confirmLeftovers(r);
     const t = r.target!;
     r.plan.push(`${t.isLeader ? 'move the leadership to another member, then ' : ''}remove member ${memberLabel(t)} from the cluster`);
     if (!t.node) r.plan.push(`${t.name || t.id} is not in the inventory: nothing to do on a node`);
@@ -74,21 +92,52 @@ export const removeSteps = {
   }),
 
   removeMember: step<RemoveRun>('remove the member', async (r) => {
+    if (r.already) return;
     r.done.push(...(await dropMember(r.inv, r.view!, r.target!)));
     r.members = (await askMembers(r.inv, [r.view!.asker])).rows;
   }),
 
   leaveNode: step<RemoveRun>('stop etcd on the node, move its data dir aside', async (r) => {
-    const t = r.target!;
+    const node = r.already ? r.host?.node : r.target!.node;
     const h = r.host;
-    if (!t.node) return;
+    if (!node || (r.already && !r.leftOnNode?.length)) return;
     if (!h || !usable(h)) {
-      r.left.push(`${t.node.name} could not be reached: stop and disable etcd there and move ${r.inv.etcd.dataDir} aside when it is back ('hardway reset ${t.node.name}')`);
+      r.left.push(`${node.name} could not be reached: stop and disable etcd there and move ${r.inv.etcd.dataDir} aside when it is back ('hardway reset ${node.name}')`);
       return;
     }
-    r.done.push(...(await leaveNode(h.remote, t.node.name, r.inv.etcd.dataDir, r.movedTo)));
+    r.done.push(...(await leaveNode(h.remote, node.name, r.inv.etcd.dataDir, r.movedTo)));
   }),
 };
+
+/** What a node that is not a member still has of one: its etcd enabled or running, its data dir. */
+async function leftOn(remote: Remote, dataDir: string): Promise<string[]> {
+  const out = await remote.run(
+    `systemctl is-enabled etcd.service 2>/dev/null | grep -qx enabled && echo enabled; systemctl is-active etcd.service 2>/dev/null | grep -qE '^(active|activating|reloading)$' && echo running; [ -e ${shq(dataDir)} ] && echo data; true`,
+    { timeoutMs: 15_000 },
+  );
+  const seen = out.stdout.split('\n').map((l) => l.trim());
+  return [
+    ...(seen.includes('enabled') || seen.includes('running') ? [`etcd.service ${seen.includes('running') ? 'runs' : 'is enabled'}`] : []),
+    ...(seen.includes('data') ? [`${dataDir} exists`] : []),
+  ];
+}
+
+/** The named node was removed already: its leftovers are the plan (confirmed like any removal), or there is nothing to do. */
+async function confirmLeftovers(r: RemoveRun): Promise<void> {
+  const name = r.name;
+  r.log(`${name} is in the inventory but no longer a member of the cluster (an earlier run removed it)`);
+  if (!r.host || !usable(r.host)) {
+    r.left.push(`${name} could not be reached (${r.host?.outcome.reason}): if etcd still runs there, stop and disable it and move ${r.inv.etcd.dataDir} aside when it is back ('hardway reset ${name}')`);
+    return;
+  }
+  if (!r.leftOnNode?.length) {
+    r.done.push(`${name} is not a member and its etcd is stopped, with no ${r.inv.etcd.dataDir}: nothing to do`);
+    return;
+  }
+  r.plan.push(`on ${name} (${r.leftOnNode.join(', ')}): stop and disable etcd.service, move ${r.inv.etcd.dataDir} to ${r.movedTo} (nothing is deleted)`);
+  r.log(['this will:', ...r.plan.map((l) => `  - ${l}`)].join('\n'));
+  await confirm(`finish removing ${name}?`, r.opts);
+}
 
 /**
  * Removes a member through the others, handing the leadership on first when it leads (a leader removing itself
@@ -122,7 +171,7 @@ export function removeRun(base: HostsRun, name: string, opts: RemoveOptions): Re
 
 export async function removeMember(run: RemoveRun): Promise<RemoveRun> {
   const s = removeSteps;
-  await runSteps(run, [connectStep<RemoveRun>(), s.ask, s.check, s.confirm, snapshotFirst<RemoveRun>('pre-remove'), s.removeMember, s.leaveNode]);
+  await runSteps(run, [connectStep<RemoveRun>(), s.ask, s.check, s.confirm, snapshotFirst<RemoveRun>('pre-remove', (r) => !r.already), s.removeMember, s.leaveNode], { flow: 'member-remove' });
   return run;
 }
 
@@ -131,7 +180,7 @@ export function removeReport(r: RemoveRun): string[] {
   const voting = (r.members ?? []).filter((m) => !m.isLearner).length;
   const lines = [...r.done, ...r.left.map((l) => `not done: ${l}`)];
   if (r.members) lines.push(`now ${toleranceLine(voting, r.members.length - voting)}`);
-  const node = r.target?.node;
+  const node = r.target ? r.target.node : r.already ? r.host?.node : undefined;
   if (node) lines.push(`${node.name} is still in the inventory ${r.inv.file}: remove it there, or a later 'hardway up' adds it back`);
   return lines;
 }

@@ -1,13 +1,13 @@
 import { OperationError } from '../errors.js';
 import { peerUrl } from '../inventory/derive.js';
-import type { NodeSpec } from '../inventory/types.js';
+import type { Inventory, NodeSpec } from '../inventory/types.js';
 import { connectStep, usable, type Host, type HostsRun } from '../engine/hosts.js';
 import { runSteps, step } from '../engine/runner.js';
 import { snapshotFirst } from '../snapshot/auto.js';
 import { applyFiles, must, observeNode, retry, systemdStep } from '../provision/apply.js';
 import { desiredNode, type Artifacts } from '../provision/desired.js';
 import { reachableClientUrl, waitHealthy } from '../provision/health.js';
-import { planNode } from '../provision/plan.js';
+import { joiningCluster as clusterInInventoryOrder, planNode } from '../provision/plan.js';
 import { prepareArtifacts, renderUnits, type PrepareOptions } from '../provision/prepare.js';
 import type { Remote } from '../ssh/remote.js';
 import { etcdctlCommand, idHex, parseEtcdJson } from '../verify/etcdctl.js';
@@ -59,10 +59,14 @@ export function supportsLearners(version: string): boolean {
   return major > 3 || (major === 3 && minor >= 4);
 }
 
-/** `--initial-cluster` for a member joining `members` (the cluster as it will be, not the inventory's list). Pure. */
-export function joiningCluster(members: MemberRow[], node: NodeSpec): string {
+/**
+ * `--initial-cluster` for a member joining `members` (the cluster as it will be, not the inventory's list), in the
+ * order `up` writes it (inventory nodes in inventory order, then the members it does not list): otherwise the next
+ * `up` would rewrite the unit for the order alone. Unstarted members with no name yet are left out. Pure.
+ */
+export function joiningCluster(inv: Inventory, members: MemberRow[], node: NodeSpec): string {
   const others = members.filter((m) => m.name && m.name !== node.name && !m.peerURLs.includes(peerUrl(node)));
-  return [...others.map((m) => `${m.name}=${m.peerURLs[0]}`), `${node.name}=${peerUrl(node)}`].join(',');
+  return clusterInInventoryOrder(inv, [...others.map((m) => ({ ...m, peerURLs: m.peerURLs.slice(0, 1) })), { id: '', name: node.name, peerURLs: [peerUrl(node)] }]);
 }
 
 /** The new member's ID from `member add -w json` (hex). */
@@ -114,7 +118,7 @@ export const replaceSteps = {
     const prep: PrepareOptions = { json: !!r.opts.json, ...(r.opts.lint === false ? { lint: false } : {}), ...(r.opts.templates ? { templates: r.opts.templates } : {}) };
     const artifacts = await prepareArtifacts(r.inv, [r.node], prep, r.log);
     const joining = { ...r.inv, cluster: { ...r.inv.cluster, initialState: 'existing' as const } };
-    const cluster = joiningCluster(remaining(r), r.node);
+    const cluster = joiningCluster(r.inv, remaining(r), r.node);
     const units = await renderUnits(joining, [r.node], prep, r.log, () => false, () => cluster);
     r.artifacts = { ...artifacts, units: new Map(artifacts.units).set(r.node.name, units.get(r.node.name)!) };
   }),
@@ -187,7 +191,7 @@ export function replaceRun(base: HostsRun, name: string, opts: ReplaceOptions): 
 
 export async function replaceMember(run: ReplaceRun): Promise<ReplaceRun> {
   const s = replaceSteps;
-  await runSteps(run, [connectStep<ReplaceRun>(), s.reach, s.ask, s.check, s.prepare, s.confirm, snapshotFirst<ReplaceRun>('pre-replace'), s.removeOld, s.leave, s.install, s.add, s.promote, s.healthy]);
+  await runSteps(run, [connectStep<ReplaceRun>(), s.reach, s.ask, s.check, s.prepare, s.confirm, snapshotFirst<ReplaceRun>('pre-replace'), s.removeOld, s.leave, s.install, s.add, s.promote, s.healthy], { flow: 'member-replace' });
   return run;
 }
 

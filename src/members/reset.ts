@@ -126,7 +126,7 @@ export function resetRun(base: HostsRun, name: string, opts: ResetOptions): Rese
 
 export async function resetNode(run: ResetRun): Promise<ResetRun> {
   const s = resetSteps;
-  await runSteps(run, [connectStep<ResetRun>(), s.reach, s.ask, s.check, s.confirm, s.removeMember, s.leave, s.purge, s.after]);
+  await runSteps(run, [connectStep<ResetRun>(), s.reach, s.ask, s.check, s.confirm, s.removeMember, s.leave, s.purge, s.after], { flow: 'reset' });
   return run;
 }
 

@@ -5,7 +5,8 @@ import { warn } from '../output.js';
 import { askCluster, askFirstHost, type Asked, type ClusterAnswer } from '../engine/cluster.js';
 import { connectStep, eachHost, failHost, usable, type Host, type HostsRun } from '../engine/hosts.js';
 import { eachHostListed } from '../engine/progress.js';
-import { step, type Step } from '../engine/runner.js';
+import { hostFailpoint } from '../engine/failpoint.js';
+import { perHost, step, type Step } from '../engine/runner.js';
 import { REMOTE_PATHS } from '../render/paths.js';
 import { shq, type Remote } from '../ssh/remote.js';
 import { binaryDiffLines, certDiffLines, keyDiffLines } from './file-diff.js';
@@ -482,6 +483,7 @@ const rollingRestart = step<UpRun>(
       const nodes = selectedUsable(r).map((x) => x.node);
       const deferred = p.files.filter((f) => f.needsRestart);
       let replaced = false;
+      hostFailpoint(p.node, 'before');
       try {
         // The arithmetic first: a member that is down for good would otherwise be waited for in vain.
         await checkQuorumWithout(probe, r.inv.nodes, h.node, healthTimeoutS(r));
@@ -500,6 +502,7 @@ const rollingRestart = step<UpRun>(
         h.outcome.done.push('restart');
         await waitFor(r, probe, nodes);
         restarted.push(p.node);
+        hostFailpoint(p.node, 'after');
       } catch (e) {
         const why = (await h.remote.run(JOURNAL_REASON, { timeoutMs: 15_000 }).catch(() => undefined))?.stdout.trim();
         failHost(h, why ? `${(e as Error).message}; its journal: ${why}` : e);
@@ -642,7 +645,7 @@ const planning: Step<UpRun>[] = [connectStep<UpRun>(), askEarly, trustGuard<UpRu
 
 export const planSteps = (print: (r: UpRun) => void): Step<UpRun>[] => [...planning, explainFiles, printPlan(print)];
 
-export const upSteps: Step<UpRun>[] = [...planning, updateMoved, writeFiles, rejoin, awaitStarted, restartTogether, rollingRestart, finalHealth, dropKept];
+export const upSteps: Step<UpRun>[] = [...planning, perHost(updateMoved), perHost(writeFiles), perHost(rejoin), awaitStarted, perHost(restartTogether), perHost(rollingRestart), finalHealth, perHost(dropKept)];
 
 /** Each step by name, for tests that run part of a flow over scripted hosts. */
 export const upStep = { askEarly, prepare, observe, ask, planNodes, judgeRelease, judge, updateMoved, writeFiles, rejoin, awaitStarted, restartTogether, rollingRestart, finalHealth };

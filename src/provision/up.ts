@@ -79,10 +79,10 @@ export async function runUp(inv: Inventory, opts: UpOptions): Promise<UpReport> 
   if (opts.dryRun) {
     await runSteps(run, planSteps((r) => {
       if (!opts.json) process.stdout.write(`${formatPlanText(r.plan!, outcomes(r).filter((o) => o.status === 'failed'))}\n`);
-    }));
+    }), { flow: 'plan' });
     return { changed: run.plan!.changed, nodes: outcomes(run) };
   }
-  await runSteps(run, upSteps);
+  await runSteps(run, upSteps, { flow: 'up' });
   const report = outcomes(run);
   return { changed: report.some((n) => n.done.length > 0), nodes: report, ...(run.view ? { cluster: run.view } : {}) };
 }

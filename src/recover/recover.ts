@@ -281,7 +281,7 @@ export const recoverSteps = {
 /** What was connected for the rebuild is closed before the joins: `up` connects on its own. */
 async function rebuild(run: RecoverRun): Promise<void> {
   const s = recoverSteps;
-  await runSteps(run, [connectStep<RecoverRun>(), s.reachable, s.leftovers, s.gather, s.confirm, s.stop, s.moveAside, s.prepareSource, s.force]);
+  await runSteps(run, [connectStep<RecoverRun>(), s.reachable, s.leftovers, s.gather, s.confirm, s.stop, s.moveAside, s.prepareSource, s.force], { flow: 'recover' });
 }
 
 export function recoverRun(base: HostsRun, opts: RecoverOptions): RecoverRun {

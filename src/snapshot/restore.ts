@@ -254,7 +254,7 @@ export function restoreRun(base: HostsRun, file: string, opts: RestoreOptions): 
 
 export async function restoreSnapshot(run: RestoreRun): Promise<RestoreRun> {
   const s = restoreSteps;
-  await runSteps(run, [s.checkFile, connectStep<RestoreRun>(), s.reachable, s.live, s.guard, s.upload, s.confirm, snapshotFirst<RestoreRun>('pre-restore', (r) => !!r.healthy), s.stop, s.moveAside, s.restore, s.token, s.start, s.check]);
+  await runSteps(run, [s.checkFile, connectStep<RestoreRun>(), s.reachable, s.live, s.guard, s.upload, s.confirm, snapshotFirst<RestoreRun>('pre-restore', (r) => !!r.healthy), s.stop, s.moveAside, s.restore, s.token, s.start, s.check], { flow: 'snapshot-restore' });
   return run;
 }
 

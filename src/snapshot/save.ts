@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { stat, unlink } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { OperationError, UsageError } from '../errors.js';
 import { clientUrl } from '../inventory/derive.js';
-import { connectStep, usable, type Host, type HostsRun } from '../engine/hosts.js';
+import { connectStep, eachHost, usable, type Host, type HostsRun } from '../engine/hosts.js';
 import { runSteps, step, type Step } from '../engine/runner.js';
 import { alarmsInStatusErrors, alarmText, type Alarm } from '../members/alarm.js';
 import { askMembers, findMember, memberLabel, memberNamed, type MemberRow, type MembersView } from '../members/view.js';
@@ -20,7 +21,9 @@ import { dbEntries } from './view.js';
  * `hardway snapshot save`: etcdctl saves the leader's (or the named member's) snapshot into a temp file on its node,
  * with exactly that one endpoint; the bytes are streamed to the laptop over the same SSH connection, hashed on the
  * way, and kept only when etcd's own integrity hash and the node's size agree with what arrived and the node's
- * `snapshot status` (run while the bytes stream) has read the file. The node's temp file is removed on every path.
+ * `snapshot status` (run while the bytes stream) has read the file. The node's temp file is removed on every path
+ * the process lives through; one a killed run left (its name says which machine and process wrote it) is removed by
+ * the next save from this machine, on every node, once that process is gone.
  */
 
 export interface SaveOptions {
@@ -163,17 +166,62 @@ const saveSteps = {
   }),
 };
 
+/** Where temp snapshot files go on the nodes, and what this machine's names there start with. */
+const NODE_TMP = '/var/tmp';
+const OWN_PREFIX = `hardway-snapshot-${os.hostname().replace(/[^A-Za-z0-9_.-]/g, '_')}.`;
+
+/** Whether this machine's process `pid` still runs (EPERM: it does, as another user). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Of the names in a node's temp dir, the snapshot files (and `.part`s) runs from this machine left behind: written by
+ * a process of this machine (the name's prefix) that no longer runs. Another machine's, or a live run's, are left. Pure.
+ */
+export function orphanedNodeFiles(names: string[], prefix: string, alive: (pid: number) => boolean): string[] {
+  return names.filter((n) => {
+    if (!n.startsWith(prefix)) return false;
+    const m = /^(\d+)-[0-9a-f]{12}\.db(?:\.part)?$/.exec(n.slice(prefix.length));
+    return !!m && !alive(Number(m[1]));
+  });
+}
+
+/** Every reachable node: the temp snapshot files of killed runs from this machine go, before this run adds its own. */
+const sweepNodes = step<SaveRun>('remove what killed runs left on the nodes', async (r) => {
+  await eachHost(
+    r.hosts,
+    async (h) => {
+      try {
+        const listed = await h.remote.run(`ls -1 ${NODE_TMP} 2>/dev/null | grep -F ${shq(OWN_PREFIX)} || true`, { timeoutMs: 15_000 });
+        const orphans = orphanedNodeFiles(listed.stdout.split('\n').map((l) => l.trim()), OWN_PREFIX, processAlive);
+        if (!orphans.length) return;
+        await h.remote.run(`rm -f ${orphans.map((f) => shq(`${NODE_TMP}/${f}`)).join(' ')}`, { timeoutMs: 30_000 });
+        r.log(`${h.node.name}: removed ${orphans.join(', ')} from ${NODE_TMP} (left by a snapshot save that was killed)`);
+      } catch {
+        // A node that cannot be swept is no reason not to save (nor a failed host): its leftovers wait for the next run.
+      }
+    },
+    { which: () => true },
+  );
+});
+
 const uniqueAlarms = (alarms: Alarm[]) => alarms.filter((a, i) => alarms.findIndex((b) => b.memberId === a.memberId && b.alarm === a.alarm) === i);
 
 export function saveRun(base: HostsRun, opts: SaveOptions): SaveRun {
   const now = opts.now ?? new Date();
   const out = path.resolve(opts.out ?? path.join(base.inv.snapshots.dir, defaultSnapshotName(base.inv.cluster.token, now)));
-  return { ...base, opts: { ...opts, now }, out, nodeFile: `/var/tmp/hardway-snapshot-${randomBytes(6).toString('hex')}.db` };
+  return { ...base, opts: { ...opts, now }, out, nodeFile: `${NODE_TMP}/${OWN_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}.db` };
 }
 
 export async function saveSnapshot(run: SaveRun): Promise<SaveRun> {
   const s = saveSteps;
-  await runSteps(run, [s.output, connectStep<SaveRun>(), s.ask, s.saveOnNode, s.copy, s.manifest]);
+  await runSteps(run, [s.output, connectStep<SaveRun>(), s.ask, sweepNodes, s.saveOnNode, s.copy, s.manifest], { flow: 'snapshot-save' });
   return run;
 }
 

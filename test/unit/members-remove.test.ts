@@ -67,6 +67,31 @@ describe('member remove', () => {
     expect(changes(c.log)).toEqual([]);
   });
 
+  it('finishes a removal killed before its node was left: stops etcd there and moves the data dir aside, removing no member', async () => {
+    const c = fakeCluster();
+    c.state.members = [0, 1];
+    // What a removed member's node shows: etcd enabled, in its restart loop, and the data dir.
+    c.remotes[2]!.rules.unshift([/systemctl is-enabled/, { stdout: 'enabled\nrunning\ndata\n' }]);
+    const run = await remove('controller-2', c);
+    expect(changes(c.log)).toEqual(['controller-2: mv -T']);
+    expect(removeReport(run)).toEqual([
+      'controller-2: stopped and disabled etcd.service',
+      'controller-2: moved /var/lib/etcd to /var/lib/etcd.removed-20240305T070809Z',
+      'now 2 members: quorum 2, survives 0 failures',
+      "controller-2 is still in the inventory /i.yaml: remove it there, or a later 'hardway up' adds it back",
+    ]);
+    // Asked like any removal: off a terminal, --yes.
+    await expect(remove('controller-2', c, { isTTY: false })).rejects.toThrow(/run again with --yes/);
+  });
+
+  it('with the removal finished, a node not a member with nothing left changes nothing and says so', async () => {
+    const c = fakeCluster();
+    c.state.members = [0, 1];
+    const run = await remove('controller-2', c, { isTTY: false });
+    expect(changes(c.log)).toEqual([]);
+    expect(removeReport(run)[0]).toBe('controller-2 is not a member and its etcd is stopped, with no /var/lib/etcd: nothing to do');
+  });
+
   it('refuses the last member', async () => {
     const c = fakeCluster();
     c.state.members = [0];

@@ -70,9 +70,9 @@ describe('member replace', () => {
 });
 
 describe('replace helpers', () => {
-  it('joins the cluster as it will be: the other members, then the node', () => {
-    const rows = memberRows(inv, [member(0), member(1), member(3, { name: 'old-node' }), member(4, { name: '', started: false })], []);
-    expect(joiningCluster(rows, inv.nodes[2]!)).toBe('controller-0=https://10.240.0.10:2380,controller-1=https://10.240.0.11:2380,old-node=https://10.240.0.13:2380,controller-2=https://10.240.0.12:2380');
+  it("joins the cluster as it will be, in up's order: inventory nodes as the inventory lists them, then the other members", () => {
+    const rows = memberRows(inv, [member(1), member(3, { name: 'old-node' }), member(0), member(4, { name: '', started: false })], []);
+    expect(joiningCluster(inv, rows, inv.nodes[2]!)).toBe('controller-0=https://10.240.0.10:2380,controller-1=https://10.240.0.11:2380,controller-2=https://10.240.0.12:2380,old-node=https://10.240.0.13:2380');
   });
 
   it('reads the new member ID from member add -w json, beyond 2^53', () => {

@@ -8,7 +8,7 @@ import { validateInventory } from '../../src/inventory/validate.js';
 import type { Inventory } from '../../src/inventory/types.js';
 import type { Remote, StreamOptions } from '../../src/ssh/remote.js';
 import { restoreReport, restoreRun, restoreSnapshot, type RestoreOptions } from '../../src/snapshot/restore.js';
-import { chooseMember, saveReport, saveRun, saveSnapshot, type SaveOptions } from '../../src/snapshot/save.js';
+import { chooseMember, orphanedNodeFiles, saveReport, saveRun, saveSnapshot, type SaveOptions } from '../../src/snapshot/save.js';
 import { writeManifest, type Manifest } from '../../src/snapshot/store.js';
 import type { MembersView } from '../../src/members/view.js';
 import { fakeCluster, inv, member } from './members-fakes.js';
@@ -122,7 +122,9 @@ describe('snapshot save', () => {
 
     // Everything about the snapshot happens on the leader's node, with exactly its endpoint.
     const nodeFile = run.nodeFile;
-    expect(nodeFile).toMatch(/^\/var\/tmp\/hardway-snapshot-[0-9a-f]{12}\.db$/);
+    // Named for this machine and process: a later save from here removes it if this process was killed.
+    expect(nodeFile).toBe(`/var/tmp/hardway-snapshot-${os.hostname().replace(/[^A-Za-z0-9_.-]/g, '_')}.${process.pid}-${nodeFile.slice(-15, -3)}.db`);
+    expect(nodeFile).toMatch(/-[0-9a-f]{12}\.db$/);
     const onNode = commands(c.log).filter((l) => l.includes(nodeFile));
     expect(onNode.map((l) => l.split(':')[0])).toEqual(['controller-1', 'controller-1', 'controller-1', 'controller-1']);
     const saveCmd = onNode[0]!;
@@ -247,7 +249,7 @@ describe('snapshot save', () => {
       expect(err, 'refused').toBeDefined();
       expect(readdirSync(dir)).toEqual([]);
       const stream = indexOf(c.log, /controller-0: stream cat \/var\/tmp\/hardway-snapshot-/);
-      const rm = indexOf(c.log, /controller-0: rm -f \/var\/tmp\/hardway-snapshot-\w+\.db \/var\/tmp\/hardway-snapshot-\w+\.db\.part$/);
+      const rm = indexOf(c.log, /controller-0: rm -f \/var\/tmp\/hardway-snapshot-[\w.-]+\.db \/var\/tmp\/hardway-snapshot-[\w.-]+\.db\.part$/);
       expect(stream).toBeGreaterThanOrEqual(0);
       expect(rm).toBeGreaterThan(stream);
       return err!;
@@ -267,7 +269,7 @@ describe('snapshot save', () => {
 
     it('reading the file on the node fails', async () => {
       const e = await failedCopy(saveCluster(snapshotBytes(1, 13), { streamCode: 1 }));
-      expect(e.message).toMatch(/^controller-0: reading \/var\/tmp\/hardway-snapshot-\w+\.db failed: cat: read error$/);
+      expect(e.message).toMatch(/^controller-0: reading \/var\/tmp\/hardway-snapshot-[\w.-]+\.db failed: cat: read error$/);
     });
   });
 
@@ -497,5 +499,19 @@ describe('snapshot restore', () => {
     expect(restoreReport(run)[0]).toBe(`restored the cluster from ${run.file}`);
     expect(restoreReport(run).at(-1)).toBe(`the old data dirs stay in /var/lib/etcd.pre-restore-${STAMP} on each node: hardway never deletes them; remove them once you no longer need them`);
     expect(run.checks).toEqual(['one cluster ID 4d2', "every member's hashkv 777", 'revision 1000000040 ≥ 1000000040 (the snapshot\'s 40 + 1000000000)']);
+  });
+});
+
+describe('temp snapshot files a killed save left on a node', () => {
+  it("are this machine's whose process is gone, .part too; another machine's, a live run's and anything else stay", () => {
+    const names = [
+      'hardway-snapshot-laptop.4242-0123456789ab.db',
+      'hardway-snapshot-laptop.4242-0123456789ab.db.part',
+      'hardway-snapshot-laptop.777-aaaaaaaaaaaa.db',
+      'hardway-snapshot-laptop.build.4242-bbbbbbbbbbbb.db',
+      'hardway-snapshot-laptop.4242-xyz.db',
+      'hardway-restore-0123456789abcdef.db',
+    ];
+    expect(orphanedNodeFiles(names, 'hardway-snapshot-laptop.', (pid) => pid === 777)).toEqual(['hardway-snapshot-laptop.4242-0123456789ab.db', 'hardway-snapshot-laptop.4242-0123456789ab.db.part']);
   });
 });

@@ -1,0 +1,228 @@
+import { describe, expect, it } from 'vitest';
+import { asHistory, diagnose, diagnoseJournal, findingsToJson, parseGoDuration, renderFindings, type Finding } from '../../src/verify/diagnose.js';
+import { parseJournal } from '../../src/verify/journal.js';
+
+// The findings' figures and sentences at their edges: what a describer says when a line lacks a value, the bounds of
+// "just before", odd and even counts, and how a finding reads as text and as JSON.
+const journal = (...lines: string[]) => parseJournal(lines.join('\n'), { year: 2026 });
+const find = (id: string, ...lines: string[]): Finding => {
+  const f = diagnoseJournal(journal(...lines)).find((x) => x.id === id);
+  if (!f) throw new Error(`no ${id}`);
+  return f;
+};
+const sd = (host: string, t: string, msg: string) => `Nov 23 ${t} ${host} systemd[1]: ${msg}`;
+const etcd = (host: string, t: string, msg: string) => `Nov 23 ${t} ${host} etcd[7]: ${msg}`;
+const exit = (host: string, t: string) => sd(host, t, 'etcd.service: Main process exited, code=exited, status=1/FAILURE');
+const missing = (host: string, t: string) => etcd(host, t, 'open /etc/etcd/kubernetes.pem: no such file or directory');
+const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
+const f = (id: string, severity: Finding['severity'], extra: Partial<Finding> = {}): Finding => ({ id, severity, title: `${id} title`, count: 1, hosts: [], evidence: [], facts: {}, details: [], meaning: 'm', fix: 'x', ...extra });
+
+describe('Go durations, unit by unit', () => {
+  it('milliseconds, minutes, hours and both spellings of micro (µ U+00B5 and μ U+03BC) are their own units', () => {
+    expect(parseGoDuration('312.5ms')).toBeCloseTo(0.3125);
+    expect(parseGoDuration('2m')).toBe(120);
+    expect(parseGoDuration('1.5h')).toBe(5400);
+    expect(parseGoDuration('4μs')! * 1e6).toBeCloseTo(4);
+    expect(parseGoDuration('4µs')! * 1e6).toBeCloseTo(4);
+    expect(parseGoDuration('7ns')! * 1e9).toBeCloseTo(7);
+  });
+});
+
+describe("an exit's cause: the etcd error just before it", () => {
+  it('an error 30 lines before the exit is still just before it; 31 lines is not', () => {
+    const filler = (n: number) => Array.from({ length: n }, (_, i) => etcd('c0', '10:00:30', `ordinary line ${i}`));
+    const near = find('SD-05', missing('c0', '10:00:00'), ...filler(29), exit('c0', '10:00:59'));
+    expect(near.details.at(-1)).toBe('Preceded by: BOOT-07 (A file named by a flag is missing or unreadable).');
+    const far = find('SD-05', missing('c0', '10:00:00'), ...filler(30), exit('c0', '10:00:59'));
+    expect(far.details.at(-1)).toMatch(/^No known etcd error/);
+  });
+
+  it('the last error before the exit is its cause, not an earlier one', () => {
+    const f1 = find('SD-05', etcd('c0', '10:00:00', "error verifying flags, 'x' is not a valid flag. See 'etcd --help'."), missing('c0', '10:00:01'), exit('c0', '10:00:02'));
+    expect(f1.details.at(-1)).toBe('Preceded by: BOOT-07 (A file named by a flag is missing or unreadable).');
+  });
+
+  it('each exit has its own cause; the causes are listed once each', () => {
+    const f1 = find(
+      'SD-05',
+      missing('c0', '10:00:00'),
+      exit('c0', '10:00:01'),
+      etcd('c0', '10:00:02', "error verifying flags, 'x' is not a valid flag. See 'etcd --help'."),
+      exit('c0', '10:00:03'),
+      missing('c0', '10:00:04'),
+      exit('c0', '10:00:05'),
+    );
+    expect(f1.details.at(-1)).toBe(
+      "Preceded by: BOOT-07 (A file named by a flag is missing or unreadable); BOOT-14 (Stray argument on etcd's command line (broken line continuation)).",
+    );
+  });
+});
+
+describe('what a describer says when the lines lack a value', () => {
+  it('a missing file read on lines without a host names no host', () => {
+    const f1 = diagnoseJournal(parseJournal('open /etc/etcd/ca.pem: permission denied')).find((x) => x.id === 'BOOT-07')!;
+    expect(f1.details).toEqual(['/etc/etcd/ca.pem: permission denied']);
+  });
+
+  it("a doubled backslash quoted by etcd ('\\\\') is the same stray backslash as a single one", () => {
+    const f1 = find('BOOT-14', etcd('c0', '10:00:01', "error verifying flags, '\\\\' is not a valid flag. See 'etcd --help'."), etcd('c0', '10:00:02', "error verifying flags, '\\' is not a valid flag. See 'etcd --help'."));
+    expect(f1.facts).toEqual({ arguments: "'\\'" });
+    expect(f1.details).toHaveLength(1);
+    expect(f1.details[0]).toMatch(/^'\\' as an argument: a doubled backslash/);
+  });
+
+  it('slow syncs without the expected duration are judged against 1s; the median of an odd count is the middle one', () => {
+    const lines = ['3s', '1.5s', '2s'].map((d, i) => etcd('c0', `10:00:0${i}`, `{"level":"warn","ts":"2026-11-23T10:00:0${i}Z","caller":"wal/wal.go:805","msg":"slow fdatasync","took":"${d}"}`));
+    const f1 = find('DISK-01', ...lines);
+    expect(f1.facts).toEqual({ syncs: 3, syncMax: '3s', syncMedian: '2s' });
+    expect(f1.details).toEqual(['3 slow fdatasync(s): max 3s, median 2s (threshold 1s; healthy p99 is under 10ms).']);
+  });
+
+  it('durations etcd did not write in Go form give counts only, and no sentence about them', () => {
+    const sync = find('DISK-01', etcd('c0', '10:00:01', 'sync duration of soon, expected less than 1s'));
+    expect(sync.facts).toEqual({ syncs: 1, threshold: '1s' });
+    expect(sync.details).toEqual([]);
+    const slow = (n: number) => Array.from({ length: n }, (_, i) => etcd('c0', `10:00:0${i}`, 'read-only range request "key" took too long (a while) to execute'));
+    const apply = find('DISK-02', ...slow(3));
+    expect(apply.facts).toEqual({ requests: 3 });
+    expect(apply.details).toEqual([]);
+    const late = (n: number) => Array.from({ length: n }, (_, i) => etcd('c0', `10:00:0${i}`, 'failed to send out heartbeat on time (exceeded the 100ms timeout for a while, to 8e9e05c52164694d)'));
+    const hb = find('DISK-03', ...late(3));
+    expect(hb.facts).toEqual({ misses: 3, peers: '8e9e05c52164694d' });
+    expect(hb.details).toEqual([]);
+    const clock = find('CLOCK-01', etcd('c0', '10:00:01', 'the clock difference against peer 9e737febb6b99eee is too high [much > 1s]'));
+    expect(clock.facts).toEqual({ peers: '9e737febb6b99eee' });
+  });
+
+  it('a restart counter is the highest one systemd printed; holdoff lines count as restarts without one', () => {
+    const f1 = find('SD-07', sd('c0', '10:00:01', 'etcd.service holdoff time over, scheduling restart.'), sd('c0', '10:00:02', 'etcd.service holdoff time over, scheduling restart.'));
+    expect(f1.facts).toEqual({ restarts: 2 });
+  });
+
+  it('generic facts list four values of a group in full, and leave out the ignoring marker of systemd', () => {
+    const lines = [1, 2, 3, 4].map((i) => etcd('c0', `10:00:0${i}`, `listen tcp 10.240.0.${i}:2380: bind: address already in use`));
+    const f1 = diagnoseJournal(journal(...lines)).find((x) => x.severity === 'error')!;
+    expect(Object.values(f1.facts)).toContain('10.240.0.1:2380, 10.240.0.2:2380, 10.240.0.3:2380, 10.240.0.4:2380');
+  });
+});
+
+describe('evidence and time span', () => {
+  it('the same line logged twice is one line of evidence; four lines give the first, the middle one and the last', () => {
+    const same = find('DISK-01', ...[1, 2].map(() => etcd('c0', '10:00:01', 'sync duration of 2s, expected less than 1s')));
+    expect(same.evidence).toHaveLength(1);
+    const four = find('DISK-01', ...[1, 2, 3, 4].map((i) => etcd('c0', `10:00:0${i}`, `sync duration of ${i}s, expected less than 1s`)));
+    expect(four.evidence.map((e) => /of (\d)s/.exec(e)![1])).toEqual(['1', '3', '4']);
+  });
+
+  it('lines without a time give a finding without a time span', () => {
+    const f1 = diagnoseJournal(parseJournal('sync duration of 2s, expected less than 1s')).find((x) => x.id === 'DISK-01')!;
+    expect(f1).not.toHaveProperty('first');
+    expect(f1).not.toHaveProperty('last');
+    expect(f1.hosts).toEqual([]);
+  });
+
+  it('a single slow apply is isolated: a note whose title says how many make a problem', () => {
+    const f1 = find('DISK-02', etcd('c0', '10:00:01', 'read-only range request "key" took too long (312.5ms) to execute'));
+    expect(f1.severity).toBe('info');
+    expect(f1.title).toMatch(/ \(isolated: 1×; a problem from 3×\)$/);
+  });
+});
+
+describe('a finding that is over', () => {
+  it('without a time it says only that it is over; its details end with the line that ended it', () => {
+    const h = asHistory(f('PEER-01', 'warning', { details: ['d'] }), { evidence: 'peer x became active' });
+    expect(h).toMatchObject({ severity: 'info', title: 'PEER-01 title (over)', details: ['d', 'It ended: peer x became active'], resolved: { evidence: 'peer x became active' } });
+  });
+
+  it('as JSON, the time it ended is an ISO string too', () => {
+    const at = new Date(Date.UTC(2026, 11, 7, 14, 4, 48));
+    expect(findingsToJson([f('A', 'info', { resolved: { at, evidence: 'e' } })])[0]!.resolved).toEqual({ at: '2026-12-07T14:04:48.000Z', evidence: 'e' });
+    expect(findingsToJson([f('A', 'info', { resolved: { evidence: 'e' } })])[0]!.resolved).toEqual({ evidence: 'e' });
+  });
+
+  it('offline, a finding the journal shows ended is a note; online it keeps its severity and says it ended', () => {
+    const lines = journal(
+      'Dec 07 14:04:33 controller-0 etcd[145]: health check for peer 3a57933972cb5131 could not connect: dial tcp 10.240.0.12:2380: connect: connection refused',
+      'Dec 07 14:04:48 controller-0 etcd[145]: peer 3a57933972cb5131 became active',
+    );
+    const offline = diagnose(lines).findings[0]!;
+    expect(offline).toMatchObject({ severity: 'info', resolved: { at: new Date(Date.UTC(2026, 11, 7, 14, 4, 48)), evidence: 'Dec 07 14:04:48 controller-0 etcd[145]: peer 3a57933972cb5131 became active' } });
+    const live = diagnose(lines, { history: 'live' }).findings[0]!;
+    expect(live).toMatchObject({ severity: 'warning', resolved: { evidence: offline.resolved!.evidence } });
+    expect(live.title).not.toMatch(/over/);
+  });
+
+  it('a peer refused again later than the lag after it came back is open; within the lag it is the same episode', () => {
+    const at = (s: number) => `Dec 07 14:${String(4 + Math.floor((48 + s) / 60)).padStart(2, '0')}:${String((48 + s) % 60).padStart(2, '0')}`;
+    const lines = (lag: number) =>
+      journal(
+        'Dec 07 14:04:33 controller-0 etcd[145]: health check for peer 3a57933972cb5131 could not connect: dial tcp 10.240.0.12:2380: connect: connection refused',
+        `${at(0)} controller-0 etcd[145]: peer 3a57933972cb5131 became active`,
+        `${at(lag)} controller-0 etcd[145]: health check for peer 3a57933972cb5131 could not connect: dial tcp 10.240.0.12:2380: connect: connection refused`,
+      );
+    expect(diagnose(lines(35)).findings[0]!.severity).toBe('info');
+    expect(diagnose(lines(36)).findings[0]!.severity).toBe('warning');
+  });
+
+  it("a refusal on another host is not ended by this host's peer coming back", () => {
+    const lines = journal(
+      'Dec 07 14:04:33 controller-0 etcd[145]: health check for peer 3a57933972cb5131 could not connect: dial tcp 10.240.0.12:2380: connect: connection refused',
+      'Dec 07 14:04:34 controller-1 etcd[145]: health check for peer 3a57933972cb5131 could not connect: dial tcp 10.240.0.12:2380: connect: connection refused',
+      'Dec 07 14:04:48 controller-0 etcd[145]: peer 3a57933972cb5131 became active',
+    );
+    expect(diagnose(lines).findings[0]!.severity).toBe('warning');
+    const both = journal(
+      'Dec 07 14:04:33 controller-0 etcd[145]: health check for peer 3a57933972cb5131 could not connect: dial tcp 10.240.0.12:2380: connect: connection refused',
+      'Dec 07 14:04:34 controller-1 etcd[145]: health check for peer 3a57933972cb5131 could not connect: dial tcp 10.240.0.12:2380: connect: connection refused',
+      'Dec 07 14:04:50 controller-1 etcd[145]: peer 3a57933972cb5131 became active',
+      'Dec 07 14:04:48 controller-0 etcd[145]: peer 3a57933972cb5131 became active',
+    );
+    // Over since the later end, whichever line comes last.
+    expect(diagnose(both).findings[0]).toMatchObject({ severity: 'info', resolved: { evidence: expect.stringContaining('controller-0') } });
+  });
+
+  it('a peer that became active before it was refused has not come back', () => {
+    const lines = journal(
+      'Dec 07 14:04:30 controller-0 etcd[145]: peer 3a57933972cb5131 became active',
+      'Dec 07 14:04:33 controller-0 etcd[145]: health check for peer 3a57933972cb5131 could not connect: dial tcp 10.240.0.12:2380: connect: connection refused',
+    );
+    expect(diagnose(lines).findings[0]!.severity).toBe('warning');
+  });
+});
+
+describe('findings as text', () => {
+  it('errors, warnings and notes each under a heading with their number, in that order', () => {
+    const text = plain(renderFindings([f('N', 'info'), f('W1', 'warning'), f('E', 'error'), f('W2', 'warning')]));
+    const at = (s: string) => text.lastIndexOf(s);
+    expect(text).toContain('\nErrors (1):\n');
+    expect(text).toContain('\nWarnings (2):\n');
+    expect(text).toContain('\nNotes (1):\n');
+    expect(text.match(/Warnings/g)).toHaveLength(1);
+    expect(at('Errors (1):')).toBeLessThan(at('Warnings (2):'));
+    expect(at('Warnings (2):')).toBeLessThan(at('W1  W1 title'));
+    expect(at('W2  W2 title')).toBeLessThan(at('Notes (1):'));
+  });
+
+  it('each finding starts with its severity in capitals, padded to one width', () => {
+    const text = plain(renderFindings([f('E', 'error'), f('W', 'warning'), f('N', 'info')]));
+    expect(text).toContain('\nERROR   E  E title  (1×)');
+    expect(text).toContain('\nWARNING W  W title  (1×)');
+    expect(text).toContain('\nINFO    N  N title  (1×)');
+  });
+
+  it('one instant is shown once; a finding without evidence, details or facts has no such parts', () => {
+    const t = new Date(Date.UTC(2026, 10, 23, 10, 0, 0));
+    const text = plain(renderFindings([f('A', 'error', { first: t, last: t }), f('B', 'error', { first: t })]));
+    expect(text).toContain('A  A title  (1×, 2026-11-23 10:00:00)\n');
+    expect(text).toContain('B  B title  (1×, 2026-11-23 10:00:00)\n');
+    expect(text).not.toContain('evidence');
+    expect(text).not.toContain('found');
+  });
+
+  it('facts alone make a found part; evidence of 220 characters is not cut', () => {
+    const text = plain(renderFindings([f('A', 'error', { facts: { n: 1, m: 'x' }, evidence: ['y'.repeat(220)] })]));
+    expect(text).toContain('  evidence\n');
+    expect(text).toContain(`    | ${'y'.repeat(220)}\n`);
+    expect(text).toContain('  found\n    n=1  m=x\n');
+  });
+});

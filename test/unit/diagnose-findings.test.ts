@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { asHistory, diagnose, diagnoseJournal, findingsToJson, parseGoDuration, renderFindings, type Finding } from '../../src/verify/diagnose.js';
+import { asHistory, diagnose, diagnoseJournal, findingsToJson, judgeNow, parseGoDuration, renderFindings, type Finding } from '../../src/verify/diagnose.js';
 import { parseJournal } from '../../src/verify/journal.js';
 
 // The findings' figures and sentences at their edges: what a describer says when a line lacks a value, the bounds of
@@ -224,5 +224,67 @@ describe('findings as text', () => {
     expect(text).toContain('  evidence\n');
     expect(text).toContain(`    | ${'y'.repeat(220)}\n`);
     expect(text).toContain('  found\n    n=1  m=x\n');
+  });
+});
+
+describe('the election finding, at its edges', () => {
+  const raft = (t: string, msg: string, host = 'c0') => etcd(host, t, `raft2026/11/23 ${t} INFO: ${msg}`);
+  const loop = [1, 4, 7, 10].map((s, i) => raft(`10:00:${String(s).padStart(2, '0')}`, `b71f75320dc06a6c is starting a new election at term ${i + 1}`));
+
+  it('raft lines feed the election analysis and are never findings of their own', () => {
+    const ids = diagnoseJournal(journal(...loop)).map((x) => x.id);
+    expect(ids).toEqual(['ELECT-LOOP']);
+  });
+
+  it('late heartbeats next to a loop are named as a cause, as slow syncs are', () => {
+    const late = [11, 12, 13].map((s) => etcd('c0', `10:00:${s}`, 'failed to send out heartbeat on time (exceeded the 100ms timeout for 401.2ms, to 8e9e05c52164694d)'));
+    const f1 = find('ELECT-LOOP', ...loop, ...late);
+    expect(f1.details).toContain('The disk is slow (DISK-01/DISK-03): late heartbeats make followers start elections.');
+    expect(f1.details.some((d) => d.includes('PEER-01') || d.includes('TLS-'))).toBe(false);
+  });
+
+  it('without election lines, candidacies and pre-candidacies together are the count', () => {
+    const cands = [1, 3, 5].flatMap((s, i) => [raft(`10:00:0${s}`, `b71f75320dc06a6c became pre-candidate at term ${i + 2}`), raft(`10:00:0${s}`, `b71f75320dc06a6c became candidate at term ${i + 2}`)]);
+    expect(find('ELECT-LOOP', ...cands).count).toBe(6);
+  });
+
+  it('bare raft lines (no time, no host) give a loop without a time span or hosts', () => {
+    const bare = parseJournal(['a1 is starting a new election at term 1', 'a1 is starting a new election at term 2', 'a1 is starting a new election at term 3'].join('\n'));
+    const f1 = diagnoseJournal(bare).find((x) => x.id === 'ELECT-LOOP')!;
+    expect(f1).not.toHaveProperty('first');
+    expect(f1).not.toHaveProperty('last');
+    expect(f1.hosts).toEqual([]);
+    expect(f1.details[0]).toBe('member a1: 3 election(s), term 1→3, no leader after its last election');
+    expect(f1.evidence).toEqual(['a1 is starting a new election at term 1', 'a1 is starting a new election at term 2', 'a1 is starting a new election at term 3']);
+  });
+
+  it('the time span of a loop is that of its evidence: first and last election', () => {
+    const f1 = find('ELECT-LOOP', etcd('c0', '09:59:00', 'ordinary line'), ...loop);
+    expect([f1.first, f1.last]).toEqual([new Date(Date.UTC(2026, 10, 23, 10, 0, 1)), new Date(Date.UTC(2026, 10, 23, 10, 0, 10))]);
+  });
+});
+
+describe('judging a finding by what is seen now', () => {
+  const peer = (extra: Partial<Finding> = {}) => f('PEER-01', 'warning', { facts: { peers: 'p1, p2' }, ...extra });
+
+  it('over only when every peer it names answers now; the evidence says how each was seen', () => {
+    const seen = judgeNow(peer(), (id) => `${id} answers`);
+    expect(seen).toMatchObject({ severity: 'info', details: ['It ended: now: p1 answers; p2 answers'] });
+    expect(judgeNow(peer(), (id) => (id === 'p1' ? 'p1 answers' : undefined))).toMatchObject({ severity: 'warning' });
+    expect(judgeNow(peer(), (id) => (id === 'p1' ? 'p1 answers' : false))).toMatchObject({ severity: 'warning' });
+  });
+
+  it("with nothing seen now, the journal's end stands; a finding without one is left as it is", () => {
+    const ended = peer({ resolved: { evidence: 'became active' } });
+    expect(judgeNow(ended, () => undefined)).toMatchObject({ severity: 'info', details: ['It ended: became active'] });
+    const open = peer();
+    expect(judgeNow(open, () => undefined)).toBe(open);
+    const other = f('DISK-01', 'warning', { resolved: { evidence: 'e' } });
+    expect(judgeNow(other, () => 'x')).toMatchObject({ severity: 'info' });
+  });
+
+  it('a finding that is already a note is not made history twice', () => {
+    const note = f('PEER-01', 'info', { title: 't (over)', resolved: { evidence: 'e' } });
+    expect(judgeNow(note, () => undefined)).toBe(note);
   });
 });

@@ -429,3 +429,30 @@ describe('the analysis, sentence and window', () => {
     expect(a).toMatchObject({ flapping: true, steppedDown: 2 });
   });
 });
+
+describe('flapping and churn, at their bounds', () => {
+  const L = 'ddd67b312462fd7b';
+
+  it('two leader losses exactly flapSeconds apart are not within it', () => {
+    const es = (gap: number) => raftLines([[0, `raft.node: @ lost leader ${L} at term 3`], [gap, `raft.node: @ lost leader ${L} at term 4`], [gap + 1, `raft.node: @ elected leader ${L} at term 4`]]);
+    expect(analyzeElections(es(300)).flapping).toBe(false);
+    expect(analyzeElections(es(299)).flapping).toBe(true);
+  });
+
+  it('losses with no leader after them are not flapping: there is no leader to flap', () => {
+    const a = analyzeElections(raftLines([[0, `raft.node: @ lost leader ${L} at term 3`], [10, `raft.node: @ lost leader ${L} at term 4`]]));
+    expect(a).toMatchObject({ flapping: false, lostLeader: 2 });
+    expect(a.leader).toBeUndefined();
+  });
+
+  it('without times, repeated elections that found a leader are churn by their number alone', () => {
+    const bare = parseJournal(['a1 is starting a new election at term 1', 'a1 is starting a new election at term 2', 'a1 is starting a new election at term 3', 'a1 became leader at term 3'].join('\n'));
+    expect(analyzeElections(bare)).toMatchObject({ churn: true, loop: false, electionsPerMinute: 0 });
+    expect(analyzeElections(bare.slice(1))).toMatchObject({ churn: false });
+  });
+
+  it('a leader confirmed again after a failed pre-vote at its own term leads since the confirmation', () => {
+    const a = analyzeElections(raftLines([[0, `raft.node: @ elected leader ${L} at term 2`], [5, '@ became pre-candidate at term 2'], [6, `raft.node: @ elected leader ${L} at term 2`]]));
+    expect(a.leader).toEqual({ id: L, term: 2, since: new Date(Date.UTC(2026, 10, 23, 10, 0, 6)) });
+  });
+});

@@ -175,3 +175,186 @@ describe('problems as text and as a verdict', () => {
     expect(p.message).toContain(`'${long.slice(0, 59)}…' is outside any section`);
   });
 });
+
+describe('sections systemd reads, and lines it names', () => {
+  it('an X- section is skipped silently by systemd, keys and all', () => {
+    const text = `${unit(['--name a'])}[X-Mine]\nFoo=bar\nno equals here\n`;
+    expect(lint(text)).toEqual([]);
+  });
+
+  it('an unknown section is reported once, at its header; the settings in it are not judged', () => {
+    const ps = lint(unit(['--name a']).replace('[Install]', '[Instal]'));
+    expect(rules(ps)).toEqual(['10 error unknown-section']);
+  });
+
+  it('a header quoted in the message is trimmed of the spaces around it', () => {
+    const p = lint(`[Unit \nDescription=x\n${unit(['--name a']).replace('[Unit]\nDescription=etcd\n', '')}`).find((x) => x.rule === 'unknown-section')!;
+    expect(p.message).toMatch(/^invalid section header '\[Unit': /);
+  });
+
+  it('an indented line is placed at its first character; the fix of a stray setting says where it goes', () => {
+    const p = lint(`   Foo=x\n${unit(['--name a'])}`).find((x) => x.rule === 'outside-section')!;
+    expect([p.line, p.col]).toEqual([1, 4]);
+    expect(p.fix).toBe('move it under the section it belongs to ([Unit], [Service] or [Install]), or delete it');
+    const q = lint(unit(['--name a'], { extra: '  Restart on-failure\n' })).find((x) => x.rule === 'missing-equals')!;
+    expect(q.col).toBe(3);
+  });
+
+  it('an etcd flag read as a [Service] key: the fix is the continuation before it', () => {
+    const p = lint(unit(['--name a'], { extra: '--data-dir=/var/lib/etcd\n' })).find((x) => x.rule === 'unknown-key')!;
+    expect(p.fix).toBe("this etcd flag is not part of ExecStart=: end the line before it with a single '\\' (and no spaces after it)");
+  });
+
+  it('a setting of exactly 60 characters is quoted whole', () => {
+    const sixty = `Foo=${'x'.repeat(56)}`;
+    const p = lint(`${sixty}\n${unit(['--name a'])}`).find((x) => x.rule === 'outside-section')!;
+    expect(p.message).toContain(`'${sixty}' is outside any section`);
+  });
+
+  it('ExecStart= in another section is an unknown key there, not a second ExecStart', () => {
+    const text = unit(['--name a']).replace('Description=etcd\n', 'Description=etcd\nExecStart=/usr/local/bin/etcd --name b\n');
+    expect(lint(text).map((p) => p.rule)).toEqual(['unknown-key']);
+  });
+});
+
+describe('continuation messages, word for word', () => {
+  it('a backslash then spaces: the fix deletes the spaces', () => {
+    const p = lint(unit(['--name a', '--data-dir=/var/lib/etcd']).replace('--name a \\\n', '--name a \\  \n')).find((x) => x.rule === 'continuation')!;
+    expect(p.fix).toBe("delete the spaces after the '\\'");
+  });
+
+  it('a doubled backslash after a broken continuation elsewhere is still the first doubled one', () => {
+    const text = unit(['--name a', '--data-dir=/var/lib/etcd', '--initial-cluster-state=new']).replace('ExecStart=/usr/local/bin/etcd \\\n', 'ExecStart=/usr/local/bin/etcd \\ \n').replace('--data-dir=/var/lib/etcd \\\n', '--data-dir=/var/lib/etcd \\\\\n');
+    const doubled = lint(text).find((x) => x.rule === 'continuation' && x.line === 8)!;
+    expect(doubled.message.startsWith("line ends in a doubled backslash '\\\\': systemd reads it as an escaped backslash")).toBe(true);
+  });
+
+  it('ExecStartPre= and X-ExecStart= are not ExecStart=: a doubled backslash there starts no etcd', () => {
+    for (const key of ['ExecStartPre', 'X-ExecStart']) {
+      const text = unit(['--name a'], { extra: '' }).replace('Type=notify\n', `Type=notify\n${key}=/bin/true \\\\\n  /tmp\n`);
+      const p = lint(text).find((x) => x.rule === 'continuation')!;
+      expect(p.message, key).not.toContain('etcd is started with');
+    }
+  });
+
+  it('three backslashes are counted at the end of the line, not where the first backslash is', () => {
+    const text = unit(['--name a\\b', '--data-dir=/var/lib/etcd']).replace('--name a\\b \\\n', '--name a\\b \\\\\\\n');
+    const p = lint(text).find((x) => x.rule === 'continuation')!;
+    expect(p.message).toMatch(/^line ends in 3 backslashes/);
+  });
+
+  it('a continued line that is an etcd flag, or has a dash only inside it, swallowing the next line', () => {
+    const flag = unit(['--name a']).replace('Type=notify\n', 'Type=notify\n-x \\\nFoo=bar\n');
+    expect(lint(flag).find((x) => x.rule === 'continuation')!.message).toContain(": etcd gets 'Foo=bar' as an argument");
+    const dash = unit(['--name a']).replace('Description=etcd\n', 'Description=etcd key-value store \\\nDocumentation=x\n');
+    const p = lint(dash).find((x) => x.rule === 'continuation')!;
+    expect(p.message).toBe("line ends in '\\', so line 3 ('Documentation=x') becomes part of this value");
+    // The line swallowed is quoted without its indentation.
+    const header = unit(['--name a']).replace('Restart=on-failure\n\n[Install]', 'Restart=on-failure \\\n  [Install]');
+    expect(lint(header).find((x) => x.rule === 'continuation')!.message).toBe("line ends in '\\', so line 9 ('[Install]') becomes part of this value");
+  });
+});
+
+describe('[Service] without what it needs: the fixes', () => {
+  it('no [Service], no Type=, another Type=, no ExecStart=, a second ExecStart=', () => {
+    expect(lint('[Unit]\nDescription=x\n')[0]!.fix).toBe('add a [Service] section with Type=notify and ExecStart=/usr/local/bin/etcd …');
+    const noType = lint(unit(['--name a']).replace('Type=notify\n', '')).find((x) => x.rule === 'service-type')!;
+    expect(noType.fix).toBe('add Type=notify (etcd reports readiness with sd_notify, as in Kubernetes The Hard Way)');
+    expect(lint(unit(['--name a'], { type: 'simple' })).find((x) => x.rule === 'service-type')!.fix).toBe('Type=notify');
+    expect(lint('[Service]\nType=notify\n').find((x) => x.rule === 'exec-start')!.fix).toBe('add ExecStart=/usr/local/bin/etcd with its flags, one per continued line');
+    const two = lint(unit(['--name a'], { extra: 'ExecStart=/usr/local/bin/etcd --name b\n' })).find((x) => x.rule === 'exec-start')!;
+    expect(two.fix).toBe('keep a single ExecStart=');
+  });
+
+  it('two ExecStart= without any Type= are refused as well', () => {
+    const text = unit(['--name a'], { extra: 'ExecStart=/usr/local/bin/etcd --name b\n' }).replace('Type=notify\n', '');
+    expect(lint(text).map((p) => p.rule)).toEqual(['service-type', 'exec-start']);
+  });
+
+  it('systemd prefixes of several characters are not part of the program', () => {
+    for (const exec of ['!!/usr/local/bin/etcd', '-+/usr/local/bin/etcd']) expect(lint(unit(['--name a'], { exec })), exec).toEqual([]);
+  });
+
+  it('a release hardway has no list for: the fix names the releases it knows', () => {
+    expect(lint(unit(['--name a']), '3.9.1')[0]!.fix).toBe("use an etcd 3.4/3.5/3.6 release, or check the flags with 'etcd --help'");
+  });
+});
+
+describe('flag words, one by one', () => {
+  it('bad flag syntax is an error with the --name=value form as the fix', () => {
+    expect(lint(unit(['--name a', '---x'])).find((x) => x.rule === 'flag-value')).toMatchObject({ severity: 'error', fix: 'write flags as --name=value' });
+  });
+
+  it('a boolean flag last, or a value flag last, is not taken to swallow anything', () => {
+    expect(lint(unit(['--name a', '--client-cert-auth']))).toEqual([]);
+    expect(lint(unit(['--name a', '--data-dir'])).find((x) => x.rule === 'flag-value')!.severity).toBe('error');
+  });
+
+  it('a flag etcd does not know does not take the next flag as its value', () => {
+    expect(lint(unit(['--bogus', '--name a'])).map((p) => p.rule)).toEqual(['unknown-flag']);
+  });
+
+  it('a lone "-" after a value flag is that value', () => {
+    expect(lint(unit(['--name -']))).toEqual([]);
+  });
+
+  it('a URL flag without a value, or a URL in a flag that takes none, is no plain-HTTP problem', () => {
+    expect(lint(unit(['--name a', '--listen-client-urls'])).map((p) => p.rule)).toEqual(['flag-value']);
+    expect(lint(unit(['--name=http://10.0.0.1:2379'])).filter((p) => p.rule === 'plain-http')).toEqual([]);
+  });
+
+  it('plain HTTP: the fix offers TLS or loopback', () => {
+    expect(lint(unit(['--name a', '--listen-peer-urls=http://10.0.0.1:2380'])).find((p) => p.rule === 'plain-http')!.fix).toBe(
+      "use https:// with certificates (etcd.tls: true, hardway's default), or bind plain HTTP to 127.0.0.1 only (a single node)",
+    );
+  });
+
+  it('two backslashes as a word are a leftover too; a word only ending in one, or a lower-case key=value, is just a stray word', () => {
+    const why = (word: string) => lint(unit(['--name a', word, '--data-dir=/var/lib/etcd'])).find((p) => p.rule === 'flag-value')!.fix;
+    expect(why('\\\\\\\\')).toBe('fix the line continuation so that only flags are passed to etcd');
+    expect(why('x\\\\')).toBe('remove it, or attach it to its flag: --flag=x\\');
+    expect(why('\\\\x')).toBe('remove it, or attach it to its flag: --flag=\\x');
+    expect(why('name=x')).toBe('remove it, or attach it to its flag: --flag=name=x');
+    expect(why('1Restart=x')).toBe('remove it, or attach it to its flag: --flag=1Restart=x');
+  });
+
+  it('an ignored flag: a warning that etcd accepts and ignores it', () => {
+    const p = lint(unit(['--name a', '--max-result-buffer=1'])).find((x) => x.rule === 'deprecated-flag')!;
+    expect(p).toMatchObject({ severity: 'warning', message: '--max-result-buffer is accepted by etcd and ignored (a leftover of etcd 0.4/2.x)', fix: 'remove it' });
+  });
+
+  it('a list-valued flag without a value is only missing its value; a wrong value given as its own word is placed there', () => {
+    expect(lint(unit(['--name a', '--initial-cluster-state'])).map((p) => p.rule)).toEqual(['flag-value']);
+    const p = lint(unit(['--name a', '--initial-cluster-state old'])).find((x) => x.rule === 'flag-value')!;
+    expect([p.line, p.col]).toEqual([8, 27]);
+  });
+
+  it('--logger: capnslog in a release without it is named as such; any other wrong value gets the list', () => {
+    const cap = lint(unit(['--name a', '--logger=capnslog']), '3.5.17').find((x) => x.rule === 'flag-value')!;
+    expect(cap.message).toBe('--logger=capnslog exists in etcd 3.4 only; etcd 3.5.17 refuses to start with it');
+    expect(lint(unit(['--name a', '--logger=json']), '3.5.17').find((x) => x.rule === 'flag-value')!.message).toBe("--logger=json: etcd 3.5 accepts only 'zap'");
+  });
+
+  it('the same boolean flag twice, once with a value and once without: no values to compare', () => {
+    for (const pair of [['--client-cert-auth', '--client-cert-auth=true'], ['--client-cert-auth=true', '--client-cert-auth']]) {
+      const p = lint(unit(['--name a', ...pair])).find((x) => x.rule === 'duplicate-flag')!;
+      expect(p.message, pair.join(' ')).toBe('--client-cert-auth is given twice, on line 8 and on line 9: etcd keeps the last one without a word');
+    }
+  });
+
+  it('a path given as its own word is placed at that word; another data dir names both', () => {
+    const p = lint(unit(['--name a', '--data-dir /srv/etcd'])).find((x) => x.rule === 'path')!;
+    expect([p.line, p.col]).toEqual([8, 14]);
+    expect(p.message).toBe("--data-dir=/srv/etcd is not the data directory hardway creates (/var/lib/etcd, mode 0700): etcd creates it itself, and hardway's checks and backups look at /var/lib/etcd");
+  });
+});
+
+describe('the order of problems at one place', () => {
+  it('an error before a warning whatever order they were found in; two of one severity keep their order', async () => {
+    const { sortProblems } = await import('../../src/render/lint.js');
+    const at = (severity: 'error' | 'warning', message: string): LintProblem => ({ file: 'f', line: 3, col: 2, severity, rule: 'path', message, fix: '' });
+    expect(sortProblems([at('warning', 'w'), at('error', 'e')]).map((p) => p.message)).toEqual(['e', 'w']);
+    expect(sortProblems([at('error', 'e1'), at('error', 'e2')]).map((p) => p.message)).toEqual(['e1', 'e2']);
+    expect(sortProblems([at('warning', 'w1'), at('warning', 'w2')]).map((p) => p.message)).toEqual(['w1', 'w2']);
+  });
+});

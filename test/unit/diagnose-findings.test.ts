@@ -90,19 +90,23 @@ describe('what a describer says when the lines lack a value', () => {
     const hb = find('DISK-03', ...late(3));
     expect(hb.facts).toEqual({ misses: 3, peers: '8e9e05c52164694d' });
     expect(hb.details).toEqual([]);
-    const clock = find('CLOCK-01', etcd('c0', '10:00:01', 'the clock difference against peer 9e737febb6b99eee is too high [much > 1s]'));
-    expect(clock.facts).toEqual({ peers: '9e737febb6b99eee' });
+    const clock = find('CLOCK-01', etcd('c0', '10:00:01', 'the clock difference against peer 9e737febb6b99eee is too high [much > 1s]'), etcd('c0', '10:00:02', 'the clock difference against peer 1ec55d2fb473165c is too high [much > 1s]'));
+    expect(clock.facts).toEqual({ peers: '9e737febb6b99eee, 1ec55d2fb473165c' });
+    expect(clock.details).toEqual([]);
   });
 
   it('a restart counter is the highest one systemd printed; holdoff lines count as restarts without one', () => {
     const f1 = find('SD-07', sd('c0', '10:00:01', 'etcd.service holdoff time over, scheduling restart.'), sd('c0', '10:00:02', 'etcd.service holdoff time over, scheduling restart.'));
     expect(f1.facts).toEqual({ restarts: 2 });
+    expect(f1.details).toEqual([]);
   });
 
   it('generic facts list four values of a group in full, and leave out the ignoring marker of systemd', () => {
     const lines = [1, 2, 3, 4].map((i) => etcd('c0', `10:00:0${i}`, `listen tcp 10.240.0.${i}:2380: bind: address already in use`));
-    const f1 = diagnoseJournal(journal(...lines)).find((x) => x.severity === 'error')!;
+    const f1 = diagnoseJournal(journal(...lines, lines[0]!)).find((x) => x.severity === 'error')!;
+    // A value seen twice is listed once; a finding without a describer has no details.
     expect(Object.values(f1.facts)).toContain('10.240.0.1:2380, 10.240.0.2:2380, 10.240.0.3:2380, 10.240.0.4:2380');
+    expect(f1.details).toEqual([]);
   });
 });
 
@@ -174,11 +178,11 @@ describe('a finding that is over', () => {
     const both = journal(
       'Dec 07 14:04:33 controller-0 etcd[145]: health check for peer 3a57933972cb5131 could not connect: dial tcp 10.240.0.12:2380: connect: connection refused',
       'Dec 07 14:04:34 controller-1 etcd[145]: health check for peer 3a57933972cb5131 could not connect: dial tcp 10.240.0.12:2380: connect: connection refused',
-      'Dec 07 14:04:50 controller-1 etcd[145]: peer 3a57933972cb5131 became active',
       'Dec 07 14:04:48 controller-0 etcd[145]: peer 3a57933972cb5131 became active',
+      'Dec 07 14:04:50 controller-1 etcd[145]: peer 3a57933972cb5131 became active',
     );
-    // Over since the later end, whichever line comes last.
-    expect(diagnose(both).findings[0]).toMatchObject({ severity: 'info', resolved: { evidence: expect.stringContaining('controller-0') } });
+    // Over since the last of the ends.
+    expect(diagnose(both).findings[0]).toMatchObject({ severity: 'info', resolved: { evidence: expect.stringContaining('controller-1') } });
   });
 
   it('a peer that became active before it was refused has not come back', () => {
@@ -280,11 +284,141 @@ describe('judging a finding by what is seen now', () => {
     const open = peer();
     expect(judgeNow(open, () => undefined)).toBe(open);
     const other = f('DISK-01', 'warning', { resolved: { evidence: 'e' } });
-    expect(judgeNow(other, () => 'x')).toMatchObject({ severity: 'info' });
+    expect(judgeNow(other, () => 'x')).toMatchObject({ severity: 'info', details: ['It ended: e'] });
+    // A peer finding that names no peer: nothing live to ask about, the journal's word stands.
+    const none = f('PEER-01', 'warning', { facts: { peers: '' }, resolved: { evidence: 'e' } });
+    expect(judgeNow(none, () => 'answers')).toMatchObject({ severity: 'info', details: ['It ended: e'] });
   });
 
   it('a finding that is already a note is not made history twice', () => {
     const note = f('PEER-01', 'info', { title: 't (over)', resolved: { evidence: 'e' } });
     expect(judgeNow(note, () => undefined)).toBe(note);
+  });
+});
+
+
+describe('more of what the lines tell', () => {
+  it("Missing '=' from an older systemd only: it refused the unit, and nothing says it ignored lines; two files are both named", () => {
+    const old = find('SD-01', sd('c0', '10:00:01', "[/etc/systemd/system/etcd.service:9] Missing '='."), sd('c0', '10:00:02', "[/etc/systemd/system/etcd-2.service:4] Missing '='."));
+    expect(old.details.slice(-1)).toEqual(["This (older) systemd refuses to load the unit at all (`Missing '='.` without `ignoring line`): `systemctl enable` fails and the unit file state is `bad`."]);
+    expect(old.details.some((d) => d.startsWith('This systemd ignores'))).toBe(false);
+    expect(old.facts.files).toBe('/etc/systemd/system/etcd.service, /etc/systemd/system/etcd-2.service');
+  });
+
+  it('keys read as settings, some of them etcd flags: the flag sentence; two files are both named', () => {
+    const f1 = find(
+      'SD-02',
+      sd('c0', '10:00:01', "/etc/systemd/system/etcd.service:9: Unknown key '--cert-file' in section [Service], ignoring."),
+      sd('c0', '10:00:01', "/etc/systemd/system/other-etcd.service:4: Unknown key 'Restartt' in section [Service], ignoring."),
+    );
+    expect(f1.details.at(-1)).toMatch(/^These are etcd flags/);
+    expect(f1.facts.files).toBe('/etc/systemd/system/etcd.service, /etc/systemd/system/other-etcd.service');
+  });
+
+  it("etcd quoting a doubled backslash alone: the stray backslash, once", () => {
+    const f1 = find('BOOT-14', etcd('c0', '10:00:01', "error verifying flags, '\\\\' is not a valid flag. See 'etcd --help'."));
+    expect(f1.facts).toEqual({ arguments: "'\\'" });
+    expect(f1.details).toHaveLength(1);
+  });
+
+  it('slow syncs against two thresholds name both', () => {
+    const f1 = find('DISK-01', etcd('c0', '10:00:01', 'sync duration of 2s, expected less than 1s'), etcd('c0', '10:00:02', 'sync duration of 2s, expected less than 500ms'));
+    expect(f1.facts.threshold).toBe('1s, 500ms');
+  });
+
+  it('a finding carries its section of the reference; a signature without one gives a finding without one', async () => {
+    const { compileCatalog, loadCatalog } = await import('../../src/verify/signatures.js');
+    const line = etcd('c0', '10:00:01', 'sync duration of 2s, expected less than 1s');
+    const ref = loadCatalog().find((x) => x.id === 'DISK-01')!.ref;
+    expect(find('DISK-01', line).ref).toBe(ref);
+    const own = compileCatalog({ signatures: loadCatalog().map(({ re34: _a, reJson: _b, resolver: _c, ...def }) => (def.id === 'DISK-01' ? { ...def, ref: undefined } : def)) });
+    expect(diagnose(journal(line), { catalog: own }).findings.find((x) => x.id === 'DISK-01')).not.toHaveProperty('ref');
+  });
+
+  it("an exit's cause on a line without a host, or an exit without one, counts as the same host", () => {
+    const bareCause = parseJournal(['open /etc/etcd/ca.pem: no such file or directory', 'Nov 23 10:00:01 c0 systemd[1]: etcd.service: Main process exited, code=exited, status=1/FAILURE'].join('\n'), { year: 2026 });
+    expect(diagnoseJournal(bareCause).find((x) => x.id === 'SD-05')!.details.at(-1)).toMatch(/^Preceded by: BOOT-07/);
+    const bareExit = parseJournal([missing('c0', '10:00:00'), 'etcd.service: Main process exited, code=exited, status=1/FAILURE'].join('\n'), { year: 2026 });
+    expect(diagnoseJournal(bareExit).find((x) => x.id === 'SD-05')!.details.at(-1)).toMatch(/^Preceded by: BOOT-07/);
+  });
+});
+
+describe('the election finding: members, causes and titles', () => {
+  const raft = (t: string, msg: string, host = 'c0') => etcd(host, t, `raft2026/11/23 ${t} INFO: ${msg}`);
+
+  it('a member seen only campaigning (no election lines) is named with its campaigns', () => {
+    const cands = [1, 3, 5].map((s, i) => raft(`10:00:0${s}`, `b71f75320dc06a6c became candidate at term ${i + 2}`));
+    expect(find('ELECT-LOOP', ...cands).details[0]).toBe('member b71f75320dc06a6c (c0): 3 campaign(s), term 2→4, no leader after its last election');
+  });
+
+  it('a member seen only in pre-votes, or only changing leader, still has its line', () => {
+    const pre = [1, 3, 5].map((s) => raft(`10:00:0${s}`, 'b71f75320dc06a6c became pre-candidate at term 5'));
+    expect(find('ELECT-LOOP', ...pre).details[0]).toBe('member b71f75320dc06a6c (c0): 3 pre-vote(s), term 5→5, no leader after its last election');
+    const L = 'ddd67b312462fd7b';
+    const changes = [
+      raft('10:00:00', `raft.node: 9e737febb6b99eee elected leader ${L} at term 2`, 'c1'),
+      raft('10:00:30', `raft.node: 9e737febb6b99eee changed leader from ${L} to b71f75320dc06a6c at term 3`, 'c1'),
+      raft('10:01:00', `raft.node: 9e737febb6b99eee changed leader from b71f75320dc06a6c to ${L} at term 4`, 'c1'),
+    ];
+    expect(find('ELECT-FLAP', ...changes).details[0]).toBe('member 9e737febb6b99eee (c1): 2 leader loss(es)/change(s), term 2→4');
+  });
+
+  it('only a loop is put down to unreachable peers; repeated elections that found a leader are not', () => {
+    const churn = [0, 2, 4].map((s, i) => raft(`10:00:0${s}`, `b71f75320dc06a6c is starting a new election at term ${i + 1}`));
+    const f1 = find('ELECT-CHURN', ...churn, raft('10:00:05', 'b71f75320dc06a6c became leader at term 3'), etcd('c0', '10:00:06', 'health check for peer 1ec55d2fb473165c could not connect: dial tcp 10.240.0.11:2380: connect: connection refused'));
+    expect(f1.details.some((d) => d.startsWith('Peers are unreachable'))).toBe(false);
+  });
+
+  it("with the full catalog, the loop and the churn carry the catalog's titles and words", async () => {
+    const { loadCatalog } = await import('../../src/verify/signatures.js');
+    const sig = (id: string) => loadCatalog().find((x) => x.id === id)!;
+    const loop = [1, 4, 7].map((s, i) => raft(`10:00:0${s}`, `b71f75320dc06a6c is starting a new election at term ${i + 1}`));
+    expect(find('ELECT-LOOP', ...loop)).toMatchObject({ title: sig('ELECT-LOOP').title, meaning: sig('ELECT-LOOP').meaning });
+    const churn = [...loop, raft('10:00:08', 'b71f75320dc06a6c became leader at term 3')];
+    expect(find('ELECT-CHURN', ...churn)).toMatchObject({ title: sig('ELECT-CHURN').title, meaning: sig('ELECT-CHURN').meaning });
+  });
+});
+
+describe('the end of a peer problem, when lines lack a host or a time', () => {
+  const refused = 'health check for peer 3a57933972cb5131 could not connect: dial tcp 10.240.0.12:2380: connect: connection refused';
+  const active = 'peer 3a57933972cb5131 became active';
+
+  it('a return logged without a host ends a refusal logged with one, and the other way round', () => {
+    expect(diagnose(parseJournal([`Dec 07 14:04:33 c0 etcd[1]: ${refused}`, active].join('\n'), { year: 2026 })).findings[0]!.severity).toBe('info');
+    expect(diagnose(parseJournal([refused, `Dec 07 14:04:48 c0 etcd[1]: ${active}`].join('\n'), { year: 2026 })).findings[0]!.severity).toBe('info');
+  });
+
+  it('without any time, a return after the last refusal ends it; a refusal after the return keeps it open', () => {
+    expect(diagnose(parseJournal([refused, active].join('\n'))).findings[0]!.severity).toBe('info');
+    expect(diagnose(parseJournal([refused, active, refused].join('\n'))).findings[0]!.severity).toBe('warning');
+  });
+
+  it('a refusal without a time after a timed return is not within the lag: open', () => {
+    expect(diagnose(parseJournal([`Dec 07 14:04:33 c0 etcd[1]: ${refused}`, `Dec 07 14:04:48 c0 etcd[1]: ${active}`, refused].join('\n'), { year: 2026 })).findings[0]!.severity).toBe('warning');
+  });
+
+  it('one peer back and another still refused on the same host: open', () => {
+    const other = refused.replaceAll('3a57933972cb5131', 'ffed16798470cab5');
+    expect(diagnose(parseJournal([`Dec 07 14:04:33 c0 etcd[1]: ${refused}`, `Dec 07 14:04:34 c0 etcd[1]: ${other}`, `Dec 07 14:04:48 c0 etcd[1]: ${active}`].join('\n'), { year: 2026 })).findings[0]!.severity).toBe('warning');
+  });
+});
+
+describe('the whole text report', () => {
+  it('a table of every finding, then each under its heading, details without facts alone', () => {
+    const text = plain(renderFindings([f('A', 'warning', { count: 2, hosts: ['c0', 'c1'], details: ['d'] })]));
+    expect(text.split('\n')).toEqual([
+      ...text.split('\n').slice(0, text.split('\n').indexOf('')),
+      '',
+      'Warnings (1):',
+      '',
+      'WARNING A  A title  (2×, on c0, c1)',
+      '  found',
+      '    - d',
+      '  cause  m',
+      '  fix    x',
+    ]);
+    const table = text.split('\n').slice(0, text.split('\n').indexOf(''));
+    expect(table.join('\n')).toMatch(/SEVERITY\s+ID\s+PROBLEM\s+LINES\s+HOSTS\s+WHEN/);
+    expect(table.join('\n')).toMatch(/warning\s+A\s+A title\s+2\s+c0, c1/);
   });
 });

@@ -22,6 +22,7 @@ describe('words that are not flags', () => {
 
   it('a lone "-" is a word, not a flag; only the first stray word is reported (etcd stops there)', () => {
     expect(rules(lint(unit(['--name a', '-'])))).toEqual(['8 error flag-value']);
+    expect(lint(unit(['--name a', '-']))[0]!.message).toMatch(/^'-' is not a flag: /);
     const ps = lint(unit(['--name a', 'stray', 'more', '--', 'after']));
     expect(ps).toHaveLength(1);
     expect(ps[0]!.message).toMatch(/^'stray' is not a flag/);
@@ -354,7 +355,29 @@ describe('the order of problems at one place', () => {
     const { sortProblems } = await import('../../src/render/lint.js');
     const at = (severity: 'error' | 'warning', message: string): LintProblem => ({ file: 'f', line: 3, col: 2, severity, rule: 'path', message, fix: '' });
     expect(sortProblems([at('warning', 'w'), at('error', 'e')]).map((p) => p.message)).toEqual(['e', 'w']);
+    expect(sortProblems([at('error', 'e'), at('warning', 'w')]).map((p) => p.message)).toEqual(['e', 'w']);
     expect(sortProblems([at('error', 'e1'), at('error', 'e2')]).map((p) => p.message)).toEqual(['e1', 'e2']);
     expect(sortProblems([at('warning', 'w1'), at('warning', 'w2')]).map((p) => p.message)).toEqual(['w1', 'w2']);
+  });
+});
+
+
+describe('flag values, a few more', () => {
+  it('a boolean flag with its value, then a Go boolean word: that word is a stray argument, not its value', () => {
+    const p = lint(unit(['--name a', '--client-cert-auth=true true', '--data-dir=/var/lib/etcd'])).find((x) => x.rule === 'flag-value')!;
+    expect(p.message).toMatch(/^'true' is not a flag: /);
+  });
+
+  it('a flag etcd does not know takes the word after it as its value, when that word is no flag', () => {
+    expect(lint(unit(['--bogus value', '--name a'])).map((p) => p.rule)).toEqual(['unknown-flag']);
+  });
+
+  it('the capnslog sentence is about --logger only', () => {
+    expect(lint(unit(['--name a', '--log-level=capnslog'])).find((x) => x.rule === 'flag-value')!.message).toMatch(/^--log-level=capnslog: etcd 3\.4 accepts only /);
+  });
+
+  it('a wrong value on the line after its flag is reported on its own line', () => {
+    const p = lint(unit(['--name a', '--initial-cluster-state', 'old'])).find((x) => x.rule === 'flag-value')!;
+    expect([p.line, p.col]).toEqual([9, 3]);
   });
 });

@@ -181,8 +181,15 @@ describe('a finding that is over', () => {
       'Dec 07 14:04:48 controller-0 etcd[145]: peer 3a57933972cb5131 became active',
       'Dec 07 14:04:50 controller-1 etcd[145]: peer 3a57933972cb5131 became active',
     );
-    // Over since the last of the ends.
+    // Over since the last of the ends, whichever host's came last.
     expect(diagnose(both).findings[0]).toMatchObject({ severity: 'info', resolved: { evidence: expect.stringContaining('controller-1') } });
+    const swapped = journal(
+      'Dec 07 14:04:33 controller-0 etcd[145]: health check for peer 3a57933972cb5131 could not connect: dial tcp 10.240.0.12:2380: connect: connection refused',
+      'Dec 07 14:04:34 controller-1 etcd[145]: health check for peer 3a57933972cb5131 could not connect: dial tcp 10.240.0.12:2380: connect: connection refused',
+      'Dec 07 14:04:48 controller-1 etcd[145]: peer 3a57933972cb5131 became active',
+      'Dec 07 14:04:50 controller-0 etcd[145]: peer 3a57933972cb5131 became active',
+    );
+    expect(diagnose(swapped).findings[0]).toMatchObject({ severity: 'info', resolved: { evidence: expect.stringContaining('controller-0') } });
   });
 
   it('a peer that became active before it was refused has not come back', () => {
@@ -394,7 +401,8 @@ describe('the end of a peer problem, when lines lack a host or a time', () => {
   });
 
   it('a refusal without a time after a timed return is not within the lag: open', () => {
-    expect(diagnose(parseJournal([`Dec 07 14:04:33 c0 etcd[1]: ${refused}`, `Dec 07 14:04:48 c0 etcd[1]: ${active}`, refused].join('\n'), { year: 2026 })).findings[0]!.severity).toBe('warning');
+    // short-monotonic: the host, no wall clock.
+    expect(diagnose(parseJournal([`Dec 07 14:04:33 c0 etcd[1]: ${refused}`, `Dec 07 14:04:48 c0 etcd[1]: ${active}`, `[  12.500000] c0 etcd[1]: ${refused}`].join('\n'), { year: 2026 })).findings[0]!.severity).toBe('warning');
   });
 
   it('one peer back and another still refused on the same host: open', () => {
@@ -418,6 +426,8 @@ describe('the whole text report', () => {
       '  fix    x',
     ]);
     const table = text.split('\n').slice(0, text.split('\n').indexOf(''));
+    // The report opens with the table itself.
+    expect(table[0]).toMatch(/SEVERITY|^[┌─+]/);
     expect(table.join('\n')).toMatch(/SEVERITY\s+ID\s+PROBLEM\s+LINES\s+HOSTS\s+WHEN/);
     expect(table.join('\n')).toMatch(/warning\s+A\s+A title\s+2\s+c0, c1/);
   });

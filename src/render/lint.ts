@@ -173,7 +173,8 @@ function structuralProblems(ctx: Ctx, entries: UnitEntry[]): Map<number, LintPro
       });
       continue;
     }
-    if (!sectionKnown || e.section === undefined) continue;
+    // systemd reads nothing of an unknown section (reported above at its header) nor of an X- section (silently).
+    if (!sectionKnown || e.section === undefined || e.section.startsWith('X-')) continue;
     if (e.kind === 'no-equals') {
       const flag = text.startsWith('-');
       put(e.ll, {

@@ -327,7 +327,8 @@ function derivedFinding(
     details.push(
       // Only the figures there are: "0 election(s)" under a title about leader changes reads as a contradiction.
       `member ${m.id}${where}: ${[
-        m.elections ? `${m.elections} election(s)` : '',
+        // A journal filtered to candidacies has no election lines: its campaigns are the figure (never an empty one).
+        m.elections ? `${m.elections} election(s)` : m.candidacies ? `${m.candidacies} campaign(s)` : '',
         m.preCandidacies ? `${m.preCandidacies} pre-vote(s)` : '',
         m.lostLeader + m.changedLeader ? `${m.lostLeader + m.changedLeader} leader loss(es)/change(s)` : '',
       ]

@@ -377,3 +377,82 @@ describe('min and max without spreading', () => {
     expect([minOf([3, -1, 2]), maxOf([3, -1, 2]), minOf([]), maxOf([])]).toEqual([-1, 3, Infinity, -Infinity]);
   });
 });
+
+describe('the analysis, sentence and window', () => {
+  const L = 'ddd67b312462fd7b';
+
+  it('a loop is summed up with its members, elections, terms, recent elections and the missing leader', () => {
+    const a = analyzeElections(raftLines([[0, '@ is starting a new election at term 1'], [70, '@ is starting a new election at term 2'], [72, '@ is starting a new election at term 3'], [74, '@ is starting a new election at term 4']]));
+    expect(a.summary).toBe('election loop on b71f75320dc06a6c: 4 elections, term 1→4, 3 in the last 60s, no leader elected after the last one');
+    // First, middle and last election are the evidence.
+    expect(a.evidence.map((e) => /term (\d+)/.exec(e.message)![1])).toEqual(['1', '3', '4']);
+  });
+
+  it('repeated elections with no leader line at all: first, middle and last election are the evidence', () => {
+    const es = raftLines([[0, '@ is starting a new election at term 1'], [2, '@ is starting a new election at term 2'], [4, '@ is starting a new election at term 3'], [6, '@ is starting a new election at term 4'], [300, '@ [term: 4] received a MsgHeartbeat message']]);
+    const a = analyzeElections(es);
+    expect(a).toMatchObject({ churn: true, loop: false });
+    expect(a.evidence.map((e) => /term (\d+)/.exec(e.message)![1])).toEqual(['1', '3', '4']);
+  });
+
+  it('the window is counted in whole seconds, rounded', () => {
+    const es = parseJournal(['Nov 23 10:00:00.000 n1 etcd[7]: a1 is starting a new election at term 1', 'Nov 23 10:00:09.600 n1 etcd[7]: a1 is starting a new election at term 2'].join('\n'), { year: 2026 });
+    expect(analyzeElections(es).window.seconds).toBe(10);
+  });
+
+  it('a leader is there since the first member reported it, whichever line comes first in the input', () => {
+    const a = analyzeElections([
+      ...raftLines([[0, '@ is starting a new election at term 1'], [5, `raft.node: @ elected leader ${L} at term 2`]], 'aaaaaaaaaaaaaaaa', 'n1'),
+      ...raftLines([[3, `raft.node: @ elected leader ${L} at term 2`]], 'bbbbbbbbbbbbbbbb', 'n2'),
+    ]);
+    expect(a.leader).toEqual({ id: L, term: 2, since: new Date(Date.UTC(2026, 10, 23, 10, 0, 3)) });
+  });
+
+  it('a term of losses stays in the flapping window while one of its lines is in it', () => {
+    // Two members lose the leader at term 3 (0 s and 200 s); term 4 at 400 s: with 300 s, the first line has left the
+    // window but term 3 has not, so two terms are inside it.
+    const a = analyzeElections([
+      ...raftLines([[0, `raft.node: @ lost leader ${L} at term 3`]], 'aaaaaaaaaaaaaaaa', 'n1'),
+      ...raftLines([[200, `raft.node: @ lost leader ${L} at term 3`], [400, `raft.node: @ lost leader ${L} at term 4`], [401, `raft.node: @ elected leader ${L} at term 4`]], 'bbbbbbbbbbbbbbbb', 'n2'),
+    ]);
+    expect(a.flapping).toBe(true);
+    // Without the second line of term 3, only term 4 is inside the last 300 s.
+    const b = analyzeElections([
+      ...raftLines([[0, `raft.node: @ lost leader ${L} at term 3`]], 'aaaaaaaaaaaaaaaa', 'n1'),
+      ...raftLines([[400, `raft.node: @ lost leader ${L} at term 4`], [401, `raft.node: @ elected leader ${L} at term 4`]], 'bbbbbbbbbbbbbbbb', 'n2'),
+    ]);
+    expect(b.flapping).toBe(false);
+  });
+
+  it('step-downs carry no term: each one counts as a leader loss of its own', () => {
+    const a = analyzeElections(raftLines([[0, `raft.node: @ elected leader ${L} at term 2`], [10, '@ stepped down to follower since quorum is not active'], [20, '@ stepped down to follower since quorum is not active'], [21, `raft.node: @ elected leader ${L} at term 2`]]));
+    expect(a).toMatchObject({ flapping: true, steppedDown: 2 });
+  });
+});
+
+describe('flapping and churn, at their bounds', () => {
+  const L = 'ddd67b312462fd7b';
+
+  it('two leader losses exactly flapSeconds apart are not within it', () => {
+    const es = (gap: number) => raftLines([[0, `raft.node: @ lost leader ${L} at term 3`], [gap, `raft.node: @ lost leader ${L} at term 4`], [gap + 1, `raft.node: @ elected leader ${L} at term 4`]]);
+    expect(analyzeElections(es(300)).flapping).toBe(false);
+    expect(analyzeElections(es(299)).flapping).toBe(true);
+  });
+
+  it('losses with no leader after them are not flapping: there is no leader to flap', () => {
+    const a = analyzeElections(raftLines([[0, `raft.node: @ lost leader ${L} at term 3`], [10, `raft.node: @ lost leader ${L} at term 4`]]));
+    expect(a).toMatchObject({ flapping: false, lostLeader: 2 });
+    expect(a.leader).toBeUndefined();
+  });
+
+  it('without times, repeated elections that found a leader are churn by their number alone', () => {
+    const bare = parseJournal(['a1 is starting a new election at term 1', 'a1 is starting a new election at term 2', 'a1 is starting a new election at term 3', 'a1 became leader at term 3'].join('\n'));
+    expect(analyzeElections(bare)).toMatchObject({ churn: true, loop: false, electionsPerMinute: 0 });
+    expect(analyzeElections(bare.slice(1))).toMatchObject({ churn: false });
+  });
+
+  it('a leader confirmed again after a failed pre-vote at its own term leads since the confirmation', () => {
+    const a = analyzeElections(raftLines([[0, `raft.node: @ elected leader ${L} at term 2`], [5, '@ became pre-candidate at term 2'], [6, `raft.node: @ elected leader ${L} at term 2`]]));
+    expect(a.leader).toEqual({ id: L, term: 2, since: new Date(Date.UTC(2026, 10, 23, 10, 0, 6)) });
+  });
+});

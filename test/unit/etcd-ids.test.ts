@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { computeClusterId, computeMemberId, parseWalMetadata } from '../../src/provision/etcd-ids.js';
+import { computeClusterId, computeMemberId, hexId, parseWalMetadata } from '../../src/provision/etcd-ids.js';
 
 // etcd's own definitions (server/etcdserver/api/membership): a bootstrap member's ID is the first 8 bytes, big-endian,
 // of SHA-1(sorted peer URLs concatenated + cluster token); the cluster ID is that of SHA-1(sorted member IDs, each
@@ -26,6 +26,12 @@ describe('bootstrap IDs as etcd computes them', () => {
     expect(computeClusterId(ids)).toBe(want);
     expect(computeClusterId([...ids].reverse())).toBe(want);
     expect(computeClusterId([ids[2]!, ids[0]!, ids[3]!, ids[1]!])).toBe(want);
+  });
+
+  it('an ID is written as etcdctl prints it (Go %x): lower-case hex without leading zeros', () => {
+    // plan.ts compares it with the cluster ID `etcdctl member list` reports, text for text.
+    expect(hexId(0x8e9e05c52164694dn)).toBe('8e9e05c52164694d');
+    expect(hexId(0x00000000000abcden)).toBe('abcde');
   });
 });
 
@@ -97,5 +103,32 @@ describe('member and cluster IDs read from the head of a WAL file', () => {
       expect(parseWalMetadata(frame(rec)), rec.toString('hex')).toBeUndefined();
     }
     expect(parseWalMetadata(frame(record(1n, Buffer.from([0x08, 0x80]))))).toBeUndefined();
+  });
+
+  it('a metadata record whose cluster ID is cut short gives no IDs, not the bytes read so far as an ID', () => {
+    // NodeID whole, ClusterID's varint announces more bytes (0x80 set) that are not there.
+    const cut = Buffer.concat([vField(1, 5n), Buffer.from([0x10, 0xff, 0xff])]);
+    expect(parseWalMetadata(frame(record(1n, cut)))).toBeUndefined();
+  });
+
+  it('a field of a wire type etcd never writes (a group) makes the metadata unreadable, even after both IDs', () => {
+    // Field 3, wire type 3 (start group), then 8 bytes: not skipped as if it were a fixed64.
+    const meta = Buffer.concat([metadata(5n, 6n), Buffer.from([0x1b]), Buffer.alloc(8, 0x01)]);
+    expect(parseWalMetadata(frame(record(1n, meta)))).toBeUndefined();
+  });
+
+  it('a record cut short is not read, even when the cut falls after the IDs (the frame says more bytes follow)', () => {
+    // A bytes field after the data: a torn write that stops inside it leaves the IDs whole.
+    const rec = Buffer.concat([vField(1, 1n), bField(3, metadata(5n, 6n)), bField(4, Buffer.alloc(6, 0x01))]);
+    const whole = frame(rec);
+    expect(parseWalMetadata(whole)).toEqual({ memberId: 5n, clusterId: 6n });
+    expect(parseWalMetadata(whole.subarray(0, 8 + rec.length - 2))).toBeUndefined();
+  });
+
+  it('the metadata record is looked for among the first 8 records only (where etcd writes it), not further', () => {
+    const meta = frame(record(1n, metadata(5n, 6n)));
+    const others = (n: number) => Array.from({ length: n }, () => frame(record(CRC_TYPE)));
+    expect(parseWalMetadata(Buffer.concat([...others(7), meta]))).toEqual({ memberId: 5n, clusterId: 6n });
+    expect(parseWalMetadata(Buffer.concat([...others(8), meta]))).toBeUndefined();
   });
 });

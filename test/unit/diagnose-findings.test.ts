@@ -290,8 +290,9 @@ describe('judging a finding by what is seen now', () => {
     expect(judgeNow(ended, () => undefined)).toMatchObject({ severity: 'info', details: ['It ended: became active'] });
     const open = peer();
     expect(judgeNow(open, () => undefined)).toBe(open);
-    const other = f('DISK-01', 'warning', { resolved: { evidence: 'e' } });
-    expect(judgeNow(other, () => 'x')).toMatchObject({ severity: 'info', details: ['It ended: e'] });
+    // A finding that no peer's return ends (no `resolvedBy`) is not judged by the peers at all.
+    const other = f('DISK-01', 'warning', { facts: { peers: 'a1' } });
+    expect(judgeNow(other, () => 'x')).toBe(other);
     // A peer finding that names no peer: nothing live to ask about, the journal's word stands.
     const none = f('PEER-01', 'warning', { facts: { peers: '' }, resolved: { evidence: 'e' } });
     expect(judgeNow(none, () => 'answers')).toMatchObject({ severity: 'info', details: ['It ended: e'] });

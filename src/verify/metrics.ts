@@ -421,6 +421,7 @@ export function httpGetOver(stream: Duplex, host: string, port: number, urlPath:
  */
 export async function parseHttpResponse(raw: Buffer, where = 'response'): Promise<HttpResponse> {
   if (raw.length === 0) throw new Error(`${where}: empty HTTP response`);
+  let played = false;
   const server = new Duplex({
     read() {},
     write(_chunk, _enc, done) {
@@ -433,7 +434,6 @@ export async function parseHttpResponse(raw: Buffer, where = 'response'): Promis
       done();
     },
   });
-  let played = false;
   return httpGetOver(server, 'localhost', 80, '/metrics', { where });
 }
 

@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { asHistory, diagnose, diagnoseJournal, findingsToJson, judgeNow, parseGoDuration, renderFindings, type Finding } from '../../src/verify/diagnose.js';
 import { parseJournal } from '../../src/verify/journal.js';
+import { etcd, exit, find, journal, sd } from '../journal-lines.js';
 
 // The findings' figures and sentences at their edges: what a describer says when a line lacks a value, the bounds of
 // "just before", odd and even counts, and how a finding reads as text and as JSON.
-const journal = (...lines: string[]) => parseJournal(lines.join('\n'), { year: 2026 });
-const find = (id: string, ...lines: string[]): Finding => {
-  const f = diagnoseJournal(journal(...lines)).find((x) => x.id === id);
-  if (!f) throw new Error(`no ${id}`);
-  return f;
-};
-const sd = (host: string, t: string, msg: string) => `Nov 23 ${t} ${host} systemd[1]: ${msg}`;
-const etcd = (host: string, t: string, msg: string) => `Nov 23 ${t} ${host} etcd[7]: ${msg}`;
-const exit = (host: string, t: string) => sd(host, t, 'etcd.service: Main process exited, code=exited, status=1/FAILURE');
 const missing = (host: string, t: string) => etcd(host, t, 'open /etc/etcd/kubernetes.pem: no such file or directory');
 const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
 const f = (id: string, severity: Finding['severity'], extra: Partial<Finding> = {}): Finding => ({ id, severity, title: `${id} title`, count: 1, hosts: [], evidence: [], facts: {}, details: [], meaning: 'm', fix: 'x', ...extra });

@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { countBySeverity, diagnose, diagnoseJournal, findingsToJson, formatSeconds, parseGoDuration, problemsOf, renderFindings, sortFindings, type Finding } from '../../src/verify/diagnose.js';
 import { parseJournal } from '../../src/verify/journal.js';
+import { etcd, exit, find, journal, sd } from '../journal-lines.js';
 import { compileCatalog, loadCatalog } from '../../src/verify/signatures.js';
 
 // The offline doctor's rules, each on a few journal lines written for it (short format, as journalctl prints).
-const journal = (...lines: string[]) => parseJournal(lines.join('\n'), { year: 2026 });
-const find = (id: string, ...lines: string[]): Finding => {
-  const f = diagnoseJournal(journal(...lines)).find((x) => x.id === id);
-  if (!f) throw new Error(`no ${id}`);
-  return f;
-};
-const sd = (host: string, t: string, msg: string) => `Nov 23 ${t} ${host} systemd[1]: ${msg}`;
-const etcd = (host: string, t: string, msg: string) => `Nov 23 ${t} ${host} etcd[7]: ${msg}`;
-const exit = (host: string, t: string, status = '1/FAILURE') => sd(host, t, `etcd.service: Main process exited, code=exited, status=${status}`);
 
 describe('Go durations and how they are shown', () => {
   it('reads every unit Go prints, sums the parts, and refuses anything else', () => {

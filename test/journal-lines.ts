@@ -1,5 +1,5 @@
-import { diagnoseJournal, type Finding } from '../src/verify/diagnose.js';
-import { parseJournal } from '../src/verify/journal.js';
+import { diagnoseJournal, type Finding } from '../src/journal/diagnose.js';
+import { parseJournal } from '../src/journal/parse.js';
 
 /** Journal lines for the offline doctor's tests, in journalctl's short format (the year given, as a file has none). */
 export const journal = (...lines: string[]) => parseJournal(lines.join('\n'), { year: 2026 });

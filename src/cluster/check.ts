@@ -3,7 +3,7 @@ import type { Inventory } from '../inventory/types.js';
 import { must, retry } from '../provision/apply.js';
 import { clusterHealth, type ClusterView } from '../provision/health.js';
 import type { Remote } from '../ssh/remote.js';
-import { endpointsOf, etcdctlCommand, parseHashKv } from '../verify/etcdctl.js';
+import { endpointsOf, etcdctlCommand, parseHashKv } from '../etcd/etcdctl.js';
 
 /**
  * After a rebuild (snapshot restore, recover): the members form one cluster, hold the same keyspace, and nothing

@@ -1,25 +1,12 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { checkPasses, endCheck, withStrict } from './check-outcome.js';
 import { plural } from '../render/report.js';
-import type { Severity } from '../verify/signatures.js';
+import type { Severity } from '../journal/signatures.js';
 import { printJson, println } from '../output.js';
-import {
-  countBySeverity,
-  diagnose,
-  findingsToJson,
-  problemsOf,
-  renderFindings,
-  type Diagnosis,
-} from '../verify/diagnose.js';
-import { dedupeEntries, isJournalShaped, looksBinary, parseJournal, type JournalEntry } from '../verify/journal.js';
-import { matchSignatures } from '../verify/signatures.js';
-import { withHosts } from '../engine/session.js';
-import { diagnoseCluster } from '../verify/doctor-cluster.js';
-import { gatherDoctorFacts } from '../verify/doctor-gather.js';
-import { gatherCondition } from '../cluster/gather.js';
-import type { Finding } from '../verify/diagnose.js';
+import { countBySeverity, findingsToJson, problemsOf, renderFindings, type Finding } from '../journal/diagnose.js';
+import { diagnoseFiles, type DoctorReport } from '../doctor/offline.js';
+import { diagnoseLive } from '../doctor/online.js';
 import { loadInventory, withInventory, withJson, type CommonOptions } from './options.js';
 
 /**
@@ -27,8 +14,9 @@ import { loadInventory, withInventory, withJson, type CommonOptions } from './op
  *
  *  - offline (`--journal FILE…`): pasted `journalctl -u etcd` output (short formats or `-o json`, etcd and
  *    systemd lines mixed; `-` reads stdin). No inventory, no SSH.
- *  - online (no `--journal`): to be added here: collect the journals over SSH with the inventory, add
- *    endpoint-status samples and fsync metrics, and print with the same `renderFindings`.
+ *  - online (no `--journal`): the journals, endpoint-status samples and fsync metrics over SSH with the
+ *    inventory, printed with the same `renderFindings`.
+ * The reading and the rules are in src/doctor/ and src/journal/; this file parses options and prints.
  */
 export interface DoctorOptions extends CommonOptions {
   journal?: string[];
@@ -41,58 +29,6 @@ export interface OfflineDoctorOptions {
   json?: boolean;
   strict?: boolean;
   year?: number;
-}
-
-export interface DoctorReport extends Diagnosis {
-  files: string[];
-}
-
-async function readJournalFile(file: string): Promise<string> {
-  if (file === '-') {
-    const chunks: Buffer[] = [];
-    for await (const c of process.stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
-    return Buffer.concat(chunks).toString('utf8');
-  }
-  try {
-    return await readFile(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UsageError(`${file}: no such journal file (save it with: journalctl -u etcd --no-pager > ${file})`);
-    if (code === 'EISDIR') throw new UsageError(`${file}: is a directory, not a journal file`);
-    throw new UsageError(`${file}: cannot read: ${(e as Error).message}`);
-  }
-}
-
-/**
- * The wrong file (an inventory, a binary `.journal`, an empty save) would otherwise pass as "no problems found in
- * 0 lines": a usage error instead. A file counts as a journal when one line has journalctl's or etcd's shape, or
- * a plain line is a known etcd/systemd message (`-o cat`, pasted systemctl output).
- */
-function assertJournal(file: string, text: string, entries: JournalEntry[]): void {
-  const name = file === '-' ? 'stdin' : file;
-  const save = 'save the journal with: journalctl -u etcd --no-pager > FILE';
-  if (looksBinary(text)) {
-    const how = /\.journal~?$/.test(name) ? `read a journal file with: journalctl --file ${name} -u etcd --no-pager > FILE` : save;
-    throw new UsageError(`no journal line was recognised in ${name}: it is binary data, not journalctl's text output; ${how}`);
-  }
-  if (entries.some(isJournalShaped) || matchSignatures(entries).length > 0) return;
-  const what = entries.length ? `${entries.length} line${entries.length > 1 ? 's' : ''} of plain text, none from journalctl, etcd or systemd` : 'no line in it';
-  throw new UsageError(`no journal line was recognised in ${name} (${what}); ${save}`);
-}
-
-/** Reads and analyses the files; no printing (for tests and for the online doctor). */
-export async function diagnoseFiles(files: string[], opts: { year?: number } = {}): Promise<DoctorReport> {
-  if (files.length === 0) throw new UsageError('doctor --journal needs at least one file');
-  // Read and check everything first: a missing or wrong file is a usage error before any analysis.
-  const texts = await Promise.all(files.map(readJournalFile));
-  const entries: JournalEntry[] = [];
-  texts.forEach((text, i) => {
-    const parsed = parseJournal(text, { year: opts.year, file: files[i] });
-    assertJournal(files[i]!, text, parsed);
-    entries.push(...parsed);
-  });
-  // Two saves of one journal (`-u etcd` and `_PID=1`) share entries: count each once.
-  return { ...diagnose(dedupeEntries(entries)), files };
 }
 
 /** The report as JSON: findings, counts and the election analysis (without the raw entries). */
@@ -149,11 +85,7 @@ export async function runOfflineDoctor(files: string[], opts: OfflineDoctorOptio
 export async function runOnlineDoctor(opts: DoctorOptions): Promise<void> {
   const inv = await loadInventory(opts);
   if (!opts.json) process.stderr.write(`doctor: reading journals, metrics and status from ${inv.nodes.length} node(s)…\n`);
-  const findings = await withHosts(inv, inv.nodes, {}, async (r) => {
-    // The whole cluster's condition leads: read beside the journals and metrics, from the same connections.
-    const [gathered, judged] = await Promise.all([gatherDoctorFacts(inv, r.hosts), gatherCondition(inv, r.hosts)]);
-    return diagnoseCluster(inv, gathered.facts, judged.condition);
-  });
+  const findings = await diagnoseLive(inv);
   const counts = countBySeverity(findings);
   endReport(findings, { some: `${inv.nodes.length} node(s)`, none: `on ${inv.nodes.length} node(s)` }, opts, () => ({ ok: checkPasses({ errors: counts.error, warnings: counts.warning }, opts.strict), counts, findings: findingsToJson(findings) }));
 }

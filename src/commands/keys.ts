@@ -9,7 +9,7 @@ import { diffRevisions, getKey, listKeys, type Asker } from '../keys/read.js';
 import { renderDiff, renderEncryption, renderList, renderStats } from '../keys/render.js';
 import { keyStats } from '../keys/stats.js';
 import { printJson } from '../output.js';
-import { endpointsOf } from '../verify/etcdctl.js';
+import { endpointsOf } from '../etcd/etcdctl.js';
 import { loadInventory, withInventory, withJson, type CommonOptions } from './options.js';
 
 /** `hardway keys`: what etcd holds, read over SSH through etcdctl on a member that answers. */

@@ -1,6 +1,6 @@
 import type { Inventory } from '../inventory/types.js';
 import type { ExecResult, Remote } from '../ssh/remote.js';
-import { endpointsOf, etcdctlCommand, parseMemberList, type MemberInfo } from '../verify/etcdctl.js';
+import { endpointsOf, etcdctlCommand, parseMemberList, type MemberInfo } from '../etcd/etcdctl.js';
 import { usable, type Host } from './hosts.js';
 
 /**

@@ -1,7 +1,7 @@
 import { decodeValue } from './decode.js';
 import { objectName, resourceName, resourceOf } from './keyspace.js';
 import { decodeKey } from './listing.js';
-import { parseEtcdJson } from '../verify/etcdctl.js';
+import { parseEtcdJson } from '../etcd/etcdctl.js';
 
 /**
  * `hardway keys diff REV [REV2]`: what changed between two revisions, from the events of

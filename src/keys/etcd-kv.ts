@@ -1,4 +1,4 @@
-import { idHex, parseEtcdJson } from '../verify/etcdctl.js';
+import { idHex, parseEtcdJson } from '../etcd/etcdctl.js';
 
 /**
  * `etcdctl get -w json` output: keys and values base64, IDs and lease IDs uint64 (read by parseEtcdJson without

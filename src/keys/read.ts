@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import { etcdctlReason } from '../engine/cluster.js';
 import { OperationError } from '../errors.js';
 import type { ExecResult, Remote } from '../ssh/remote.js';
-import { etcdctlCommand } from '../verify/etcdctl.js';
+import { etcdctlCommand } from '../etcd/etcdctl.js';
 import { boundedWatchScript, diffResult, parseWatchOutput, watchLineProgress, type DiffResult, type WatchOutput } from './diff.js';
 import { parseEtcdGet, type EtcdGetResult } from './etcd-kv.js';
 import { nextPageSize, PAGE, pageRequest } from './keyspace.js';

@@ -3,7 +3,7 @@ import type { Inventory } from '../inventory/types.js';
 import { formatBytes, renderTable } from '../output.js';
 import { must } from '../provision/apply.js';
 import { reachableClientUrl } from '../provision/health.js';
-import { etcdctlCommand } from '../verify/etcdctl.js';
+import { etcdctlCommand } from '../etcd/etcdctl.js';
 import { parseAlarmList, type Alarm } from './alarm-parse.js';
 import { memberLabel, type MemberRow, type MembersView } from './view.js';
 

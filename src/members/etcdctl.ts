@@ -6,7 +6,7 @@ import { usable, type Host } from '../engine/hosts.js';
 import { withHosts } from '../engine/session.js';
 import { endpointHealthOf, endpointStatus } from '../provision/health.js';
 import type { Remote } from '../ssh/remote.js';
-import { etcdctlUserCommand, type EndpointHealth, type EndpointStatus } from '../verify/etcdctl.js';
+import { etcdctlUserCommand, type EndpointHealth, type EndpointStatus } from '../etcd/etcdctl.js';
 import { nodeNamed } from './resolve.js';
 
 /** `hardway etcdctl`: the user's etcdctl arguments, run on a node with the cluster's endpoints and certificates. */

@@ -2,7 +2,7 @@ import { OperationError, UsageError } from '../errors.js';
 import type { Inventory } from '../inventory/types.js';
 import { must } from '../provision/apply.js';
 import { reachableClientUrl } from '../provision/health.js';
-import { etcdctlCommand } from '../verify/etcdctl.js';
+import { etcdctlCommand } from '../etcd/etcdctl.js';
 import { askMembers, memberLabel, memberNamed, type MemberRow, type MembersView } from './view.js';
 
 /** `hardway leader move [NODE]`: leadership handed to a named member, or to the follower closest to the leader. */

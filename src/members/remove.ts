@@ -6,7 +6,7 @@ import { snapshotFirst } from '../snapshot/auto.js';
 import { must, retry } from '../provision/apply.js';
 import { reachableClientUrl } from '../provision/health.js';
 import type { Remote } from '../ssh/remote.js';
-import { etcdctlCommand } from '../verify/etcdctl.js';
+import { etcdctlCommand } from '../etcd/etcdctl.js';
 import { confirm } from './confirm.js';
 import { membersHealth } from './health.js';
 import { moveLeader } from './leader.js';

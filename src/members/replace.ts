@@ -10,7 +10,7 @@ import { reachableClientUrl, waitHealthy } from '../provision/health.js';
 import { joiningCluster as clusterInInventoryOrder, planNode } from '../provision/plan.js';
 import { prepareArtifacts, renderUnits, type PrepareOptions } from '../provision/prepare.js';
 import type { Remote } from '../ssh/remote.js';
-import { etcdctlCommand, idHex, parseEtcdJson } from '../verify/etcdctl.js';
+import { etcdctlCommand, idHex, parseEtcdJson } from '../etcd/etcdctl.js';
 import { confirm } from './confirm.js';
 import { membersHealth, quorumProblem } from './health.js';
 import { movedAsidePath } from './node-ops.js';

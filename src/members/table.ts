@@ -2,7 +2,7 @@ import type { Inventory } from '../inventory/types.js';
 import type { ClusterView } from '../provision/health.js';
 import { renderTable } from '../output.js';
 import { mixedVersions } from '../upgrade/preflight.js';
-import type { EndpointStatus, MemberInfo } from '../verify/etcdctl.js';
+import type { EndpointStatus, MemberInfo } from '../etcd/etcdctl.js';
 import { nodeOfMember } from './view.js';
 
 /**

@@ -6,7 +6,7 @@ import { askCluster } from '../engine/cluster.js';
 import type { Host } from '../engine/hosts.js';
 import { reachableClientUrl } from '../provision/health.js';
 import type { Remote } from '../ssh/remote.js';
-import { etcdctlCommand, parseEndpointStatus, type EndpointStatus, type MemberInfo } from '../verify/etcdctl.js';
+import { etcdctlCommand, parseEndpointStatus, type EndpointStatus, type MemberInfo } from '../etcd/etcdctl.js';
 
 /** The cluster as the member commands see it: the member list, each member's endpoint status, the inventory node it is. */
 

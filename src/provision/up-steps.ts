@@ -10,7 +10,7 @@ import { perHost, step, type Step } from '../engine/runner.js';
 import { REMOTE_PATHS } from '../render/paths.js';
 import { shq, type Remote } from '../ssh/remote.js';
 import { binaryDiffLines, certDiffLines, keyDiffLines } from './file-diff.js';
-import { endpointsOf, etcdctlCommand, type EndpointHealth, type EndpointStatus } from '../verify/etcdctl.js';
+import { endpointsOf, etcdctlCommand, type EndpointHealth, type EndpointStatus } from '../etcd/etcdctl.js';
 import { applyFiles, must, observeNode, retry, systemdStep } from './apply.js';
 import { artifactsFor, desiredNode, type Artifacts } from './desired.js';
 import { clusterHealth, clusterView, endpointHealth, endpointStatus, leaderName, memberList, waitHealthy, type ClusterView } from './health.js';

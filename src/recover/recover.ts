@@ -16,7 +16,7 @@ import { execStartArgv } from '../provision/unit-state.js';
 import { runUp, type UpReport } from '../provision/up.js';
 import { REMOTE_PATHS } from '../render/paths.js';
 import { shq, type Remote } from '../ssh/remote.js';
-import { etcdctlCommand } from '../verify/etcdctl.js';
+import { etcdctlCommand } from '../etcd/etcdctl.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bufferSource } from '../provision/artifacts.js';

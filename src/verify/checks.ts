@@ -1,6 +1,9 @@
 import { clientUrl, faultTolerance, peerUrl, quorum } from '../inventory/derive.js';
 import type { Inventory } from '../inventory/types.js';
-import type { EndpointHealth, EndpointStatus, MemberInfo } from './etcdctl.js';
+import type { EndpointHealth, EndpointStatus, MemberInfo } from '../etcd/etcdctl.js';
+import type { SystemdState } from '../node/unit-state.js';
+
+export type { SystemdState };
 
 /**
  * The verdicts of `verify`, from what etcdctl and systemctl reported. Pure: the gathering is elsewhere.
@@ -13,16 +16,6 @@ export interface Problem {
   node?: string;
   severity: Severity;
   message: string;
-}
-
-export interface SystemdState {
-  enabled: string;
-  active: string;
-  subState: string;
-  restarts: number;
-  loadState: string;
-  /** systemd's own complaint when the unit file is bad (from its log), if any. */
-  badReason?: string;
 }
 
 export interface NodeReport {

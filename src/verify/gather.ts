@@ -4,43 +4,12 @@ import { endpointHealth } from '../provision/health.js';
 import { askCluster, etcdctlReason, type Asked } from '../engine/cluster.js';
 import { usable, type Host } from '../engine/hosts.js';
 import { shq, type Remote } from '../ssh/remote.js';
-import type { ClusterFacts, NodeReport, SystemdState } from './checks.js';
-import { etcdctlCommand, parseEndpointStatus } from './etcdctl.js';
-import { readJournal, UNIT_CHANGED_SCRIPT, unitComplaintsScript } from './journal-read.js';
+import type { ClusterFacts, NodeReport } from './checks.js';
+import { etcdctlCommand, parseEndpointStatus } from '../etcd/etcdctl.js';
+import { readJournal } from '../journal/read.js';
+import { parseSystemdState, systemdStateScript } from '../node/unit-state.js';
 
 /** Reads what `verify` and `doctor` judge: etcdctl over SSH, systemctl and the journal. */
-
-const UNIT = 'etcd.service';
-
-export const systemdStateScript = [
-  `systemctl show -p LoadState -p ActiveState -p SubState -p NRestarts -p UnitFileState ${UNIT}`,
-  `echo "IsEnabled=$(systemctl is-enabled ${UNIT} 2>/dev/null)"`,
-  // systemd's complaints about the unit file as it is now.
-  UNIT_CHANGED_SCRIPT,
-  `${unitComplaintsScript('cat', 5)} | sed 's/^/Complaint=/'`,
-].join('\n');
-
-export function parseSystemdState(out: string): SystemdState {
-  const kv = new Map<string, string>();
-  const complaints: string[] = [];
-  for (const line of out.split('\n')) {
-    const i = line.indexOf('=');
-    if (i < 0) continue;
-    const k = line.slice(0, i);
-    const v = line.slice(i + 1).trim();
-    if (k === 'Complaint') complaints.push(v);
-    else kv.set(k, v);
-  }
-  const state: SystemdState = {
-    enabled: kv.get('IsEnabled') || kv.get('UnitFileState') || '',
-    active: kv.get('ActiveState') ?? '',
-    subState: kv.get('SubState') ?? '',
-    restarts: Number(kv.get('NRestarts') ?? 0) || 0,
-    loadState: kv.get('LoadState') ?? '',
-  };
-  if (complaints.length) state.badReason = complaints[complaints.length - 1];
-  return state;
-}
 
 /** Data dirs hardway moved aside (restore, member remove/reset) or a restore left half done: kept until the user removes them. */
 export function asideDirsScript(dataDir: string): string {

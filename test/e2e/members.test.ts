@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseEndpointStatus } from '../../src/verify/etcdctl.js';
+import { parseEndpointStatus } from '../../src/etcd/etcdctl.js';
 import { allEndpoints, etcdctl, ETCDCTL_TLS, healthyCount, MANAGED_FILES, memberNames, scratchInventory } from './etcd-helpers.js';
 import { describeLab, lab, reLiteral, runHardway, sshOk, sshRun, waitUntil, wipeNode } from './lab-helpers.js';
 

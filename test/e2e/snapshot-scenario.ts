@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { parseEndpointStatus, parseHashKv } from '../../src/verify/etcdctl.js';
+import { parseEndpointStatus, parseHashKv } from '../../src/etcd/etcdctl.js';
 import type { CmdResult } from './lab-helpers.js';
 import { runHardway, waitUntil } from './lab-helpers.js';
 

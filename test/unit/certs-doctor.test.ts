@@ -4,11 +4,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { newHosts } from '../../src/engine/hosts.js';
 import { runSteps } from '../../src/engine/runner.js';
 import { planSteps, upSteps, type UpRun } from '../../src/provision/up-steps.js';
-import { certFinding, withCertCause } from '../../src/verify/doctor-cluster.js';
-import type { Finding } from '../../src/verify/diagnose.js';
-import { diagnose } from '../../src/verify/diagnose.js';
-import { parseJournal } from '../../src/verify/journal.js';
-import { matchEntry } from '../../src/verify/signatures.js';
+import { certFinding, withCertCause } from '../../src/doctor/cluster.js';
+import type { Finding } from '../../src/journal/diagnose.js';
+import { diagnose } from '../../src/journal/diagnose.js';
+import { parseJournal } from '../../src/journal/parse.js';
+import { matchEntry } from '../../src/journal/signatures.js';
 import { caOf, certLab, connectTo, leafOf, testInventory, testKeys } from './certs-fixtures.js';
 
 const line = (text: string) => parseJournal(text, { year: 2026 })[0]!;

@@ -10,10 +10,10 @@ import { failHost, newHosts, notObserved } from '../../src/engine/hosts.js';
 import { EXIT_FAILED, EXIT_USAGE, HardwayError } from '../../src/errors.js';
 import { validateInventory } from '../../src/inventory/validate.js';
 import { SshConnectError } from '../../src/ssh/ssh2-remote.js';
-import { diagnose, judgeNow, PROBER_LAG_MS, type Finding } from '../../src/verify/diagnose.js';
-import { diagnoseCluster, MIN_P99_SAMPLES, type MemberFacts } from '../../src/verify/doctor-cluster.js';
-import { analyzeElections, transferTerms } from '../../src/verify/elections.js';
-import { parseJournal } from '../../src/verify/journal.js';
+import { diagnose, judgeNow, PROBER_LAG_MS, type Finding } from '../../src/journal/diagnose.js';
+import { diagnoseCluster, MIN_P99_SAMPLES, type MemberFacts } from '../../src/doctor/cluster.js';
+import { analyzeElections, transferTerms } from '../../src/journal/elections.js';
+import { parseJournal } from '../../src/journal/parse.js';
 
 const journal = (text: string) => parseJournal(text.trim().replace(/^\s+/gm, ''), { year: 2026 });
 

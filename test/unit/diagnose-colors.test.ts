@@ -9,8 +9,8 @@ describe('findings on a terminal', () => {
     process.env.FORCE_COLOR = '1';
     delete process.env.NO_COLOR;
     try {
-      const { diagnoseJournal, renderFindings } = await import('../../src/verify/diagnose.js');
-      const { parseJournal } = await import('../../src/verify/journal.js');
+      const { diagnoseJournal, renderFindings } = await import('../../src/journal/diagnose.js');
+      const { parseJournal } = await import('../../src/journal/parse.js');
       const f = (id: string, severity: 'error' | 'warning' | 'info') => ({ id, severity, title: id, count: 1, hosts: [], evidence: [], facts: {}, details: [], meaning: '', fix: '' });
       const text = renderFindings([f('N', 'info'), f('W', 'warning'), f('E', 'error')]);
       const bold = (s: string) => `\x1b[1m${s}\x1b[22m`;

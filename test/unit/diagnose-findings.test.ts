@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { asHistory, diagnose, diagnoseJournal, findingsToJson, judgeNow, parseGoDuration, renderFindings, type Finding } from '../../src/verify/diagnose.js';
-import { parseJournal } from '../../src/verify/journal.js';
+import { asHistory, diagnose, diagnoseJournal, findingsToJson, judgeNow, parseGoDuration, renderFindings, type Finding } from '../../src/journal/diagnose.js';
+import { parseJournal } from '../../src/journal/parse.js';
 import { etcd, exit, find, journal, sd } from '../journal-lines.js';
 
 // The findings' figures and sentences at their edges: what a describer says when a line lacks a value, the bounds of
@@ -327,7 +327,7 @@ describe('more of what the lines tell', () => {
   });
 
   it('a finding carries its section of the reference; a signature without one gives a finding without one', async () => {
-    const { compileCatalog, loadCatalog } = await import('../../src/verify/signatures.js');
+    const { compileCatalog, loadCatalog } = await import('../../src/journal/signatures.js');
     const line = etcd('c0', '10:00:01', 'sync duration of 2s, expected less than 1s');
     const ref = loadCatalog().find((x) => x.id === 'DISK-01')!.ref;
     expect(find('DISK-01', line).ref).toBe(ref);
@@ -370,7 +370,7 @@ describe('the election finding: members, causes and titles', () => {
   });
 
   it("with the full catalog, the loop and the churn carry the catalog's titles and words", async () => {
-    const { loadCatalog } = await import('../../src/verify/signatures.js');
+    const { loadCatalog } = await import('../../src/journal/signatures.js');
     const sig = (id: string) => loadCatalog().find((x) => x.id === id)!;
     const loop = [1, 4, 7].map((s, i) => raft(`10:00:0${s}`, `b71f75320dc06a6c is starting a new election at term ${i + 1}`));
     expect(find('ELECT-LOOP', ...loop)).toMatchObject({ title: sig('ELECT-LOOP').title, meaning: sig('ELECT-LOOP').meaning });

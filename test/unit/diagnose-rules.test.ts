@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { countBySeverity, diagnose, diagnoseJournal, findingsToJson, formatSeconds, parseGoDuration, problemsOf, renderFindings, sortFindings, type Finding } from '../../src/verify/diagnose.js';
-import { parseJournal } from '../../src/verify/journal.js';
+import { countBySeverity, diagnose, diagnoseJournal, findingsToJson, parseGoDuration, problemsOf, renderFindings, sortFindings, type Finding } from '../../src/journal/diagnose.js';
+import { formatSeconds } from '../../src/render/seconds.js';
+import { parseJournal } from '../../src/journal/parse.js';
 import { etcd, exit, find, journal, sd } from '../journal-lines.js';
-import { compileCatalog, loadCatalog } from '../../src/verify/signatures.js';
+import { compileCatalog, loadCatalog } from '../../src/journal/signatures.js';
 
 // The offline doctor's rules, each on a few journal lines written for it (short format, as journalctl prints).
 

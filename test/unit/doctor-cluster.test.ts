@@ -3,10 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { validateInventory } from '../../src/inventory/validate.js';
 import { clusterCondition, type LiveFacts, type NodeFacts } from '../../src/cluster/condition.js';
 import type { CertProblem } from '../../src/certs/installed.js';
-import { addJournalSyncs, certFinding, conditionFinding, diagnoseCluster, fsyncFigure, memberFsync, termMovement, withCertCause, withLiveNospace, type DoctorFacts, type MemberFacts } from '../../src/verify/doctor-cluster.js';
-import { signatureById } from '../../src/verify/signatures.js';
-import type { EndpointStatus } from '../../src/verify/etcdctl.js';
-import { parseJournal } from '../../src/verify/journal.js';
+import { addJournalSyncs, certFinding, conditionFinding, diagnoseCluster, fsyncFigure, memberFsync, termMovement, withCertCause, withLiveNospace, type DoctorFacts, type MemberFacts } from '../../src/doctor/cluster.js';
+import { signatureById } from '../../src/journal/signatures.js';
+import type { EndpointStatus } from '../../src/etcd/etcdctl.js';
+import { parseJournal } from '../../src/journal/parse.js';
 
 const inv = validateInventory('nodes:\n' + [0, 1, 2].map((i) => `  - name: controller-${i}\n    address: 10.240.0.${10 + i}\n`).join(''), { file: '/i.yaml' }).inventory!;
 const loopJournal = parseJournal(readFileSync(new URL('../fixtures/journal/etcd34-election-loop.short.txt', import.meta.url), 'utf8'), { year: 2026 });

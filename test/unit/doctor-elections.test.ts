@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { analyzeElections, extractRaftEvents, maxOf, minOf, parseRaftEvent } from '../../src/verify/elections.js';
-import { parseJournal, type JournalEntry } from '../../src/verify/journal.js';
+import { analyzeElections, extractRaftEvents, maxOf, minOf, parseRaftEvent } from '../../src/journal/elections.js';
+import { parseJournal, type JournalEntry } from '../../src/journal/parse.js';
 
 const FIX = path.join(import.meta.dirname, '../fixtures/journal');
 const read = (name: string): JournalEntry[] => parseJournal(readFileSync(path.join(FIX, name), 'utf8'), { year: 2026 });

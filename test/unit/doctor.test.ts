@@ -5,8 +5,8 @@ import { Command, CommanderError } from 'commander';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { registerDoctor, runOfflineDoctor } from '../../src/commands/doctor.js';
 import { CheckFailed, EXIT_FAILED, EXIT_OK, EXIT_USAGE, HardwayError, UsageError } from '../../src/errors.js';
-import { diagnose, diagnoseJournal, parseGoDuration, renderFindings, sortFindings, type Finding } from '../../src/verify/diagnose.js';
-import { parseJournal } from '../../src/verify/journal.js';
+import { diagnose, diagnoseJournal, parseGoDuration, renderFindings, sortFindings, type Finding } from '../../src/journal/diagnose.js';
+import { parseJournal } from '../../src/journal/parse.js';
 
 const ROOT = path.join(import.meta.dirname, '../..');
 const FIX = path.join(ROOT, 'test/fixtures/journal');

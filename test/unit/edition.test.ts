@@ -9,8 +9,8 @@ import { validateInventory } from '../../src/inventory/validate.js';
 import { artifactsFor, desiredNode } from '../../src/provision/desired.js';
 import { archOfUname, elfArch, elfArchOfFile, releaseName } from '../../src/provision/elf.js';
 import { lintUnit, renderUnit } from '../../src/render/index.js';
-import { etcdctlCommand } from '../../src/verify/etcdctl.js';
-import { metricsFetchScript } from '../../src/verify/metrics.js';
+import { etcdctlCommand } from '../../src/etcd/etcdctl.js';
+import { metricsFetchScript } from '../../src/etcd/metrics.js';
 import { runCli } from './cli-harness.js';
 
 /** The current edition's server, as seed 000 runs it: one member, plain HTTP, loopback only. */

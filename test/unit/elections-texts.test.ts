@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 // are credited to this test.
 describe('raft texts and event kinds', () => {
   it('every text with full IDs and long terms, and each kind counted where it belongs', async () => {
-    const { analyzeElections, parseRaftEvent, transferTerms } = await import('../../src/verify/elections.js');
-    const { parseJournal } = await import('../../src/verify/journal.js');
+    const { analyzeElections, parseRaftEvent, transferTerms } = await import('../../src/journal/elections.js');
+    const { parseJournal } = await import('../../src/journal/parse.js');
     const A = 'b71f75320dc06a6c';
     const B = '9e737febb6b99eee';
     const C = 'ddd67b312462fd7b';

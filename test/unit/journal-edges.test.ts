@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { entryLine, parseJournal, parseJournalLine, parsePayload } from '../../src/verify/journal.js';
+import { entryLine, parseJournal, parseJournalLine, parsePayload } from '../../src/journal/parse.js';
 
 // The parser at the edges of what journalctl and etcd print: syslog priorities at both ends, the year step, the
 // systemd phrases that mark a bare line as PID 1's, odd -o json fields, and input it must read without throwing.

@@ -2,9 +2,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { diagnoseFiles } from '../../src/commands/doctor.js';
+import { diagnoseFiles } from '../../src/doctor/offline.js';
 import { EXIT_OK, EXIT_USAGE } from '../../src/errors.js';
-import { isJournalShaped, looksBinary, parseJournal } from '../../src/verify/journal.js';
+import { isJournalShaped, looksBinary, parseJournal } from '../../src/journal/parse.js';
 import { runCli } from './cli-harness.js';
 
 /** `hardway doctor --journal FILE` on something that is not a journal: exit 2, not "no problems found". */

@@ -3,10 +3,10 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { diagnoseFiles } from '../../src/commands/doctor.js';
-import { diagnoseJournal } from '../../src/verify/diagnose.js';
-import { journalScript } from '../../src/verify/journal-read.js';
-import { parseJournal } from '../../src/verify/journal.js';
+import { diagnoseFiles } from '../../src/doctor/offline.js';
+import { diagnoseJournal } from '../../src/journal/diagnose.js';
+import { journalScript } from '../../src/journal/read.js';
+import { parseJournal } from '../../src/journal/parse.js';
 
 /**
  * The generated journal script, run with `sh` against stub `systemctl`, `journalctl` and `stat` put first on PATH.

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { entryLine, formatTime, isJournalShaped, looksBinary, parseIsoTime, parseJournal, parseJournalLine, parsePayload } from '../../src/verify/journal.js';
+import { entryLine, formatTime, isJournalShaped, looksBinary, parseIsoTime, parseJournal, parseJournalLine, parsePayload } from '../../src/journal/parse.js';
 
 const FIX = path.join(import.meta.dirname, '../fixtures/journal');
 const fixture = (name: string): string => readFileSync(path.join(FIX, name), 'utf8');

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { validateInventory } from '../../src/inventory/validate.js';
 import { alarmsInStatusErrors, alarmTable, DEFAULT_QUOTA_BYTES, disarmProblem, parseAlarmList, quotaBytes } from '../../src/members/alarm.js';
 import { memberRows } from '../../src/members/view.js';
-import { diagnoseCluster, withLiveNospace } from '../../src/verify/doctor-cluster.js';
+import { diagnoseCluster, withLiveNospace } from '../../src/doctor/cluster.js';
 import { inv, member, status } from './members-fakes.js';
 
 // What etcdctl 3.4.23 printed on the lab once the database was full (IDs beyond 2^53).

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { etcdctlEnv, renderEnv } from '../../src/members/env.js';
 import { etcdctlTarget, exitStatusOf } from '../../src/members/etcdctl.js';
 import { REMOTE_PATHS } from '../../src/render/paths.js';
-import { etcdctlUserCommand } from '../../src/verify/etcdctl.js';
+import { etcdctlUserCommand } from '../../src/etcd/etcdctl.js';
 import { health, inv, status } from './members-fakes.js';
 
 const all = new Set(inv.nodes.map((n) => n.name));

@@ -1,6 +1,6 @@
 import { newHosts } from '../../src/engine/hosts.js';
 import { validateInventory } from '../../src/inventory/validate.js';
-import type { EndpointHealth, EndpointStatus, MemberInfo } from '../../src/verify/etcdctl.js';
+import type { EndpointHealth, EndpointStatus, MemberInfo } from '../../src/etcd/etcdctl.js';
 import { healthAnswer, memberListAnswer, scriptedRemote } from './scripted-remote.js';
 
 /** Hand-written cluster facts for the members tests: three inventory nodes, members and statuses built from them. */

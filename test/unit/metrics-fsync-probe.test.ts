@@ -5,7 +5,7 @@ import path from 'node:path';
 import { execa, execaSync } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Remote } from '../../src/ssh/remote.js';
-import { FSYNC_PROBE_FILE, fsyncProbeScript, parseFsyncProbe, probeFsync } from '../../src/verify/disk.js';
+import { FSYNC_PROBE_FILE, fsyncProbeScript, parseFsyncProbe, probeFsync } from '../../src/node/disk.js';
 
 const fixture = (name: string) => readFileSync(path.join(__dirname, '../fixtures/metrics', name), 'utf8');
 const FIO = fixture('fsync-probe-fio-3.33.txt');

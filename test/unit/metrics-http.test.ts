@@ -19,7 +19,7 @@ import {
   readTlsFiles,
   splitClientUrl,
   type TlsFiles,
-} from '../../src/verify/metrics.js';
+} from '../../src/etcd/metrics.js';
 
 const FAST = readFileSync(path.join(__dirname, '../fixtures/metrics/etcd-3.4-fast-disk.prom'), 'utf8');
 const b = (s: string) => Buffer.from(s, 'latin1');

@@ -11,7 +11,7 @@ import {
   quantile,
   quantileEstimate,
   type Histogram,
-} from '../../src/verify/metrics.js';
+} from '../../src/etcd/metrics.js';
 
 const fixture = (name: string) => readFileSync(path.join(__dirname, '../fixtures/metrics', name), 'utf8');
 const FAST = fixture('etcd-3.4-fast-disk.prom');

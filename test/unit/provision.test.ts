@@ -14,7 +14,7 @@ import { atomicInstallScript } from '../../src/ssh/remote.js';
 import { BOOTSTRAP_FLAGS_SED, bootstrapFreeSha256, effectiveFlags, execStartArgv, STATE_FLAG_SED, stateFreeSha256, walDirOf } from '../../src/provision/unit-state.js';
 import { applyFiles, prepareCommand, systemdStep } from '../../src/provision/up.js';
 import { ChannelRefused, type ExecResult, type Remote, type UploadSource } from '../../src/ssh/remote.js';
-import { parseEndpointHealth, parseEndpointStatus, parseMemberList } from '../../src/verify/etcdctl.js';
+import { parseEndpointHealth, parseEndpointStatus, parseMemberList } from '../../src/etcd/etcdctl.js';
 
 const inv = validateInventory(
   'cluster:\n  token: tok-1\netcd:\n  tarball: /t.tgz\nnodes:\n' +

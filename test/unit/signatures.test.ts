@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseJournal, type JournalEntry } from '../../src/verify/journal.js';
+import { parseJournal, type JournalEntry } from '../../src/journal/parse.js';
 import {
   compileCatalog,
   fillTemplate,
@@ -10,8 +10,8 @@ import {
   matchSignatures,
   signatureById,
   type Match,
-} from '../../src/verify/signatures.js';
-import catalogData from '../../src/verify/signatures.json' with { type: 'json' };
+} from '../../src/journal/signatures.js';
+import catalogData from '../../src/journal/signatures.json' with { type: 'json' };
 
 const FIX = path.join(import.meta.dirname, '../fixtures/journal');
 const read = (name: string): JournalEntry[] => parseJournal(readFileSync(path.join(FIX, name), 'utf8'), { year: 2026, file: name });

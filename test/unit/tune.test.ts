@@ -4,8 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { MAX_ELECTION_TIMEOUT_MS, MIN_ELECTION_TO_HEARTBEAT } from '../../src/inventory/derive.js';
 import { setEtcdTiming } from '../../src/inventory/edit.js';
 import { validateInventory } from '../../src/inventory/validate.js';
-import { etcdLatencies } from '../../src/verify/metrics.js';
-import { formatSeconds, recommendTiming } from '../../src/verify/tune.js';
+import { etcdLatencies } from '../../src/etcd/metrics.js';
+import { recommendTiming } from '../../src/tune/recommend.js';
+import { formatSeconds as formatIn } from '../../src/render/seconds.js';
+
+const formatSeconds = (s: number) => formatIn(s, 'figure');
 
 const DEFAULTS = { heartbeatInterval: 100, electionTimeout: 1000 };
 const text = (r: { explanation: string[] }) => r.explanation.join('\n');

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { validateInventory } from '../../src/inventory/validate.js';
 import { memberProblems, quorumSummary, statusProblems, systemdProblems, verifyVerdict, type ClusterFacts } from '../../src/verify/checks.js';
-import type { EndpointStatus, MemberInfo } from '../../src/verify/etcdctl.js';
-import { parseSystemdState } from '../../src/verify/gather.js';
-import { parseCheckPerf } from '../../src/verify/perf.js';
+import type { EndpointStatus, MemberInfo } from '../../src/etcd/etcdctl.js';
+import { parseSystemdState } from '../../src/node/unit-state.js';
+import { parseCheckPerf } from '../../src/etcd/perf.js';
 
 const inv = validateInventory(
   'nodes:\n' + [0, 1, 2].map((i) => `  - name: controller-${i}\n    address: 10.240.0.${10 + i}\n`).join(''),

@@ -4,8 +4,9 @@
  * election analysis derives (ELECT-LOOP, ELECT-FLAP, ELECT-CHURN). Also the shared text printer.
  */
 import { color, renderTable } from '../output.js';
+import { formatSeconds } from '../render/seconds.js';
 import { analyzeElections, maxOf, minOf, type ElectionAnalysis, type ElectionOptions } from './elections.js';
-import { entryLine, formatTime, type JournalEntry } from './journal.js';
+import { entryLine, formatTime, type JournalEntry } from './parse.js';
 import {
   fillTemplate,
   loadCatalog,
@@ -77,12 +78,6 @@ export function parseGoDuration(s: string): number | undefined {
     consumed = re.lastIndex;
   }
   return consumed === text.length && consumed > 0 ? total : undefined;
-}
-
-/** Seconds → `1.2s` / `312ms`. */
-export function formatSeconds(s: number): string {
-  if (s >= 1) return `${Number(s.toFixed(3))}s`;
-  return `${Number((s * 1000).toFixed(1))}ms`;
 }
 
 function median(xs: number[]): number {

@@ -275,9 +275,7 @@ export const ETCD_METRICS = {
   peerRtt: 'etcd_network_peer_round_trip_time_seconds',
 } as const;
 
-/** etcd's guidance (faq.md): p99 WAL fsync under 10 ms, p99 backend commit under 25 ms. */
-export const FSYNC_P99_GOAL_S = 0.01;
-export const BACKEND_COMMIT_P99_GOAL_S = 0.025;
+export { FSYNC_P99_GOAL_S, BACKEND_COMMIT_P99_GOAL_S } from './latency-goals.js';
 
 export interface LatencyStats {
   /** Observations since etcd started (the counters reset on restart). */

@@ -1,4 +1,6 @@
 import { MAX_ELECTION_TIMEOUT_MS, MIN_ELECTION_TO_HEARTBEAT } from '../inventory/derive.js';
+import { FSYNC_P99_GOAL_S } from '../etcd/latency-goals.js';
+import { formatSeconds as formatSecondsIn } from '../render/seconds.js';
 
 /**
  * Heartbeat interval and election timeout from measured latencies, following etcd's tuning guide (tuning.md, faq.md):
@@ -23,8 +25,6 @@ export const DEFAULT_MARGIN = 1.5;
 export const HEARTBEAT_STEP_MS = 50;
 /** The election timeout must outlast this many consecutive worst-case fsyncs. */
 export const ELECTION_MIN_FSYNCS = 5;
-/** etcd's guidance: WAL fsync p99 under 10 ms. */
-const FSYNC_GOAL_S = 0.01;
 
 export interface Timing {
   heartbeatInterval: number;
@@ -51,12 +51,7 @@ export interface TimingRecommendation extends Timing {
   explanation: string[];
 }
 
-/** 0.0005 → "0.5 ms", 0.0038 → "3.8 ms", 1.2 → "1.2 s". */
-export function formatSeconds(s: number): string {
-  if (s >= 1) return `${Number(s.toFixed(2))} s`;
-  const ms = s * 1000;
-  return `${Number(ms.toFixed(ms >= 10 ? 0 : ms >= 1 ? 1 : 2))} ms`;
-}
+const formatSeconds = (s: number) => formatSecondsIn(s, 'figure');
 
 function checkInput(name: string, v: number | null | undefined): number | null {
   if (v === null || v === undefined) return null;
@@ -83,9 +78,9 @@ export function recommendTiming(input: TimingInput): TimingRecommendation {
   }
 
   if (fsync !== null) {
-    const ratio = fsync / FSYNC_GOAL_S;
+    const ratio = fsync / FSYNC_P99_GOAL_S;
     explanation.push(
-      `Measured WAL fsync p99: ${formatSeconds(fsync)} (etcd wants < ${formatSeconds(FSYNC_GOAL_S)}${ratio >= 2 ? `; this is ${Math.round(ratio)}× that` : ''}).` +
+      `Measured WAL fsync p99: ${formatSeconds(fsync)} (etcd wants < ${formatSeconds(FSYNC_P99_GOAL_S)}${ratio >= 2 ? `; this is ${Math.round(ratio)}× that` : ''}).` +
         ' The leader waits for its fsync before the next heartbeat, so a heartbeat can be that late.',
     );
   } else explanation.push('WAL fsync latency: not measured.');
@@ -142,7 +137,7 @@ export function recommendTiming(input: TimingInput): TimingRecommendation {
   explanation.push(
     `Change heartbeat ${current.heartbeatInterval} → ${heartbeat} ms and election timeout ${current.electionTimeout} → ${election} ms (current ${cur} is too low for these latencies).`,
   );
-  if (fsync !== null && fsync > FSYNC_GOAL_S) {
+  if (fsync !== null && fsync > FSYNC_P99_GOAL_S) {
     explanation.push(`This only stops needless elections: every write still waits ≥ ${formatSeconds(fsync)} for the disk; a faster disk is the real fix.`);
   }
   return { heartbeatInterval: heartbeat, electionTimeout: election, changed: true, feasible, explanation };

@@ -8,7 +8,7 @@
  * unknown origin (ident '') is tried against every signature, an entry of another program (nginx, sshd…) never.
  */
 import * as z from 'zod';
-import type { EntrySource, JournalEntry } from './journal.js';
+import type { EntrySource, JournalEntry } from './parse.js';
 import catalogData from './signatures.json' with { type: 'json' };
 
 export type Severity = 'error' | 'warning' | 'info';

@@ -5,12 +5,14 @@ import { checkInstalled, type CertJudgement } from '../certs/installed.js';
 import { askCluster } from '../engine/cluster.js';
 import { usable, type Host } from '../engine/hosts.js';
 import { shq, type Remote } from '../ssh/remote.js';
-import { probeFsync } from './disk.js';
-import type { DoctorFacts, Latency, MemberDisk, MemberFacts } from './doctor-cluster.js';
-import { parseSystemdState, statusOf, systemdStateScript } from './gather.js';
-import { readJournal } from './journal-read.js';
-import { parseJournal } from './journal.js';
-import { etcdLatencies, readMetrics, readTlsFiles, type LatencyStats, type TlsFiles } from './metrics.js';
+import { probeFsync } from '../node/disk.js';
+import type { DoctorFacts, Latency, MemberDisk, MemberFacts } from './cluster.js';
+import { statusOf } from '../verify/gather.js';
+import { parseSystemdState, systemdStateScript } from '../node/unit-state.js';
+import { clockOffset, portsScript } from '../node/probes.js';
+import { readJournal } from '../journal/read.js';
+import { parseJournal } from '../journal/parse.js';
+import { etcdLatencies, readMetrics, readTlsFiles, type LatencyStats, type TlsFiles } from '../etcd/metrics.js';
 
 /** Collects what the online doctor and `tune` judge, from every reachable node in parallel. */
 
@@ -27,25 +29,6 @@ export interface GatherOptions {
 function toLatency(s: LatencyStats): Latency | undefined {
   if (!s.count || s.p50 === null || s.p99 === null) return undefined;
   return { p50: s.p50, p99: s.p99, count: s.count, ...(s.mean !== null ? { mean: s.mean } : {}), ...(s.p99Range ? { p99Low: s.p99Range.low } : {}) };
-}
-
-/** Node clock minus ours, from one `date` between two local readings. */
-async function clockOffset(remote: Remote): Promise<number | undefined> {
-  const t0 = Date.now();
-  const r = await remote.run('date +%s%N', { timeoutMs: 5000 });
-  const t1 = Date.now();
-  const remoteMs = Number(r.stdout.trim()) / 1e6;
-  return Number.isFinite(remoteMs) && r.code === 0 ? remoteMs - (t0 + t1) / 2 : undefined;
-}
-
-/** TCP connects from the node to every other member's peer and client port (bash's /dev/tcp: no tool needed). */
-export function portsScript(targets: string[]): string {
-  return targets
-    .map((t) => {
-      const [host, port] = t.split(':');
-      return `if timeout 2 bash -c ${shq(`</dev/tcp/${host}/${port}`)} 2>/dev/null; then echo "PORT ${t} ok"; else echo "PORT ${t} fail"; fi`;
-    })
-    .join('\n');
 }
 
 export async function memberDisk(inv: Inventory, node: NodeSpec, remote: Remote, tls: TlsFiles | undefined, active: boolean, probe: boolean): Promise<MemberDisk> {

@@ -8,7 +8,7 @@
  *
  * Meant to be reused by the online doctor, which adds endpoint-status samples and fsync metrics.
  */
-import type { JournalEntry } from './journal.js';
+import type { JournalEntry } from './parse.js';
 
 /** Math.min/max without spreading (large inputs would overflow the call stack). */
 export function minOf(xs: number[]): number {

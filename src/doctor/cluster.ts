@@ -1,15 +1,16 @@
 import { clientUrl, PEER_PORT } from '../inventory/derive.js';
 import type { Inventory } from '../inventory/types.js';
-import type { SystemdState } from './checks.js';
-import { diagnose, judgeNow, parseGoDuration, sortFindings, type Finding } from './diagnose.js';
-import type { EndpointStatus } from './etcdctl.js';
-import { entryLine, type JournalEntry } from './journal.js';
-import { transferTerms } from './elections.js';
-import { signatureById } from './signatures.js';
+import type { SystemdState } from '../verify/checks.js';
+import { diagnose, judgeNow, parseGoDuration, sortFindings, type Finding } from '../journal/diagnose.js';
+import type { EndpointStatus } from '../etcd/etcdctl.js';
+import { entryLine, type JournalEntry } from '../journal/parse.js';
+import { transferTerms } from '../journal/elections.js';
+import { signatureById } from '../journal/signatures.js';
 import { alarmsInStatusErrors } from '../members/alarm-parse.js';
 import type { Condition } from '../cluster/condition.js';
 import { certFindingId, type CertProblem } from '../certs/installed.js';
 import { formatBytes } from '../output.js';
+import { BACKEND_COMMIT_P99_GOAL_S, FSYNC_P99_GOAL_S } from '../etcd/latency-goals.js';
 
 /**
  * The online doctor's judgement, pure: per-member journal findings plus what only the live cluster shows
@@ -72,8 +73,6 @@ export interface DoctorFacts {
 }
 
 /** etcd's guidance (FAQ, tuning docs). */
-export const FSYNC_P99_TARGET_S = 0.01;
-export const COMMIT_P99_TARGET_S = 0.025;
 export const CLOCK_WARN_MS = 500;
 export const CLOCK_ERROR_MS = 1000;
 /**
@@ -253,7 +252,7 @@ function judgeMembers(inv: Inventory, facts: DoctorFacts): Finding[] {
       (disk?.journal ? { p50: disk.journal.p50, p99: disk.journal.max, count: disk.journal.samples } : undefined) ??
       (disk?.probe ? { p50: disk.probe.p50, p99: disk.probe.p99, count: disk.probe.samples } : undefined);
     const figure = memberFsync(m)?.seconds;
-    if (fs && figure !== undefined && figure > FSYNC_P99_TARGET_S) {
+    if (fs && figure !== undefined && figure > FSYNC_P99_GOAL_S) {
       const over = figure * 1000 > hbMs;
       out.push(
         finding({
@@ -275,7 +274,7 @@ function judgeMembers(inv: Inventory, facts: DoctorFacts): Finding[] {
         }),
       );
     }
-    if (disk?.backendCommit && disk.backendCommit.p99 > COMMIT_P99_TARGET_S) {
+    if (disk?.backendCommit && disk.backendCommit.p99 > BACKEND_COMMIT_P99_GOAL_S) {
       out.push(finding({ id: 'DISK-COMMIT', severity: disk.backendCommit.count >= MIN_P99_SAMPLES ? 'warning' : 'info', title: `slow backend commit: p99 ${ms(disk.backendCommit.p99)} (etcd wants < 25 ms)`, hosts: [m.node], evidence: [`etcd_disk_backend_commit_duration_seconds p99 ${ms(disk.backendCommit.p99)} over ${disk.backendCommit.count}`], meaning: 'applying writes to the database is slow: the disk, or a large DB needing defrag', fix: 'a faster disk; etcdctl defrag on a large DB' }));
     }
     if (disk?.peerRttP99 !== undefined && disk.peerRttP99 * 1000 > hbMs) {

@@ -1,6 +1,6 @@
 import { CheckFailed } from '../errors.js';
 import type { Inventory } from '../inventory/types.js';
-import { must, retry } from '../provision/apply.js';
+import { must, retry } from '../engine/must.js';
 import { clusterHealth, type ClusterView } from '../provision/health.js';
 import type { Remote } from '../ssh/remote.js';
 import { endpointsOf, etcdctlCommand, parseHashKv } from '../etcd/etcdctl.js';

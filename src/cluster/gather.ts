@@ -1,5 +1,5 @@
-import { askCluster, type Asked } from '../engine/cluster.js';
-import type { Host } from '../engine/hosts.js';
+import { askCluster, type Asked } from '../etcd/cluster.js';
+import type { Connected, Host } from '../engine/hosts.js';
 import { peerUrl } from '../inventory/derive.js';
 import type { Inventory } from '../inventory/types.js';
 import { membersHealth } from '../members/health.js';
@@ -92,7 +92,7 @@ export function withRevisions(nodes: NodeFacts[], revisions: Map<string, number>
  * Facts and condition of the cluster, from hosts already connected (unreachable ones are "not observed"). `asked`: the
  * member lists other parts of the flow asked or are asking, not asked again.
  */
-export async function gatherCondition(inv: Inventory, hosts: Host[], opts: { asked?: Asked } = {}): Promise<{ facts: ClusterFacts; condition: Condition; asker?: Host & { remote: Remote } }> {
+export async function gatherCondition(inv: Inventory, hosts: Host[], opts: { asked?: Asked } = {}): Promise<{ facts: ClusterFacts; condition: Condition; asker?: Connected }> {
   let nodes = await Promise.all(hosts.map((h) => readNodeFacts(inv, h).catch((e: Error): NodeFacts => ({ node: h.node.name, peerUrl: peerUrl(h.node), observed: false, reason: e.message }))));
   const active = new Set(nodes.filter((n) => n.active).map((n) => n.node));
   const { answer } = await askCluster(inv, hosts, { isActive: (h) => active.has(h.node.name), ...(opts.asked ? { asked: opts.asked } : {}) });

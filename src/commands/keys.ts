@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { askCluster } from '../engine/cluster.js';
+import { askCluster } from '../etcd/cluster.js';
 import { withHosts } from '../engine/session.js';
 import { CheckFailed, OperationError, UsageError } from '../errors.js';
 import { renderValue, decodeValue, KEYS_OUTPUTS, type KeysOutput } from '../keys/decode.js';

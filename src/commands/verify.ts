@@ -3,7 +3,7 @@ import { checkPasses, endCheck, withStrict } from './check-outcome.js';
 import { selectNodes } from '../inventory/derive.js';
 import { color, formatBytes, info, printJson, println, renderTable } from '../output.js';
 import { withHosts } from '../engine/session.js';
-import { askFirstHost } from '../engine/cluster.js';
+import { askFirstHost } from '../etcd/cluster.js';
 import { verifyVerdict, type Problem } from '../verify/checks.js';
 import { diagnoseJournal, judgeNow, type Finding } from '../journal/diagnose.js';
 import { endpointsOf, etcdctlCommand } from '../etcd/etcdctl.js';

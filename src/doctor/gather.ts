@@ -2,7 +2,7 @@ import { clientUrl, CLIENT_PORT, PEER_PORT } from '../inventory/derive.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import { checkPki } from '../pki/check.js';
 import { checkInstalled, type CertJudgement } from '../certs/installed.js';
-import { askCluster } from '../engine/cluster.js';
+import { askCluster } from '../etcd/cluster.js';
 import { usable, type Host } from '../engine/hosts.js';
 import { shq, type Remote } from '../ssh/remote.js';
 import { probeFsync } from '../node/disk.js';

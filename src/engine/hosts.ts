@@ -1,8 +1,6 @@
 import { OperationError, UsageError } from '../errors.js';
 import { SshConnectError } from '../ssh/ssh2-remote.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
-import type { ObservedNode } from '../provision/observe.js';
-import type { NodePlan } from '../provision/plan.js';
 import { connectAll } from '../ssh/connect.js';
 import type { Remote } from '../ssh/remote.js';
 import { hostFailpoint } from './failpoint.js';
@@ -28,15 +26,16 @@ export interface Host {
    * read-only, so that what the cluster is never depends on which nodes were named.
    */
   selected: boolean;
-  observed?: ObservedNode;
-  plan?: NodePlan;
   outcome: HostOutcome;
 }
 
+/** A host once connected: what flows act on (`usable` narrows to it). */
+export type Connected<H extends Host = Host> = H & { remote: Remote };
+
 /** What every flow's run-wide record has: the inventory, the hosts, and where progress lines go. */
-export interface HostsRun {
+export interface HostsRun<H extends Host = Host> {
   inv: Inventory;
-  hosts: Host[];
+  hosts: H[];
   acceptNew?: boolean;
   log: (line: string) => void;
   /** How hosts are connected to: SSH (connectAll) unless a test hands out scripted nodes. */
@@ -54,13 +53,13 @@ export function failHost(h: Host, e: unknown, status: 'failed' | 'conflict' = 'f
 }
 
 /** A host that can still be worked on: connected, and neither failed nor in conflict. */
-export const usable = (h: Host): h is Host & { remote: Remote } => h.outcome.status === 'ok' && !!h.remote;
+export const usable = <H extends Host>(h: H): h is Connected<H> => h.outcome.status === 'ok' && !!h.remote;
 
-export interface EachOptions {
+export interface EachOptions<H extends Host = Host> {
   /** Hosts worked on at once (default: all). */
   limit?: number;
   /** Which usable hosts to work on (default: the selected ones). */
-  which?: (h: Host) => boolean;
+  which?: (h: H) => boolean;
   /**
    * The step needs every host: after the work, a host that is not ok (now or before) fails the whole step with
    * one error naming them, and the flow stops there.
@@ -72,9 +71,9 @@ export interface EachOptions {
  * fn over the usable hosts, `limit` at a time. A host whose fn throws is marked failed with the reason, and the
  * others go on: no host's error escapes as an internal error. Resolves when every host has finished.
  */
-export async function eachHost(hosts: Host[], fn: (h: Host & { remote: Remote }) => Promise<void>, opts: EachOptions = {}): Promise<void> {
-  const which = opts.which ?? ((h: Host) => h.selected);
-  const todo = hosts.filter((h) => which(h) && usable(h)) as (Host & { remote: Remote })[];
+export async function eachHost<H extends Host>(hosts: H[], fn: (h: Connected<H>) => Promise<void>, opts: EachOptions<H> = {}): Promise<void> {
+  const which = opts.which ?? ((h: H) => h.selected);
+  const todo = hosts.filter((h): h is Connected<H> => which(h) && usable(h));
   let next = 0;
   const worker = async () => {
     while (next < todo.length) {
@@ -96,7 +95,7 @@ export async function eachHost(hosts: Host[], fn: (h: Host & { remote: Remote })
 }
 
 /** Connects to every host in parallel (a host that fails is marked so); its clean-up closes every connection. */
-export function connectStep<R extends HostsRun>(): Step<R> {
+export function connectStep<R extends HostsRun<Host>>(): Step<R> {
   return {
     title: 'connect',
     async run(r) {

@@ -1,6 +1,5 @@
 import { DefaultRenderer, Listr, ListrLogger, ProcessOutput, type ListrTaskWrapper } from 'listr2';
-import { eachHost, failHost, usable, type EachOptions, type Host } from './hosts.js';
-import type { Remote } from '../ssh/remote.js';
+import { eachHost, failHost, usable, type Connected, type EachOptions, type Host } from './hosts.js';
 import { hostFailpoint } from './failpoint.js';
 
 /**
@@ -27,22 +26,22 @@ export function progressMode(stream: ProgressStream, env: NodeJS.ProcessEnv, qui
 /** One host's progress line off a terminal: named, since the hosts' lines interleave. */
 export const hostLine = (host: string, line: string): string => `${host}: ${line}\n`;
 
-export interface ListedOptions extends Pick<EachOptions, 'which'> {
+export interface ListedOptions<H extends Host = Host> extends Pick<EachOptions<H>, 'which'> {
   quiet?: boolean;
   /** Where progress goes (default stderr). */
   stream?: ProgressStream;
   env?: NodeJS.ProcessEnv;
 }
 
-export async function eachHostListed(
-  hosts: Host[],
-  fn: (h: Host & { remote: Remote }, report: (line: string) => void) => Promise<string>,
-  opts: ListedOptions = {},
+export async function eachHostListed<H extends Host>(
+  hosts: H[],
+  fn: (h: Connected<H>, report: (line: string) => void) => Promise<string>,
+  opts: ListedOptions<H> = {},
 ): Promise<void> {
   const stream = opts.stream ?? process.stderr;
   const mode = progressMode(stream, opts.env ?? process.env, !!opts.quiet);
-  const which = opts.which ?? ((h: Host) => h.selected);
-  if (mode === 'live') return live(hosts.filter((h) => which(h) && usable(h)) as (Host & { remote: Remote })[], fn, stream as NodeJS.WriteStream);
+  const which = opts.which ?? ((h: H) => h.selected);
+  if (mode === 'live') return live(hosts.filter((h): h is Connected<H> => which(h) && usable(h)), fn, stream as NodeJS.WriteStream);
   const say = mode === 'lines' ? (h: Host, line: string) => void stream.write(hostLine(h.node.name, line)) : () => {};
   await eachHost(
     hosts,
@@ -67,7 +66,7 @@ class LiveList extends DefaultRenderer {
 }
 
 /** The live list, drawn on `stream` only. */
-async function live(todo: (Host & { remote: Remote })[], fn: Parameters<typeof eachHostListed>[1], stream: NodeJS.WriteStream): Promise<void> {
+async function live<H extends Host>(todo: Connected<H>[], fn: (h: Connected<H>, report: (line: string) => void) => Promise<string>, stream: NodeJS.WriteStream): Promise<void> {
   const processOutput = new ProcessOutput(stream, stream);
   const tasks = new Listr(
     todo.map((h) => ({

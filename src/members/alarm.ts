@@ -1,7 +1,7 @@
 import { OperationError } from '../errors.js';
 import type { Inventory } from '../inventory/types.js';
 import { formatBytes, renderTable } from '../output.js';
-import { must } from '../provision/apply.js';
+import { must } from '../engine/must.js';
 import { reachableClientUrl } from '../provision/health.js';
 import { etcdctlCommand } from '../etcd/etcdctl.js';
 import { parseAlarmList, type Alarm } from './alarm-parse.js';

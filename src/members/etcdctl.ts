@@ -2,10 +2,9 @@ import os from 'node:os';
 import { OperationError } from '../errors.js';
 import { clientUrl } from '../inventory/derive.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
-import { usable, type Host } from '../engine/hosts.js';
+import { usable, type Host, type Connected } from '../engine/hosts.js';
 import { withHosts } from '../engine/session.js';
 import { endpointHealthOf, endpointStatus } from '../provision/health.js';
-import type { Remote } from '../ssh/remote.js';
 import { etcdctlUserCommand, type EndpointHealth, type EndpointStatus } from '../etcd/etcdctl.js';
 import { nodeNamed } from './resolve.js';
 
@@ -38,7 +37,7 @@ export interface EtcdctlOptions {
   acceptNew?: boolean;
 }
 
-async function pickHost(inv: Inventory, hosts: Host[]): Promise<Host & { remote: Remote }> {
+async function pickHost(inv: Inventory, hosts: Host[]): Promise<Connected> {
   const reached = hosts.filter(usable);
   const probe = reached[0];
   if (!probe) throw new OperationError(`no node reachable: ${hosts.map((h) => `${h.node.name}: ${h.outcome.reason}`).join('; ')}`);

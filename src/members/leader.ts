@@ -1,6 +1,6 @@
 import { OperationError, UsageError } from '../errors.js';
 import type { Inventory } from '../inventory/types.js';
-import { must } from '../provision/apply.js';
+import { must } from '../engine/must.js';
 import { reachableClientUrl } from '../provision/health.js';
 import { etcdctlCommand } from '../etcd/etcdctl.js';
 import { askMembers, memberLabel, memberNamed, type MemberRow, type MembersView } from './view.js';

@@ -3,7 +3,7 @@ import type { Inventory } from '../inventory/types.js';
 import { connectStep, usable, type Host, type HostsRun } from '../engine/hosts.js';
 import { runSteps, step } from '../engine/runner.js';
 import { snapshotFirst } from '../snapshot/auto.js';
-import { must, retry } from '../provision/apply.js';
+import { must, retry } from '../engine/must.js';
 import { reachableClientUrl } from '../provision/health.js';
 import type { Remote } from '../ssh/remote.js';
 import { etcdctlCommand } from '../etcd/etcdctl.js';

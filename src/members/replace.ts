@@ -1,15 +1,15 @@
 import { OperationError } from '../errors.js';
 import { peerUrl } from '../inventory/derive.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
-import { connectStep, usable, type Host, type HostsRun } from '../engine/hosts.js';
+import { connectStep, usable, type HostsRun, type Connected } from '../engine/hosts.js';
 import { runSteps, step } from '../engine/runner.js';
 import { snapshotFirst } from '../snapshot/auto.js';
-import { applyFiles, must, observeNode, retry, systemdStep } from '../provision/apply.js';
+import { applyFiles, observeNode, systemdStep } from '../provision/apply.js';
+import { must, retry } from '../engine/must.js';
 import { desiredNode, type Artifacts } from '../provision/desired.js';
 import { reachableClientUrl, waitHealthy } from '../provision/health.js';
 import { joiningCluster as clusterInInventoryOrder, planNode } from '../provision/plan.js';
 import { prepareArtifacts, renderUnits, type PrepareOptions } from '../provision/prepare.js';
-import type { Remote } from '../ssh/remote.js';
 import { etcdctlCommand, idHex, parseEtcdJson } from '../etcd/etcdctl.js';
 import { confirm } from './confirm.js';
 import { membersHealth, quorumProblem } from './health.js';
@@ -39,7 +39,7 @@ export interface ReplaceOptions extends Pick<PrepareOptions, 'lint' | 'templates
 export interface ReplaceRun extends HostsRun {
   node: NodeSpec;
   opts: ReplaceOptions;
-  host?: Host & { remote: Remote };
+  host?: Connected;
   view?: MembersView;
   /** The node's member as the cluster still has it. */
   old?: MemberRow;

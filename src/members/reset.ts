@@ -1,8 +1,7 @@
 import { OperationError } from '../errors.js';
-import { connectStep, usable, type Host, type HostsRun } from '../engine/hosts.js';
+import { connectStep, usable, type HostsRun, type Connected } from '../engine/hosts.js';
 import { runSteps, step } from '../engine/runner.js';
-import { must } from '../provision/apply.js';
-import type { Remote } from '../ssh/remote.js';
+import { must } from '../engine/must.js';
 import { confirm } from './confirm.js';
 import { membersHealth } from './health.js';
 import { movedAsidePath, PURGED, purgeScript } from './node-ops.js';
@@ -30,7 +29,7 @@ export interface ResetOptions {
 export interface ResetRun extends HostsRun {
   name: string;
   opts: ResetOptions;
-  host?: Host & { remote: Remote };
+  host?: Connected;
   view?: MembersView;
   /** Why no member answered, when none did. */
   unanswered?: string;

@@ -2,8 +2,8 @@ import { OperationError, UsageError } from '../errors.js';
 import { unknownName } from '../suggest.js';
 import { peerUrl } from '../inventory/derive.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
-import { askCluster } from '../engine/cluster.js';
-import type { Host } from '../engine/hosts.js';
+import { askCluster } from '../etcd/cluster.js';
+import type { Connected, Host } from '../engine/hosts.js';
 import { reachableClientUrl } from '../provision/health.js';
 import type { Remote } from '../ssh/remote.js';
 import { etcdctlCommand, parseEndpointStatus, type EndpointStatus, type MemberInfo } from '../etcd/etcdctl.js';
@@ -21,7 +21,7 @@ export interface MemberRow extends MemberInfo {
 export interface MembersView {
   clusterId: string;
   /** The host whose etcdctl answered. */
-  asker: Host & { remote: Remote };
+  asker: Connected;
   rows: MemberRow[];
   leader?: MemberRow;
   /** Inventory nodes that are not members. */

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { OperationError } from '../errors.js';
+import { must } from '../engine/must.js';
 import { ChannelRefused, shq, uploadTimeoutMs, type Remote } from '../ssh/remote.js';
 import type { DesiredNode } from './desired.js';
 import { observeScript, parseObserved, type ObservedNode } from './observe.js';
@@ -8,29 +9,6 @@ import { walDirOf } from './unit-state.js';
 import { formatBytes } from '../output.js';
 
 /** What `up` does on one node: observe it, prepare it, write its files, run its systemd step. */
-
-/** Runs a command that must succeed; its failure says what was being done and the command's last words. */
-export async function must(remote: Remote, cmd: string, what: string, timeoutMs = 60_000): Promise<string> {
-  const r = await remote.run(cmd, { timeoutMs });
-  if (r.code !== 0) {
-    const why = r.timedOut ? `timed out after ${timeoutMs / 1000} s` : (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' / ') || `exit ${r.code}`;
-    throw new OperationError(`${what}: ${why}`);
-  }
-  return r.stdout;
-}
-
-/** Retries a step that fails for a while before it can succeed, up to `ms`. */
-export async function retry<T>(attempt: () => Promise<T>, ms: number, pauseMs = 1000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, pauseMs));
-    }
-  }
-}
 
 export async function observeNode(remote: Remote, want: DesiredNode, dataDir: string, recordSums: boolean): Promise<ObservedNode> {
   // A unit of the user's own may keep the WAL apart (--wal-dir): data is where etcd looks for it.

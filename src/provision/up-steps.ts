@@ -2,8 +2,8 @@ import { OperationError } from '../errors.js';
 import { peerUrl, quorum } from '../inventory/derive.js';
 import type { NodeSpec } from '../inventory/types.js';
 import { warn } from '../output.js';
-import { askCluster, askFirstHost, type Asked, type ClusterAnswer } from '../engine/cluster.js';
-import { connectStep, eachHost, failHost, usable, type Host, type HostsRun } from '../engine/hosts.js';
+import { askCluster, askFirstHost, type Asked, type ClusterAnswer } from '../etcd/cluster.js';
+import { connectStep, eachHost, failHost, usable, type Connected, type Host, type HostsRun } from '../engine/hosts.js';
 import { eachHostListed } from '../engine/progress.js';
 import { hostFailpoint } from '../engine/failpoint.js';
 import { perHost, step, type Step } from '../engine/runner.js';
@@ -11,7 +11,8 @@ import { REMOTE_PATHS } from '../render/paths.js';
 import { shq, type Remote } from '../ssh/remote.js';
 import { binaryDiffLines, certDiffLines, keyDiffLines } from './file-diff.js';
 import { endpointsOf, etcdctlCommand, type EndpointHealth, type EndpointStatus } from '../etcd/etcdctl.js';
-import { applyFiles, must, observeNode, retry, systemdStep } from './apply.js';
+import { applyFiles, observeNode, systemdStep } from './apply.js';
+import { must, retry } from '../engine/must.js';
 import { artifactsFor, desiredNode, type Artifacts } from './desired.js';
 import { clusterHealth, clusterView, endpointHealth, endpointStatus, leaderName, memberList, waitHealthy, type ClusterView } from './health.js';
 import { membersHealth } from '../members/health.js';
@@ -54,7 +55,13 @@ export interface UpOptions {
   downgrade?: boolean;
 }
 
-export interface UpRun extends HostsRun {
+/** A host as `up` works on it: what was observed there, and what is planned for it. */
+export interface UpHost extends Host {
+  observed?: ObservedNode;
+  plan?: NodePlan;
+}
+
+export interface UpRun extends HostsRun<UpHost> {
   opts: UpOptions;
   artifacts?: Artifacts;
   /** The running cluster, as a member answered (see engine/cluster.ts). */
@@ -75,14 +82,14 @@ export interface UpRun extends HostsRun {
 }
 
 export interface EarlyAsk {
-  host: Host & { remote: Remote };
+  host: Connected<UpHost>;
   /** `member list` through `host`, as askCluster asks it. */
   asked: Asked;
   /** Once the members answered (`up` only): every endpoint's health and status, what the final table shows. */
   answers: Promise<{ health: EndpointHealth[]; status: EndpointStatus[] } | undefined>;
 }
 
-const selectedUsable = (r: UpRun) => r.hosts.filter((h) => h.selected && usable(h)) as (Host & { remote: Remote })[];
+const selectedUsable = (r: UpRun) => r.hosts.filter((h) => h.selected && usable(h)) as (Connected<UpHost>)[];
 /** The node whose etcdctl waits for health: the first selected node still in the run. */
 const probeOf = (r: UpRun) => selectedUsable(r)[0]?.remote;
 const waitMsOf = (r: UpRun) => r.opts.waitMs ?? 60_000;
@@ -127,7 +134,7 @@ function archMismatch(r: UpRun, machine: string | undefined): string | undefined
 }
 
 /** The binaries of the node's CPU when the release is given per architecture (a node without one was stopped). */
-function nodeArtifacts(r: UpRun, h: Host): Artifacts {
+function nodeArtifacts(r: UpRun, h: UpHost): Artifacts {
   const arch = h.observed?.machine ? archOfUname(h.observed.machine) : undefined;
   return artifactsFor(r.artifacts!, arch) ?? r.artifacts!;
 }
@@ -179,7 +186,7 @@ const planNodes = step<UpRun>('plan', async (r) => {
     const moved = r.hosts.flatMap((h) => (h.plan?.moved ? [h.plan.moved.memberId] : []));
     for (const line of membersNotInInventory(r.inv, r.live, moved)) warn(line);
   }
-  const plans = (hs: Host[]) => hs.flatMap((h) => (h.plan && !h.plan.conflict ? [h.plan] : []));
+  const plans = (hs: UpHost[]) => hs.flatMap((h) => (h.plan && !h.plan.conflict ? [h.plan] : []));
   r.plan = planCluster(plans(r.hosts.filter((h) => h.selected)), plans(r.hosts.filter((h) => !h.selected)).some((p) => p.running));
 });
 
@@ -254,7 +261,7 @@ const updateMoved = step<UpRun>(
 );
 
 /** How an empty node the running cluster may know joins it, or undefined when its plan stands as it is. */
-function rejoinOf(h: Host, live: ClusterAnswer): NodePlan['rejoin'] | undefined {
+function rejoinOf(h: UpHost, live: ClusterAnswer): NodePlan['rejoin'] | undefined {
   const m = live.members.find((x) => x.peerURLs.includes(peerUrl(h.node)));
   // Listed with a name but never published: a bootstrap member that has not started yet joins with `new`.
   if (m && m.name && m.clientURLs.length === 0) return undefined;
@@ -369,7 +376,7 @@ const rejoin = step<UpRun>(
     );
     // A member that joined before the next one did started with the members it met then; once all have joined,
     // its unit shows the cluster as it is (flags read only at bootstrap: no restart), so the next run changes nothing.
-    const joined = r.hosts.filter((h) => h.outcome.done.includes('start (joining as existing)') && usable(h)) as (Host & { remote: Remote })[];
+    const joined = r.hosts.filter((h) => h.outcome.done.includes('start (joining as existing)') && usable(h)) as (Connected<UpHost>)[];
     if (joined.length > 1) for (const h of joined) await writeJoiningUnit(r, h, r.live!.asker.remote, true);
   },
   (r) => !!r.live && selectedUsable(r).some((h) => h.plan?.rejoin),
@@ -380,7 +387,7 @@ const rejoin = step<UpRun>(
  * nodes join one after another (1 → 3), the first meets 2 members, not the inventory's 3, and etcd refuses another
  * count. Written only when it differs from the unit already in place; linted like every unit.
  */
-async function writeJoiningUnit(r: UpRun, h: Host & { remote: Remote }, asker: Remote, final = false): Promise<void> {
+async function writeJoiningUnit(r: UpRun, h: Connected<UpHost>, asker: Remote, final = false): Promise<void> {
   const { members } = await memberList(asker, r.inv.nodes);
   const joining = { ...r.inv, cluster: { ...r.inv.cluster, initialState: 'existing' as const } };
   const units = await renderUnits(joining, [h.node], r.opts, r.log, undefined, () => joiningCluster(r.inv, members));
@@ -399,7 +406,7 @@ async function writeJoiningUnit(r: UpRun, h: Host & { remote: Remote }, asker: R
  * A member systemd keeps restarting (its unit `activating`: etcd failed, e.g. for a missing certificate) that got its
  * files comes back by itself on its next restart, with no restart of ours: waited for as a started one is.
  */
-const looping = (h: Host) => h.plan!.running && h.observed?.unit.active === 'activating' && !h.plan!.restart && !h.plan!.rejoin && h.outcome.done.length > 0;
+const looping = (h: UpHost) => h.plan!.running && h.observed?.unit.active === 'activating' && !h.plan!.restart && !h.plan!.rejoin && h.outcome.done.length > 0;
 
 const awaitStarted = step<UpRun>('wait for the started members', async (r) => {
   const started = selectedUsable(r).filter((h) => h.plan!.start && !h.plan!.rejoin);
@@ -416,7 +423,7 @@ const awaitStarted = step<UpRun>('wait for the started members', async (r) => {
 const restartTogether = step<UpRun>(
   'restart together',
   async (r) => {
-    const which = (h: Host) => h.selected && !!h.plan?.restart;
+    const which = (h: UpHost) => h.selected && !!h.plan?.restart;
     await eachHost(
       r.hosts,
       async (h) => {
@@ -479,7 +486,7 @@ const rollingRestart = step<UpRun>(
     if (order.length && r.preflight?.kind === 'upgrade' && r.preflight.downgrade) await enableDowngrade(r, probe, r.preflight.downgrade);
     const restarted: string[] = [];
     for (const p of order) {
-      const h = r.hosts.find((x) => x.node.name === p.node)! as Host & { remote: Remote };
+      const h = r.hosts.find((x) => x.node.name === p.node)! as Connected<UpHost>;
       const nodes = selectedUsable(r).map((x) => x.node);
       const deferred = p.files.filter((f) => f.needsRestart);
       let replaced = false;
@@ -537,7 +544,7 @@ async function enableDowngrade(r: UpRun, probe: Remote, to: string): Promise<voi
 }
 
 /** The leader restarts last, once it has handed its leadership to a member already restarted (no election on its stop). */
-async function handOffLeadership(r: UpRun, h: Host & { remote: Remote }, restarted: string[]): Promise<void> {
+async function handOffLeadership(r: UpRun, h: Connected<UpHost>, restarted: string[]): Promise<void> {
   const { members } = await memberList(h.remote, r.inv.nodes);
   const to = members.find((m) => m.name === restarted[restarted.length - 1]);
   if (!to) return;
@@ -548,7 +555,7 @@ async function handOffLeadership(r: UpRun, h: Host & { remote: Remote }, restart
 }
 
 /** A member that did not come back: put back on what it ran before, and started again. */
-async function putBack(r: UpRun, h: Host & { remote: Remote }): Promise<void> {
+async function putBack(r: UpRun, h: Connected<UpHost>): Promise<void> {
   const paths = r.kept?.get(h.node.name) ?? [];
   try {
     await must(h.remote, putBackScript(paths), 'putting the previous files back');

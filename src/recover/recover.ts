@@ -1,7 +1,7 @@
 import { checkRebuilt } from '../cluster/check.js';
 import type { ClusterFacts, Condition, NodeFacts } from '../cluster/condition.js';
 import { gatherCondition } from '../cluster/gather.js';
-import { connectStep, eachHost, newHosts, type Host, type HostsRun } from '../engine/hosts.js';
+import { connectStep, eachHost, newHosts, type HostsRun, type Connected } from '../engine/hosts.js';
 import { runSteps, step } from '../engine/runner.js';
 import { OperationError, UsageError } from '../errors.js';
 import { clientUrl, findNode, peerUrl, unknownNodesMessage } from '../inventory/derive.js';
@@ -9,13 +9,13 @@ import { confirm } from '../members/confirm.js';
 import { moveAsideLines, movedAsidePath, utcStamp } from '../members/node-ops.js';
 import { ensurePki } from '../pki/ensure.js';
 import { PKI_FILES } from '../pki/files.js';
-import { must, retry } from '../provision/apply.js';
+import { must, retry } from '../engine/must.js';
 import { memberList, waitHealthy } from '../provision/health.js';
 import { renderUnits } from '../provision/prepare.js';
 import { execStartArgv } from '../provision/unit-state.js';
 import { runUp, type UpReport } from '../provision/up.js';
 import { REMOTE_PATHS } from '../render/paths.js';
-import { shq, type Remote } from '../ssh/remote.js';
+import { shq } from '../ssh/remote.js';
 import { etcdctlCommand } from '../etcd/etcdctl.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -75,7 +75,7 @@ const did = (r: RecoverRun, line: string) => {
   r.log(line);
 };
 const everyNode = (what: string) => ({ which: () => true, barrier: what });
-const hostOf = (r: RecoverRun, name: string) => r.hosts.find((h) => h.node.name === name)! as Host & { remote: Remote };
+const hostOf = (r: RecoverRun, name: string) => r.hosts.find((h) => h.node.name === name)! as Connected;
 
 /**
  * What to do, from the condition (pure): the source to rebuild from, only the joins, or a refusal that names what
@@ -186,7 +186,7 @@ export const recoverSteps = {
       // The others are also disabled until they join ('up' enables them): a reboot meanwhile must not start an
       // emptied member with --initial-cluster-state=new, which, once the source no longer lists it, could bootstrap
       // a second cluster under the same ID.
-      const stop = (disable: boolean) => async (h: Host & { remote: Remote }) => {
+      const stop = (disable: boolean) => async (h: Connected) => {
         const out = await must(
           h.remote,
           `state=$(systemctl is-active etcd.service 2>/dev/null || true); systemctl ${disable ? 'disable --now' : 'stop'} etcd.service >/dev/null 2>&1 || systemctl stop etcd.service; systemctl reset-failed etcd.service 2>/dev/null || true; echo "hardway:was=$state"`,

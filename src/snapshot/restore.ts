@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { CheckFailed, OperationError } from '../errors.js';
-import { askCluster } from '../engine/cluster.js';
+import { askCluster } from '../etcd/cluster.js';
 import { checkRebuilt } from '../cluster/check.js';
 import { snapshotFirst } from './auto.js';
-import { connectStep, eachHost, type Host, type HostsRun } from '../engine/hosts.js';
+import { connectStep, eachHost, type HostsRun, type Connected } from '../engine/hosts.js';
 import { runSteps, step, type Step } from '../engine/runner.js';
 import { initialCluster, peerUrl } from '../inventory/derive.js';
 import { writeClusterToken } from '../inventory/edit.js';
@@ -12,12 +12,12 @@ import { confirm } from '../members/confirm.js';
 import { nodeOfMember } from '../members/view.js';
 import { membersHealth, quorumProblem } from '../members/health.js';
 import { moveAsideLines, movedAsidePath, utcStamp } from '../members/node-ops.js';
-import { must } from '../provision/apply.js';
+import { must } from '../engine/must.js';
 import { endpointStatus, waitHealthy, type ClusterView } from '../provision/health.js';
 import { renderClusterMembers } from '../members/table.js';
 import { renderUnits } from '../provision/prepare.js';
 import { REMOTE_PATHS } from '../render/paths.js';
-import { shq, type Remote } from '../ssh/remote.js';
+import { shq } from '../ssh/remote.js';
 import { snapshotFacts, type SnapshotFacts } from './store.js';
 import { BUMP_REVISION, parseSnapshotStatus, restoreCommand, statusCommand, supportsBumpRevision, usesEtcdutl, type SnapshotStatus } from './tools.js';
 import { formatBytes } from '../output.js';
@@ -185,7 +185,7 @@ export const restoreSteps = {
     // The followers first, then the leader: a leader that stops hands its leadership to a follower, and waits out
     // etcd's transfer timeout (~7 s) when that follower is stopping too. Alone, with no follower left to take it,
     // it stops at once.
-    const stop = async (h: Host & { remote: Remote }) => {
+    const stop = async (h: Connected) => {
       await must(h.remote, 'systemctl stop etcd.service', 'systemctl stop etcd');
       h.outcome.done.push('stopped etcd');
     };

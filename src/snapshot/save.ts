@@ -5,12 +5,12 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { OperationError, UsageError } from '../errors.js';
 import { clientUrl } from '../inventory/derive.js';
-import { connectStep, eachHost, usable, type Host, type HostsRun } from '../engine/hosts.js';
+import { connectStep, eachHost, usable, type HostsRun, type Connected } from '../engine/hosts.js';
 import { runSteps, step, type Step } from '../engine/runner.js';
 import { alarmsInStatusErrors, alarmText, type Alarm } from '../members/alarm.js';
 import { askMembers, findMember, memberLabel, memberNamed, type MemberRow, type MembersView } from '../members/view.js';
-import { must } from '../provision/apply.js';
-import { shq, type Remote } from '../ssh/remote.js';
+import { must } from '../engine/must.js';
+import { shq } from '../ssh/remote.js';
 import type { Integrity } from './integrity.js';
 import { defaultSnapshotName, ensureSnapshotsDir, writeManifest, writeSnapshotFile, type Manifest } from './store.js';
 import { parseSnapshotStatus, saveCommand, statusCommand, type SnapshotStatus } from './tools.js';
@@ -40,7 +40,7 @@ export interface SaveRun extends HostsRun {
   out: string;
   view?: MembersView;
   member?: MemberRow;
-  host?: Host & { remote: Remote };
+  host?: Connected;
   /** The temp file on the node. */
   nodeFile: string;
   nodeStatus?: SnapshotStatus;

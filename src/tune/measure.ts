@@ -1,5 +1,5 @@
 import type { Inventory } from '../inventory/types.js';
-import { askCluster } from '../engine/cluster.js';
+import { askCluster } from '../etcd/cluster.js';
 import { usable } from '../engine/hosts.js';
 import { withHosts } from '../engine/session.js';
 import { addJournalSyncs, memberFsync } from '../doctor/cluster.js';

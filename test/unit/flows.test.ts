@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { askCluster } from '../../src/engine/cluster.js';
+import { askCluster } from '../../src/etcd/cluster.js';
 import { eachHost, newHosts, type Host } from '../../src/engine/hosts.js';
 import { runSteps, type Step } from '../../src/engine/runner.js';
 import { validateInventory } from '../../src/inventory/validate.js';

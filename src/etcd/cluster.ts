@@ -1,7 +1,7 @@
 import type { Inventory } from '../inventory/types.js';
-import type { ExecResult, Remote } from '../ssh/remote.js';
-import { endpointsOf, etcdctlCommand, parseMemberList, type MemberInfo } from '../etcd/etcdctl.js';
-import { usable, type Host } from './hosts.js';
+import type { ExecResult } from '../ssh/remote.js';
+import { endpointsOf, etcdctlCommand, parseMemberList, type MemberInfo } from './etcdctl.js';
+import { usable, type Connected, type Host } from '../engine/hosts.js';
 
 /**
  * Which member answers for the cluster, decided one way for every flow: ask `member list` (all the inventory's
@@ -11,15 +11,15 @@ import { usable, type Host } from './hosts.js';
  * runs and none answered (`unanswered` says why; the cluster's state is then unknown, not empty).
  */
 
-export interface ClusterAnswer {
+export interface ClusterAnswer<H extends Host = Host> {
   /** The host whose etcdctl answered: flows ask the cluster through it afterwards. */
-  asker: Host & { remote: Remote };
+  asker: Connected<H>;
   clusterId: string;
   members: MemberInfo[];
 }
 
-export interface AskResult {
-  answer?: ClusterAnswer;
+export interface AskResult<H extends Host = Host> {
+  answer?: ClusterAnswer<H>;
   /** `<host>: etcdctl member list failed: <why>` of the last host asked, when none answered. */
   unanswered?: string;
   /** The same reason without the host and command. */
@@ -36,7 +36,7 @@ export function etcdctlReason(r: { stderr: string; code: number | null; timedOut
 }
 
 /** The question askCluster asks each host, on its own: a flow may ask it early and hand the answer over (`asked`). */
-export function askMembers(inv: Inventory, h: Host & { remote: Remote }): Promise<ExecResult> {
+export function askMembers(inv: Inventory, h: Connected): Promise<ExecResult> {
   return h.remote.run(etcdctlCommand(endpointsOf(inv.nodes), ['member', 'list', '-w', 'json'], { timeoutS: ASK_TIMEOUT_S }), {
     timeoutMs: (ASK_TIMEOUT_S + 10) * 1000,
   });
@@ -50,7 +50,7 @@ export type Asked = Map<Host, Promise<ExecResult>>;
  * cluster overlaps observing the nodes. askCluster takes the answer when that host is one it asks (a host whose
  * etcd runs is asked first, in inventory order); otherwise it is never read.
  */
-export function askFirstHost(inv: Inventory, hosts: Host[]): { asked: Asked; first?: Host & { remote: Remote } } {
+export function askFirstHost<H extends Host>(inv: Inventory, hosts: H[]): { asked: Asked; first?: Connected<H> } {
   const first = hosts.find(usable);
   if (!first) return { asked: new Map() };
   const members = askMembers(inv, first);
@@ -59,11 +59,11 @@ export function askFirstHost(inv: Inventory, hosts: Host[]): { asked: Asked; fir
   return { asked: new Map([[first as Host, members]]), first };
 }
 
-export async function askCluster(
+export async function askCluster<H extends Host>(
   inv: Inventory,
-  hosts: Host[],
-  opts: { isActive: (h: Host) => boolean; anyHost?: boolean; asked?: Asked },
-): Promise<AskResult> {
+  hosts: H[],
+  opts: { isActive: (h: H) => boolean; anyHost?: boolean; asked?: Asked },
+): Promise<AskResult<H>> {
   const reachable = hosts.filter(usable);
   const active = reachable.filter(opts.isActive);
   const candidates = opts.anyHost ? [...active, ...reachable.filter((h) => !opts.isActive(h))] : active;

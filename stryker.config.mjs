@@ -12,10 +12,10 @@ export default {
   // Two cores, shared with the end-to-end lab: one test runner at a time.
   concurrency: 1,
   mutate: [
-    'src/members/quorum.ts',
+    'src/etcd/quorum.ts',
     'src/provision/plan.ts',
     'src/provision/desired.ts',
-    'src/provision/etcd-ids.ts',
+    'src/etcd/ids.ts',
     'src/journal/parse.ts',
     'src/journal/signatures.ts',
     'src/journal/elections.ts',

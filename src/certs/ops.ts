@@ -4,7 +4,7 @@ import { usable, type HostsRun, type Connected } from '../engine/hosts.js';
 import { sha256Hex } from '../pki/bundle.js';
 import { must } from '../engine/must.js';
 import { bufferSource } from '../provision/artifacts.js';
-import { endpointHealth, leaderName, waitHealthy } from '../provision/health.js';
+import { endpointHealth, leaderName, waitHealthy } from '../etcd/health.js';
 import { checkQuorumWithout } from '../provision/up-steps.js';
 import { REMOTE_PATHS } from '../render/paths.js';
 import { shq } from '../ssh/remote.js';

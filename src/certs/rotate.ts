@@ -11,7 +11,7 @@ import { caValidityDays, CERT_MODE, KEY_MODE, PKI_FILES } from '../pki/files.js'
 import { assessCa, leafNotAfter, wantedSans, assessLeaf } from '../pki/inspect.js';
 import { formatRotation, phaseTrust, PHASES, readRotation, ROTATION_FILE, rotationPath, type Phase, type RotationState } from '../pki/rotation.js';
 import { ensurePrivateDir, readPkiFiles, syncDir, writeFilesAtomic, type PendingFile, type PkiContents } from '../pki/store.js';
-import { waitHealthy } from '../provision/health.js';
+import { waitHealthy } from '../etcd/health.js';
 import { REMOTE_PATHS } from '../render/paths.js';
 import { readInstalled, type NodeCerts } from './installed.js';
 import { connected, did, healthTimeoutS, installLeaf, installTrust, leafKey, requireAll, restartRolling, served, waitMsOf, type Connected, type CertsOptions, type CertsRun } from './ops.js';

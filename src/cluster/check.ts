@@ -1,9 +1,10 @@
 import { CheckFailed } from '../errors.js';
 import type { Inventory } from '../inventory/types.js';
-import { must, retry } from '../engine/must.js';
-import { clusterHealth, type ClusterView } from '../provision/health.js';
+import { retry } from '../engine/must.js';
+import { clusterHealth, type ClusterView } from '../etcd/health.js';
 import type { Remote } from '../ssh/remote.js';
-import { endpointsOf, etcdctlCommand, parseHashKv } from '../etcd/etcdctl.js';
+import { endpointsOf } from '../etcd/etcdctl.js';
+import { etcdClient } from '../etcd/client.js';
 
 /**
  * After a rebuild (snapshot restore, recover): the members form one cluster, hold the same keyspace, and nothing
@@ -17,7 +18,7 @@ export async function checkRebuilt(probe: Remote, inv: Inventory, want: { revisi
   if (low.length) throw new CheckFailed(`revision below ${want.revision}: ${low.map((s) => `${s.endpoint} at ${s.revision}`).join(', ')}`);
   // Members apply the same entries a moment apart: equal hashes are waited for, briefly.
   const hashes = await retry(async () => {
-    const hk = parseHashKv(await must(probe, etcdctlCommand(endpointsOf(inv.nodes), ['endpoint', 'hashkv', '-w', 'json']), 'etcdctl endpoint hashkv'));
+    const hk = await etcdClient(probe, endpointsOf(inv.nodes)).hashKv({ what: 'etcdctl endpoint hashkv' });
     if (hk.length !== inv.nodes.length || new Set(hk.map((h) => h.hash)).size !== 1) throw new CheckFailed(`endpoint hashkv differs: ${hk.map((h) => `${h.endpoint} ${h.hash}`).join(', ')}`);
     return hk;
   }, 10_000);

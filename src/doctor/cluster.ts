@@ -6,7 +6,7 @@ import type { EndpointStatus } from '../etcd/etcdctl.js';
 import { entryLine, type JournalEntry } from '../journal/parse.js';
 import { transferTerms } from '../journal/elections.js';
 import { signatureById } from '../journal/signatures.js';
-import { alarmsInStatusErrors } from '../members/alarm-parse.js';
+import { alarmsInStatusErrors } from '../etcd/alarms.js';
 import type { Condition } from '../cluster/condition.js';
 import { certFindingId, type CertProblem } from '../certs/installed.js';
 import { formatBytes } from '../output.js';

@@ -1,6 +1,7 @@
 import type { Inventory } from '../inventory/types.js';
 import type { ExecResult } from '../ssh/remote.js';
 import { endpointsOf, etcdctlCommand, parseMemberList, type MemberInfo } from './etcdctl.js';
+import { etcdctlReason } from './errors.js';
 import { usable, type Connected, type Host } from '../engine/hosts.js';
 
 /**
@@ -28,12 +29,6 @@ export interface AskResult<H extends Host = Host> {
 
 /** etcdctl's own time limit for the question; SSH gets this plus the dial and a margin. */
 export const ASK_TIMEOUT_S = 5;
-
-/** The last line of etcdctl's stderr that is not a JSON log record: its reason. */
-export function etcdctlReason(r: { stderr: string; code: number | null; timedOut: boolean }): string {
-  if (r.timedOut) return 'timed out';
-  return r.stderr.split('\n').filter((l) => l.trim() && !l.startsWith('{')).pop()?.trim() ?? `exit ${r.code}`;
-}
 
 /** The question askCluster asks each host, on its own: a flow may ask it early and hand the answer over (`asked`). */
 export function askMembers(inv: Inventory, h: Connected): Promise<ExecResult> {

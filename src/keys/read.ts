@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import { etcdctlReason } from '../etcd/cluster.js';
+import { etcdctlReason } from '../etcd/errors.js';
 import { OperationError } from '../errors.js';
 import type { ExecResult, Remote } from '../ssh/remote.js';
 import { etcdctlCommand } from '../etcd/etcdctl.js';

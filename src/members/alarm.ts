@@ -1,16 +1,15 @@
 import { OperationError } from '../errors.js';
 import type { Inventory } from '../inventory/types.js';
 import { formatBytes, renderTable } from '../output.js';
-import { must } from '../engine/must.js';
-import { reachableClientUrl } from '../provision/health.js';
-import { etcdctlCommand } from '../etcd/etcdctl.js';
-import { parseAlarmList, type Alarm } from './alarm-parse.js';
+import { reachableClientUrl } from '../etcd/health.js';
+import { type Alarm } from '../etcd/alarms.js';
 import { memberLabel, type MemberRow, type MembersView } from './view.js';
+import { etcdClient } from '../etcd/client.js';
 
 /** `hardway alarm list | disarm`. */
 
-export type { Alarm } from './alarm-parse.js';
-export { alarmsInStatusErrors, parseAlarmList } from './alarm-parse.js';
+export type { Alarm } from '../etcd/alarms.js';
+export { alarmsInStatusErrors, parseAlarmList } from '../etcd/alarms.js';
 
 export const DEFAULT_QUOTA_BYTES = 2 * 1024 ** 3;
 
@@ -46,7 +45,7 @@ export function disarmProblem(alarms: Alarm[], rows: MemberRow[], quota: number)
 const endpoints = (view: MembersView) => view.rows.flatMap((r) => (r.started ? (reachableClientUrl(r) ?? []) : []));
 
 export async function listAlarms(view: MembersView): Promise<Alarm[]> {
-  return parseAlarmList(await must(view.asker.remote, etcdctlCommand(endpoints(view), ['alarm', 'list', '-w', 'json']), 'etcdctl alarm list'));
+  return etcdClient(view.asker.remote, endpoints(view)).alarmList();
 }
 
 /** Disarms every alarm once disarmProblem has nothing against it; returns the alarms disarmed. */
@@ -55,7 +54,7 @@ export async function disarmAlarms(inv: Inventory, view: MembersView): Promise<A
   if (!alarms.length) return [];
   const problem = disarmProblem(alarms, view.rows, quotaBytes(inv));
   if (problem) throw new OperationError(problem);
-  await must(view.asker.remote, etcdctlCommand(endpoints(view), ['alarm', 'disarm']), 'etcdctl alarm disarm');
+  await etcdClient(view.asker.remote, endpoints(view)).alarmDisarm();
   const left = await listAlarms(view);
   if (left.length) throw new OperationError(`alarm disarm returned, but alarms are still active: ${alarmText(left, view.rows)}`);
   return alarms;

@@ -1,11 +1,10 @@
 import { OperationError } from '../errors.js';
 import type { Inventory } from '../inventory/types.js';
 import { formatBytes, renderTable } from '../output.js';
-import { must } from '../engine/must.js';
-import { reachableClientUrl } from '../provision/health.js';
-import { etcdctlCommand } from '../etcd/etcdctl.js';
-import { membersHealth, quorumProblem } from './health.js';
+import { reachableClientUrl } from '../etcd/health.js';
+import { membersHealth, quorumProblem } from '../etcd/member-health.js';
 import { statusOf, type MemberRow, type MembersView } from './view.js';
+import { etcdClient } from '../etcd/client.js';
 
 /** `hardway defrag`: one member at a time, followers first and the leader last, health checked in between. */
 
@@ -59,7 +58,7 @@ export async function defragAll(inv: Inventory, view: MembersView, log: (line: s
     const url = reachableClientUrl(r)!;
     log(`defragmenting ${result.member} (${result.role})`);
     try {
-      await must(view.asker.remote, etcdctlCommand([url], ['defrag'], { timeoutS }), `etcdctl defrag ${url}`, (timeoutS + 10) * 1000);
+      await etcdClient(view.asker.remote, [url]).defrag({ timeoutS });
       await waitAnswering(view, answering, 30_000);
     } catch (e) {
       result.result = `failed: ${(e as Error).message}`;

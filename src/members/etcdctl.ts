@@ -4,7 +4,7 @@ import { clientUrl } from '../inventory/derive.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import { usable, type Host, type Connected } from '../engine/hosts.js';
 import { withHosts } from '../engine/session.js';
-import { endpointHealthOf, endpointStatus } from '../provision/health.js';
+import { endpointHealthOf, endpointStatus } from '../etcd/health.js';
 import { etcdctlUserCommand, type EndpointHealth, type EndpointStatus } from '../etcd/etcdctl.js';
 import { nodeNamed } from './resolve.js';
 

@@ -1,9 +1,8 @@
 import { OperationError, UsageError } from '../errors.js';
 import type { Inventory } from '../inventory/types.js';
-import { must } from '../engine/must.js';
-import { reachableClientUrl } from '../provision/health.js';
-import { etcdctlCommand } from '../etcd/etcdctl.js';
+import { reachableClientUrl } from '../etcd/health.js';
 import { askMembers, memberLabel, memberNamed, type MemberRow, type MembersView } from './view.js';
+import { etcdClient } from '../etcd/client.js';
 
 /** `hardway leader move [NODE]`: leadership handed to a named member, or to the follower closest to the leader. */
 
@@ -49,7 +48,7 @@ export async function moveLeader(inv: Inventory, view: MembersView, name?: strin
   const urls = view.rows.flatMap((r) => (r.started ? (reachableClientUrl(r) ?? []) : []));
   // The transfer takes up to an election timeout; etcdctl finds the leader among the endpoints itself.
   const timeoutS = Math.max(5, Math.ceil((2 * inv.etcd.electionTimeout) / 1000));
-  await must(view.asker.remote, etcdctlCommand(urls, ['move-leader', target.id], { timeoutS }), `etcdctl move-leader ${target.id}`, (timeoutS + 10) * 1000);
+  await etcdClient(view.asker.remote, urls).moveLeader(target.id, { timeoutS });
   const deadline = Date.now() + timeoutS * 1000;
   let now: MembersView = view;
   for (;;) {

@@ -1,5 +1,5 @@
 import { faultTolerance, quorum } from '../inventory/derive.js';
-import { toleranceLine } from './quorum.js';
+import { toleranceLine } from '../etcd/quorum.js';
 import { renderMembers, versionsLine, type MemberLine } from './table.js';
 import type { MemberRow, MembersView } from './view.js';
 

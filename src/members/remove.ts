@@ -4,16 +4,16 @@ import { connectStep, usable, type Host, type HostsRun } from '../engine/hosts.j
 import { runSteps, step } from '../engine/runner.js';
 import { snapshotFirst } from '../snapshot/auto.js';
 import { must, retry } from '../engine/must.js';
-import { reachableClientUrl } from '../provision/health.js';
+import { reachableClientUrl } from '../etcd/health.js';
 import type { Remote } from '../ssh/remote.js';
-import { etcdctlCommand } from '../etcd/etcdctl.js';
 import { confirm } from './confirm.js';
-import { membersHealth } from './health.js';
+import { membersHealth } from '../etcd/member-health.js';
 import { moveLeader } from './leader.js';
 import { leaveScript, movedAsidePath } from './node-ops.js';
-import { removalVerdict, toleranceLine } from './quorum.js';
+import { removalVerdict, toleranceLine } from '../etcd/quorum.js';
 import { askMembers, findMember, memberLabel, memberNamed, type MemberRow, type MembersView } from './view.js';
 import { shq } from '../ssh/remote.js';
+import { etcdClient } from '../etcd/client.js';
 
 /**
  * `hardway member remove NODE`: the member removed (after the quorum arithmetic), then on the node, when it can be
@@ -151,7 +151,7 @@ export async function dropMember(inv: Inventory, view: MembersView, t: MemberRow
   }
   const others = view.rows.filter((m) => m.id !== t.id).flatMap((m) => reachableClientUrl(m) ?? []);
   // A leader just elected refuses membership changes for a moment (it must have heard from a quorum first).
-  await retry(() => must(view.asker.remote, etcdctlCommand(others, ['member', 'remove', t.id]), `etcdctl member remove ${t.id}`), 15_000);
+  await retry(() => etcdClient(view.asker.remote, others).memberRemove(t.id), 15_000);
   done.push(`removed member ${memberLabel(t)}`);
   return done;
 }

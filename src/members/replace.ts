@@ -1,23 +1,25 @@
 import { OperationError } from '../errors.js';
 import { peerUrl } from '../inventory/derive.js';
-import type { Inventory, NodeSpec } from '../inventory/types.js';
+import type { NodeSpec } from '../inventory/types.js';
 import { connectStep, usable, type HostsRun, type Connected } from '../engine/hosts.js';
 import { runSteps, step } from '../engine/runner.js';
 import { snapshotFirst } from '../snapshot/auto.js';
 import { applyFiles, observeNode, systemdStep } from '../provision/apply.js';
 import { must, retry } from '../engine/must.js';
 import { desiredNode, type Artifacts } from '../provision/desired.js';
-import { reachableClientUrl, waitHealthy } from '../provision/health.js';
-import { joiningCluster as clusterInInventoryOrder, planNode } from '../provision/plan.js';
+import { reachableClientUrl, waitHealthy } from '../etcd/health.js';
+import { planNode } from '../provision/plan.js';
+import { joiningCluster } from '../etcd/joining.js';
 import { prepareArtifacts, renderUnits, type PrepareOptions } from '../provision/prepare.js';
-import { etcdctlCommand, idHex, parseEtcdJson } from '../etcd/etcdctl.js';
+import { idHex, parseEtcdJson } from '../etcd/etcdctl.js';
 import { confirm } from './confirm.js';
-import { membersHealth, quorumProblem } from './health.js';
+import { membersHealth, quorumProblem } from '../etcd/member-health.js';
 import { movedAsidePath } from './node-ops.js';
-import { removalVerdict, toleranceLine } from './quorum.js';
+import { removalVerdict, toleranceLine } from '../etcd/quorum.js';
 import { dropMember, leaveNode } from './remove.js';
 import { nodeNamed } from './resolve.js';
 import { askMembers, memberLabel, type MemberRow, type MembersView } from './view.js';
+import { etcdClient } from '../etcd/client.js';
 
 /**
  * `hardway member replace NODE`, for a node re-imaged or whose disk is gone: its old member removed (when the
@@ -59,15 +61,6 @@ export function supportsLearners(version: string): boolean {
   return major > 3 || (major === 3 && minor >= 4);
 }
 
-/**
- * `--initial-cluster` for a member joining `members` (the cluster as it will be, not the inventory's list), in the
- * order `up` writes it (inventory nodes in inventory order, then the members it does not list): otherwise the next
- * `up` would rewrite the unit for the order alone. Unstarted members with no name yet are left out. Pure.
- */
-export function joiningCluster(inv: Inventory, members: MemberRow[], node: NodeSpec): string {
-  const others = members.filter((m) => m.name && m.name !== node.name && !m.peerURLs.includes(peerUrl(node)));
-  return clusterInInventoryOrder(inv, [...others.map((m) => ({ ...m, peerURLs: m.peerURLs.slice(0, 1) })), { id: '', name: node.name, peerURLs: [peerUrl(node)] }]);
-}
 
 /** The new member's ID from `member add -w json` (hex). */
 export function addedMemberId(stdout: string): string {
@@ -153,9 +146,9 @@ export const replaceSteps = {
 
   add: step<ReplaceRun>('add the member', async (r) => {
     await checkQuorumLeft(r, `adding ${r.node.name}`);
-    const args = ['member', 'add', r.node.name, `--peer-urls=${peerUrl(r.node)}`, ...(learners(r) ? ['--learner'] : []), '-w', 'json'];
+    const client = etcdClient(r.view!.asker.remote, endpointsLeft(r));
     // etcd refuses a membership change until the leader has heard from every member for a few seconds.
-    const out = await retry(() => must(r.view!.asker.remote, etcdctlCommand(endpointsLeft(r), args), 'etcdctl member add'), 30_000);
+    const out = await retry(() => client.memberAdd(r.node.name, peerUrl(r.node), { learner: learners(r), json: true }), 30_000);
     r.newId = addedMemberId(out);
     r.done.push(`added ${r.node.name} (${r.newId})${learners(r) ? ' as a learner' : ''}`);
     await must(r.host!.remote, 'systemctl start --no-block etcd.service', 'systemctl start etcd');
@@ -169,7 +162,7 @@ export const replaceSteps = {
       // etcd refuses the promotion until the learner's log has caught up with the leader's.
       await retry(async () => {
         await checkQuorumLeft(r, `promoting ${r.node.name}`);
-        await must(r.view!.asker.remote, etcdctlCommand(endpointsLeft(r), ['member', 'promote', r.newId!]), `etcdctl member promote ${r.newId}`);
+        await etcdClient(r.view!.asker.remote, endpointsLeft(r)).memberPromote(r.newId!);
       }, waitMsOf(r));
       r.done.push(`${r.node.name}: caught up, promoted to a voting member`);
     },

@@ -3,9 +3,9 @@ import { connectStep, usable, type HostsRun, type Connected } from '../engine/ho
 import { runSteps, step } from '../engine/runner.js';
 import { must } from '../engine/must.js';
 import { confirm } from './confirm.js';
-import { membersHealth } from './health.js';
+import { membersHealth } from '../etcd/member-health.js';
 import { movedAsidePath, PURGED, purgeScript } from './node-ops.js';
-import { removalVerdict, toleranceLine } from './quorum.js';
+import { removalVerdict, toleranceLine } from '../etcd/quorum.js';
 import { dropMember, leaveNode } from './remove.js';
 import { nodeNamed } from './resolve.js';
 import { askMembers, memberLabel, type MemberRow, type MembersView } from './view.js';

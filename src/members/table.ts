@@ -1,5 +1,5 @@
 import type { Inventory } from '../inventory/types.js';
-import type { ClusterView } from '../provision/health.js';
+import type { ClusterView } from '../etcd/health.js';
 import { renderTable } from '../output.js';
 import { mixedVersions } from '../upgrade/preflight.js';
 import type { EndpointStatus, MemberInfo } from '../etcd/etcdctl.js';

@@ -4,7 +4,7 @@ import { peerUrl } from '../inventory/derive.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import { askCluster } from '../etcd/cluster.js';
 import type { Connected, Host } from '../engine/hosts.js';
-import { reachableClientUrl } from '../provision/health.js';
+import { reachableClientUrl } from '../etcd/health.js';
 import type { Remote } from '../ssh/remote.js';
 import { etcdctlCommand, parseEndpointStatus, type EndpointStatus, type MemberInfo } from '../etcd/etcdctl.js';
 

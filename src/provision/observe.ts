@@ -1,5 +1,5 @@
 import { shq } from '../ssh/remote.js';
-import { parseWalMetadata } from './etcd-ids.js';
+import { parseWalMetadata } from '../etcd/ids.js';
 import { PREV_SUFFIX } from './roll.js';
 import { BOOTSTRAP_FLAGS_SED, STATE_FLAG_SED } from './unit-state.js';
 

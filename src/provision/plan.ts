@@ -2,7 +2,7 @@ import { peerUrl } from '../inventory/derive.js';
 import { REMOTE_PATHS } from '../render/paths.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import type { DesiredFile, DesiredNode, FileRole } from './desired.js';
-import { computeClusterId, computeMemberId, hexId } from './etcd-ids.js';
+import { computeClusterId, computeMemberId, hexId } from '../etcd/ids.js';
 import { execStartArgv } from './unit-state.js';
 import { argvDiffers, compareUnits, unitDiffLines } from './unit-diff.js';
 import type { ObservedFile, ObservedNode } from './observe.js';
@@ -325,16 +325,3 @@ export function rollingOrder(plans: NodePlan[], leader?: string): NodePlan[] {
   return [...toRestart.filter((p) => p.node !== leader), ...toRestart.filter((p) => p.node === leader)];
 }
 
-/**
- * `--initial-cluster` for `node` joining the cluster whose member list (after its `member add`) is `members`:
- * inventory nodes first, in inventory order (so that it reads as the inventory's when every node is a member),
- * then members the inventory does not list. Pure.
- */
-export function joiningCluster(inv: Inventory, members: { id: string; name: string; peerURLs: string[] }[]): string {
-  const named = inv.nodes.flatMap((n) => {
-    const m = members.find((x) => x.peerURLs.includes(peerUrl(n)));
-    return m ? m.peerURLs.map((u) => `${n.name}=${u}`) : [];
-  });
-  const others = members.filter((m) => !inv.nodes.some((n) => m.peerURLs.includes(peerUrl(n)))).flatMap((m) => m.peerURLs.map((u) => `${m.name || m.id}=${u}`));
-  return [...named, ...others].join(',');
-}

@@ -14,13 +14,14 @@ import { endpointsOf, etcdctlCommand, type EndpointHealth, type EndpointStatus }
 import { applyFiles, observeNode, systemdStep } from './apply.js';
 import { must, retry } from '../engine/must.js';
 import { artifactsFor, desiredNode, type Artifacts } from './desired.js';
-import { clusterHealth, clusterView, endpointHealth, endpointStatus, leaderName, memberList, waitHealthy, type ClusterView } from './health.js';
-import { membersHealth } from '../members/health.js';
-import type { Voter } from '../members/quorum.js';
+import { clusterHealth, clusterView, endpointHealth, endpointStatus, leaderName, memberList, waitHealthy, type ClusterView } from '../etcd/health.js';
+import { membersHealth } from '../etcd/member-health.js';
+import type { Voter } from '../etcd/quorum.js';
 import type { ObservedNode } from './observe.js';
 import { archOfUname, releaseName } from './elf.js';
 import { moveAsideLines, movedAsidePath } from '../members/node-ops.js';
-import { joiningCluster, membersNotInInventory, removedMember, offlineView, planCluster, planNode, rollingOrder, type ClusterPlan, type NodePlan, type OfflineView } from './plan.js';
+import { joiningCluster } from '../etcd/joining.js';
+import { membersNotInInventory, removedMember, offlineView, planCluster, planNode, rollingOrder, type ClusterPlan, type NodePlan, type OfflineView } from './plan.js';
 import { prepareArtifacts, renderUnits } from './prepare.js';
 import type { Condition } from '../cluster/condition.js';
 import { gatherCondition } from '../cluster/gather.js';
@@ -32,6 +33,7 @@ import { dropPreviousScript, JOURNAL_REASON, keepPreviousScript, putBackScript }
 import { flagMap } from './unit-diff.js';
 import { execStartArgv } from './unit-state.js';
 import { trustGuard } from '../certs/trust.js';
+import { etcdClient } from '../etcd/client.js';
 
 /** The steps of `up` and `plan`, over one run-wide record. */
 
@@ -252,7 +254,7 @@ const updateMoved = step<UpRun>(
         if (asker === h || !usable(asker)) throw new OperationError(`no running member to update ${h.node.name}'s peer URL through`);
         const eps = endpointsOf(r.hosts.filter((x) => x !== h && x.plan?.running && usable(x)).map((x) => x.node));
         r.log(`${h.node.name}: member ${memberId} moved from ${from.join(',')} to ${to}: updating its peer URL`);
-        await retry(() => must(asker.remote, etcdctlCommand(eps, ['member', 'update', memberId, `--peer-urls=${to}`]), 'etcdctl member update'), 30_000);
+        await retry(() => etcdClient(asker.remote, eps).memberUpdate(memberId, to), 30_000);
         h.outcome.done.push(`member update ${memberId} --peer-urls=${to}`);
       },
       { limit: 1, which: (h) => h.selected && !!h.plan?.moved },
@@ -358,13 +360,13 @@ const rejoin = step<UpRun>(
         const { removeId, add } = h.plan!.rejoin!;
         if (removeId) {
           r.log(`${h.node.name}: its data dir is empty but the cluster has its old member ${removeId}: removing it`);
-          await must(asker.remote, etcdctlCommand(eps, ['member', 'remove', removeId]), 'etcdctl member remove');
+          await etcdClient(asker.remote, eps).memberRemove(removeId);
           h.outcome.done.push(`removed old member ${removeId}`);
         }
         if (add) {
           r.log(`${h.node.name}: adding it to the running cluster`);
           // etcd accepts a membership change only once the leader has been connected to a quorum for a few seconds.
-          await retry(() => must(asker.remote, etcdctlCommand(eps, ['member', 'add', h.node.name, `--peer-urls=${peerUrl(h.node)}`]), 'etcdctl member add'), 30_000);
+          await retry(() => etcdClient(asker.remote, eps).memberAdd(h.node.name, peerUrl(h.node)), 30_000);
           h.outcome.done.push('member add');
         }
         await writeJoiningUnit(r, h, asker.remote);

@@ -3,7 +3,7 @@ import { selectNodes, unknownNodesMessage } from '../inventory/derive.js';
 import type { Inventory } from '../inventory/types.js';
 import { newHosts, type HostOutcome } from '../engine/hosts.js';
 import { runSteps } from '../engine/runner.js';
-import type { ClusterView } from './health.js';
+import type { ClusterView } from '../etcd/health.js';
 import type { ClusterPlan, NodePlan } from './plan.js';
 import { planSteps, upSteps, type UpOptions, type UpRun } from './up-steps.js';
 

@@ -10,16 +10,16 @@ import { moveAsideLines, movedAsidePath, utcStamp } from '../members/node-ops.js
 import { ensurePki } from '../pki/ensure.js';
 import { PKI_FILES } from '../pki/files.js';
 import { must, retry } from '../engine/must.js';
-import { memberList, waitHealthy } from '../provision/health.js';
+import { memberList, waitHealthy } from '../etcd/health.js';
 import { renderUnits } from '../provision/prepare.js';
 import { execStartArgv } from '../provision/unit-state.js';
 import { runUp, type UpReport } from '../provision/up.js';
 import { REMOTE_PATHS } from '../render/paths.js';
 import { shq } from '../ssh/remote.js';
-import { etcdctlCommand } from '../etcd/etcdctl.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bufferSource } from '../provision/artifacts.js';
+import { etcdClient } from '../etcd/client.js';
 
 /**
  * `hardway recover`: rebuilds a cluster that lost its quorum from the member with the newest data.
@@ -264,7 +264,7 @@ export const recoverSteps = {
         if (members.length !== 1 || !self) throw new OperationError(`after --force-new-cluster ${h.node.name} lists ${members.length} members, not 1`);
         // Its member keeps the peer URL it had: after an address change, set to the inventory's (a cluster of one commits alone).
         if (!self.peerURLs.includes(peerUrl(h.node))) {
-          await retry(() => must(h.remote, etcdctlCommand(own, ['member', 'update', self.id, `--peer-urls=${peerUrl(h.node)}`]), 'etcdctl member update'), 20_000);
+          await retry(() => etcdClient(h.remote, own).memberUpdate(self.id, peerUrl(h.node)), 20_000);
           did(r, `${h.node.name}: member ${self.id} peer URL updated to ${peerUrl(h.node)}`);
         }
       } finally {

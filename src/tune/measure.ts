@@ -4,7 +4,7 @@ import { usable } from '../engine/hosts.js';
 import { withHosts } from '../engine/session.js';
 import { addJournalSyncs, memberFsync } from '../doctor/cluster.js';
 import { gatherDoctorFacts } from '../doctor/gather.js';
-import { endpointHealth } from '../provision/health.js';
+import { endpointHealth } from '../etcd/health.js';
 
 /** One node's figures for `tune`: its WAL fsync p99 and worst peer round trip p99, where they came from. */
 export interface MeasuredNode {

@@ -1,7 +1,8 @@
 import { clientUrl } from '../inventory/derive.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
-import { endpointHealth } from '../provision/health.js';
-import { askCluster, etcdctlReason, type Asked } from '../etcd/cluster.js';
+import { endpointHealth } from '../etcd/health.js';
+import { askCluster, type Asked } from '../etcd/cluster.js';
+import { etcdctlReason } from '../etcd/errors.js';
 import { usable, type Host } from '../engine/hosts.js';
 import { shq, type Remote } from '../ssh/remote.js';
 import type { ClusterFacts, NodeReport } from './checks.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { computeClusterId, computeMemberId, hexId, parseWalMetadata } from '../../src/provision/etcd-ids.js';
+import { computeClusterId, computeMemberId, hexId, parseWalMetadata } from '../../src/etcd/ids.js';
 
 // etcd's own definitions (server/etcdserver/api/membership): a bootstrap member's ID is the first 8 bytes, big-endian,
 // of SHA-1(sorted peer URLs concatenated + cluster token); the cluster ID is that of SHA-1(sorted member IDs, each

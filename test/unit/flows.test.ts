@@ -7,9 +7,10 @@ import { eachHost, newHosts, type Host } from '../../src/engine/hosts.js';
 import { runSteps, type Step } from '../../src/engine/runner.js';
 import { validateInventory } from '../../src/inventory/validate.js';
 import { desiredNode, type Artifacts } from '../../src/provision/desired.js';
-import { computeMemberId, hexId } from '../../src/provision/etcd-ids.js';
+import { computeMemberId, hexId } from '../../src/etcd/ids.js';
 import type { ObservedNode } from '../../src/provision/observe.js';
-import { joiningCluster, type NodePlan } from '../../src/provision/plan.js';
+import { type NodePlan } from '../../src/provision/plan.js';
+import { joiningCluster } from '../../src/etcd/joining.js';
 import { checkQuorumWithout, upStep, type UpRun } from '../../src/provision/up-steps.js';
 import { FakeEtcd, scriptedRemote, type ScriptedRemote } from './scripted-remote.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { removalVerdict, toleranceLine, type Voter } from '../../src/members/quorum.js';
+import { removalVerdict, toleranceLine, type Voter } from '../../src/etcd/quorum.js';
 
 const v = (i: number, healthy = true, isLearner = false): Voter => ({ id: `a${i}`, name: `controller-${i}`, healthy, isLearner });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runSteps } from '../../src/engine/runner.js';
-import { addedMemberId, joiningCluster, replaceReport, replaceRun, replaceSteps, supportsLearners, type ReplaceRun } from '../../src/members/replace.js';
+import { joiningCluster } from '../../src/etcd/joining.js';
+import { addedMemberId, replaceReport, replaceRun, replaceSteps, supportsLearners, type ReplaceRun } from '../../src/members/replace.js';
 import { memberRows } from '../../src/members/view.js';
 import { fakeCluster, inv, member } from './members-fakes.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateInventory } from '../../src/inventory/validate.js';
 import { desiredNode, type Artifacts } from '../../src/provision/desired.js';
-import { computeClusterId, computeMemberId } from '../../src/provision/etcd-ids.js';
+import { computeClusterId, computeMemberId } from '../../src/etcd/ids.js';
 import type { ObservedNode } from '../../src/provision/observe.js';
 import { dataConflict, movedMember, offlineView, planCluster, planNode, removedMember, rollingOrder, staleReason, type NodePlan } from '../../src/provision/plan.js';
 import { REMOTE_PATHS } from '../../src/render/paths.js';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { validateInventory } from '../../src/inventory/validate.js';
 import { desiredNode, type Artifacts } from '../../src/provision/desired.js';
-import { computeClusterId, computeMemberId, hexId, parseWalMetadata } from '../../src/provision/etcd-ids.js';
+import { computeClusterId, computeMemberId, hexId, parseWalMetadata } from '../../src/etcd/ids.js';
 import { observeScript, parseObserved, type ObservedNode, type ObserveScriptOptions } from '../../src/provision/observe.js';
 import { membersNotInInventory, offlineView, planCluster, planNode, removedMember, rollingOrder, staleReason, type OfflineView } from '../../src/provision/plan.js';
 import { REMOTE_PATHS } from '../../src/render/paths.js';

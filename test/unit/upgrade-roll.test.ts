@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { newHosts } from '../../src/engine/hosts.js';
 import { validateInventory } from '../../src/inventory/validate.js';
 import { desiredNode, type Artifacts } from '../../src/provision/desired.js';
-import { computeMemberId } from '../../src/provision/etcd-ids.js';
+import { computeMemberId } from '../../src/etcd/ids.js';
 import { fileChange, type NodePlan } from '../../src/provision/plan.js';
 import { upStep, type UpRun } from '../../src/provision/up-steps.js';
 import { FakeEtcd, scriptedRemote, type ScriptedRemote } from './scripted-remote.js';

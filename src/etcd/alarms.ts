@@ -1,4 +1,4 @@
-import { idHex, parseEtcdJson } from '../etcd/etcdctl.js';
+import { idHex, parseEtcdJson } from './etcdctl.js';
 
 /** Alarms as etcdctl prints them, pure: for `hardway alarm` and for `doctor` (which loads nothing more). */
 

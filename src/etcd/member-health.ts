@@ -1,7 +1,7 @@
 import { quorum } from '../inventory/derive.js';
-import { endpointHealthOf, reachableClientUrl } from '../provision/health.js';
+import { endpointHealthOf, reachableClientUrl } from './health.js';
 import type { Remote } from '../ssh/remote.js';
-import type { EndpointHealth, MemberInfo } from '../etcd/etcdctl.js';
+import type { EndpointHealth, MemberInfo } from './etcdctl.js';
 import type { Voter } from './quorum.js';
 
 /** Which members answer, for the quorum arithmetic of the member commands and of up's rolling restarts. */

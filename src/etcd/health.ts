@@ -11,7 +11,7 @@ import {
   type EndpointHealth,
   type EndpointStatus,
   type MemberInfo,
-} from '../etcd/etcdctl.js';
+} from './etcdctl.js';
 
 /** Cluster health as seen through etcdctl on one node. */
 

@@ -2,7 +2,7 @@ import { OperationError, UsageError } from '../errors.js';
 import { connectStep, failHost, newHosts, type HostsRun } from '../engine/hosts.js';
 import { runSteps, step } from '../engine/runner.js';
 import { sanList } from '../inventory/derive.js';
-import { confirm } from '../members/confirm.js';
+import { confirm } from '../engine/confirm.js';
 import { describeCa, hasCert, readBundle, sha256Hex, summarize, type CertSummary } from '../pki/bundle.js';
 import { CERT_MODE, KEY_MODE, PKI_FILES } from '../pki/files.js';
 import { shortenedNote } from '../pki/ensure.js';

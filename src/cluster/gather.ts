@@ -6,7 +6,7 @@ import { membersHealth } from '../etcd/member-health.js';
 import { endpointStatus } from '../etcd/health.js';
 import { hexId, parseWalMetadata } from '../etcd/ids.js';
 import { REMOTE_PATHS } from '../render/paths.js';
-import { parseSnapshotStatus, usesEtcdutl } from '../snapshot/tools.js';
+import { parseSnapshotStatus, usesEtcdutl } from '../etcd/tools.js';
 import { shq, type Remote } from '../ssh/remote.js';
 import { clusterCondition, type ClusterFacts, type Condition, type LiveFacts, type NodeFacts } from './condition.js';
 

@@ -5,7 +5,7 @@ import { info, printJson, println } from '../output.js';
 import { restoreReport, restoreRun, restoreSnapshot } from '../snapshot/restore.js';
 import { saveReport, saveRun, saveSnapshot } from '../snapshot/save.js';
 import { listSnapshots, pruneSnapshots, resolveSnapshot, snapshotFacts } from '../snapshot/store.js';
-import { confirm } from '../members/confirm.js';
+import { confirm } from '../engine/confirm.js';
 import { listTable, statusJson, statusText } from '../snapshot/view.js';
 import { loadInventory, withAcceptNew, withInventory, withJson, type CommonOptions } from './options.js';
 

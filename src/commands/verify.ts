@@ -6,20 +6,21 @@ import { withHosts } from '../engine/session.js';
 import { askFirstHost } from '../etcd/cluster.js';
 import { verifyVerdict, type Problem } from '../verify/checks.js';
 import { diagnoseJournal, judgeNow, type Finding } from '../journal/diagnose.js';
-import { endpointsOf, etcdctlCommand } from '../etcd/etcdctl.js';
+import { endpointsOf } from '../etcd/etcdctl.js';
 import { gatherFacts } from '../verify/gather.js';
 import { gatherCondition } from '../cluster/gather.js';
 import { clusterVersion } from '../upgrade/facts.js';
 import { mixedVersions } from '../upgrade/preflight.js';
 import { parseJournal } from '../journal/parse.js';
 import { transferTerms } from '../journal/elections.js';
-import { parseCheckPerf, PERF_LOADS, type PerfLoad, type PerfResult } from '../etcd/perf.js';
+import { PERF_LOADS, type PerfLoad, type PerfResult } from '../etcd/perf.js';
 import { clientUrl } from '../inventory/derive.js';
 import { loadInventory, withInventory, withJson, type CommonOptions } from './options.js';
 import { isWide, MEMBER_WIDE, withWide } from './table-option.js';
 import { memberLines, renderMembers, versionsLine, type MemberLine } from '../members/table.js';
 import { checkSecretsAtRest, type EncryptionProblem } from '../keys/verify-encryption.js';
 import { checkInstalled, type CertRowView } from '../certs/installed.js';
+import { etcdClient } from '../etcd/client.js';
 
 type Opts = CommonOptions & { perf?: boolean; load: PerfLoad; acceptNew?: boolean; strict?: boolean; output?: string };
 
@@ -78,9 +79,9 @@ export function registerVerify(program: Command): void {
       let perf: PerfResult | undefined;
       if (opts.perf && probe) {
         info(`running etcdctl check perf --load=${opts.load} on ${probe.node.name}: this takes 60 s…`);
-        const r = await probe.remote.run(etcdctlCommand(inv.nodes.map(clientUrl), ['check', 'perf', `--load=${opts.load}`], { timeoutS: 10 }), { timeoutMs: 150_000 });
-        perf = parseCheckPerf(r.stdout);
-        if (!perf.pass) verdict.problems.push({ check: 'perf', node: probe.node.name, severity: 'error', message: `check perf failed: ${perf.lines.filter((l) => !l.startsWith('PASS')).join('; ') || r.stderr.trim().split('\n').pop()}` });
+        const checked = await etcdClient(probe.remote, inv.nodes.map(clientUrl)).checkPerf(opts.load, { timeoutS: 10, waitS: 150 });
+        perf = checked.perf;
+        if (!perf.pass) verdict.problems.push({ check: 'perf', node: probe.node.name, severity: 'error', message: `check perf failed: ${perf.lines.filter((l) => !l.startsWith('PASS')).join('; ') || checked.reason}` });
       }
       // Secrets at rest, when the cluster has quorum (a read would wait out its timeout otherwise): a problem per
       // unencrypted secret, none when it holds no secret.

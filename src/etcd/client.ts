@@ -1,5 +1,6 @@
 import type { ExecResult, Remote } from '../ssh/remote.js';
-import { EtcdctlError } from './errors.js';
+import { EtcdctlError, etcdctlReason } from './errors.js';
+import { parseCheckPerf, type PerfResult } from './perf.js';
 import { etcdctlCommand, parseEndpointStatus, parseHashKv, type EndpointStatus } from './etcdctl.js';
 import { parseAlarmList, type Alarm } from './alarms.js';
 
@@ -20,6 +21,8 @@ export interface CallOptions {
   timeoutS?: number;
   /** How the call is named in its error (default: etcdctl and its arguments without flags). */
   what?: string;
+  /** How long SSH waits in all, for a call that makes many requests (`check perf`); default timeoutS + SSH_MARGIN_S. */
+  waitS?: number;
 }
 
 export interface EtcdClient {
@@ -30,6 +33,11 @@ export interface EtcdClient {
   /** Runs `etcdctl <args>`; stdout, or an EtcdctlError. */
   run(args: string[], opts?: CallOptions): Promise<string>;
   endpointStatus(opts?: CallOptions): Promise<EndpointStatus[]>;
+  /** `endpoint status` whatever etcdctl's exit: the statuses it printed (those that answered), else its reason. */
+  readStatus(opts?: CallOptions): Promise<{ status: EndpointStatus[]; reason?: string }>;
+  /** `check perf --load=…`: its verdict lines, and etcdctl's reason when it printed none. */
+  checkPerf(load: string, opts?: CallOptions): Promise<{ perf: PerfResult; reason?: string }>;
+  downgrade(action: 'validate' | 'enable', version: string): Promise<void>;
   hashKv(opts?: CallOptions): Promise<{ endpoint: string; hash: number; compactRevision: number }[]>;
   alarmList(): Promise<Alarm[]>;
   alarmDisarm(): Promise<void>;
@@ -47,16 +55,16 @@ function callName(args: string[]): string {
   return ['etcdctl', ...args.filter((a, i) => !a.startsWith('-') && args[i - 1] !== '-w')].join(' ');
 }
 
+const waitOf = (opts: CallOptions) => opts.waitS ?? (opts.timeoutS ?? DEFAULT_COMMAND_TIMEOUT_S) + SSH_MARGIN_S;
+
 export function etcdClient(remote: Remote, endpoints: string[]): EtcdClient {
   const exec = (args: string[], opts: CallOptions = {}) => {
-    const timeoutS = opts.timeoutS ?? DEFAULT_COMMAND_TIMEOUT_S;
-    // The command line is built with the timeout only when one was asked for, as etcdctlCommand's default is 5 s too.
-    const cmd = etcdctlCommand(endpoints, args, opts.timeoutS !== undefined ? { timeoutS } : {});
-    return remote.run(cmd, { timeoutMs: (timeoutS + SSH_MARGIN_S) * 1000 });
+    const cmd = etcdctlCommand(endpoints, args, opts.timeoutS !== undefined ? { timeoutS: opts.timeoutS } : {});
+    return remote.run(cmd, { timeoutMs: waitOf(opts) * 1000 });
   };
   const run = async (args: string[], opts: CallOptions = {}) => {
     const r = await exec(args, opts);
-    if (r.code !== 0) throw EtcdctlError.of(opts.what ?? callName(args), r, (opts.timeoutS ?? DEFAULT_COMMAND_TIMEOUT_S) + SSH_MARGIN_S);
+    if (r.code !== 0) throw EtcdctlError.of(opts.what ?? callName(args), r, waitOf(opts));
     return r.stdout;
   };
   return {
@@ -65,6 +73,17 @@ export function etcdClient(remote: Remote, endpoints: string[]): EtcdClient {
     exec,
     run,
     endpointStatus: async (opts) => parseEndpointStatus(await run(['endpoint', 'status', '-w', 'json'], opts)),
+    readStatus: async (opts) => {
+      const r = await exec(['endpoint', 'status', '-w', 'json'], opts);
+      const status = parseEndpointStatus(r.stdout);
+      return status.length ? { status } : { status, reason: etcdctlReason(r) };
+    },
+    checkPerf: async (load, opts) => {
+      const r = await exec(['check', 'perf', `--load=${load}`], opts);
+      const perf = parseCheckPerf(r.stdout);
+      return perf.lines.length ? { perf } : { perf, reason: etcdctlReason(r) };
+    },
+    downgrade: async (action, version) => void (await run(['downgrade', action, version])),
     hashKv: async (opts) => parseHashKv(await run(['endpoint', 'hashkv', '-w', 'json'], opts)),
     alarmList: async () => parseAlarmList(await run(['alarm', 'list', '-w', 'json'])),
     alarmDisarm: async () => void (await run(['alarm', 'disarm'])),

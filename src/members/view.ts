@@ -6,7 +6,8 @@ import { askCluster } from '../etcd/cluster.js';
 import type { Connected, Host } from '../engine/hosts.js';
 import { reachableClientUrl } from '../etcd/health.js';
 import type { Remote } from '../ssh/remote.js';
-import { etcdctlCommand, parseEndpointStatus, type EndpointStatus, type MemberInfo } from '../etcd/etcdctl.js';
+import { type EndpointStatus, type MemberInfo } from '../etcd/etcdctl.js';
+import { etcdClient } from '../etcd/client.js';
 
 /** The cluster as the member commands see it: the member list, each member's endpoint status, the inventory node it is. */
 
@@ -44,8 +45,7 @@ export function memberRows(inv: Inventory, members: MemberInfo[], status: Endpoi
 /** `endpoint status` of these URLs (the ones that answer). */
 export async function statusOf(remote: Remote, urls: string[], timeoutS = 3): Promise<EndpointStatus[]> {
   if (!urls.length) return [];
-  const r = await remote.run(etcdctlCommand(urls, ['endpoint', 'status', '-w', 'json'], { timeoutS }), { timeoutMs: (timeoutS + 10) * 1000 });
-  return parseEndpointStatus(r.stdout);
+  return (await etcdClient(remote, urls).readStatus({ timeoutS })).status;
 }
 
 /** Member list and statuses through the first host whose etcdctl answers; no answer is an operation error. */

@@ -1,4 +1,4 @@
-import { parseVersion } from '../snapshot/tools.js';
+import { parseVersion } from '../etcd/tools.js';
 import { parseUnitText, unitEntries, type UnitEntry } from '../render/unit-parse.js';
 import { execStartArgv } from './unit-state.js';
 

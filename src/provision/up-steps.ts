@@ -10,7 +10,7 @@ import { perHost, step, type Step } from '../engine/runner.js';
 import { REMOTE_PATHS } from '../render/paths.js';
 import { shq, type Remote } from '../ssh/remote.js';
 import { binaryDiffLines, certDiffLines, keyDiffLines } from './file-diff.js';
-import { endpointsOf, etcdctlCommand, type EndpointHealth, type EndpointStatus } from '../etcd/etcdctl.js';
+import { endpointsOf, type EndpointHealth, type EndpointStatus } from '../etcd/etcdctl.js';
 import { applyFiles, observeNode, systemdStep } from './apply.js';
 import { must, retry } from '../engine/must.js';
 import { artifactsFor, desiredNode, type Artifacts } from './desired.js';
@@ -19,7 +19,7 @@ import { membersHealth } from '../etcd/member-health.js';
 import type { Voter } from '../etcd/quorum.js';
 import type { ObservedNode } from './observe.js';
 import { archOfUname, releaseName } from './elf.js';
-import { moveAsideLines, movedAsidePath } from '../members/node-ops.js';
+import { moveAsideLines, movedAsidePath } from '../node/ops.js';
 import { joiningCluster } from '../etcd/joining.js';
 import { membersNotInInventory, removedMember, offlineView, planCluster, planNode, rollingOrder, type ClusterPlan, type NodePlan, type OfflineView } from './plan.js';
 import { prepareArtifacts, renderUnits } from './prepare.js';
@@ -540,8 +540,8 @@ async function preUpgradeSnapshot(r: UpRun): Promise<void> {
  */
 async function enableDowngrade(r: UpRun, probe: Remote, to: string): Promise<void> {
   const eps = endpointsOf(selectedUsable(r).map((h) => h.node));
-  await must(probe, etcdctlCommand(eps, ['downgrade', 'validate', to]), `etcdctl downgrade validate ${to}`);
-  await must(probe, etcdctlCommand(eps, ['downgrade', 'enable', to]), `etcdctl downgrade enable ${to}`);
+  await etcdClient(probe, eps).downgrade('validate', to);
+  await etcdClient(probe, eps).downgrade('enable', to);
   r.log(`downgrade to ${to} validated and enabled`);
 }
 
@@ -550,7 +550,7 @@ async function handOffLeadership(r: UpRun, h: Connected<UpHost>, restarted: stri
   const { members } = await memberList(h.remote, r.inv.nodes);
   const to = members.find((m) => m.name === restarted[restarted.length - 1]);
   if (!to) return;
-  await retry(() => must(h.remote, etcdctlCommand([clientUrl(h.node)], ['move-leader', to.id]), 'etcdctl move-leader'), 10_000).then(
+  await retry(() => etcdClient(h.remote, [clientUrl(h.node)]).moveLeader(to.id), 10_000).then(
     () => r.log(`moved the leadership from ${h.node.name} to ${to.name}`),
     (e: Error) => r.log(`could not move the leadership from ${h.node.name} first (${e.message}): restarting it anyway`),
   );

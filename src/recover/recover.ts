@@ -5,8 +5,8 @@ import { connectStep, eachHost, newHosts, type HostsRun, type Connected } from '
 import { runSteps, step } from '../engine/runner.js';
 import { OperationError, UsageError } from '../errors.js';
 import { clientUrl, findNode, peerUrl, unknownNodesMessage } from '../inventory/derive.js';
-import { confirm } from '../members/confirm.js';
-import { moveAsideLines, movedAsidePath, utcStamp } from '../members/node-ops.js';
+import { confirm } from '../engine/confirm.js';
+import { moveAsideLines, movedAsidePath, utcStamp } from '../node/ops.js';
 import { ensurePki } from '../pki/ensure.js';
 import { PKI_FILES } from '../pki/files.js';
 import { must, retry } from '../engine/must.js';

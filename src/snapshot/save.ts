@@ -13,7 +13,7 @@ import { must } from '../engine/must.js';
 import { shq } from '../ssh/remote.js';
 import type { Integrity } from './integrity.js';
 import { defaultSnapshotName, ensureSnapshotsDir, writeManifest, writeSnapshotFile, type Manifest } from './store.js';
-import { parseSnapshotStatus, saveCommand, statusCommand, type SnapshotStatus } from './tools.js';
+import { parseSnapshotStatus, saveCommand, statusCommand, type SnapshotStatus } from '../etcd/tools.js';
 import { formatBytes } from '../output.js';
 import { dbEntries } from './view.js';
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { UsageError } from '../errors.js';
 import { syncDir, writeFilesAtomic } from '../pki/store.js';
-import { utcStamp } from '../members/node-ops.js';
+import { utcStamp } from '../node/ops.js';
 import { checkFile, IntegrityHasher, type Integrity } from './integrity.js';
 
 /** Snapshots on the laptop: where they go, how they are written (0600, never half a file), their manifests. */

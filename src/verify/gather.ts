@@ -2,13 +2,13 @@ import { clientUrl } from '../inventory/derive.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import { endpointHealth } from '../etcd/health.js';
 import { askCluster, type Asked } from '../etcd/cluster.js';
-import { etcdctlReason } from '../etcd/errors.js';
 import { usable, type Host } from '../engine/hosts.js';
 import { shq, type Remote } from '../ssh/remote.js';
 import type { ClusterFacts, NodeReport } from './checks.js';
 import { etcdctlCommand, parseEndpointStatus } from '../etcd/etcdctl.js';
 import { readJournal } from '../journal/read.js';
 import { parseSystemdState, systemdStateScript } from '../node/unit-state.js';
+import { etcdClient } from '../etcd/client.js';
 
 /** Reads what `verify` and `doctor` judge: etcdctl over SSH, systemctl and the journal. */
 
@@ -26,11 +26,10 @@ export interface Gathered {
 }
 
 export async function statusOf(probe: Remote, endpoint: string): Promise<ClusterFacts['status'][number]> {
-  const r = await probe.run(etcdctlCommand([endpoint], ['endpoint', 'status', '-w', 'json'], { timeoutS: 8 }), { timeoutMs: 20_000 });
-  const s = parseEndpointStatus(r.stdout)[0];
+  const { status, reason } = await etcdClient(probe, [endpoint]).readStatus({ timeoutS: 8, waitS: 20 });
+  const s = status[0];
   if (s) return { endpoint, status: s };
-  const err = etcdctlReason(r);
-  return { endpoint, error: err.replace(/^Failed to get the status of endpoint \S+ /, '').trim() };
+  return { endpoint, error: (reason ?? '').replace(/^Failed to get the status of endpoint \S+ /, '').trim() };
 }
 
 export async function gatherFacts(inv: Inventory, hosts: Host[], opts: { journal?: boolean; asked?: Asked } = {}): Promise<Gathered> {

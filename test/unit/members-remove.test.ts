@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runSteps } from '../../src/engine/runner.js';
-import { leaveScript, movedAsidePath, utcStamp } from '../../src/members/node-ops.js';
+import { leaveScript, movedAsidePath, utcStamp } from '../../src/node/ops.js';
 import { removeReport, removeRun, removeSteps, type RemoveOptions, type RemoveRun } from '../../src/members/remove.js';
 import { fakeCluster, inv } from './members-fakes.js';
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { setSectionValues, writeClusterToken } from '../../src/inventory/edit.js';
 import { validateInventory } from '../../src/inventory/validate.js';
 import { restoredToken, restoreScript } from '../../src/snapshot/restore.js';
-import { BUMP_REVISION, parseSnapshotStatus, parseVersion, restoreCommand, saveCommand, statusCommand, supportsBumpRevision, usesEtcdutl } from '../../src/snapshot/tools.js';
+import { BUMP_REVISION, parseSnapshotStatus, parseVersion, restoreCommand, saveCommand, statusCommand, supportsBumpRevision, usesEtcdutl } from '../../src/etcd/tools.js';
 import { inv } from './members-fakes.js';
 
 const TARGET = {

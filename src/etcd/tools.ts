@@ -1,6 +1,6 @@
 import { REMOTE_PATHS } from '../render/paths.js';
 import { shq } from '../ssh/remote.js';
-import { etcdctlCommand } from '../etcd/etcdctl.js';
+import { etcdctlCommand } from './etcdctl.js';
 
 /**
  * Which etcd tool does what to a snapshot file, by release, and the commands as run on a node. Pure.

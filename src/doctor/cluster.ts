@@ -4,7 +4,7 @@ import type { SystemdState } from '../verify/checks.js';
 import { diagnose, judgeNow, parseGoDuration, sortFindings, type Finding } from '../journal/diagnose.js';
 import type { EndpointStatus } from '../etcd/etcdctl.js';
 import { entryLine, type JournalEntry } from '../journal/parse.js';
-import { transferTerms } from '../journal/elections.js';
+import { transferTerms, type ElectionAnalysis } from '../journal/elections.js';
 import { signatureById } from '../journal/signatures.js';
 import { alarmsInStatusErrors } from '../etcd/alarms.js';
 import type { Condition } from '../cluster/condition.js';
@@ -174,9 +174,106 @@ export function diagnoseCluster(inv: Inventory, facts: DoctorFacts, condition?: 
   return [lead, ...sortFindings(rest)];
 }
 
-function judgeMembers(inv: Inventory, facts: DoctorFacts): Finding[] {
+/** ELECT-LOOP or ELECT-FLAP for one member, from its journal's elections and the live status samples. */
+function electionFinding(inv: Inventory, node: string, el: ElectionAnalysis, movement: ReturnType<typeof termMovement>, liveLoop: boolean | undefined, slowest: { node: string; p99: number } | undefined): Finding | undefined {
+  const { heartbeatInterval: hbMs, electionTimeout: etMs } = inv.etcd;
+  const climbing = (el.termEnd ?? 0) > (el.termStart ?? 0);
+  const journalLoop = el.loop || (!el.stableLeader && el.electionsPerMinute >= 3 && climbing);
+  if (journalLoop || el.flapping) {
+    const seconds = Math.round(el.window.seconds ?? 0);
+    const changes = el.lostLeader + el.changedLeader + el.steppedDown;
+    // The figure a finding leads with is the one its title is about: elections for a loop, leader changes for flapping.
+    const counted = journalLoop
+      ? `${el.elections} elections in ${seconds} s of journal (peak ${el.electionsPerMinute}/min)`
+      : `${changes} leader change(s)${el.elections ? ` and ${el.elections} election(s)` : ''} in ${seconds} s of journal`;
+    const numbers = `${counted}, term ${el.termStart ?? '?'} → ${el.termEnd ?? '?'}${el.transfers ? ` (${el.transfers} leadership transfer(s) not counted)` : ''}, ${el.stableLeader ? `leader stable since ${el.stableLeader.since.toISOString()}` : 'no stable leader'}`;
+    const live = movement
+      ? `; endpoint status over ${movement.seconds.toFixed(0)} s: term ${movement.from} → ${movement.to}${movement.leaderless ? ', no leader' : ''}`
+      : '; endpoint status: no answer (members busy electing)';
+    const confirmed = journalLoop && liveLoop !== false;
+    const cause =
+      slowest && slowest.p99 * 1000 > hbMs
+        ? `slow disk: WAL fsync ${ms(slowest.p99)} on ${slowest.node} is over the heartbeat interval (${hbMs} ms), so the leader cannot persist and send heartbeats in time and followers time out after ${etMs} ms`
+        : undefined;
+    return finding({
+        id: confirmed ? 'ELECT-LOOP' : 'ELECT-FLAP',
+        severity: confirmed ? 'error' : 'warning',
+        title: confirmed ? `election loop${cause ? ' caused by slow disk' : ''}` : journalLoop ? `${el.elections} elections in ${seconds} s (a leader exists now)` : `the leader changed ${changes} times in ${seconds} s (a leader exists now)`,
+        hosts: [node],
+        evidence: el.evidence.slice(-3).map(entryLine),
+        facts: { elections: el.elections, perMinute: el.electionsPerMinute, termStart: el.termStart ?? 0, termEnd: el.termEnd ?? 0, ...(movement ? { liveTermFrom: movement.from, liveTermTo: movement.to } : {}) },
+        details: [numbers + live, ...(cause ? [`cause: ${cause}`] : [])],
+        meaning: confirmed ? 'members keep electing and never keep a leader: the cluster accepts no writes' : 'leaders changed often recently',
+        fix: cause
+          ? `move ${inv.etcd.dataDir} to a faster disk, or run 'hardway tune' to raise --heartbeat-interval/--election-timeout above the measured fsync latency (with the disk still slow)`
+          : 'check the disk (fsync p99 < 10 ms), the network between members and CPU load; see the findings above',
+    });
+  }
+  return undefined;
+}
+
+/** DISK-FSYNC, DISK-COMMIT and NET-RTT for one member: its disk and network figures against etcd's goals and the heartbeat. */
+function diskFindings(inv: Inventory, m: MemberFacts): Finding[] {
   const out: Finding[] = [];
   const { heartbeatInterval: hbMs, electionTimeout: etMs } = inv.etcd;
+  const disk = m.disk;
+  const fs =
+    disk?.walFsync ??
+    (disk?.journal ? { p50: disk.journal.p50, p99: disk.journal.max, count: disk.journal.samples } : undefined) ??
+    (disk?.probe ? { p50: disk.probe.p50, p99: disk.probe.p99, count: disk.probe.samples } : undefined);
+  const figure = memberFsync(m)?.seconds;
+  if (fs && figure !== undefined && figure > FSYNC_P99_GOAL_S) {
+    const over = figure * 1000 > hbMs;
+    out.push(
+      finding({
+        id: 'DISK-FSYNC',
+        severity: over ? 'error' : fs.count >= MIN_P99_SAMPLES ? 'warning' : 'info',
+        title: `slow disk: WAL fsync takes ${ms(figure)} (etcd wants a p99 under 10 ms)`,
+        hosts: [m.node],
+        evidence: [
+          disk?.walFsync
+            ? `etcd_disk_wal_fsync_duration_seconds: ${fs.count} syncs, mean ${ms(disk.walFsync.mean ?? fs.p50)}, p50 ≈ ${ms(fs.p50)}, p99 ≈ ${ms(fs.p99)}${disk.walFsync.p99Low !== undefined ? ` (in the bucket above ${ms(disk.walFsync.p99Low)})` : ''}`
+            : disk?.journal
+              ? `etcd logged ${fs.count} WAL syncs over 1 s ('sync duration of …'): median ${ms(fs.p50)}, max ${ms(fs.p99)}`
+              : `fsync probe (${disk?.probe?.method}) on ${inv.etcd.dataDir}: p50 ${ms(fs.p50)}, p99 ${ms(fs.p99)} over ${fs.count} writes`,
+        ],
+        facts: { fsyncSeconds: figure, p50: fs.p50, p99: fs.p99, heartbeatMs: hbMs, electionMs: etMs },
+        details: [over ? `${ms(figure)} exceeds --heartbeat-interval ${hbMs} ms: heartbeats go out late and followers start elections` : `${ms(figure)} is within --heartbeat-interval ${hbMs} ms but above etcd's 10 ms target`],
+        meaning: 'every write waits for the WAL fdatasync; a slow disk delays heartbeats and causes elections',
+        fix: `put ${inv.etcd.dataDir} on a low-latency SSD (or --wal-dir on one); stop other IO on that disk; or 'hardway tune' to fit the timeouts to this disk`,
+      }),
+    );
+  }
+  if (disk?.backendCommit && disk.backendCommit.p99 > BACKEND_COMMIT_P99_GOAL_S) {
+    out.push(finding({ id: 'DISK-COMMIT', severity: disk.backendCommit.count >= MIN_P99_SAMPLES ? 'warning' : 'info', title: `slow backend commit: p99 ${ms(disk.backendCommit.p99)} (etcd wants < 25 ms)`, hosts: [m.node], evidence: [`etcd_disk_backend_commit_duration_seconds p99 ${ms(disk.backendCommit.p99)} over ${disk.backendCommit.count}`], meaning: 'applying writes to the database is slow: the disk, or a large DB needing defrag', fix: 'a faster disk; etcdctl defrag on a large DB' }));
+  }
+  if (disk?.peerRttP99 !== undefined && disk.peerRttP99 * 1000 > hbMs) {
+    out.push(finding({ id: 'NET-RTT', severity: 'warning', title: `peer round trip p99 ${ms(disk.peerRttP99)} exceeds the heartbeat interval (${hbMs} ms)`, hosts: [m.node], evidence: [`etcd_network_peer_round_trip_time_seconds p99 ${ms(disk.peerRttP99)}`], meaning: 'heartbeats take longer than their interval', fix: "'hardway tune' sets --heartbeat-interval to about the round trip and --election-timeout to 10× it" }));
+  }
+
+  return out;
+}
+
+/** DATA-PERM, CLOCK and PEER-PORT for one member: its data dir's mode, its clock, the ports it reaches. */
+function hostFindings(inv: Inventory, facts: DoctorFacts, m: MemberFacts): Finding[] {
+  const out: Finding[] = [];
+  if (m.dataDirMode && m.dataDirMode !== '-' && m.dataDirMode !== '700') {
+    out.push(finding({ id: 'DATA-PERM', severity: 'warning', title: `data dir mode ${m.dataDirMode}, not 700`, hosts: [m.node], evidence: [`stat -c %a ${inv.etcd.dataDir} → ${m.dataDirMode}`], meaning: 'etcd ≥ 3.4.10 warns ("check file permission") and others on the node can read the keyspace', fix: `chmod 700 ${inv.etcd.dataDir} (hardway up does it)` }));
+  }
+  if (m.clockOffsetMs !== undefined && Math.abs(m.clockOffsetMs) > CLOCK_WARN_MS) {
+    out.push(finding({ id: 'CLOCK', severity: Math.abs(m.clockOffsetMs) > CLOCK_ERROR_MS ? 'error' : 'warning', title: `clock ${m.clockOffsetMs > 0 ? 'ahead' : 'behind'} by ${Math.abs(Math.round(m.clockOffsetMs))} ms`, hosts: [m.node], evidence: [`node clock − this machine's clock = ${Math.round(m.clockOffsetMs)} ms`], meaning: 'etcd warns about clock differences over 1 s between peers; leases and TLS validity depend on time', fix: 'run an NTP client (systemd-timesyncd or chrony) on every node' }));
+  }
+  for (const [target, ok] of Object.entries(m.ports)) {
+    if (ok) continue;
+    const to = facts.members.find((x) => target.startsWith(`${inv.nodes.find((n) => n.name === x.node)?.internalIp}:`));
+    const active = to?.systemd?.active === 'active';
+    out.push(finding({ id: 'PEER-PORT', severity: active ? 'error' : 'warning', title: `cannot connect to ${target}${to ? ` (${to.node})` : ''}`, hosts: [m.node], evidence: [`TCP connect from ${m.node} to ${target} failed${active ? ` while etcd on ${to?.node} is active` : ''}`], meaning: active ? 'a firewall or routing problem between members' : 'nothing listens there (etcd down on that node?)', fix: active ? `open TCP ${target.split(':')[1]} between the control-plane nodes (e.g. ufw allow from <subnet> to any port 2379,2380)` : `start etcd on ${to?.node ?? target}` }));
+  }
+  return out;
+}
+
+function judgeMembers(inv: Inventory, facts: DoctorFacts): Finding[] {
+  const out: Finding[] = [];
   const movement = termMovement(facts.statusSamples);
   // Live evidence of a loop now: the term still climbs, or nobody knows a leader.
   const liveLoop = movement === undefined ? undefined : movement.to > movement.from || movement.leaderless;
@@ -210,89 +307,9 @@ function judgeMembers(inv: Inventory, facts: DoctorFacts): Finding[] {
       if (f.id === 'ELECT-LOOP' || f.id === 'ELECT-FLAP' || f.id === 'ELECT-CHURN') continue; // judged below, with the status samples
       out.push({ ...judgeNow(f, peerNow), hosts: [m.node] });
     }
-    const el = d.elections;
-    const climbing = (el.termEnd ?? 0) > (el.termStart ?? 0);
-    const journalLoop = el.loop || (!el.stableLeader && el.electionsPerMinute >= 3 && climbing);
-    if (journalLoop || el.flapping) {
-      const seconds = Math.round(el.window.seconds ?? 0);
-      const changes = el.lostLeader + el.changedLeader + el.steppedDown;
-      // The figure a finding leads with is the one its title is about: elections for a loop, leader changes for flapping.
-      const counted = journalLoop
-        ? `${el.elections} elections in ${seconds} s of journal (peak ${el.electionsPerMinute}/min)`
-        : `${changes} leader change(s)${el.elections ? ` and ${el.elections} election(s)` : ''} in ${seconds} s of journal`;
-      const numbers = `${counted}, term ${el.termStart ?? '?'} → ${el.termEnd ?? '?'}${el.transfers ? ` (${el.transfers} leadership transfer(s) not counted)` : ''}, ${el.stableLeader ? `leader stable since ${el.stableLeader.since.toISOString()}` : 'no stable leader'}`;
-      const live = movement
-        ? `; endpoint status over ${movement.seconds.toFixed(0)} s: term ${movement.from} → ${movement.to}${movement.leaderless ? ', no leader' : ''}`
-        : '; endpoint status: no answer (members busy electing)';
-      const confirmed = journalLoop && liveLoop !== false;
-      const cause =
-        slowest && slowest.p99 * 1000 > hbMs
-          ? `slow disk: WAL fsync ${ms(slowest.p99)} on ${slowest.node} is over the heartbeat interval (${hbMs} ms), so the leader cannot persist and send heartbeats in time and followers time out after ${etMs} ms`
-          : undefined;
-      out.push(
-        finding({
-          id: confirmed ? 'ELECT-LOOP' : 'ELECT-FLAP',
-          severity: confirmed ? 'error' : 'warning',
-          title: confirmed ? `election loop${cause ? ' caused by slow disk' : ''}` : journalLoop ? `${el.elections} elections in ${seconds} s (a leader exists now)` : `the leader changed ${changes} times in ${seconds} s (a leader exists now)`,
-          hosts: [m.node],
-          evidence: el.evidence.slice(-3).map(entryLine),
-          facts: { elections: el.elections, perMinute: el.electionsPerMinute, termStart: el.termStart ?? 0, termEnd: el.termEnd ?? 0, ...(movement ? { liveTermFrom: movement.from, liveTermTo: movement.to } : {}) },
-          details: [numbers + live, ...(cause ? [`cause: ${cause}`] : [])],
-          meaning: confirmed ? 'members keep electing and never keep a leader: the cluster accepts no writes' : 'leaders changed often recently',
-          fix: cause
-            ? `move ${inv.etcd.dataDir} to a faster disk, or run 'hardway tune' to raise --heartbeat-interval/--election-timeout above the measured fsync latency (with the disk still slow)`
-            : 'check the disk (fsync p99 < 10 ms), the network between members and CPU load; see the findings above',
-        }),
-      );
-    }
-
-    const disk = m.disk;
-    const fs =
-      disk?.walFsync ??
-      (disk?.journal ? { p50: disk.journal.p50, p99: disk.journal.max, count: disk.journal.samples } : undefined) ??
-      (disk?.probe ? { p50: disk.probe.p50, p99: disk.probe.p99, count: disk.probe.samples } : undefined);
-    const figure = memberFsync(m)?.seconds;
-    if (fs && figure !== undefined && figure > FSYNC_P99_GOAL_S) {
-      const over = figure * 1000 > hbMs;
-      out.push(
-        finding({
-          id: 'DISK-FSYNC',
-          severity: over ? 'error' : fs.count >= MIN_P99_SAMPLES ? 'warning' : 'info',
-          title: `slow disk: WAL fsync takes ${ms(figure)} (etcd wants a p99 under 10 ms)`,
-          hosts: [m.node],
-          evidence: [
-            disk?.walFsync
-              ? `etcd_disk_wal_fsync_duration_seconds: ${fs.count} syncs, mean ${ms(disk.walFsync.mean ?? fs.p50)}, p50 ≈ ${ms(fs.p50)}, p99 ≈ ${ms(fs.p99)}${disk.walFsync.p99Low !== undefined ? ` (in the bucket above ${ms(disk.walFsync.p99Low)})` : ''}`
-              : disk?.journal
-                ? `etcd logged ${fs.count} WAL syncs over 1 s ('sync duration of …'): median ${ms(fs.p50)}, max ${ms(fs.p99)}`
-                : `fsync probe (${disk?.probe?.method}) on ${inv.etcd.dataDir}: p50 ${ms(fs.p50)}, p99 ${ms(fs.p99)} over ${fs.count} writes`,
-          ],
-          facts: { fsyncSeconds: figure, p50: fs.p50, p99: fs.p99, heartbeatMs: hbMs, electionMs: etMs },
-          details: [over ? `${ms(figure)} exceeds --heartbeat-interval ${hbMs} ms: heartbeats go out late and followers start elections` : `${ms(figure)} is within --heartbeat-interval ${hbMs} ms but above etcd's 10 ms target`],
-          meaning: 'every write waits for the WAL fdatasync; a slow disk delays heartbeats and causes elections',
-          fix: `put ${inv.etcd.dataDir} on a low-latency SSD (or --wal-dir on one); stop other IO on that disk; or 'hardway tune' to fit the timeouts to this disk`,
-        }),
-      );
-    }
-    if (disk?.backendCommit && disk.backendCommit.p99 > BACKEND_COMMIT_P99_GOAL_S) {
-      out.push(finding({ id: 'DISK-COMMIT', severity: disk.backendCommit.count >= MIN_P99_SAMPLES ? 'warning' : 'info', title: `slow backend commit: p99 ${ms(disk.backendCommit.p99)} (etcd wants < 25 ms)`, hosts: [m.node], evidence: [`etcd_disk_backend_commit_duration_seconds p99 ${ms(disk.backendCommit.p99)} over ${disk.backendCommit.count}`], meaning: 'applying writes to the database is slow: the disk, or a large DB needing defrag', fix: 'a faster disk; etcdctl defrag on a large DB' }));
-    }
-    if (disk?.peerRttP99 !== undefined && disk.peerRttP99 * 1000 > hbMs) {
-      out.push(finding({ id: 'NET-RTT', severity: 'warning', title: `peer round trip p99 ${ms(disk.peerRttP99)} exceeds the heartbeat interval (${hbMs} ms)`, hosts: [m.node], evidence: [`etcd_network_peer_round_trip_time_seconds p99 ${ms(disk.peerRttP99)}`], meaning: 'heartbeats take longer than their interval', fix: "'hardway tune' sets --heartbeat-interval to about the round trip and --election-timeout to 10× it" }));
-    }
-
-    if (m.dataDirMode && m.dataDirMode !== '-' && m.dataDirMode !== '700') {
-      out.push(finding({ id: 'DATA-PERM', severity: 'warning', title: `data dir mode ${m.dataDirMode}, not 700`, hosts: [m.node], evidence: [`stat -c %a ${inv.etcd.dataDir} → ${m.dataDirMode}`], meaning: 'etcd ≥ 3.4.10 warns ("check file permission") and others on the node can read the keyspace', fix: `chmod 700 ${inv.etcd.dataDir} (hardway up does it)` }));
-    }
-    if (m.clockOffsetMs !== undefined && Math.abs(m.clockOffsetMs) > CLOCK_WARN_MS) {
-      out.push(finding({ id: 'CLOCK', severity: Math.abs(m.clockOffsetMs) > CLOCK_ERROR_MS ? 'error' : 'warning', title: `clock ${m.clockOffsetMs > 0 ? 'ahead' : 'behind'} by ${Math.abs(Math.round(m.clockOffsetMs))} ms`, hosts: [m.node], evidence: [`node clock − this machine's clock = ${Math.round(m.clockOffsetMs)} ms`], meaning: 'etcd warns about clock differences over 1 s between peers; leases and TLS validity depend on time', fix: 'run an NTP client (systemd-timesyncd or chrony) on every node' }));
-    }
-    for (const [target, ok] of Object.entries(m.ports)) {
-      if (ok) continue;
-      const to = facts.members.find((x) => target.startsWith(`${inv.nodes.find((n) => n.name === x.node)?.internalIp}:`));
-      const active = to?.systemd?.active === 'active';
-      out.push(finding({ id: 'PEER-PORT', severity: active ? 'error' : 'warning', title: `cannot connect to ${target}${to ? ` (${to.node})` : ''}`, hosts: [m.node], evidence: [`TCP connect from ${m.node} to ${target} failed${active ? ` while etcd on ${to?.node} is active` : ''}`], meaning: active ? 'a firewall or routing problem between members' : 'nothing listens there (etcd down on that node?)', fix: active ? `open TCP ${target.split(':')[1]} between the control-plane nodes (e.g. ufw allow from <subnet> to any port 2379,2380)` : `start etcd on ${to?.node ?? target}` }));
-    }
+    const elected = electionFinding(inv, m.node, d.elections, movement, liveLoop, slowest);
+    if (elected) out.push(elected);
+    out.push(...diskFindings(inv, m), ...hostFindings(inv, facts, m));
   }
 
   // pki.dir missing next to nodes that hold certificates is said by CERT-LOCAL, with the two ways out: 'hardway pki'

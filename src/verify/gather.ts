@@ -5,7 +5,6 @@ import { askCluster, type Asked } from '../etcd/cluster.js';
 import { usable, type Host } from '../engine/hosts.js';
 import { shq, type Remote } from '../ssh/remote.js';
 import type { ClusterFacts, NodeReport } from './checks.js';
-import { etcdctlCommand, parseEndpointStatus } from '../etcd/etcdctl.js';
 import { readJournal } from '../journal/read.js';
 import { parseSystemdState, systemdStateScript } from '../node/unit-state.js';
 import { etcdClient } from '../etcd/client.js';

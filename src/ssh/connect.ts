@@ -96,8 +96,43 @@ export async function collectPassphrases(targets: SshTarget[]): Promise<Map<stri
   return result;
 }
 
+/**
+ * Connections started before the command that uses them is loaded (cli.ts, for the commands that connect to every
+ * node first): the nodes' handshakes run while node compiles the command's modules. connectAll hands them to the first
+ * call for the same inventory, nodes and host-key policy; closeEarly ends them when no flow took them.
+ */
+let early: { inv: Inventory; names: string; acceptNew: boolean; conns: Promise<Connection[]>; abort: AbortController } | undefined;
+
+const namesOf = (nodes: NodeSpec[]) => nodes.map((n) => n.name).join(',');
+
+export function connectEarly(inv: Inventory, nodes: NodeSpec[], opts: { acceptNew?: boolean } = {}): void {
+  const abort = new AbortController();
+  const conns = connectNow(inv, nodes, { ...opts, signal: abort.signal });
+  // Read by the flow that takes them, or by closeEarly: never an unhandled rejection.
+  conns.catch(() => {});
+  early = { inv, names: namesOf(nodes), acceptNew: !!opts.acceptNew, conns, abort };
+}
+
+/** Ends the early connections no flow took: a handshake still under way is cut, not waited for. */
+export async function closeEarly(): Promise<void> {
+  const e = early;
+  early = undefined;
+  if (!e) return;
+  e.abort.abort();
+  await closeAll(await e.conns.catch(() => []));
+}
+
 /** Connects to every node in parallel; a node that fails does not stop the others. */
 export async function connectAll(inv: Inventory, nodes: NodeSpec[], opts: ConnectOptions = {}): Promise<Connection[]> {
+  const e = early;
+  if (e && e.inv === inv && e.names === namesOf(nodes) && e.acceptNew === !!opts.acceptNew && !opts.connectTimeoutMs && !opts.passphrases && !opts.signal) {
+    early = undefined;
+    return e.conns;
+  }
+  return connectNow(inv, nodes, opts);
+}
+
+async function connectNow(inv: Inventory, nodes: NodeSpec[], opts: ConnectOptions): Promise<Connection[]> {
   const targets = await sshTargets(inv, nodes);
   const passphrases = await collectPassphrases(targets);
   return Promise.all(

@@ -20,7 +20,7 @@ import type { ObservedNode } from './observe.js';
 import { archOfUname, releaseName } from './elf.js';
 import { moveAsideLines, movedAsidePath } from '../members/node-ops.js';
 import { joiningCluster, membersNotInInventory, removedMember, offlineView, planCluster, planNode, rollingOrder, type ClusterPlan, type NodePlan, type OfflineView } from './plan.js';
-import { prepareArtifacts, renderUnits } from './prepare.js';
+import { prepareArtifacts, prepareRelease, renderUnits, type Release } from './prepare.js';
 import type { Condition } from '../cluster/condition.js';
 import { gatherCondition } from '../cluster/gather.js';
 import { clientUrl } from '../inventory/derive.js';
@@ -31,6 +31,7 @@ import { dropPreviousScript, JOURNAL_REASON, keepPreviousScript, putBackScript }
 import { flagMap } from './unit-diff.js';
 import { execStartArgv } from './unit-state.js';
 import { trustGuard } from '../certs/trust.js';
+import { readInstalled, type NodeCerts } from '../certs/installed.js';
 
 /** The steps of `up` and `plan`, over one run-wide record. */
 
@@ -72,6 +73,10 @@ export interface UpRun extends HostsRun {
   kept?: Map<string, string[]>;
   /** The cluster asked early, through the first node reached (see askEarly). */
   early?: EarlyAsk;
+  /** The certificates installed on the nodes, read from the start of the run for the trust check (see askEarly). */
+  installed?: Promise<NodeCerts[]>;
+  /** The units and binaries, prepared while the nodes are asked (see prepareRelease). */
+  release?: Release;
 }
 
 export interface EarlyAsk {
@@ -90,8 +95,15 @@ const waitMsOf = (r: UpRun) => r.opts.waitMs ?? 60_000;
 const healthTimeoutS = (r: UpRun) => Math.max(3, Math.ceil((2 * r.inv.etcd.heartbeatInterval) / 1000) + 2);
 const waitFor = (r: UpRun, probe: Remote, nodes: NodeSpec[]) => waitHealthy(probe, nodes, waitMsOf(r), r.log, healthTimeoutS(r));
 
+const selectedNodes = (r: UpRun) => r.hosts.filter((h) => h.selected).map((h) => h.node);
+
+/** The units and binaries: nothing from pki.dir, so done before the trust check, while the nodes answer it. */
+const release = step<UpRun>('render the units and find the binaries', async (r) => {
+  r.release = await prepareRelease(r.inv, selectedNodes(r), r.opts, r.log);
+});
+
 const prepare = step<UpRun>('prepare the artifacts', async (r) => {
-  r.artifacts = await prepareArtifacts(r.inv, r.hosts.filter((h) => h.selected).map((h) => h.node), r.opts, r.log);
+  r.artifacts = await prepareArtifacts(r.inv, selectedNodes(r), r.opts, r.log, r.release);
 });
 
 /** Every node, named by --nodes or not; only the named ones record file sums (plan and the others write nothing). */
@@ -140,6 +152,11 @@ function nodeArtifacts(r: UpRun, h: Host): Artifacts {
  * instead of asking again. Nothing waits here; an answer no step takes is left unread.
  */
 const askEarly = step<UpRun>('ask the cluster early', async (r) => {
+  // The trust check's reading starts now too, and runs while the units are rendered.
+  if (r.inv.etcd.tls) {
+    r.installed = readInstalled(r.hosts);
+    r.installed.catch(() => {});
+  }
   const { asked, first: host } = askFirstHost(r.inv, r.hosts);
   if (!host) return;
   const members = asked.get(host)!;
@@ -641,11 +658,11 @@ const printPlan = (print: (r: UpRun) => void) => step<UpRun>('print the plan', a
  * Up to the plan: shared by `plan` and `up`. The nodes' trust is checked before pki.dir is issued or anything is
  * written: a missing pki.dir must not become a new CA over a running cluster (see certs/trust.ts).
  */
-const planning: Step<UpRun>[] = [connectStep<UpRun>(), askEarly, trustGuard<UpRun>(), prepare, observe, ask, planNodes, judgeRelease, judge];
+const planning: Step<UpRun>[] = [connectStep<UpRun>(), askEarly, release, trustGuard<UpRun>((r) => r.installed), prepare, observe, ask, planNodes, judgeRelease, judge];
 
 export const planSteps = (print: (r: UpRun) => void): Step<UpRun>[] => [...planning, explainFiles, printPlan(print)];
 
 export const upSteps: Step<UpRun>[] = [...planning, perHost(updateMoved), perHost(writeFiles), perHost(rejoin), awaitStarted, perHost(restartTogether), perHost(rollingRestart), finalHealth, perHost(dropKept)];
 
 /** Each step by name, for tests that run part of a flow over scripted hosts. */
-export const upStep = { askEarly, prepare, observe, ask, planNodes, judgeRelease, judge, updateMoved, writeFiles, rejoin, awaitStarted, restartTogether, rollingRestart, finalHealth };
+export const upStep = { askEarly, release, prepare, observe, ask, planNodes, judgeRelease, judge, updateMoved, writeFiles, rejoin, awaitStarted, restartTogether, rollingRestart, finalHealth };

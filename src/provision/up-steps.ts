@@ -75,8 +75,8 @@ export interface UpRun extends HostsRun {
   early?: EarlyAsk;
   /** The certificates installed on the nodes, read from the start of the run for the trust check (see askEarly). */
   installed?: Promise<NodeCerts[]>;
-  /** The units and binaries, prepared while the nodes are asked (see prepareRelease). */
-  release?: Release;
+  /** The units and binaries, prepared while the nodes are connected to and asked (see startRelease). */
+  release?: Promise<Release>;
 }
 
 export interface EarlyAsk {
@@ -97,13 +97,18 @@ const waitFor = (r: UpRun, probe: Remote, nodes: NodeSpec[]) => waitHealthy(prob
 
 const selectedNodes = (r: UpRun) => r.hosts.filter((h) => h.selected).map((h) => h.node);
 
-/** The units and binaries: nothing from pki.dir, so done before the trust check, while the nodes answer it. */
-const release = step<UpRun>('render the units and find the binaries', async (r) => {
-  r.release = await prepareRelease(r.inv, selectedNodes(r), r.opts, r.log);
+/**
+ * The units and binaries, started before connecting: nothing from pki.dir, so this need not wait for the trust check,
+ * and rendering (handlebars, lint) runs while the nodes' sshd and etcd answer. Taken by `prepare`.
+ */
+const startRelease = step<UpRun>('start rendering the units', async (r) => {
+  r.release = prepareRelease(r.inv, selectedNodes(r), r.opts, r.log);
+  // Awaited by `prepare`; a run that stops before it reports its own error, never an unhandled rejection.
+  r.release.catch(() => {});
 });
 
 const prepare = step<UpRun>('prepare the artifacts', async (r) => {
-  r.artifacts = await prepareArtifacts(r.inv, selectedNodes(r), r.opts, r.log, r.release);
+  r.artifacts = await prepareArtifacts(r.inv, selectedNodes(r), r.opts, r.log, await r.release);
 });
 
 /** Every node, named by --nodes or not; only the named ones record file sums (plan and the others write nothing). */
@@ -152,7 +157,7 @@ function nodeArtifacts(r: UpRun, h: Host): Artifacts {
  * instead of asking again. Nothing waits here; an answer no step takes is left unread.
  */
 const askEarly = step<UpRun>('ask the cluster early', async (r) => {
-  // The trust check's reading starts now too, and runs while the units are rendered.
+  // The trust check's reading starts now too, while the units are still being rendered.
   if (r.inv.etcd.tls) {
     r.installed = readInstalled(r.hosts);
     r.installed.catch(() => {});
@@ -658,11 +663,11 @@ const printPlan = (print: (r: UpRun) => void) => step<UpRun>('print the plan', a
  * Up to the plan: shared by `plan` and `up`. The nodes' trust is checked before pki.dir is issued or anything is
  * written: a missing pki.dir must not become a new CA over a running cluster (see certs/trust.ts).
  */
-const planning: Step<UpRun>[] = [connectStep<UpRun>(), askEarly, release, trustGuard<UpRun>((r) => r.installed), prepare, observe, ask, planNodes, judgeRelease, judge];
+const planning: Step<UpRun>[] = [startRelease, connectStep<UpRun>(), askEarly, trustGuard<UpRun>((r) => r.installed), prepare, observe, ask, planNodes, judgeRelease, judge];
 
 export const planSteps = (print: (r: UpRun) => void): Step<UpRun>[] => [...planning, explainFiles, printPlan(print)];
 
 export const upSteps: Step<UpRun>[] = [...planning, perHost(updateMoved), perHost(writeFiles), perHost(rejoin), awaitStarted, perHost(restartTogether), perHost(rollingRestart), finalHealth, perHost(dropKept)];
 
 /** Each step by name, for tests that run part of a flow over scripted hosts. */
-export const upStep = { askEarly, release, prepare, observe, ask, planNodes, judgeRelease, judge, updateMoved, writeFiles, rejoin, awaitStarted, restartTogether, rollingRestart, finalHealth };
+export const upStep = { startRelease, askEarly, prepare, observe, ask, planNodes, judgeRelease, judge, updateMoved, writeFiles, rejoin, awaitStarted, restartTogether, rollingRestart, finalHealth };

@@ -28,7 +28,7 @@ beforeAll(async () => {
   await build({ ...bundleOptions(ROOT, out), logLevel: 'error' });
   mkdirSync(path.join(dir, 'bin'));
   const bin = path.join(dir, 'bin', 'hardway');
-  writeFileSync(bin, `#!/bin/sh\nexec '${process.execPath}' --input-type=module -e "const { main } = await import('${out}/cli.js'); process.exitCode = await main(process.argv.slice(0, 1).concat(['hardway'], process.argv.slice(1)));" -- "$@"\n`);
+  writeFileSync(bin, `#!/bin/sh\nexec '${process.execPath}' --input-type=module -e "const { main } = await import('${out}/cli.cjs'); process.exitCode = await main(process.argv.slice(0, 1).concat(['hardway'], process.argv.slice(1)));" -- "$@"\n`);
   chmodSync(bin, 0o755);
   writeFileSync(inv, `nodes:\n${['etcd-alpha', 'etcd-beta', 'etcd-gamma'].map((n, i) => `  - name: ${n}\n    address: 10.9.0.${i + 1}\n`).join('')}`);
   writeFileSync(other, 'nodes:\n  - name: solo\n    address: 10.9.1.1\n');

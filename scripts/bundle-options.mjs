@@ -15,6 +15,9 @@ export function bundleOptions(root, outdir) {
     platform: 'node',
     target: 'node20',
     external: ['ssh2', 'node-ssh', 'cpu-features'],
+    // import() becomes require(), also of Node's built-ins: a script compiled by vm.Script (bin/hardway) has no
+    // dynamic import callback once it comes from the code cache.
+    supported: { 'dynamic-import': false },
     // The sources are ES modules: strict, as they were written; `import.meta.url` (the templates' directory) is the
     // bundle's own file.
     banner: { js: "'use strict'; const __hardwayModuleUrl = require('node:url').pathToFileURL(__filename).href;" },

@@ -5,7 +5,7 @@
  * (a second or two), so the test never runs a stale dist/.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +51,13 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
   const stdout = execFileSync('bash', ['--norc', '--noprofile', '-c', driver], { cwd: dir, encoding: 'utf8', env: { PATH: `${path.join(dir, 'bin')}:${process.env.PATH}`, HOME: dir, ...env } });
   return stdout.split('\n').filter(Boolean).sort();
 }
+
+describe('the bundle bin/hardway runs', () => {
+  it('is one CommonJS file with no import() left: the code-cached vm.Script that runs it has no dynamic import callback', () => {
+    expect(readdirSync(out).filter((f) => !f.endsWith('.map'))).toEqual(['cli.cjs']);
+    expect(readFileSync(path.join(out, 'cli.cjs'), 'utf8')).not.toMatch(/\bimport\(/);
+  });
+});
 
 describe('hardway completion bash', () => {
   it('completes commands and subcommands, hidden ones left out', () => {

@@ -46,7 +46,8 @@ export async function startEarly(argv: string[], name: string | undefined): Prom
   const inv = await readInventoryEarly(opts.inventory).catch(() => undefined);
   if (!inv) return async () => dropEarlyInventory();
   const { closeEarly, connectEarly } = await import('../ssh/connect.js');
-  connectEarly(inv, inv.nodes, { acceptNew: opts.acceptNew });
+  // What fails here (an ssh config that cannot be read) fails again when the command connects, and is reported there.
+  await connectEarly(inv, inv.nodes, { acceptNew: opts.acceptNew }).catch(() => {});
   return async () => {
     dropEarlyInventory();
     await closeEarly();

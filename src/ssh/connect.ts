@@ -72,17 +72,21 @@ async function askPassphrase(file: string, text: string): Promise<string> {
   }
 }
 
+/** The identity files that need a passphrase (none with an ssh-agent: the agent signs), with their text. */
+async function lockedKeys(targets: SshTarget[]): Promise<{ file: string; text: string }[]> {
+  if (process.env.SSH_AUTH_SOCK) return [];
+  const files = [...new Set(targets.map((t) => t.identityFiles.find(Boolean)!).filter(Boolean))];
+  const keys = await Promise.all(files.map(async (file) => ({ file, text: await readOptional(file) })));
+  return keys.flatMap((k) => (k.text && keyIsEncrypted(k.text) ? [{ file: k.file, text: k.text }] : []));
+}
+
 /**
  * Passphrases for encrypted identity files, asked once each before any parallel work (prompts cannot run
  * inside concurrent tasks). With an ssh-agent (SSH_AUTH_SOCK) nothing is asked: the agent signs.
  */
 export async function collectPassphrases(targets: SshTarget[]): Promise<Map<string, string>> {
   const result = new Map<string, string>();
-  if (process.env.SSH_AUTH_SOCK) return result;
-  const files = [...new Set(targets.map((t) => t.identityFiles.find(Boolean)!).filter(Boolean))];
-  for (const f of files) {
-    const text = await readOptional(f);
-    if (!text || !keyIsEncrypted(text)) continue;
+  for (const { file: f, text } of await lockedKeys(targets)) {
     const fromEnv = process.env.HARDWAY_SSH_PASSPHRASE;
     if (fromEnv) {
       if (!keyOpensWith(text, fromEnv)) throw new UsageError(`HARDWAY_SSH_PASSPHRASE does not decrypt ${f}`);
@@ -105,7 +109,9 @@ let early: { inv: Inventory; names: string; acceptNew: boolean; conns: Promise<C
 
 const namesOf = (nodes: NodeSpec[]) => nodes.map((n) => n.name).join(',');
 
-export function connectEarly(inv: Inventory, nodes: NodeSpec[], opts: { acceptNew?: boolean } = {}): void {
+export async function connectEarly(inv: Inventory, nodes: NodeSpec[], opts: { acceptNew?: boolean } = {}): Promise<void> {
+  // A key that needs its passphrase is left to the command: no prompt before the command line is known to be right.
+  if ((await lockedKeys(await sshTargets(inv, nodes))).length) return;
   const abort = new AbortController();
   const conns = connectNow(inv, nodes, { ...opts, signal: abort.signal });
   // Read by the flow that takes them, or by closeEarly: never an unhandled rejection.

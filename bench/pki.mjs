@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const rounds = Number(process.argv[2] ?? process.env.BENCH_ROUNDS ?? 15);
-if (!existsSync(path.join(root, 'dist/bundle/cli.js'))) {
+if (!existsSync(path.join(root, 'dist/bundle/cli.cjs'))) {
   console.error('run `npm run build` first');
   process.exit(2);
 }

@@ -1,18 +1,26 @@
 // esbuild's options for the CLI bundle, shared by scripts/bundle.mjs and the completion test (which builds the
 // current source into a directory of its own, so it never runs a stale dist/).
+// One CommonJS file, every command in it (each module initialised only when a run imports it): bin/hardway compiles
+// it with V8's code cache, which Node 20 offers for scripts only (vm.Script), not for ES modules.
 // ssh2 stays outside: it loads optional native bindings with require() at run time.
 export function bundleOptions(root, outdir) {
   return {
     absWorkingDir: root,
     entryPoints: ['src/cli.ts'],
     outdir,
+    outExtension: { '.js': '.cjs' },
     bundle: true,
-    splitting: true,
-    format: 'esm',
+    splitting: false,
+    format: 'cjs',
     platform: 'node',
     target: 'node20',
     external: ['ssh2', 'node-ssh', 'cpu-features'],
-    // CommonJS dependencies (node-forge, handlebars, cli-table3) call require() for Node's built-ins.
-    banner: { js: "import { createRequire as __hardwayRequire } from 'node:module'; const require = __hardwayRequire(import.meta.url);" },
+    // import() becomes require(), also of Node's built-ins: a script compiled by vm.Script (bin/hardway) has no
+    // dynamic import callback once it comes from the code cache.
+    supported: { 'dynamic-import': false },
+    // The sources are ES modules: strict, as they were written; `import.meta.url` (the templates' directory) is the
+    // bundle's own file.
+    banner: { js: "'use strict'; const __hardwayModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+    define: { 'import.meta.url': '__hardwayModuleUrl' },
   };
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Bundles the CLI (src/cli.ts and every command, with their dependencies) into dist/bundle/, one chunk per
-// lazily loaded command. Node 20 spends most of a short command's start-up resolving and compiling the hundreds of
-// ESM files of zod, yaml, commander and node-forge; a few chunks start `hardway pki` ~75 ms sooner (bench/pki.md).
+// Bundles the CLI (src/cli.ts and every command, with their dependencies) into one file, dist/bundle/cli.cjs.
+// Node 20 spends most of a short command's start-up resolving and compiling the hundreds of ES modules of zod, yaml,
+// commander and hardway itself; one file compiled with V8's code cache (bin/hardway) skips most of both.
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
 import path from 'node:path';

@@ -3,6 +3,7 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, HardwayError } from './errors.js';
 import { EXAMPLES, examplesText } from './help-examples.js';
 import { color, holdJson, releaseJson, writeJson } from './output.js';
 import { inventoryOption } from './commands/options.js';
+import { startEarly } from './commands/early.js';
 
 type Register = (program: Command) => void;
 
@@ -138,7 +139,10 @@ export async function main(argv: string[]): Promise<number> {
     else writeJson(failureDocument(code, message ?? `exit status ${code}`, held.value, partial));
     return code;
   };
+  let dropEarly = async () => {};
   try {
+    // `up` and `verify`: the inventory read and the nodes' SSH connections under way while their module loads.
+    dropEarly = await startEarly(argv, argv.slice(2).find((a) => !a.startsWith('-')));
     const program = await buildProgram(argv);
     // A command that offers --json and was given it: from here on stdout gets one JSON document and nothing else.
     json = asked && commandOf(program, argv).options.some((o) => o.long === '--json');
@@ -171,5 +175,6 @@ export async function main(argv: string[]): Promise<number> {
     return done(EXIT_FAILED, `internal error: ${err?.message ?? String(e)}`);
   } finally {
     if (json) releaseJson();
+    await dropEarly();
   }
 }

@@ -60,14 +60,17 @@ export function trustConflict(dir: string, shipped: Shipped, nodes: NodeCerts[])
   );
 }
 
-/** The step `plan` and `up` run before anything is issued or written: refuses, naming both CAs and the two ways out. */
-export function trustGuard<R extends HostsRun>(): Step<R> {
+/**
+ * The step `plan` and `up` run before anything is issued or written: refuses, naming both CAs and the two ways out.
+ * `readEarly`: the nodes' certificates, when the flow started reading them before this step (read here otherwise).
+ */
+export function trustGuard<R extends HostsRun>(readEarly?: (r: R) => Promise<NodeCerts[]> | undefined): Step<R> {
   return step<R>(
     "check pki.dir against the cluster's trust",
     async (r) => {
       const dir = r.inv.pki.dir;
       const [local, rotation] = await Promise.all([readPkiFiles(dir).catch(() => ({}) as PkiContents), readRotation(dir)]);
-      const nodes = await readInstalled(r.hosts);
+      const nodes = await (readEarly?.(r) ?? readInstalled(r.hosts));
       const why = trustConflict(dir, shippedFrom(local, rotation), nodes);
       if (why) throw new OperationError(why);
       // pki.dir holds the phase's files: shipping them moves the rotation forward, never back.

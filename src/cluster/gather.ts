@@ -2,8 +2,9 @@ import { askCluster, type Asked } from '../etcd/cluster.js';
 import type { Connected, Host } from '../engine/hosts.js';
 import { peerUrl } from '../inventory/derive.js';
 import type { Inventory } from '../inventory/types.js';
-import { membersHealth } from '../etcd/member-health.js';
+import { coversMembers, membersHealth, votersOf } from '../etcd/member-health.js';
 import { endpointStatus } from '../etcd/health.js';
+import type { EndpointHealth, EndpointStatus } from '../etcd/etcdctl.js';
 import { hexId, parseWalMetadata } from '../etcd/ids.js';
 import { REMOTE_PATHS } from '../render/paths.js';
 import { parseSnapshotStatus, usesEtcdutl } from '../etcd/tools.js';
@@ -67,11 +68,21 @@ export async function readNodeFacts(inv: Inventory, h: Host): Promise<NodeFacts>
 }
 
 /** What the live members say, asked through `asker`: health of every member and the revision of each that runs. */
-export async function readLiveFacts(inv: Inventory, asker: Remote, answer: { clusterId: string; members: LiveFacts['members'] }): Promise<{ live: LiveFacts; revisions: Map<string, number> }> {
-  const [health, status] = await Promise.all([
-    membersHealth(asker, answer.members.map((m) => ({ ...m, started: !!m.name }))),
-    endpointStatus(asker, inv.nodes).catch(() => []),
-  ]);
+/** Every endpoint's health and status as another part of the flow asked them through a host, when it did. */
+export type LiveAnswers = (asker: Remote) => Promise<{ health: EndpointHealth[]; status: EndpointStatus[] } | undefined>;
+
+export async function readLiveFacts(
+  inv: Inventory,
+  asker: Remote,
+  answer: { clusterId: string; members: LiveFacts['members'] },
+  answered?: LiveAnswers,
+): Promise<{ live: LiveFacts; revisions: Map<string, number> }> {
+  const rows = answer.members.map((m) => ({ ...m, started: !!m.name }));
+  // Answers the flow already has through the same host are used, not asked for again (`verify`).
+  const had = await answered?.(asker);
+  const [health, status] = had && coversMembers(rows, had.health)
+    ? [votersOf(rows, had.health), had.status]
+    : await Promise.all([membersHealth(asker, rows), endpointStatus(asker, inv.nodes).catch(() => [])]);
   const leader = status.find((s) => s.leader && s.leader !== '0')?.leader;
   return {
     live: { clusterId: answer.clusterId, members: answer.members, healthy: health.filter((v) => v.healthy).map((v) => v.id), ...(leader ? { leader } : {}) },
@@ -92,13 +103,13 @@ export function withRevisions(nodes: NodeFacts[], revisions: Map<string, number>
  * Facts and condition of the cluster, from hosts already connected (unreachable ones are "not observed"). `asked`: the
  * member lists other parts of the flow asked or are asking, not asked again.
  */
-export async function gatherCondition(inv: Inventory, hosts: Host[], opts: { asked?: Asked } = {}): Promise<{ facts: ClusterFacts; condition: Condition; asker?: Connected }> {
+export async function gatherCondition(inv: Inventory, hosts: Host[], opts: { asked?: Asked; answered?: LiveAnswers } = {}): Promise<{ facts: ClusterFacts; condition: Condition; asker?: Connected }> {
   let nodes = await Promise.all(hosts.map((h) => readNodeFacts(inv, h).catch((e: Error): NodeFacts => ({ node: h.node.name, peerUrl: peerUrl(h.node), observed: false, reason: e.message }))));
   const active = new Set(nodes.filter((n) => n.active).map((n) => n.node));
   const { answer } = await askCluster(inv, hosts, { isActive: (h) => active.has(h.node.name), ...(opts.asked ? { asked: opts.asked } : {}) });
   let live: LiveFacts | undefined;
   if (answer) {
-    const got = await readLiveFacts(inv, answer.asker.remote, answer);
+    const got = await readLiveFacts(inv, answer.asker.remote, answer, opts.answered);
     live = got.live;
     nodes = withRevisions(nodes, got.revisions, live);
   }

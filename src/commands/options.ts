@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { DEFAULT_INVENTORY, readInventory } from '../inventory/read.js';
 import type { Inventory } from '../inventory/types.js';
@@ -41,6 +42,24 @@ export function withNodes(cmd: Command): Command {
   );
 }
 
+/** The inventory read before the command's module loaded (commands/early.ts), for the file it names. */
+let early: { file: string; inv: Promise<Inventory> } | undefined;
+
+/** Reads `file` now; the command's loadInventory for the same file takes this read (its warnings are printed once). */
+export function readInventoryEarly(file: string): Promise<Inventory> {
+  const inv = readInventory(file);
+  // Taken by loadInventory, which reports the error: never an unhandled rejection here.
+  inv.catch(() => {});
+  early = { file: path.resolve(file), inv };
+  return inv;
+}
+
+export function dropEarlyInventory(): void {
+  early = undefined;
+}
+
 export function loadInventory(opts: CommonOptions): Promise<Inventory> {
-  return readInventory(opts.inventory);
+  const e = early;
+  early = undefined;
+  return e && e.file === path.resolve(opts.inventory) ? e.inv : readInventory(opts.inventory);
 }

@@ -21,6 +21,7 @@ import { memberLines, renderMembers, versionsLine, type MemberLine } from '../me
 import { checkSecretsAtRest, type EncryptionProblem } from '../keys/verify-encryption.js';
 import { checkInstalled, type CertRowView } from '../certs/installed.js';
 import { etcdClient } from '../etcd/client.js';
+import type { Remote } from '../ssh/remote.js';
 
 type Opts = CommonOptions & { perf?: boolean; load: PerfLoad; acceptNew?: boolean; strict?: boolean; output?: string };
 
@@ -42,8 +43,14 @@ export function registerVerify(program: Command): void {
         version: clusterVersion(inv, first.remote, first.node),
         secrets: asked.get(first)!.then((m) => (m.code === 0 ? checkSecretsAtRest({ remote: first.remote, endpoints: endpointsOf(inv.nodes) }) : undefined)).catch(() => undefined),
       };
-      // The whole cluster's condition leads the report: read beside the checks' facts, over the same connections.
-      const [{ facts, probe, journals }, { condition }, certs] = await Promise.all([gatherFacts(inv, run.hosts, { asked }), gatherCondition(inv, run.hosts, { asked }), checkInstalled(inv, run.hosts)]);
+      // The whole cluster's condition leads the report: read beside the checks' facts, over the same connections, and
+      // taking the endpoints' health and status the facts asked through the same node instead of asking again.
+      const gathered = gatherFacts(inv, run.hosts, { asked });
+      const answered = async (asker: Remote) => {
+        const g = await gathered.catch(() => undefined);
+        return g?.probe?.remote === asker ? { health: g.facts.health, status: g.facts.status.flatMap((s) => (s.status ? [s.status] : [])) } : undefined;
+      };
+      const [{ facts, probe, journals }, { condition }, certs] = await Promise.all([gathered, gatherCondition(inv, run.hosts, { asked, answered }), checkInstalled(inv, run.hosts)]);
       const verdict = verifyVerdict(inv, facts);
       const byFirst = early && probe?.node === first.node ? early : undefined;
       // Each member's server version and the cluster version: a mixed cluster is named (an upgrade not finished).

@@ -1,4 +1,4 @@
-import { DefaultRenderer, Listr, ListrLogger, ProcessOutput, type ListrTaskWrapper } from 'listr2';
+import type { ListrTaskWrapper } from 'listr2';
 import { eachHost, failHost, usable, type Connected, type EachOptions, type Host } from './hosts.js';
 import { hostFailpoint } from './failpoint.js';
 
@@ -57,16 +57,16 @@ export async function eachHostListed<H extends Host>(
   );
 }
 
-/**
- * listr2's default renderer, allowed wherever progressMode said 'live': listr2 itself would fall back to plain lines
- * whenever stdout is not a terminal, e.g. with `hardway up > report.txt` on a terminal.
- */
-class LiveList extends DefaultRenderer {
-  static override nonTTY = true;
-}
-
-/** The live list, drawn on `stream` only. */
+/** The live list, drawn on `stream` only. listr2 is loaded here: only a terminal draws it. */
 async function live<H extends Host>(todo: Connected<H>[], fn: (h: Connected<H>, report: (line: string) => void) => Promise<string>, stream: NodeJS.WriteStream): Promise<void> {
+  const { DefaultRenderer, Listr, ListrLogger, ProcessOutput } = await import('listr2');
+  /**
+   * listr2's default renderer, allowed wherever progressMode said 'live': listr2 itself would fall back to plain lines
+   * whenever stdout is not a terminal, e.g. with `hardway up > report.txt` on a terminal.
+   */
+  class LiveList extends DefaultRenderer {
+    static override nonTTY = true;
+  }
   const processOutput = new ProcessOutput(stream, stream);
   const tasks = new Listr(
     todo.map((h) => ({

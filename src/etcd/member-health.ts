@@ -17,7 +17,18 @@ export function answers(h: EndpointHealth | undefined): boolean {
 /** Every member with whether it answers; one never started, or without a client URL, does not. */
 export async function membersHealth(remote: Remote, rows: MemberInfo[], timeoutS = 3): Promise<Voter[]> {
   const urls = rows.flatMap((r) => reachableClientUrl(r) ?? []);
-  const health = await endpointHealthOf(remote, urls, timeoutS);
+  return votersOf(rows, await endpointHealthOf(remote, urls, timeoutS));
+}
+
+/** True when `health` has an answer for every member that has a reachable client URL: votersOf needs no other. */
+export const coversMembers = (rows: MemberInfo[], health: EndpointHealth[]): boolean =>
+  rows.every((r) => {
+    const url = reachableClientUrl(r);
+    return !url || health.some((h) => h.endpoint === url);
+  });
+
+/** The members with whether they answer, from `endpoint health` answers already had. */
+export function votersOf(rows: MemberInfo[], health: EndpointHealth[]): Voter[] {
   return rows.map((r) => {
     const url = reachableClientUrl(r);
     return { id: r.id, name: r.name, isLearner: r.isLearner, healthy: !!url && answers(health.find((h) => h.endpoint === url)) };

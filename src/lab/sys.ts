@@ -1,6 +1,5 @@
 import { access, readdir, readFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
-import { execa } from 'execa';
 import { OperationError } from '../errors.js';
 import { isLabNspawn, mountsUnder, parseMountinfo } from './plan.js';
 
@@ -18,6 +17,8 @@ export async function run(
   args: string[],
   opts: { allowFail?: boolean; input?: string; timeoutMs?: number; cwd?: string } = {},
 ): Promise<RunResult> {
+  // Loaded on the first command run: importers that only need isAlive (up's binary cache) never load execa.
+  const { execa } = await import('execa');
   const r = await execa(cmd, args, {
     reject: false,
     stdin: opts.input === undefined ? 'ignore' : undefined,

@@ -3,7 +3,6 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import { OperationError, UsageError } from '../errors.js';
 import { isAlive } from '../lab/sys.js';
 import { formatBytes, info } from '../output.js';
@@ -182,6 +181,8 @@ export async function etcdBinaries(inv: Inventory, log: Log = info, arch?: Relea
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   try {
+    // Loaded here: only a binary cache miss extracts.
+    const { execa } = await import('execa');
     const r = await execa('tar', ['-xzf', tarball, '-C', tmp], { reject: false });
     if (r.exitCode !== 0) throw new UsageError(`etcd tarball ${tarball} cannot be extracted (corrupt or not a .tar.gz): ${r.stderr.trim().split('\n')[0]}`);
     const top = (await readdir(tmp)).find((d) => d.startsWith('etcd-'));

@@ -62,8 +62,29 @@ export async function renderUnits(
   return units;
 }
 
-/** PKI, every inventory node's unit (only `selected` ones reported and linted), binaries, certificates. */
-export async function prepareArtifacts(inv: Inventory, selected: NodeSpec[], opts: PrepareOptions, log: Log): Promise<Artifacts> {
+/** What a run ships that does not come from pki.dir: the units and the release's binaries. */
+export type Release = Omit<Artifacts, 'ca' | 'cert' | 'key'>;
+
+/**
+ * Every inventory node's unit (only `selected` ones reported and linted) and the binaries. Nothing here reads or
+ * writes pki.dir, so a flow may do this before its trust check (see certs/trust.ts), while the nodes are being asked.
+ */
+export async function prepareRelease(inv: Inventory, selected: NodeSpec[], opts: PrepareOptions, log: Log): Promise<Release> {
+  const units = await renderUnits(inv, inv.nodes, opts, log, (n) => !selected.includes(n));
+  const arches = releaseArches(inv);
+  const bin = await etcdBinaries(inv, log, arches?.[0]);
+  return {
+    etcd: bin.etcd,
+    etcdctl: bin.etcdctl,
+    ...(bin.etcdutl ? { etcdutl: bin.etcdutl } : {}),
+    units,
+    ...(await releaseArch(bin)),
+    ...(arches ? { byArch: await releasesByArch(inv, arches, log) } : {}),
+  };
+}
+
+/** PKI, then the release (prepareRelease, unless already prepared), then the certificates. */
+export async function prepareArtifacts(inv: Inventory, selected: NodeSpec[], opts: PrepareOptions, log: Log, prepared?: Release): Promise<Artifacts> {
   if (!inv.etcd.tls) {
     log('pki: none needed (etcd.tls: false: plain HTTP on loopback)');
   } else if (opts.dryRun) {
@@ -74,24 +95,12 @@ export async function prepareArtifacts(inv: Inventory, selected: NodeSpec[], opt
     if (pki.ca === 'kept' && pki.leaf === 'kept' && !pki.notes.length) log(`pki: kept ca.pem and kubernetes.pem in ${inv.pki.dir}`);
     else for (const line of pki.messages) log(`pki: ${line}`);
   }
-  const units = await renderUnits(inv, inv.nodes, opts, log, (n) => !selected.includes(n));
-  const arches = releaseArches(inv);
-  const bin = await etcdBinaries(inv, log, arches?.[0]);
+  const release = prepared ?? (await prepareRelease(inv, selected, opts, log));
   // In a dry run a certificate not issued yet stands as a file that cannot match what the node has.
   const read = async (name: string) =>
     // Without TLS nothing is read: desiredNode ships no certificates then.
     !inv.etcd.tls ? bufferSource(Buffer.alloc(0)) : bufferSource(await readFile(path.join(inv.pki.dir, name)).catch((e: NodeJS.ErrnoException) => (opts.dryRun && e.code === 'ENOENT' ? Buffer.from(`(${name}: not issued yet)`) : Promise.reject(e))));
-  return {
-    etcd: bin.etcd,
-    etcdctl: bin.etcdctl,
-    ...(bin.etcdutl ? { etcdutl: bin.etcdutl } : {}),
-    ca: await read(PKI_FILES.ca),
-    cert: await read(PKI_FILES.cert),
-    key: await read(PKI_FILES.key),
-    units,
-    ...(await releaseArch(bin)),
-    ...(arches ? { byArch: await releasesByArch(inv, arches, log) } : {}),
-  };
+  return { ...release, ca: await read(PKI_FILES.ca), cert: await read(PKI_FILES.cert), key: await read(PKI_FILES.key) };
 }
 
 /** Each architecture's release, its binaries checked to be built for it (a tarball under the wrong key is refused). */

@@ -22,7 +22,7 @@ import { archOfUname, releaseName } from './elf.js';
 import { moveAsideLines, movedAsidePath } from '../node/ops.js';
 import { joiningCluster } from '../etcd/joining.js';
 import { membersNotInInventory, removedMember, offlineView, planCluster, planNode, rollingOrder, type ClusterPlan, type NodePlan, type OfflineView } from './plan.js';
-import { prepareArtifacts, renderUnits } from './prepare.js';
+import { prepareArtifacts, prepareRelease, renderUnits, type Release } from './prepare.js';
 import type { Condition } from '../cluster/condition.js';
 import { gatherCondition } from '../cluster/gather.js';
 import { clientUrl } from '../inventory/derive.js';
@@ -34,6 +34,7 @@ import { flagMap } from './unit-diff.js';
 import { execStartArgv } from './unit-state.js';
 import { trustGuard } from '../certs/trust.js';
 import { etcdClient } from '../etcd/client.js';
+import { readInstalled, type NodeCerts } from '../certs/installed.js';
 
 /** The steps of `up` and `plan`, over one run-wide record. */
 
@@ -81,6 +82,10 @@ export interface UpRun extends HostsRun<UpHost> {
   kept?: Map<string, string[]>;
   /** The cluster asked early, through the first node reached (see askEarly). */
   early?: EarlyAsk;
+  /** The certificates installed on the nodes, read from the start of the run for the trust check (see askEarly). */
+  installed?: Promise<NodeCerts[]>;
+  /** The units and binaries, prepared while the nodes are connected to and asked (see startRelease). */
+  release?: Promise<Release>;
 }
 
 export interface EarlyAsk {
@@ -99,8 +104,20 @@ const waitMsOf = (r: UpRun) => r.opts.waitMs ?? 60_000;
 const healthTimeoutS = (r: UpRun) => Math.max(3, Math.ceil((2 * r.inv.etcd.heartbeatInterval) / 1000) + 2);
 const waitFor = (r: UpRun, probe: Remote, nodes: NodeSpec[]) => waitHealthy(probe, nodes, waitMsOf(r), r.log, healthTimeoutS(r));
 
+const selectedNodes = (r: UpRun) => r.hosts.filter((h) => h.selected).map((h) => h.node);
+
+/**
+ * The units and binaries, started before connecting: nothing from pki.dir, so this need not wait for the trust check,
+ * and rendering (handlebars, lint) runs while the nodes' sshd and etcd answer. Taken by `prepare`.
+ */
+const startRelease = step<UpRun>('start rendering the units', async (r) => {
+  r.release = prepareRelease(r.inv, selectedNodes(r), r.opts, r.log);
+  // Awaited by `prepare`; a run that stops before it reports its own error, never an unhandled rejection.
+  r.release.catch(() => {});
+});
+
 const prepare = step<UpRun>('prepare the artifacts', async (r) => {
-  r.artifacts = await prepareArtifacts(r.inv, r.hosts.filter((h) => h.selected).map((h) => h.node), r.opts, r.log);
+  r.artifacts = await prepareArtifacts(r.inv, selectedNodes(r), r.opts, r.log, await r.release);
 });
 
 /** Every node, named by --nodes or not; only the named ones record file sums (plan and the others write nothing). */
@@ -149,6 +166,11 @@ function nodeArtifacts(r: UpRun, h: UpHost): Artifacts {
  * instead of asking again. Nothing waits here; an answer no step takes is left unread.
  */
 const askEarly = step<UpRun>('ask the cluster early', async (r) => {
+  // The trust check's reading starts now too, while the units are still being rendered.
+  if (r.inv.etcd.tls) {
+    r.installed = readInstalled(r.hosts);
+    r.installed.catch(() => {});
+  }
   const { asked, first: host } = askFirstHost(r.inv, r.hosts);
   if (!host) return;
   const members = asked.get(host)!;
@@ -650,11 +672,11 @@ const printPlan = (print: (r: UpRun) => void) => step<UpRun>('print the plan', a
  * Up to the plan: shared by `plan` and `up`. The nodes' trust is checked before pki.dir is issued or anything is
  * written: a missing pki.dir must not become a new CA over a running cluster (see certs/trust.ts).
  */
-const planning: Step<UpRun>[] = [connectStep<UpRun>(), askEarly, trustGuard<UpRun>(), prepare, observe, ask, planNodes, judgeRelease, judge];
+const planning: Step<UpRun>[] = [startRelease, connectStep<UpRun>(), askEarly, trustGuard<UpRun>((r) => r.installed), prepare, observe, ask, planNodes, judgeRelease, judge];
 
 export const planSteps = (print: (r: UpRun) => void): Step<UpRun>[] => [...planning, explainFiles, printPlan(print)];
 
 export const upSteps: Step<UpRun>[] = [...planning, perHost(updateMoved), perHost(writeFiles), perHost(rejoin), awaitStarted, perHost(restartTogether), perHost(rollingRestart), finalHealth, perHost(dropKept)];
 
 /** Each step by name, for tests that run part of a flow over scripted hosts. */
-export const upStep = { askEarly, prepare, observe, ask, planNodes, judgeRelease, judge, updateMoved, writeFiles, rejoin, awaitStarted, restartTogether, rollingRestart, finalHealth };
+export const upStep = { startRelease, askEarly, prepare, observe, ask, planNodes, judgeRelease, judge, updateMoved, writeFiles, rejoin, awaitStarted, restartTogether, rollingRestart, finalHealth };

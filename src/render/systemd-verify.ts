@@ -2,7 +2,6 @@ import { constants } from 'node:fs';
 import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import type { LintProblem } from './lint.js';
 
 /**
@@ -47,6 +46,8 @@ export async function systemdAnalyzeVerify(
   const unit = path.join(dir, 'etcd.service');
   try {
     await writeFile(unit, text, { mode: 0o644 });
+    // Loaded only when systemd-analyze runs: rendering for `up` does not ask it.
+    const { execa } = await import('execa');
     const r = await execa(binary, ['verify', unit], {
       reject: false,
       all: true,

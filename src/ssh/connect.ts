@@ -72,17 +72,21 @@ async function askPassphrase(file: string, text: string): Promise<string> {
   }
 }
 
+/** The identity files that need a passphrase (none with an ssh-agent: the agent signs), with their text. */
+async function lockedKeys(targets: SshTarget[]): Promise<{ file: string; text: string }[]> {
+  if (process.env.SSH_AUTH_SOCK) return [];
+  const files = [...new Set(targets.map((t) => t.identityFiles.find(Boolean)!).filter(Boolean))];
+  const keys = await Promise.all(files.map(async (file) => ({ file, text: await readOptional(file) })));
+  return keys.flatMap((k) => (k.text && keyIsEncrypted(k.text) ? [{ file: k.file, text: k.text }] : []));
+}
+
 /**
  * Passphrases for encrypted identity files, asked once each before any parallel work (prompts cannot run
  * inside concurrent tasks). With an ssh-agent (SSH_AUTH_SOCK) nothing is asked: the agent signs.
  */
 export async function collectPassphrases(targets: SshTarget[]): Promise<Map<string, string>> {
   const result = new Map<string, string>();
-  if (process.env.SSH_AUTH_SOCK) return result;
-  const files = [...new Set(targets.map((t) => t.identityFiles.find(Boolean)!).filter(Boolean))];
-  for (const f of files) {
-    const text = await readOptional(f);
-    if (!text || !keyIsEncrypted(text)) continue;
+  for (const { file: f, text } of await lockedKeys(targets)) {
     const fromEnv = process.env.HARDWAY_SSH_PASSPHRASE;
     if (fromEnv) {
       if (!keyOpensWith(text, fromEnv)) throw new UsageError(`HARDWAY_SSH_PASSPHRASE does not decrypt ${f}`);
@@ -96,8 +100,45 @@ export async function collectPassphrases(targets: SshTarget[]): Promise<Map<stri
   return result;
 }
 
+/**
+ * Connections started before the command that uses them is loaded (cli.ts, for the commands that connect to every
+ * node first): the nodes' handshakes run while node compiles the command's modules. connectAll hands them to the first
+ * call for the same inventory, nodes and host-key policy; closeEarly ends them when no flow took them.
+ */
+let early: { inv: Inventory; names: string; acceptNew: boolean; conns: Promise<Connection[]>; abort: AbortController } | undefined;
+
+const namesOf = (nodes: NodeSpec[]) => nodes.map((n) => n.name).join(',');
+
+export async function connectEarly(inv: Inventory, nodes: NodeSpec[], opts: { acceptNew?: boolean } = {}): Promise<void> {
+  // A key that needs its passphrase is left to the command: no prompt before the command line is known to be right.
+  if ((await lockedKeys(await sshTargets(inv, nodes))).length) return;
+  const abort = new AbortController();
+  const conns = connectNow(inv, nodes, { ...opts, signal: abort.signal });
+  // Read by the flow that takes them, or by closeEarly: never an unhandled rejection.
+  conns.catch(() => {});
+  early = { inv, names: namesOf(nodes), acceptNew: !!opts.acceptNew, conns, abort };
+}
+
+/** Ends the early connections no flow took: a handshake still under way is cut, not waited for. */
+export async function closeEarly(): Promise<void> {
+  const e = early;
+  early = undefined;
+  if (!e) return;
+  e.abort.abort();
+  await closeAll(await e.conns.catch(() => []));
+}
+
 /** Connects to every node in parallel; a node that fails does not stop the others. */
 export async function connectAll(inv: Inventory, nodes: NodeSpec[], opts: ConnectOptions = {}): Promise<Connection[]> {
+  const e = early;
+  if (e && e.inv === inv && e.names === namesOf(nodes) && e.acceptNew === !!opts.acceptNew && !opts.connectTimeoutMs && !opts.passphrases && !opts.signal) {
+    early = undefined;
+    return e.conns;
+  }
+  return connectNow(inv, nodes, opts);
+}
+
+async function connectNow(inv: Inventory, nodes: NodeSpec[], opts: ConnectOptions): Promise<Connection[]> {
   const targets = await sshTargets(inv, nodes);
   const passphrases = await collectPassphrases(targets);
   return Promise.all(

@@ -18,6 +18,8 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
   /** Passphrases for encrypted identity files, by path (collected before any parallel work). */
   passphrases?: ReadonlyMap<string, string>;
+  /** Cuts a handshake still under way (early connections no command took). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -158,6 +160,10 @@ async function connectHop(
   if (!privateKey && !agent) {
     throw new SshConnectError(`${target.label}: no usable identity: ${target.identityFiles.join(', ')} not readable and no ssh-agent (SSH_AUTH_SOCK)`, true);
   }
+  if (opts.signal?.aborted) throw new SshConnectError(`${target.label}: connection not needed`, false);
+  // node-ssh sets `connection` before the handshake: destroying it fails the connect at once.
+  const cut = () => ssh.connection?.destroy();
+  opts.signal?.addEventListener('abort', cut, { once: true });
   try {
     await ssh.connect({
       host: hop.host,
@@ -176,6 +182,8 @@ async function connectHop(
     ssh.dispose();
     if (rejected) throw rejected;
     throw describeConnectError(target.label, hop, keyFile, e as Error);
+  } finally {
+    opts.signal?.removeEventListener('abort', cut);
   }
   // node-ssh drops its own error listener after `ready`: without this a later ECONNRESET kills the process.
   ssh.connection?.on('error', () => {});

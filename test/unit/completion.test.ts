@@ -5,7 +5,7 @@
  * (a second or two), so the test never runs a stale dist/.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +28,7 @@ beforeAll(async () => {
   await build({ ...bundleOptions(ROOT, out), logLevel: 'error' });
   mkdirSync(path.join(dir, 'bin'));
   const bin = path.join(dir, 'bin', 'hardway');
-  writeFileSync(bin, `#!/bin/sh\nexec '${process.execPath}' --input-type=module -e "const { main } = await import('${out}/cli.js'); process.exitCode = await main(process.argv.slice(0, 1).concat(['hardway'], process.argv.slice(1)));" -- "$@"\n`);
+  writeFileSync(bin, `#!/bin/sh\nexec '${process.execPath}' --input-type=module -e "const { main } = await import('${out}/cli.cjs'); process.exitCode = await main(process.argv.slice(0, 1).concat(['hardway'], process.argv.slice(1)));" -- "$@"\n`);
   chmodSync(bin, 0o755);
   writeFileSync(inv, `nodes:\n${['etcd-alpha', 'etcd-beta', 'etcd-gamma'].map((n, i) => `  - name: ${n}\n    address: 10.9.0.${i + 1}\n`).join('')}`);
   writeFileSync(other, 'nodes:\n  - name: solo\n    address: 10.9.1.1\n');
@@ -51,6 +51,13 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
   const stdout = execFileSync('bash', ['--norc', '--noprofile', '-c', driver], { cwd: dir, encoding: 'utf8', env: { PATH: `${path.join(dir, 'bin')}:${process.env.PATH}`, HOME: dir, ...env } });
   return stdout.split('\n').filter(Boolean).sort();
 }
+
+describe('the bundle bin/hardway runs', () => {
+  it('is one CommonJS file with no import() left: the code-cached vm.Script that runs it has no dynamic import callback', () => {
+    expect(readdirSync(out).filter((f) => !f.endsWith('.map'))).toEqual(['cli.cjs']);
+    expect(readFileSync(path.join(out, 'cli.cjs'), 'utf8')).not.toMatch(/\bimport\(/);
+  });
+});
 
 describe('hardway completion bash', () => {
   it('completes commands and subcommands, hidden ones left out', () => {

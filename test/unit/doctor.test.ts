@@ -267,7 +267,7 @@ describe('hardway doctor --journal', () => {
 // last change to src/ (vitest run alone), it is skipped with the reason; with CI=true that fails instead.
 const newest = (dir: string): number =>
   Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(path.join(dir, e.name)) : statSync(path.join(dir, e.name)).mtimeMs)));
-const bundle = path.join(ROOT, 'dist/bundle/cli.js');
+const bundle = path.join(ROOT, 'dist/bundle/cli.cjs');
 const stale = !existsSync(bundle) ? 'dist/bundle is not built' : statSync(bundle).mtimeMs < newest(path.join(ROOT, 'src')) ? 'dist/bundle is older than src/' : undefined;
 
 describe('node bin/hardway doctor (built)', () => {

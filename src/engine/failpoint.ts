@@ -65,8 +65,25 @@ export function failpointNames(flow: string, steps: readonly { title: string; pe
   return steps.flatMap((s) => [`${flow}:${stepId(s.title)}`, ...(s.perHost ? [`${flow}:${stepId(s.title)}@<node>`] : [])]);
 }
 
+/**
+ * HARDWAY_FAILPOINT_ACTION=stop: a point stops the process (SIGSTOP) instead of killing it, and the run goes on where it
+ * was once a SIGCONT comes: a test injects a fault (a link cut, a frozen leader, a full disk) at an exact step boundary.
+ */
+export function failpointAction(env: NodeJS.ProcessEnv = process.env): 'kill' | 'stop' {
+  const a = env.HARDWAY_FAILPOINT_ACTION;
+  if (a === undefined || a === '' || a === 'kill') return 'kill';
+  if (a === 'stop') return 'stop';
+  throw new UsageError(`HARDWAY_FAILPOINT_ACTION: '${a}' is not kill or stop`);
+}
+
 export const processHooks: FailpointHooks = {
   kill(name) {
+    if (failpointAction() === 'stop') {
+      writeSync(2, `hardway: failpoint ${name}: stopping this process (SIGSTOP) until a SIGCONT\n`);
+      process.kill(process.pid, 'SIGSTOP');
+      writeSync(2, `hardway: failpoint ${name}: continued\n`);
+      return;
+    }
     // Written synchronously: the line must be out before the signal, which nothing after it survives.
     writeSync(2, `hardway: failpoint ${name}: killing this process (SIGKILL)\n`);
     process.kill(process.pid, 'SIGKILL');
@@ -85,6 +102,8 @@ let fromEnv: { text: string | undefined; spec: FailpointSpec } | undefined;
 /** HARDWAY_FAILPOINT, parsed once per value. */
 export function envFailpoints(): FailpointSpec {
   const text = process.env.HARDWAY_FAILPOINT;
+  // A wrong action is said before the first step, not at the first point reached.
+  failpointAction();
   if (!fromEnv || fromEnv.text !== text) fromEnv = { text, spec: parseFailpoints(text) };
   return fromEnv.spec;
 }

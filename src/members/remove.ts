@@ -145,6 +145,15 @@ async function confirmLeftovers(r: RemoveRun): Promise<void> {
  */
 export async function dropMember(inv: Inventory, view: MembersView, t: MemberRow): Promise<string[]> {
   const done: string[] = [];
+  // The arithmetic again, just before: a member that stopped answering since the check (its etcd hung, its link cut,
+  // while a snapshot was saved) would otherwise be left to make up the quorum of a cluster one member smaller. etcd's
+  // own check does not see it: a hung process keeps its peer connections open, and counts as active.
+  const health = await membersHealth(view.asker.remote, view.rows);
+  const target = health.find((m) => m.id === t.id);
+  if (target) {
+    const verdict = removalVerdict(health, target, `removing ${memberLabel(t)} now`);
+    if (!verdict.ok) throw new OperationError(`${verdict.text}; the cluster changed since the check, nothing was removed`);
+  }
   if (t.isLeader) {
     const moved = await moveLeader(inv, view);
     done.push(`moved the leadership to ${memberLabel(moved.after)}`);

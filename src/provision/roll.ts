@@ -22,5 +22,28 @@ export function dropPreviousScript(paths: string[]): string {
   return `rm -f ${paths.map((p) => shq(p + PREV_SUFFIX)).join(' ')}`;
 }
 
-/** The last line of the unit's journal that says why etcd stopped (for the report). */
-export const JOURNAL_REASON = `journalctl -u etcd.service -n 40 --no-pager -o cat 2>/dev/null | grep -iE 'cannot|error|fatal|panic|failed|unknown flag|invalid' | tail -n 1`;
+/** The unit's last journal lines, each as JSON with who wrote it: read by journalReason. */
+export const JOURNAL_REASON = `journalctl -u etcd.service -n 60 --no-pager -o json --output-fields=SYSLOG_IDENTIFIER,MESSAGE 2>/dev/null`;
+
+const SAYS_WHY = /cannot|error|fatal|panic|failed|unknown flag|invalid|no space left/i;
+/** What a running member logs about its peers while one of them is away: never why this one stopped. */
+const PEER_NOISE = /rejected connection|became inactive|failed to (read|write|dial)|lost the TCP streaming|prober detected/i;
+
+/**
+ * Why etcd stopped, from JOURNAL_REASON's lines: etcd's own last line that says so before systemd's ("Failed to start
+ * etcd.service" says only that it failed), and a full disk said as such. Undefined when no line says anything. Pure.
+ */
+export function journalReason(jsonLines: string): string | undefined {
+  const entries = jsonLines.split('\n').flatMap((l) => {
+    try {
+      const e = JSON.parse(l) as { SYSLOG_IDENTIFIER?: unknown; MESSAGE?: unknown };
+      return typeof e.MESSAGE === 'string' ? [{ who: String(e.SYSLOG_IDENTIFIER ?? ''), message: e.MESSAGE.trim() }] : [];
+    } catch {
+      return [];
+    }
+  });
+  const telling = entries.filter((e) => SAYS_WHY.test(e.message) && !PEER_NOISE.test(e.message));
+  const line = (telling.filter((e) => e.who !== 'systemd').pop() ?? telling.pop())?.message;
+  if (!line) return undefined;
+  return /no space left on device/i.test(line) ? `${line} (its disk is full: free space there, then run hardway again)` : line;
+}

@@ -29,7 +29,7 @@ import { clientUrl } from '../inventory/derive.js';
 import { autoSnapshot } from '../snapshot/auto.js';
 import { clusterVersion, memberVersions, releaseVersion } from '../upgrade/facts.js';
 import { preflight, preflightText, type Preflight } from '../upgrade/preflight.js';
-import { dropPreviousScript, JOURNAL_REASON, keepPreviousScript, putBackScript } from './roll.js';
+import { dropPreviousScript, JOURNAL_REASON, journalReason, keepPreviousScript, putBackScript } from './roll.js';
 import { flagMap } from './unit-diff.js';
 import { execStartArgv } from './unit-state.js';
 import { trustGuard } from '../certs/trust.js';
@@ -514,6 +514,7 @@ const rollingRestart = step<UpRun>(
       const nodes = selectedUsable(r).map((x) => x.node);
       const deferred = p.files.filter((f) => f.needsRestart);
       let replaced = false;
+      let restarting = false;
       hostFailpoint(p.node, 'before');
       try {
         // The arithmetic first: a member that is down for good would otherwise be waited for in vain.
@@ -529,17 +530,19 @@ const rollingRestart = step<UpRun>(
           if (deferred.some((f) => f.role === 'unit')) await must(h.remote, 'systemctl daemon-reload', 'systemctl daemon-reload');
         }
         r.log(`restarting etcd on ${p.node}${p.stale ? ` (${p.stale})` : ''}`);
+        restarting = true;
         await must(h.remote, 'systemctl restart etcd.service', 'systemctl restart etcd', waitMsOf(r));
         h.outcome.done.push('restart');
         await waitFor(r, probe, nodes);
         restarted.push(p.node);
         hostFailpoint(p.node, 'after');
       } catch (e) {
-        const why = (await h.remote.run(JOURNAL_REASON, { timeoutMs: 15_000 }).catch(() => undefined))?.stdout.trim();
+        const journal = await h.remote.run(JOURNAL_REASON, { timeoutMs: 15_000 }).catch(() => undefined);
+        const why = journal && journalReason(journal.stdout);
         failHost(h, why ? `${(e as Error).message}; its journal: ${why}` : e);
         if (replaced) await putBack(r, h);
         // Restarting more members while one is unhealthy could lose quorum.
-        r.log(`stopping the rolling restart: ${p.node} ${h.outcome.done.includes('restart') ? 'did not come back healthy' : 'was not restarted'}`);
+        r.log(`stopping the rolling restart: ${p.node} ${h.outcome.done.includes('restart') ? 'did not come back healthy' : restarting ? 'failed to restart' : 'was not restarted'}`);
         break;
       }
     }
@@ -623,6 +626,15 @@ const dropKept = step<UpRun>('drop the kept files', async (r) => {
  * The member table, and every selected node whose etcd is not healthy marked so. When the run changed nothing, the
  * cluster's answers from the start of the run are the answers now: not asked again.
  */
+/** For a member that is not healthy: when its etcd is not even running (failing, restarting), why, from its journal. */
+async function notRunningReason(remote: Remote): Promise<string> {
+  const active = await remote.run('systemctl is-active etcd.service', { timeoutMs: 15_000 }).catch(() => undefined);
+  if (!active || active.stdout.trim() === 'active') return '';
+  const journal = await remote.run(JOURNAL_REASON, { timeoutMs: 15_000 }).catch(() => undefined);
+  const why = journal && journalReason(journal.stdout);
+  return `; etcd is ${active.stdout.trim() || 'not running'}${why ? `, its journal: ${why}` : ''}`;
+}
+
 const finalHealth = step<UpRun>('check health', async (r) => {
   const probe = probeOf(r);
   if (!probe) return;
@@ -633,7 +645,7 @@ const finalHealth = step<UpRun>('check health', async (r) => {
     r.view = early ? clusterView(r.live!.members, early.health, early.status) : await clusterHealth(probe, r.inv, live.map((h) => h.node));
     for (const bad of r.view.health.filter((x) => !x.health)) {
       const h = live.find((x) => bad.endpoint.includes(`//${x.node.internalIp}:`));
-      if (h) failHost(h, `etcd is not healthy: ${bad.error ?? 'no answer'}`);
+      if (h) failHost(h, `etcd is not healthy: ${bad.error ?? 'no answer'}${await notRunningReason(h.remote)}`);
     }
   } catch (e) {
     for (const h of live) failHost(h, e);

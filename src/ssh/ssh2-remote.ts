@@ -239,7 +239,7 @@ class Ssh2Remote implements Remote {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
     return new Promise((resolve, reject) => {
       this.client.exec(this.asRoot(command), (err, channel) => {
-        if (err) return reject(new ChannelRefused(`${this.name}: cannot start a command: ${err.message}`));
+        if (err) return reject(new ChannelRefused(channelRefusedText(this.name, err)));
         const out: Buffer[] = [];
         const errOut: Buffer[] = [];
         let timedOut = false;
@@ -278,7 +278,7 @@ class Ssh2Remote implements Remote {
   stream(command: string, io: StreamOptions): Promise<StreamResult> {
     return new Promise((resolve, reject) => {
       this.client.exec(this.asRoot(sessionBoundScript(command)), (err, channel) => {
-        if (err) return reject(new ChannelRefused(`${this.name}: cannot start a command: ${err.message}`));
+        if (err) return reject(new ChannelRefused(channelRefusedText(this.name, err)));
         let settled = false;
         const finish = (r: StreamResult) => {
           if (settled) return;
@@ -364,4 +364,13 @@ export async function connectRemote(target: SshTarget, opts: ConnectOptions = {}
     for (const h of hops) h.dispose();
     throw e;
   }
+}
+
+/**
+ * Why a command could not start. ssh2 says "No response from server" when the connection closed with the channel still
+ * unopened — its keepalives went unanswered (the node or its link is down) or the node closed it: said so.
+ */
+export function channelRefusedText(name: string, err: Error): string {
+  if (err.message === 'No response from server') return `${name}: cannot start a command: the SSH connection was lost (the node stopped answering: is it down, or its link?)`;
+  return `${name}: cannot start a command: ${err.message}`;
 }

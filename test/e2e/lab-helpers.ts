@@ -389,3 +389,104 @@ export async function runHardway(args: string[], opts: RunHardwayOptions = {}): 
   });
   return { exitCode: r.timedOut ? 124 : (r.exitCode ?? 1), stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
 }
+
+/** The processes of the node's etcd unit (its cgroup's, found through /proc: systemd here cannot signal a cgroup). */
+const ETCD_PIDS = `grep -l '/etcd\\.service' /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3 | grep -vx "$$"`;
+
+/** Freezes the node's etcd (SIGSTOP): it holds its sockets and answers nothing, as a hung process would. */
+export async function freezeEtcd(ref: NodeRef): Promise<void> {
+  await sshOk(ref, `pids=$(${ETCD_PIDS}); [ -n "$pids" ] || { echo 'no etcd process' >&2; exit 1; }; kill -STOP $pids`);
+}
+
+/** Lets a frozen etcd run again; harmless when it is not frozen (or a killed run left it frozen). */
+export async function thawEtcd(ref: NodeRef): Promise<void> {
+  await sshOk(ref, `for p in $(${ETCD_PIDS}); do kill -CONT "$p" 2>/dev/null; done; true`);
+}
+
+/** The file fillDisk writes to use up a small disk, removed by freeDisk. */
+export const DISK_FILLER = 'hw-lab-filler';
+
+/**
+ * Puts `dir` of a node on a disk of its own that has `spareMb` MB free beyond what `dir` holds now (a tmpfs, mounted
+ * inside the node's mount namespace, its contents copied from the dir it covers). `unit`, if given, is stopped while
+ * the contents are copied and started again after (a live data dir is not copied). A small disk a killed run left
+ * mounted there is kept as it is.
+ */
+export async function mountSmallDisk(ref: NodeRef, dir: string, spareMb: number, opts: { unit?: string } = {}): Promise<void> {
+  const d = shellQuote(dir);
+  const script = [
+    'set -e',
+    `if mountpoint -q ${d}; then exit 0; fi`,
+    opts.unit ? `systemctl stop ${opts.unit}` : '',
+    `mkdir -p ${d} /run/hw-smalldisk`,
+    't=$(mktemp -d /run/hw-smalldisk/m.XXXXXX)',
+    `mb=$(( $(du -sm ${d} | cut -f1) + ${Math.ceil(spareMb)} ))`,
+    `mount -t tmpfs -o size=\${mb}m,mode=$(stat -c %a ${d}) hw-smalldisk "$t"`,
+    `cp -a ${d}/. "$t"/`,
+    // Bound, then its first mount dropped (a move is refused under a shared mount, as the node's / is).
+    `mount --bind "$t" ${d}`,
+    'umount "$t"',
+    'rmdir "$t"',
+    opts.unit ? `systemctl start --no-block ${opts.unit}` : '',
+  ].filter(Boolean).join('\n');
+  await inNodeOk(ref, script);
+}
+
+/**
+ * Fills the small disk at `dir` up to its last byte (a filler file): writes there fail with ENOSPC. Only a tmpfs of at
+ * most 1 GiB mounted right there is filled: anything else is the node's overlay, that is the host's own disk.
+ */
+export async function fillDisk(ref: NodeRef, dir: string): Promise<void> {
+  const d = shellQuote(dir);
+  await inNodeOk(
+    ref,
+    [
+      `mountpoint -q ${d} && [ "$(stat -f -c %T ${d})" = tmpfs ] || { echo '${dir} is not a small disk: not filled' >&2; exit 1; }`,
+      `free=$(( $(stat -f -c '%a * %S' ${d}) / 65536 + 1 ))`,
+      `[ "$(( $(stat -f -c '%b * %S' ${d}) ))" -le 1073741824 ] || { echo '${dir} is bigger than 1 GiB: not filled' >&2; exit 1; }`,
+      `dd if=/dev/zero of=${d}/${DISK_FILLER} bs=64k count=$free 2>/dev/null`,
+      `[ "$(stat -f -c %a ${d})" = 0 ]`,
+    ].join('\n'),
+  );
+}
+
+/** Frees the space fillDisk took. */
+export async function freeDisk(ref: NodeRef, dir: string): Promise<void> {
+  await inNodeOk(ref, `rm -f ${shellQuote(dir)}/${DISK_FILLER}`);
+}
+
+/**
+ * Back on the node's own disk: the small disk's contents (what was written there since) copied over the dir it
+ * covered, then unmounted; `unit` stopped for the copy and started again. Nothing to do when `dir` is no small disk.
+ */
+export async function unmountSmallDisk(ref: NodeRef, dir: string, opts: { unit?: string } = {}): Promise<void> {
+  const d = shellQuote(dir);
+  const script = [
+    'set -e',
+    `[ "$(stat -f -c %T ${d} 2>/dev/null)" = tmpfs ] && mountpoint -q ${d} || exit 0`,
+    opts.unit ? `systemctl stop ${opts.unit}` : '',
+    `rm -f ${d}/${DISK_FILLER}`,
+    'mkdir -p /run/hw-smalldisk',
+    'u=$(mktemp -d /run/hw-smalldisk/u.XXXXXX)',
+    // The parent bound alone (no submounts): the dir the small disk covers, as it was left.
+    `mount --bind ${shellQuote(path.posix.dirname(dir))} "$u"`,
+    `under="$u"/${shellQuote(path.posix.basename(dir))}`,
+    'find "$under" -mindepth 1 -maxdepth 1 -exec rm -rf {} +',
+    `cp -a ${d}/. "$under"/`,
+    'umount "$u"',
+    'rmdir "$u"',
+    `umount ${d}`,
+    opts.unit ? `systemctl start --no-block ${opts.unit}` : '',
+  ].filter(Boolean).join('\n');
+  await inNodeOk(ref, script);
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+async function inNodeOk(ref: NodeRef, command: string): Promise<string> {
+  const r = await inNode(ref, command);
+  if (r.exitCode !== 0) throw new Error(`${node(ref).name}: '${command.split('\n').join('; ')}' exited ${r.exitCode}: ${r.stderr.trim() || r.stdout.trim()}`);
+  return r.stdout;
+}

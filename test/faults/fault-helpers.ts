@@ -3,7 +3,7 @@
  * through the whole scenario, the files under the data dirs (by inode, so a moved-aside file still counts), temp files
  * left on the nodes or here, the inventory's validity and comments.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,6 +41,45 @@ export async function hardway(args: string[], failpoint?: string): Promise<Run> 
   return { exitCode: r.exitCode ?? undefined, signal: r.signal ?? undefined, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), seconds: (Date.now() - started) / 1000 };
 }
 
+/**
+ * The built CLI stopped (SIGSTOP, HARDWAY_FAILPOINT_ACTION=stop) at `point` while `fault` is done to the lab, then let
+ * go on (SIGCONT): the fault comes at that exact step boundary. `stopped` says whether the point was reached.
+ */
+export async function hardwayStoppedAt(args: string[], point: string, fault: () => Promise<void>): Promise<Run & { stopped: boolean }> {
+  const started = Date.now();
+  const child = execa('node', [path.join(REPO, 'bin/hardway'), ...args], {
+    reject: false,
+    cwd: REPO,
+    env: { NO_COLOR: '1', TMPDIR: RUN_TMP, HARDWAY_FAILPOINT: point, HARDWAY_FAILPOINT_ACTION: 'stop' },
+    extendEnv: true,
+    timeout: 600_000,
+    stdin: 'ignore',
+  });
+  let stopped = false;
+  let seen = '';
+  const faulted = new Promise<void>((resolve, reject) => {
+    child.stderr!.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (stopped || !seen.includes(`hardway: failpoint ${point}: stopping`)) return;
+      stopped = true;
+      const pid = child.pid!;
+      // The line is written just before the signal: wait until the process is stopped indeed.
+      const isStopped = () => / T /.test(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\)/, ')'));
+      const wait = async () => {
+        for (let i = 0; i < 100 && !isStopped(); i++) await new Promise((r) => setTimeout(r, 20));
+      };
+      wait()
+        .then(fault)
+        .finally(() => process.kill(pid, 'SIGCONT'))
+        .then(resolve, reject);
+    });
+    void child.then(() => resolve());
+  });
+  const r = await child;
+  await faulted;
+  return { exitCode: r.exitCode ?? undefined, signal: r.signal ?? undefined, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), seconds: (Date.now() - started) / 1000, stopped };
+}
+
 /** The points a run passed, in order, from its `HARDWAY_FAILPOINT=trace` lines. */
 export function passedPoints(r: Run): string[] {
   return [...r.stderr.matchAll(/^hardway: failpoint (\S+) passed$/gm)].map((m) => m[1]!);
@@ -66,12 +105,12 @@ export interface Writer {
  * (`ok i` once etcdctl says OK, `fail i` otherwise). A write whose answer was lost counts as failed: it may or may
  * not be in the cluster, and only acknowledged ones are promised.
  */
-export function startWriter(ref: NodeRef, prefix: string): Writer {
+export function startWriter(ref: NodeRef, prefix: string, endpoints = allEndpoints()): Writer {
   const stopFile = `/tmp/fault-writer-stop-${prefix.replace(/[^a-z0-9]/gi, '')}`;
   const running = sshRun(
     ref,
     `rm -f ${stopFile}; i=0; while [ ! -e ${stopFile} ]; do i=$((i+1));
-       if ${etcdctlOn(allEndpoints())} --command-timeout=3s put ${prefix}k$i v$i >/dev/null 2>&1; then echo "ok $i"; else echo "fail $i"; fi;
+       if ${etcdctlOn(endpoints)} --command-timeout=3s put ${prefix}k$i v$i >/dev/null 2>&1; then echo "ok $i"; else echo "fail $i"; fi;
        sleep 0.1; done; rm -f ${stopFile}`,
     { timeoutMs: 1_800_000 },
   );

@@ -8,12 +8,14 @@
  * back. The points come from the code: a scenario runs once with `HARDWAY_FAILPOINT=trace` and every point it passed
  * becomes a cell, so a new step is in the matrix without editing it. `npm test` runs a representative subset (SUBSET
  * below: one kill in the middle of each destructive change); HARDWAY_FAULTS=full runs every point of every scenario
- * here (HARDWAY_FAULTS=remove,replace: of those scenarios). The table printed at the end says, per cell, what held and
- * how long it took.
+ * here (HARDWAY_FAULTS=remove,replace: of those scenarios; restore:steps: only the points of its steps, not of each
+ * host's part). The table printed at the end says, per cell, what held and how long it took. A snapshot restore, by
+ * design, drops what was written after its snapshot: its cells have no writer and check the snapshot's own keys instead.
  */
 import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scratchInventory } from '../e2e/etcd-helpers.js';
+import { allEndpoints, ETCDCTL_TLS, scratchInventory } from '../e2e/etcd-helpers.js';
 import { describeLab, lab, sshOk, wipeNode } from '../e2e/lab-helpers.js';
 import {
   allNodes,
@@ -33,9 +35,15 @@ import {
   type Writer,
 } from './fault-helpers.js';
 
-const FAMILIES = ['rolling', 'remove', 'remove-snapshot', 'replace', 'reset', 'rejoin', 'bootstrap'];
-/** HARDWAY_FAULTS=full: every scenario at every point; a list of scenario names (remove,replace): those only. */
-const chosen = process.env.HARDWAY_FAULTS === 'full' ? FAMILIES : (process.env.HARDWAY_FAULTS?.split(',').filter(Boolean) ?? []);
+const FAMILIES = ['rolling', 'remove', 'remove-snapshot', 'replace', 'reset', 'rejoin', 'bootstrap', 'restore', 'recover', 'renew', 'rotate-ca'];
+/**
+ * HARDWAY_FAULTS=full: every scenario at every point; a list of scenario names (remove,replace): those only, and a name
+ * with `:steps` (recover:steps) only its steps' points, not each host's part of them. Names that are not the matrix's
+ * (node-faults.test.ts's cases) are left to their file.
+ */
+const entries = process.env.HARDWAY_FAULTS === 'full' ? FAMILIES : (process.env.HARDWAY_FAULTS?.split(',').filter((e) => FAMILIES.includes(e.replace(/:steps$/, ''))) ?? []);
+const chosen = entries.map((e) => e.replace(/:steps$/, ''));
+const stepsOnly = new Set(entries.filter((e) => e.endsWith(':steps')).map((e) => e.replace(/:steps$/, '')));
 const FULL = chosen.length > 0;
 const TARGET = 'controller-2';
 /** The writer's node: never the one a scenario takes out. */
@@ -68,10 +76,14 @@ interface Scenario {
   noWriter?: boolean;
   /** The points are those of the flows it runs inside its own (the snapshot a removal takes first). */
   nested?: boolean;
+  /** What else must hold once it converged (a restore's keys): the problems, none when all is well. */
+  verify?: () => Promise<string[]>;
 }
 
 let inventory = '';
 let comments: string[] = [];
+/** The lab's cluster token: a restore writes a new one into the inventory, given back at the end. */
+let labToken = '';
 /** The heartbeat the scenario's inventory asks for: a rolling cell flips it, so there is a change to roll. */
 let heartbeat = 100;
 
@@ -81,6 +93,7 @@ const setHeartbeat = async (ms: number) => {
   heartbeat = ms;
 };
 
+const tokenOf = (text: string) => /^\s*token: (.*)$/m.exec(text)?.[1]?.trim() ?? '';
 const nothingChanged = (r: Run) => r.exitCode === 0 && /nothing changed/.test(r.stdout);
 const up = () => ['up', '-i', inventory];
 
@@ -91,6 +104,19 @@ async function healthy(): Promise<void> {
   await Promise.all(allNodes().map((n) => wipeNode(n)));
   const r = await hardway(up());
   if (r.exitCode !== 0 || !(await ok())) throw new Error(`the lab cluster could not be brought back: ${r.stdout}${r.stderr}`);
+}
+
+const RESTORE_KEYS = 'fault-restore/';
+let restoreFile = '';
+
+/** The snapshot the restore cells restore (taken once): keys RESTORE_KEYS k1…k5 in it. */
+async function restoreSource(): Promise<void> {
+  if (restoreFile) return;
+  for (let i = 1; i <= 5; i++) await sshOk(WRITER, `ETCDCTL_API=3 /usr/local/bin/etcdctl --endpoints=${allEndpoints()} ${ETCDCTL_TLS} put ${RESTORE_KEYS}k${i} v${i} >/dev/null`);
+  const file = path.join(path.dirname(inventory), 'restore-source.db');
+  const r = await hardway(['snapshot', 'save', '--out', file, '-i', inventory]);
+  if (r.exitCode !== 0) throw new Error(`the restore cells' snapshot could not be saved: ${r.stdout}${r.stderr}`);
+  restoreFile = file;
 }
 
 const SCENARIOS: Record<string, Scenario> = {
@@ -137,6 +163,38 @@ const SCENARIOS: Record<string, Scenario> = {
     again: up,
     unchanged: nothingChanged,
   },
+  restore: {
+    flow: 'snapshot restore',
+    // The snapshot once, with keys of its own; every restore after it brings back exactly what it holds.
+    setup: async () => void (await restoreSource()),
+    args: () => ['snapshot', 'restore', restoreFile, '--force', '--no-snapshot', '--yes', '-i', inventory, '--wait', '60'],
+    again: up,
+    unchanged: nothingChanged,
+    // A restore drops what was written after the snapshot: by design, so no writer; its own keys must be back.
+    noWriter: true,
+    verify: async () => Object.entries(await missingOnMembers(WRITER, RESTORE_KEYS, [1, 2, 3, 4, 5])).map(([m, ks]) => `${m} lacks the snapshot's keys ${ks.join(', ')}`),
+    // The data dirs each restore moved aside (checked above, counted as kept) would fill the nodes' disks cell by cell.
+    restore: () => Promise.all(allNodes().map((n) => sshOk(n, 'rm -rf /var/lib/etcd.pre-restore-*'))).then(() => undefined),
+  },
+  recover: {
+    flow: 'recover',
+    args: () => ['recover', '--force', '--yes', '-i', inventory, '--wait', '60'],
+    again: up,
+    unchanged: nothingChanged,
+    restore: () => Promise.all(allNodes().map((n) => sshOk(n, 'rm -rf /var/lib/etcd.pre-recover-*'))).then(() => undefined),
+  },
+  renew: {
+    flow: 'pki renew',
+    args: () => ['pki', 'renew', '--yes', '-i', inventory, '--wait', '60'],
+    again: up,
+    unchanged: nothingChanged,
+  },
+  'rotate-ca': {
+    flow: 'pki rotate-ca',
+    args: () => ['pki', 'rotate-ca', '--yes', '-i', inventory, '--wait', '60'],
+    again: up,
+    unchanged: nothingChanged,
+  },
   bootstrap: {
     flow: 'up: bootstrap',
     setup: () => Promise.all(allNodes().map((n) => wipeNode(n))).then(() => undefined),
@@ -177,7 +235,8 @@ async function reachedPoints(key: string): Promise<{ listed: number; points: str
   // Points of flows it runs inside (the pre-remove snapshot's save) belong to those flows' own rows.
   const own = passed.filter((p) => (flowOf(p) === flowOf(passed[0]!)) !== !!sc.nested);
   const lastAfter = own.filter((p) => p.endsWith(':after') && !p.includes('@')).pop();
-  return { listed, points: [...own.filter((p) => p.endsWith(':before') || p.includes('@')), ...(lastAfter ? [lastAfter] : [])] };
+  // A point passed twice (a per-host step that goes over the hosts twice) is one cell.
+  return { listed, points: [...new Set([...own.filter((p) => p.endsWith(':before') || p.includes('@')), ...(lastAfter ? [lastAfter] : [])])] };
 }
 
 /** One cell: the scenario set up, the flow killed at `point`, run again, run once more, and everything checked. */
@@ -213,6 +272,7 @@ async function cell(key: string, point: string): Promise<void> {
     const again = await hardway(sc.again());
     if (!sc.unchanged(again)) problems.push(`one more run changed something or failed (exit ${again.exitCode}): ${(again.stdout + again.stderr).trim().slice(-300)}`);
     converged = rerun.exitCode === 0 && sc.unchanged(again);
+    if (sc.verify) problems.push(...(await sc.verify()));
   } finally {
     if (writer) {
       const { acked, failed } = await writer.stop();
@@ -255,13 +315,16 @@ describeLab(`fault matrix (${FULL ? 'full' : 'subset'})`, () => {
       doc.setIn(['etcd', 'heartbeatInterval'], 100);
     });
     comments = commentsOf(await readFile(inventory, 'utf8'));
+    labToken = tokenOf(await readFile(inventory, 'utf8'));
     await healthy();
   }, 300_000);
 
   afterAll(async () => {
     console.log(`\nfault matrix\n${table()}\n`);
     // The lab's own inventory again (its heartbeat): the next file finds the cluster as the lab describes it.
-    if (heartbeat !== 100) {
+    const text = await readFile(inventory, 'utf8');
+    if (heartbeat !== 100 || tokenOf(text) !== labToken) {
+      await writeFile(inventory, text.replace(/^(\s*token: ).*$/m, `$1${labToken}`));
       await setHeartbeat(100);
       await hardway(up());
     }
@@ -277,7 +340,7 @@ describeLab(`fault matrix (${FULL ? 'full' : 'subset'})`, () => {
       let points: string[] = [];
       beforeAll(async () => {
         const reached = await reachedPoints(key);
-        points = reached.points;
+        points = stepsOnly.has(key) ? reached.points.filter((p) => !p.includes('@')) : reached.points;
         console.log(`${SCENARIOS[key]!.flow}: ${reached.listed} point(s) listed, ${points.length} reached: ${points.join(' ')}`);
       }, 600_000);
       it('every failpoint', async () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { failpointNames, parseFailpoints, stepId, type FailpointHooks } from '../../src/engine/failpoint.js';
+import { failpointAction, failpointNames, parseFailpoints, stepId, type FailpointHooks } from '../../src/engine/failpoint.js';
 import { eachHost, newHosts } from '../../src/engine/hosts.js';
 import { perHost, runSteps, step, type Step } from '../../src/engine/runner.js';
 import type { NodeSpec } from '../../src/inventory/types.js';
@@ -52,6 +52,14 @@ describe('failpoint syntax', () => {
       expect(() => parseFailpoints(bad), bad).toThrow(UsageError);
     }
     expect(() => parseFailpoints('up')).toThrow(/<flow>:<step>\[@<node>\]\[:before\|:after\]/);
+  });
+
+  it('kills unless HARDWAY_FAILPOINT_ACTION says stop, and refuses any other action', () => {
+    expect(failpointAction({})).toBe('kill');
+    expect(failpointAction({ HARDWAY_FAILPOINT_ACTION: '' })).toBe('kill');
+    expect(failpointAction({ HARDWAY_FAILPOINT_ACTION: 'kill' })).toBe('kill');
+    expect(failpointAction({ HARDWAY_FAILPOINT_ACTION: 'stop' })).toBe('stop');
+    expect(() => failpointAction({ HARDWAY_FAILPOINT_ACTION: 'pause' })).toThrow(/'pause' is not kill or stop/);
   });
 
   it("names a step by its title's slug", () => {

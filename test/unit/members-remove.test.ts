@@ -53,6 +53,20 @@ describe('member remove', () => {
     expect(c.state.members).toEqual([0, 2]);
   });
 
+  it('asks again just before removing: a member that stopped answering since the check stops the removal', async () => {
+    const c = fakeCluster({ leader: 0 });
+    const run = removeRun({ inv, hosts: c.hosts, log: () => {} }, 'controller-2', { now: NOW, yes: true });
+    const s = removeSteps;
+    await runSteps(run, [s.ask, s.check, s.confirm]);
+    // The leader hangs while the pre-remove snapshot is saved: controller-1 alone would be left to hold the quorum.
+    c.state.down.add(0);
+    await expect(runSteps(run, [s.removeMember])).rejects.toThrow(
+      /^removing controller-2 \(a2\) now is refused: 2 voting members would be left, needing 2 healthy for quorum, and 1 healthy \(controller-1\) and 1 not \(controller-0\): 1 < 2.*the cluster changed since the check, nothing was removed$/,
+    );
+    expect(changes(c.log)).toEqual([]);
+    expect(c.state.members).toEqual([0, 1, 2]);
+  });
+
   it('removes the member of a node that cannot be reached, and says what is left to do there', async () => {
     const c = fakeCluster({ down: [2], unreachable: [2] });
     const run = await remove('controller-2', c);

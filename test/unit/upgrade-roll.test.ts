@@ -31,7 +31,7 @@ function cluster(failRestartOn?: string) {
       // Its first restart on the new binary fails as a 3.4 etcd does next to a 3.5 cluster; on the put-back one it starts.
       r.rules.unshift(
         [/systemctl restart etcd/, () => (failed ? (etcd.started(n.name, n.internalIp), {}) : ((failed = true), etcd.down.add(n.internalIp), { code: 1, stderr: 'Job for etcd.service failed because the control process exited with error code.\n' }))],
-        [/journalctl/, { stdout: 'membership: cluster cannot be downgraded (current version: 3.4.23 is lower than determined cluster version: 3.5).\n' }],
+        [/journalctl/, { stdout: `${JSON.stringify({ SYSLOG_IDENTIFIER: 'etcd', MESSAGE: 'membership: cluster cannot be downgraded (current version: 3.4.23 is lower than determined cluster version: 3.5).' })}\n${JSON.stringify({ SYSLOG_IDENTIFIER: 'systemd', MESSAGE: 'Failed to start etcd.service - etcd.' })}\n` }],
       );
     }
     return r;

@@ -622,10 +622,6 @@ const dropKept = step<UpRun>('drop the kept files', async (r) => {
   );
 });
 
-/**
- * The member table, and every selected node whose etcd is not healthy marked so. When the run changed nothing, the
- * cluster's answers from the start of the run are the answers now: not asked again.
- */
 /** For a member that is not healthy: when its etcd is not even running (failing, restarting), why, from its journal. */
 async function notRunningReason(remote: Remote): Promise<string> {
   const active = await remote.run('systemctl is-active etcd.service', { timeoutMs: 15_000 }).catch(() => undefined);
@@ -635,6 +631,10 @@ async function notRunningReason(remote: Remote): Promise<string> {
   return `; etcd is ${active.stdout.trim() || 'not running'}${why ? `, its journal: ${why}` : ''}`;
 }
 
+/**
+ * The member table, and every selected node whose etcd is not healthy marked so. When the run changed nothing, the
+ * cluster's answers from the start of the run are the answers now: not asked again.
+ */
 const finalHealth = step<UpRun>('check health', async (r) => {
   const probe = probeOf(r);
   if (!probe) return;

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 
 // The preflight's fixed tables (the patch floors, the removed flags) are built when the module loads: it is imported
-// inside each test, not at the top of this file, so that a mutation tool knows these tests read them.
+// inside the tests, not at the top of this file, so that a mutation tool knows which test reads them (the first one
+// to load it: the others get the module already loaded).
 const load = () => import('../../src/upgrade/preflight.js');
 const members = (...versions: string[]) => versions.map((version, i) => ({ name: `c${i}`, version, healthy: true }));
 
-describe('the removed flags, release by release', () => {
+describe("the preflight's tables", () => {
   // Each flag, the release that removed it, and what the user is told to do instead.
   const removed: [string, string, string][] = [
     ['debug', '3.5', '--log-level=debug'],
@@ -14,18 +15,21 @@ describe('the removed flags, release by release', () => {
     ['enable-v2', '3.6', "nothing: remove it (the v2 store is gone; check it holds no data of yours with 'etcdutl check v2store')"],
     ['experimental-enable-v2v3', '3.6', 'nothing: remove it (the v2 API is gone)'],
   ];
+  // The minor a floor guards, a release of the next minor, the floor, and the guide that sets it.
+  const floors: [cluster: string, release: string, floor: string, guide: string][] = [
+    ['3.5', '3.6.5', '3.5.26', 'https://etcd.io/docs/v3.6/upgrades/upgrade_3_6/'],
+    ['3.6', '3.7.0', '3.6.11', 'https://etcd.io/docs/v3.7/upgrades/upgrade_3_7/'],
+  ];
 
-  it('each flag is refused from the release that removed it on, with its replacement, and accepted by the release before', async () => {
-    const { removedFlags } = await load();
+  it('removed flags refused from the release that removed them, with their replacement; a patch floor per minor, with its guide', async () => {
+    const { removedFlags, preflight, preflightText, PATCH_FLOORS } = await load();
     for (const [flag, removedIn, replacement] of removed) {
       const [major, minor] = removedIn.split('.').map(Number) as [number, number];
       expect(removedFlags([flag], [major, minor - 1, 99]), flag).toEqual([]);
       expect(removedFlags([flag], [major, minor, 0]), flag).toEqual([`--${flag} was removed in etcd ${removedIn}: ${replacement}`]);
     }
-  });
 
-  it("3.7 drops the experimental- prefix of every flag that had one: the new name is the rest of the flag's name", async () => {
-    const { removedFlags } = await load();
+    // 3.7 drops the experimental- prefix of every flag that had one: the new name is the rest of the flag's name.
     const renamed = (rest: string) => `--experimental-${rest} was removed in etcd 3.7: --${rest} (3.6 accepts both names: rename it before the upgrade)`;
     for (const rest of ['x', 'initial-corrupt-check', 'compact-hash-check-enabled']) {
       expect(removedFlags([`experimental-${rest}`], [3, 6, 11])).toEqual([]);
@@ -33,17 +37,8 @@ describe('the removed flags, release by release', () => {
     }
     // The prefix only: a flag with "experimental-" inside its name, or with nothing after it, is another flag.
     expect(removedFlags(['no-experimental-x', 'experimental-'], [3, 7, 0])).toEqual([]);
-  });
-});
 
-describe('the patch floors, minor by minor', () => {
-  const floors: [cluster: string, release: string, floor: string, guide: string][] = [
-    ['3.5', '3.6.5', '3.5.26', 'https://etcd.io/docs/v3.6/upgrades/upgrade_3_6/'],
-    ['3.6', '3.7.0', '3.6.11', 'https://etcd.io/docs/v3.7/upgrades/upgrade_3_7/'],
-  ];
-
-  it('a member one patch below the floor stops the next minor, naming the floor and the guide; on the floor it goes', async () => {
-    const { preflight, preflightText, PATCH_FLOORS } = await load();
+    // A member one patch below the floor stops the next minor, naming the floor and the guide; on the floor it goes.
     expect(PATCH_FLOORS.map((f) => [f.from, f.floor])).toEqual(floors.map(([cluster, , floor]) => [cluster, floor]));
     for (const [cluster, release, floor, guide] of floors) {
       const [major, minor, patch] = floor.split('.').map(Number) as [number, number, number];

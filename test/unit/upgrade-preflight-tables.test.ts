@@ -89,4 +89,16 @@ describe('the preflight at its less travelled edges', () => {
     expect(across.kind).toBe('downgrade');
     expect(preflightText(across)).not.toContain("runs 'etcdctl downgrade validate");
   });
+
+  it('a downgrade over members on different patches says they differ, as an upgrade does', async () => {
+    const { preflight } = await load();
+    const p = preflight({ members: members('3.6.5', '3.6.4', '3.6.5'), clusterVersion: '3.6.0', release: '3.5.26', inventory: '3.5.26', flags: [], downgrade: true });
+    expect(p).toMatchObject({ kind: 'upgrade', downgrade: '3.5', mixed: '2 of 3 members on 3.6.5, 1 on 3.6.4; cluster version 3.6' });
+  });
+
+  it('two spellings of one version are listed apart, the one more members report first', async () => {
+    const { mixedVersions } = await load();
+    expect(mixedVersions(members('3.5', '3.5.0', '3.5.0'))).toBe('2 of 3 members on 3.5.0, 1 on 3.5');
+    expect(mixedVersions(members('3.5', '3.5', '3.5.0'))).toBe('2 of 3 members on 3.5, 1 on 3.5.0');
+  });
 });

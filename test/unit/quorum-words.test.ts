@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 // tool knows this test is the one that reads them.
 describe('the words of quorum verdicts', () => {
   it('a count takes its noun in the singular only for one; a list of no members reads "none", a member without a name goes by its ID', async () => {
-    const { removalVerdict, toleranceLine } = await import('../../src/members/quorum.js');
+    const { removalVerdict, toleranceLine } = await import('../../src/etcd/quorum.js');
     for (const n of [1, 2, 3]) {
       const noun = (one: string) => (n === 1 ? one : `${one}s`);
       expect(toleranceLine(n, n)).toContain(`${n} ${noun('voting member')} (+${n} ${noun('learner')})`);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 // first test of this file, the one a mutation tool credits with reading them, so that test checks every rule.
 describe("the signature catalog's rules", () => {
   it('refuses each malformed signature with the rule it breaks; compiles a resolvedBy as a signature of its own', async () => {
-    const { compileCatalog, SEVERITIES } = await import('../../src/verify/signatures.js');
+    const { compileCatalog, SEVERITIES } = await import('../../src/journal/signatures.js');
     expect(SEVERITIES).toEqual(['error', 'warning', 'info']);
     const base = { id: 'X-1', severity: 'error', title: 'x', sources: ['etcd'], pattern34: ['a'], patternJson: [{ msg: 'a' }], meaning: 'm', fix: 'f' };
     const compiles = (over: Record<string, unknown>) => compileCatalog({ signatures: [{ ...base, ...over }] });

@@ -44,6 +44,7 @@ const FLOW_TO_FLOW: Record<string, string> = {
   'members/replace.ts -> snapshot/auto.ts': 'a snapshot is taken before a membership change (the snapshot flow as a step)',
   'members/table.ts -> upgrade/preflight.ts': 'the member table shows each version as the upgrade preflight judges it',
   'provision/up-steps.ts -> certs/trust.ts': 'up ships the CA bundle while a CA rotation is under way',
+  'provision/up-steps.ts -> certs/installed.ts': 'up starts reading the installed certificates for the trust check while it asks the member list (one read for both)',
   'provision/up-steps.ts -> snapshot/auto.ts': 'a snapshot is taken before a version change (the snapshot flow as a step)',
   'provision/up-steps.ts -> upgrade/facts.ts': 'up runs the upgrade preflight before a version change',
   'provision/up-steps.ts -> upgrade/preflight.ts': 'up runs the upgrade preflight before a version change',

@@ -6,8 +6,7 @@ import { coversMembers, membersHealth, votersOf } from '../etcd/member-health.js
 import { endpointStatus } from '../etcd/health.js';
 import type { EndpointHealth, EndpointStatus } from '../etcd/etcdctl.js';
 import { hexId, parseWalMetadata } from '../etcd/ids.js';
-import { REMOTE_PATHS } from '../render/paths.js';
-import { parseSnapshotStatus, usesEtcdutl } from '../etcd/tools.js';
+import { parseSnapshotStatus, statusCommand } from '../etcd/tools.js';
 import { shq, type Remote } from '../ssh/remote.js';
 import { clusterCondition, type ClusterFacts, type Condition, type LiveFacts, type NodeFacts } from './condition.js';
 
@@ -22,8 +21,8 @@ const TAG = 'hardway-cond';
 /** The per-node script: tagged lines, parsed by parseNodeFacts. `etcd.version` picks the tool that reads a db file. */
 export function nodeFactsScript(dataDir: string, version: string, unit = 'etcd.service'): string {
   const dir = dataDir.replace(/\/+$/, '');
-  const db = shq(`${dir}/member/snap/db`);
-  const tool = usesEtcdutl(version) ? shq(REMOTE_PATHS.etcdutl) : `ETCDCTL_API=3 ${shq(REMOTE_PATHS.etcdctl)}`;
+  const dbFile = `${dir}/member/snap/db`;
+  const db = shq(dbFile);
   const unitFile = shq(`/etc/systemd/system/${unit}`);
   return [
     `active=$(systemctl is-active ${shq(unit)} 2>/dev/null || true); echo "${TAG} A $active"`,
@@ -33,7 +32,8 @@ export function nodeFactsScript(dataDir: string, version: string, unit = 'etcd.s
     // The unit's own advertised peer URL: what the member was created with, to tell an address that changed.
     `if [ -f ${unitFile} ]; then echo "${TAG} P $(tr '\\\\\\n' '  ' < ${unitFile} | grep -oE -- '--initial-advertise-peer-urls[= ]+[^ ]+' | head -n 1 | sed -E 's/^--initial-advertise-peer-urls[= ]+//')"; fi`,
     // A stopped member's revision from its db, read-only (a running etcd holds the db's lock: it is asked instead).
-    `case "$active" in active|activating|reloading) ;; *) if [ -n "$wal" ] && [ -f ${db} ]; then echo "${TAG} V $(timeout 20 ${tool} snapshot status ${db} -w json 2>/dev/null | tr -d '\\n')"; fi;; esac`,
+    // Through env: 3.4's tool is `ETCDCTL_API=3 etcdctl`, and timeout runs a program, not an assignment.
+    `case "$active" in active|activating|reloading) ;; *) if [ -n "$wal" ] && [ -f ${db} ]; then echo "${TAG} V $(timeout 20 env ${statusCommand(dbFile, version)} 2>/dev/null | tr -d '\\n')"; fi;; esac`,
   ].join('\n');
 }
 

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { access } from 'node:fs/promises';
 import { printJson, println, warn } from '../output.js';
-import { etcdctlEnv, renderEnv, SHELLS, type Shell } from '../members/env.js';
+import { etcdctlEnv, renderEnv, SHELLS, type Shell } from '../etcd/env.js';
 import { loadInventory, withInventory, withJson, type CommonOptions } from './options.js';
 
 type Opts = CommonOptions & { shell: Shell };

@@ -119,7 +119,6 @@ describe('the import graph of src/', () => {
  * path. Messages, help and plans name commands bare (`etcdctl member remove …`): words for the user, not run.
  */
 const COMMAND_LINES: Record<string, string> = {
-  'cluster/gather.ts': 'reads the WAL with etcdutl and the member list in one shell script per node (not moved yet)',
   'keys/read.ts': 'paged get and bounded watch, in shell loops (not moved yet)',
   'members/etcdctl.ts': '`hardway etcdctl` passthrough: runs etcd/etcdctl.ts\'s etcdctlUserCommand with the user\'s arguments',
   'node/ops.ts': 'reset --purge removes the installed binaries by path',

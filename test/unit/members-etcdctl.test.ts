@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { etcdctlEnv, renderEnv } from '../../src/members/env.js';
+import { etcdctlEnv, renderEnv } from '../../src/etcd/env.js';
 import { etcdctlTarget, exitStatusOf } from '../../src/members/etcdctl.js';
 import { REMOTE_PATHS } from '../../src/render/paths.js';
 import { etcdctlUserCommand } from '../../src/etcd/etcdctl.js';

@@ -49,6 +49,11 @@ export interface ObservedNode {
   wal?: { memberId: bigint; clusterId: bigint };
   /** `uname -m`: the CPU the binaries must be built for. */
   machine?: string;
+  /**
+   * Files a killed rolling change kept beside their replacement (`<path>.hardway-prev`; the paths without the
+   * suffix): what this member ran before that run.
+   */
+  kept?: string[];
 }
 
 /** Where a node keeps the SHA-256 of its managed files, so that a no-op run does not re-read 38 MB of binaries. */
@@ -112,8 +117,9 @@ export function observeScript(o: ObserveScriptOptions): string {
       : []),
     // What systemd says of the unit, asked once (also for the copies below and the A line).
     `active=$(systemctl is-active ${u} 2>/dev/null || true)`,
-    // Copies a rolling change keeps (roll.ts) that a killed run left: dropped once the member runs again.
-    ...(o.recordSums ? [`if [ "$active" = active ]; then rm -f ${o.files.map((f) => shq(`${f}${PREV_SUFFIX}`)).join(' ')}; fi`] : []),
+    // Copies a rolling change keeps (roll.ts) that a killed run left: said, never removed here — the run adopts them
+    // and drops them once the member is healthy (a restart the killed run began may still be under way now).
+    `for f in ${o.files.map((f) => shq(`${f}${PREV_SUFFIX}`)).join(' ')}; do [ -f "$f" ] && echo "K $f"; done`,
     `for d in ${o.dirs.map(shq).join(' ')}; do`,
     '  if [ -d "$d" ]; then echo "D $(stat -c %a "$d") $d"; else echo "D - $d"; fi',
     'done',
@@ -204,6 +210,11 @@ export function parseObserved(output: string): ObservedNode {
         const shown = Buffer.from(rest[0] ?? '', 'base64').toString('utf8');
         const argvs = [...shown.matchAll(/argv\[\]=(.*?) ; /g)].map((m) => m[1]!.split(' ').filter(Boolean));
         obs.loadedExecStart = argvs[argvs.length - 1];
+        break;
+      }
+      case 'K': {
+        const p = rest.join(' ');
+        if (p.endsWith(PREV_SUFFIX)) (obs.kept ??= []).push(p.slice(0, -PREV_SUFFIX.length));
         break;
       }
       case 'X':

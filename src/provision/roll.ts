@@ -3,14 +3,17 @@ import { shq } from '../ssh/remote.js';
 /**
  * What a rolling change does on the member it restarts, as shell (pure): the files it replaces are kept beside the new
  * ones (`<path>.hardway-prev`) until the flow ends, so that a member that does not come back is put back on what it
- * ran before and started again. A killed run's copies are removed by the next `up` (observe).
+ * ran before and started again. A killed run's copies are found by the next `up` (observe), which adopts them.
  */
 
 export const PREV_SUFFIX = '.hardway-prev';
 
-/** Copies each existing file to `<path>.hardway-prev` (mode and times kept). */
+/**
+ * Copies each existing file to `<path>.hardway-prev` (mode and times kept). A copy a killed run kept stays as it is:
+ * it is what the member ran before that run, with the others kept then.
+ */
 export function keepPreviousScript(paths: string[]): string {
-  return ['set -e', ...paths.map((p) => `if [ -f ${shq(p)} ]; then cp -p ${shq(p)} ${shq(p + PREV_SUFFIX)}; fi`)].join('\n');
+  return ['set -e', ...paths.map((p) => `if [ -f ${shq(p)} ] && [ ! -f ${shq(p + PREV_SUFFIX)} ]; then cp -p ${shq(p)} ${shq(p + PREV_SUFFIX)}; fi`)].join('\n');
 }
 
 /** Puts the kept copies back (atomically each), then reloads systemd: the member can start what it ran. */

@@ -126,6 +126,9 @@ const observe = step<UpRun>('observe the nodes', async (r) => {
     r.hosts,
     async (h) => {
       h.observed = await observeNode(h.remote, desiredNode(r.inv, h.node, r.artifacts!), r.inv.etcd.dataDir, !r.opts.dryRun && h.selected);
+      // A killed run's copies, kept while this member was not running: what it ran before, as if this run had kept
+      // them — put back if it does not come back, dropped once it is healthy.
+      if (h.selected && h.observed.kept?.length) (r.kept ??= new Map()).set(h.node.name, h.observed.kept);
     },
     { which: () => true },
   );
@@ -524,7 +527,7 @@ const rollingRestart = step<UpRun>(
         if (p.node === leader && restarted.length) await handOffLeadership(r, h, restarted);
         if (deferred.length) {
           await must(h.remote, keepPreviousScript(deferred.map((f) => f.path)), 'keeping the files it replaces');
-          (r.kept ??= new Map()).set(h.node.name, deferred.map((f) => f.path));
+          (r.kept ??= new Map()).set(h.node.name, [...new Set([...(r.kept.get(h.node.name) ?? []), ...deferred.map((f) => f.path)])]);
           replaced = true;
           await applyFiles(h.remote, { ...p, dirs: [], files: deferred }, (line) => r.log(`${h.node.name}: ${line}`), h.outcome.done);
           if (deferred.some((f) => f.role === 'unit')) await must(h.remote, 'systemctl daemon-reload', 'systemctl daemon-reload');
@@ -540,7 +543,7 @@ const rollingRestart = step<UpRun>(
         const journal = await h.remote.run(JOURNAL_REASON, { timeoutMs: 15_000 }).catch(() => undefined);
         const why = journal && journalReason(journal.stdout);
         failHost(h, why ? `${(e as Error).message}; its journal: ${why}` : e);
-        if (replaced) await putBack(r, h);
+        if (replaced || r.kept?.has(h.node.name)) await putBack(r, h);
         // Restarting more members while one is unhealthy could lose quorum.
         r.log(`stopping the rolling restart: ${p.node} ${h.outcome.done.includes('restart') ? 'did not come back healthy' : restarting ? 'failed to restart' : 'was not restarted'}`);
         break;

@@ -7,6 +7,7 @@ import { validateInventory } from '../../src/inventory/validate.js';
 import { desiredNode, type Artifacts } from '../../src/provision/desired.js';
 import { computeClusterId, computeMemberId, hexId, parseWalMetadata } from '../../src/etcd/ids.js';
 import { observeScript, parseObserved, type ObservedNode, type ObserveScriptOptions } from '../../src/provision/observe.js';
+import { keepPreviousScript } from '../../src/provision/roll.js';
 import { membersNotInInventory, offlineView, planCluster, planNode, removedMember, rollingOrder, staleReason, type OfflineView } from '../../src/provision/plan.js';
 import { REMOTE_PATHS } from '../../src/render/paths.js';
 import { renderUnit } from '../../src/render/template.js';
@@ -126,6 +127,30 @@ describe('observe output', () => {
       execFileSync('chmod', ['700', bin]);
       expect(observe().files.get(bin)).toEqual({ exists: true, mode: 0o700, sha256: sha('BBBB') });
       expect(observe().files.get(unit)).toEqual({ exists: false });
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('copies a killed rolling change kept (run by a real shell)', () => {
+  it('are said by observe and left in place, and a later keep leaves them as they are', () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'hardway-kept-'));
+    try {
+      const bin = path.join(root, 'etcd');
+      const unit = path.join(root, 'etcd.service');
+      writeFileSync(bin, 'new', { mode: 0o755 });
+      writeFileSync(`${bin}.hardway-prev`, 'old', { mode: 0o755 });
+      writeFileSync(unit, 'unit');
+      const o = parseObserved(execFileSync('sh', ['-c', observeScript({ files: [bin, unit], dirs: [], dataDir: path.join(root, 'data'), recordSums: true, sumsFile: path.join(root, 'sums') })]).toString());
+      // Only the copy that exists, by the path it stands for; the node decides nothing about it.
+      expect(o.kept).toEqual([bin]);
+      expect(readFileSync(`${bin}.hardway-prev`, 'utf8')).toBe('old');
+      // The next keep copies what has none yet and leaves the killed run's copy: what the member ran before it.
+      execFileSync('sh', ['-c', keepPreviousScript([bin, unit])]);
+      expect(readFileSync(`${bin}.hardway-prev`, 'utf8')).toBe('old');
+      expect(readFileSync(`${unit}.hardway-prev`, 'utf8')).toBe('unit');
+      expect(parseObserved(execFileSync('sh', ['-c', observeScript({ files: [bin, unit], dirs: [], dataDir: root, recordSums: false })]).toString()).kept).toEqual([bin, unit]);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -81,6 +81,18 @@ describe('a rolling change over a cluster', () => {
     expect(etcd.hasQuorum()).toBe(true);
   });
 
+  it('a member a killed run left on its new binary with the old one kept: put back on that copy when its restart fails', async () => {
+    const { log, run } = cluster('controller-1');
+    // Nothing left to write on controller-1 (the killed run wrote it); only its restart remains, and its kept copy.
+    run.hosts[1]!.plan = { ...binaryPlan(1), files: [] };
+    run.kept = new Map([['controller-1', ['/usr/local/bin/etcd']]]);
+    await upStep.rollingRestart.run(run);
+    const c1 = log.filter((l) => l.startsWith('controller-1: ')).map((l) => l.slice('controller-1: '.length));
+    expect(c1.some((l) => l.includes('upload'))).toBe(false);
+    expect(c1.findIndex((l) => l.includes('mv -f /usr/local/bin/etcd.hardway-prev /usr/local/bin/etcd'))).toBeGreaterThan(c1.indexOf('systemctl restart etcd.service'));
+    expect(run.hosts[1]!.outcome.done).toContain('put back its previous /usr/local/bin/etcd and restarted it');
+  });
+
   it('a downgrade (etcd 3.6+, asked for) is validated and enabled through the quorum before the first member gets the older binary', async () => {
     const { log, run } = cluster();
     run.preflight = { kind: 'upgrade', from: '3.6.5', to: '3.5.26', clusterVersion: '3.6', notes: [], downgrade: '3.5' };

@@ -9,7 +9,7 @@ import type { Remote } from '../ssh/remote.js';
 import { confirm } from '../engine/confirm.js';
 import { membersHealth } from '../etcd/member-health.js';
 import { moveLeader } from './leader.js';
-import { leaveScript, movedAsidePath } from '../node/ops.js';
+import { leaveScript, movedAside, movedAsidePath } from '../node/ops.js';
 import { removalVerdict, toleranceLine } from '../etcd/quorum.js';
 import { askMembers, findMember, memberLabel, memberNamed, type MemberRow, type MembersView } from './view.js';
 import { shq } from '../ssh/remote.js';
@@ -167,10 +167,11 @@ export async function dropMember(inv: Inventory, view: MembersView, t: MemberRow
 
 /** Stops and disables etcd on a node, moves its data dir to `to`; what was done, as report lines. */
 export async function leaveNode(remote: Remote, name: string, dataDir: string, to: string): Promise<string[]> {
-  const out = (await must(remote, leaveScript(dataDir, to), `${name}: stopping etcd and moving ${dataDir} aside`)).split('\n');
+  const out = await must(remote, leaveScript(dataDir, to), `${name}: stopping etcd and moving ${dataDir} aside`);
+  const moved = movedAside(out, dataDir, to);
   return [
-    out.includes('hardway:stopped') ? `${name}: stopped and disabled etcd.service` : `${name}: no etcd.service: nothing to stop`,
-    out.includes('hardway:moved') ? `${name}: moved ${dataDir} to ${to}` : `${name}: ${dataDir} does not exist: nothing to move`,
+    out.split('\n').includes('hardway:stopped') ? `${name}: stopped and disabled etcd.service` : `${name}: no etcd.service: nothing to stop`,
+    moved ? `${name}: moved ${moved.text}` : `${name}: ${dataDir} holds no member: nothing to move`,
   ];
 }
 

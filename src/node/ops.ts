@@ -28,16 +28,46 @@ export function leaveScript(dataDir: string, to: string): string {
 
 /**
  * Shell lines that rename the data dir to `to`, never into a dir already there: `hardway:moved`, or
- * `hardway:no-data-dir` when there is none.
+ * `hardway:no-data-dir` when there is none. A data dir that is a mount point (a disk of its own, as etcd's hardware
+ * guide advises) cannot be renamed (EBUSY): its `member` dir, where etcd keeps everything, is renamed beside it on
+ * that disk instead (`member.<why>-<UTC>`, no copy), and `hardway:moved-inside <path>` said.
  */
 export function moveAsideLines(dataDir: string, to: string): string[] {
   const d = shq(dataDir);
+  const inside = memberAsidePath(dataDir, to);
   return [
-    `if [ -e ${d} ]; then`,
+    `if ${isMountPointTest(dataDir)}; then`,
+    `  if [ -e ${d}/member ]; then`,
+    `    if [ -e ${shq(inside)} ]; then echo "${inside} already exists: not moving ${dataDir}/member" >&2; exit 3; fi`,
+    `    mv -T ${d}/member ${shq(inside)}; echo "hardway:moved-inside ${inside}"`,
+    '  else echo hardway:no-data-dir; fi',
+    `elif [ -e ${d} ]; then`,
     `  if [ -e ${shq(to)} ]; then echo "${to} already exists: not moving ${dataDir}" >&2; exit 3; fi`,
     `  mv -T ${d} ${shq(to)}; echo hardway:moved`,
     'else echo hardway:no-data-dir; fi',
   ];
+}
+
+/** A shell test: `dir` is a mount point (util-linux's mountpoint, or a device other than its parent's). */
+export function isMountPointTest(dir: string): string {
+  const d = shq(dir.replace(/\/+$/, '') || '/');
+  return `[ -d ${d} ] && { mountpoint -q ${d} 2>/dev/null || [ "$(stat -c %d ${d})" != "$(stat -c %d ${d}/..)" ]; }`;
+}
+
+/** Where a mount point's `member` dir goes when its data dir is moved aside to `to`: `<dataDir>/member.<why>-<UTC>`. */
+export function memberAsidePath(dataDir: string, to: string): string {
+  const base = dataDir.replace(/\/+$/, '');
+  return `${base}/member${to.slice(base.length)}`;
+}
+
+/** What moveAsideLines did, from its output: what was moved where (undefined: there was nothing to move). */
+export function movedAside(out: string, dataDir: string, to: string): { from: string; to: string; text: string } | undefined {
+  const inside = /^hardway:moved-inside (.+)$/m.exec(out)?.[1];
+  if (inside) {
+    const from = `${dataDir.replace(/\/+$/, '')}/member`;
+    return { from, to: inside, text: `${from} to ${inside} (${dataDir} is a mount point: its member dir is moved on its own disk)` };
+  }
+  return /^hardway:moved$/m.test(out) ? { from: dataDir, to, text: `${dataDir} to ${to}` } : undefined;
 }
 
 /** What `reset --purge` removes: the files `up` installs (the data dir is only ever moved aside). */

@@ -19,7 +19,7 @@ import { membersHealth } from '../etcd/member-health.js';
 import type { Voter } from '../etcd/quorum.js';
 import type { ObservedNode } from './observe.js';
 import { archOfUname, releaseName } from './elf.js';
-import { moveAsideLines, movedAsidePath } from '../node/ops.js';
+import { moveAsideLines, movedAside, movedAsidePath } from '../node/ops.js';
 import { joiningCluster } from '../etcd/joining.js';
 import { membersNotInInventory, removedMember, offlineView, planCluster, planNode, rollingOrder, type ClusterPlan, type NodePlan, type OfflineView } from './plan.js';
 import { prepareArtifacts, prepareRelease, renderUnits, type Release } from './prepare.js';
@@ -352,7 +352,8 @@ const writeFiles = step<UpRun>('write files and enable', async (r) => {
       if (plan.rejoin?.moveAside) {
         const to = movedAsidePath(r.inv.etcd.dataDir, new Date());
         const out = await must(h.remote, ['set -e', ...moveAsideLines(r.inv.etcd.dataDir, to)].join('\n'), `moving ${r.inv.etcd.dataDir} aside`);
-        if (out.includes('hardway:moved')) done.push(`moved ${r.inv.etcd.dataDir} (member ${plan.rejoin.moveAside.memberId}, removed from the cluster) to ${to}`);
+        const moved = movedAside(out, r.inv.etcd.dataDir, to);
+        if (moved) done.push(`moved ${moved.from} (member ${plan.rejoin.moveAside.memberId}, removed from the cluster) to ${moved.to}`);
       }
       // A member that will be restarted gets what changes its process only just before its own restart.
       const rolled = plan.running && plan.restart && r.plan!.mode === 'rolling' && !r.opts.restartTogether;

@@ -6,7 +6,7 @@ import { runSteps, step } from '../engine/runner.js';
 import { OperationError, UsageError } from '../errors.js';
 import { clientUrl, findNode, peerUrl, unknownNodesMessage } from '../inventory/derive.js';
 import { confirm } from '../engine/confirm.js';
-import { moveAsideLines, movedAsidePath, utcStamp } from '../node/ops.js';
+import { moveAsideLines, movedAside, movedAsidePath, utcStamp } from '../node/ops.js';
 import { ensurePki } from '../pki/ensure.js';
 import { PKI_FILES } from '../pki/files.js';
 import { must, retry } from '../engine/must.js';
@@ -208,7 +208,8 @@ export const recoverSteps = {
         r.hosts,
         async (h) => {
           const out = await must(h.remote, ['set -e', ...moveAsideLines(r.inv.etcd.dataDir, r.movedTo)].join('\n'), `moving ${r.inv.etcd.dataDir} aside`);
-          if (out.includes('hardway:moved')) did(r, `${h.node.name}: moved ${r.inv.etcd.dataDir} to ${r.movedTo}`);
+          const moved = movedAside(out, r.inv.etcd.dataDir, r.movedTo);
+          if (moved) did(r, `${h.node.name}: moved ${moved.text}`);
         },
         { which: (h) => h.node.name !== r.source!.node, barrier: 'moving the data dirs aside failed' },
       );

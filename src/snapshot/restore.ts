@@ -11,7 +11,7 @@ import type { Inventory } from '../inventory/types.js';
 import { confirm } from '../engine/confirm.js';
 import { nodeOfMember } from '../members/view.js';
 import { membersHealth, quorumProblem } from '../etcd/member-health.js';
-import { moveAsideLines, movedAsidePath, utcStamp } from '../node/ops.js';
+import { isMountPointTest, moveAsideLines, movedAside, movedAsidePath, utcStamp } from '../node/ops.js';
 import { must } from '../engine/must.js';
 import { endpointStatus, waitHealthy, type ClusterView } from '../etcd/health.js';
 import { renderClusterMembers } from '../members/table.js';
@@ -72,25 +72,38 @@ export function restoredToken(token: string, stamp: string): string {
   return `${token.replace(/-restored-\d{8}T\d{6}Z$/, '')}-restored-${stamp}`;
 }
 
-/** The restore on one node, into a fresh dir renamed over the (moved aside) data dir once complete. Pure. */
+/**
+ * The restore on one node, into a fresh dir renamed over the (moved aside) data dir once complete. A data dir that is
+ * a mount point stays: the restore goes into a dir on that disk, whose `member` is renamed into the data dir. Pure.
+ */
 export function restoreScript(inv: Inventory, nodeName: string, r: Pick<RestoreRun, 'nodeFile' | 'token' | 'stamp'>): string {
   const node = inv.nodes.find((n) => n.name === nodeName)!;
   const dir = inv.etcd.dataDir.replace(/\/+$/, '');
-  const tmp = `${dir}.restoring-${r.stamp}`;
-  const cmd = restoreCommand(r.nodeFile, inv.etcd.version, { name: node.name, peerUrl: peerUrl(node), initialCluster: initialCluster(inv), token: r.token, dataDir: tmp });
+  const restoreInto = (tmp: string, target: string, from: string) => {
+    const cmd = restoreCommand(r.nodeFile, inv.etcd.version, { name: node.name, peerUrl: peerUrl(node), initialCluster: initialCluster(inv), token: r.token, dataDir: tmp });
+    return [
+      `  if [ -e ${shq(target)} ]; then echo "${target} exists: it should have been moved aside" >&2; exit 3; fi`,
+      `  if [ -e ${shq(tmp)} ]; then echo "${tmp} already exists (left by another run): not touching it" >&2; exit 3; fi`,
+      // etcdctl/etcdutl log to stderr; only a failure's last words are kept.
+      '  log=$(mktemp)',
+      `  ${cmd} >/dev/null 2>"$log" || { tail -n 3 "$log" >&2; rm -f "$log"; exit 1; }`,
+      '  rm -f "$log"',
+      `  chmod 700 ${shq(tmp)}`,
+      '  sync',
+      `  mv -T ${shq(from)} ${shq(target)}`,
+    ];
+  };
+  const inside = `${dir}/member.restoring-${r.stamp}`;
   return [
     'set -e',
     'umask 077',
     `if systemctl is-active --quiet etcd.service; then echo "etcd still runs: not restoring under it" >&2; exit 3; fi`,
-    `if [ -e ${shq(dir)} ]; then echo "${dir} exists: it should have been moved aside" >&2; exit 3; fi`,
-    `if [ -e ${shq(tmp)} ]; then echo "${tmp} already exists (left by another run): not touching it" >&2; exit 3; fi`,
-    // etcdctl/etcdutl log to stderr; only a failure's last words are kept.
-    'log=$(mktemp)',
-    `${cmd} >/dev/null 2>"$log" || { tail -n 3 "$log" >&2; rm -f "$log"; exit 1; }`,
-    'rm -f "$log"',
-    `chmod 700 ${shq(tmp)}`,
-    'sync',
-    `mv -T ${shq(tmp)} ${shq(dir)}`,
+    `if ${isMountPointTest(dir)}; then`,
+    ...restoreInto(inside, `${dir}/member`, `${inside}/member`),
+    `  rmdir ${shq(inside)}`,
+    'else',
+    ...restoreInto(`${dir}.restoring-${r.stamp}`, dir, `${dir}.restoring-${r.stamp}`),
+    'fi',
   ].join('\n');
 }
 
@@ -198,7 +211,8 @@ export const restoreSteps = {
   moveAside: step<RestoreRun>('move the data dirs aside', async (r) => {
     await eachHost(r.hosts, async (h) => {
       const out = await must(h.remote, ['set -e', ...moveAsideLines(r.inv.etcd.dataDir, r.movedTo)].join('\n'), `moving ${r.inv.etcd.dataDir} aside`);
-      did(r, out.includes('hardway:moved') ? `${h.node.name}: moved ${r.inv.etcd.dataDir} to ${r.movedTo}` : `${h.node.name}: no ${r.inv.etcd.dataDir} to move (a previous run moved it)`);
+      const moved = movedAside(out, r.inv.etcd.dataDir, r.movedTo);
+      did(r, moved ? `${h.node.name}: moved ${moved.text}` : `${h.node.name}: no ${r.inv.etcd.dataDir} to move (a previous run moved it)`);
     }, everyNode('moving the data dirs aside failed'));
   }),
 

@@ -11,10 +11,15 @@ import { etcdClient } from '../etcd/client.js';
 
 /** Reads what `verify` and `doctor` judge: etcdctl over SSH, systemctl and the journal. */
 
-/** Data dirs hardway moved aside (restore, member remove/reset) or a restore left half done: kept until the user removes them. */
+/**
+ * Data dirs hardway moved aside (restore, member remove/reset) or a restore left half done: kept until the user
+ * removes them. Beside the data dir, or inside it as `member.*` when the data dir is a mount point (node/ops.ts).
+ */
 export function asideDirsScript(dataDir: string): string {
   const d = dataDir.replace(/\/+$/, '');
-  return `for p in ${shq(d)}.pre-restore-* ${shq(d)}.pre-recover-* ${shq(d)}.removed-* ${shq(d)}.restoring-*; do [ -e "$p" ] && echo "Aside=$p"; done; true`;
+  const kinds = ['pre-restore', 'pre-recover', 'removed', 'restoring'];
+  const globs = [...kinds.map((k) => `${shq(d)}.${k}-*`), ...kinds.map((k) => `${shq(`${d}/member`)}.${k}-*`)];
+  return `for p in ${globs.join(' ')}; do [ -e "$p" ] && echo "Aside=$p"; done; true`;
 }
 
 export interface Gathered {

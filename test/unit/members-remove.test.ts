@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runSteps } from '../../src/engine/runner.js';
-import { leaveScript, movedAsidePath, utcStamp } from '../../src/node/ops.js';
+import { leaveScript, movedAside, movedAsidePath, utcStamp } from '../../src/node/ops.js';
 import { removeReport, removeRun, removeSteps, type RemoveOptions, type RemoveRun } from '../../src/members/remove.js';
 import { fakeCluster, inv } from './members-fakes.js';
 
@@ -120,10 +120,13 @@ describe('moving a data dir aside', () => {
   });
 
   /** The script under a real sh, with systemctl a stub that records its arguments. */
-  function runLeave(dataDir: string, to: string) {
+  function runLeave(dataDir: string, to: string, mountPoint = false) {
     const bin = mkdtempSync(path.join(os.tmpdir(), 'hw-leave-bin-'));
     writeFileSync(path.join(bin, 'systemctl'), `#!/bin/sh\necho "$@" >> ${bin}/calls\n`);
     chmodSync(path.join(bin, 'systemctl'), 0o755);
+    // util-linux's mountpoint, answering for the data dir as a disk of its own would.
+    writeFileSync(path.join(bin, 'mountpoint'), `#!/bin/sh\nexit ${mountPoint ? 0 : 1}\n`);
+    chmodSync(path.join(bin, 'mountpoint'), 0o755);
     const out = execFileSync('sh', ['-c', leaveScript(dataDir, to)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: `${bin}:${process.env.PATH}` } });
     return { out, calls: readFileSync(path.join(bin, 'calls'), 'utf8') };
   }
@@ -139,6 +142,32 @@ describe('moving a data dir aside', () => {
     expect(existsSync(path.join(dir, 'etcd'))).toBe(false);
     // Nothing there any more: said, not an error.
     expect(runLeave(path.join(dir, 'etcd'), path.join(dir, 'etcd.removed-y')).out.trim()).toBe('hardway:stopped\nhardway:no-data-dir');
+  });
+
+  it('a data dir that is a mount point stays where it is: its member dir is renamed on that disk, and said so', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hw-leave-'));
+    const data = path.join(dir, 'etcd');
+    mkdirSync(path.join(data, 'member/wal'), { recursive: true });
+    mkdirSync(path.join(data, 'lost+found'));
+    writeFileSync(path.join(data, 'member/wal/0.wal'), 'wal');
+    const to = movedAsidePath(data, NOW);
+    const { out } = runLeave(data, to, true);
+    expect(movedAside(out, data, to)).toEqual({
+      from: `${data}/member`,
+      to: `${data}/member.removed-20240305T070809Z`,
+      text: `${data}/member to ${data}/member.removed-20240305T070809Z (${data} is a mount point: its member dir is moved on its own disk)`,
+    });
+    expect(readFileSync(path.join(data, 'member.removed-20240305T070809Z/wal/0.wal'), 'utf8')).toBe('wal');
+    // What is not etcd's stays as it was; the mount point is not renamed.
+    expect(readdirSync(data).sort()).toEqual(['lost+found', 'member.removed-20240305T070809Z']);
+    expect(existsSync(to)).toBe(false);
+    // Again, with no member left: nothing to move, not an error; and never into a name already there.
+    const again = runLeave(data, to, true).out;
+    expect(again.trim()).toBe('hardway:stopped\nhardway:no-data-dir');
+    expect(movedAside(again, data, to)).toBeUndefined();
+    mkdirSync(path.join(data, 'member'));
+    expect(() => runLeave(data, to, true)).toThrow(/member\.removed-20240305T070809Z already exists: not moving/);
+    expect(existsSync(path.join(data, 'member'))).toBe(true);
   });
 
   it('never moves a data dir into one already there', () => {

@@ -134,19 +134,27 @@ describe('restoreScript', () => {
 
   it('restores into a fresh dir with the node’s own name and peer URL, then renames it over the data dir', () => {
     const lines = restoreScript(inv, 'controller-1', r).split('\n');
-    expect(lines[0]).toBe('set -e');
-    expect(lines[1]).toBe('umask 077');
-    expect(lines[2]).toBe('if systemctl is-active --quiet etcd.service; then echo "etcd still runs: not restoring under it" >&2; exit 3; fi');
-    expect(lines[3]).toBe('if [ -e /var/lib/etcd ]; then echo "/var/lib/etcd exists: it should have been moved aside" >&2; exit 3; fi');
-    expect(lines[4]).toBe('if [ -e /var/lib/etcd.restoring-20240305T070809Z ]; then echo "/var/lib/etcd.restoring-20240305T070809Z already exists (left by another run): not touching it" >&2; exit 3; fi');
-    expect(lines[5]).toBe('log=$(mktemp)');
-    expect(lines[6]).toBe(
+    expect(lines.slice(0, 3)).toEqual(['set -e', 'umask 077', 'if systemctl is-active --quiet etcd.service; then echo "etcd still runs: not restoring under it" >&2; exit 3; fi']);
+    // The data dir of the inventory is no mount point: the branch after `else`.
+    const plain = lines.slice(lines.indexOf('else') + 1, lines.lastIndexOf('fi')).map((l) => l.trim());
+    expect(plain[0]).toBe('if [ -e /var/lib/etcd ]; then echo "/var/lib/etcd exists: it should have been moved aside" >&2; exit 3; fi');
+    expect(plain[1]).toBe('if [ -e /var/lib/etcd.restoring-20240305T070809Z ]; then echo "/var/lib/etcd.restoring-20240305T070809Z already exists (left by another run): not touching it" >&2; exit 3; fi');
+    expect(plain[2]).toBe('log=$(mktemp)');
+    expect(plain[3]).toBe(
       'ETCDCTL_API=3 /usr/local/bin/etcdctl snapshot restore /var/tmp/hardway-restore-20240305T070809Z.db --name=controller-1 ' +
         '--initial-cluster=controller-0=https://10.240.0.10:2380,controller-1=https://10.240.0.11:2380,controller-2=https://10.240.0.12:2380 ' +
         '--initial-cluster-token=tok-1-restored-20240305T070809Z --initial-advertise-peer-urls=https://10.240.0.11:2380 ' +
         '--data-dir=/var/lib/etcd.restoring-20240305T070809Z >/dev/null 2>"$log" || { tail -n 3 "$log" >&2; rm -f "$log"; exit 1; }',
     );
-    expect(lines.slice(7)).toEqual(['rm -f "$log"', 'chmod 700 /var/lib/etcd.restoring-20240305T070809Z', 'sync', 'mv -T /var/lib/etcd.restoring-20240305T070809Z /var/lib/etcd']);
+    expect(plain.slice(4)).toEqual(['rm -f "$log"', 'chmod 700 /var/lib/etcd.restoring-20240305T070809Z', 'sync', 'mv -T /var/lib/etcd.restoring-20240305T070809Z /var/lib/etcd']);
+  });
+
+  it('a data dir that is a mount point stays: restored into a dir on its disk, whose member is renamed into it', () => {
+    const lines = restoreScript(inv, 'controller-1', r).split('\n');
+    const mounted = lines.slice(lines.findIndex((l) => l.startsWith('if [ -d ')) + 1, lines.indexOf('else')).map((l) => l.trim());
+    expect(mounted[0]).toBe('if [ -e /var/lib/etcd/member ]; then echo "/var/lib/etcd/member exists: it should have been moved aside" >&2; exit 3; fi');
+    expect(mounted[3]).toContain('--data-dir=/var/lib/etcd/member.restoring-20240305T070809Z >/dev/null');
+    expect(mounted.slice(-3)).toEqual(['sync', 'mv -T /var/lib/etcd/member.restoring-20240305T070809Z/member /var/lib/etcd/member', 'rmdir /var/lib/etcd/member.restoring-20240305T070809Z']);
   });
 
   it('each node gets its own name and peer URL; 3.5.16 uses etcdutl with the bump flags; a trailing slash is dropped', () => {
@@ -161,10 +169,13 @@ describe('restoreScript', () => {
   });
 
   /** The script's guards under a real sh, with systemctl a stub answering is-active with `active`'s exit code. */
-  function runGuards(dataDir: string, active: boolean) {
+  function runGuards(dataDir: string, active: boolean, mountPoint = false) {
     const bin = mkdtempSync(path.join(os.tmpdir(), 'hw-restore-bin-'));
     writeFileSync(path.join(bin, 'systemctl'), `#!/bin/sh\necho "$@" >> ${bin}/calls\nexit ${active ? 0 : 3}\n`);
     chmodSync(path.join(bin, 'systemctl'), 0o755);
+    // util-linux's mountpoint, answering for the data dir as a disk of its own would.
+    writeFileSync(path.join(bin, 'mountpoint'), `#!/bin/sh\nexit ${mountPoint ? 0 : 1}\n`);
+    chmodSync(path.join(bin, 'mountpoint'), 0o755);
     const script = restoreScript({ ...inv, etcd: { ...inv.etcd, dataDir } }, 'controller-0', r);
     try {
       execFileSync('sh', ['-c', script], { encoding: 'utf8', stdio: 'pipe', env: { PATH: `${bin}:${process.env.PATH}` } });
@@ -189,6 +200,11 @@ describe('restoreScript', () => {
     expect(runGuards(data, false)).toMatchObject({ code: 3, stderr: `${tmp} already exists (left by another run): not touching it\n` });
     // Nothing it refused over was touched.
     expect(readFileSync(path.join(tmp, 'keep'), 'utf8')).toBe('x');
+    // A data dir on a disk of its own: it stays; its member must have been moved aside, and the temp dir is on that disk.
+    mkdirSync(path.join(data, 'member'), { recursive: true });
+    expect(runGuards(data, false, true)).toMatchObject({ code: 3, stderr: `${data}/member exists: it should have been moved aside\n` });
+    execFileSync('mv', [path.join(data, 'member'), path.join(data, `member.restoring-${r.stamp}`)]);
+    expect(runGuards(data, false, true)).toMatchObject({ code: 3, stderr: `${data}/member.restoring-${r.stamp} already exists (left by another run): not touching it\n` });
   });
 });
 

@@ -22,6 +22,8 @@ export interface NodeFacts {
   active?: boolean;
   /** systemd restarted it since it was started by hand (a crash loop shows here). */
   restarts?: number;
+  /** Something listens on its client port (unknown without `ss`). */
+  listening?: boolean;
   /** Its data dir holds a WAL (etcd's own test of "has data"). */
   hasData?: boolean;
   /** Member and cluster IDs from the WAL, hex. */

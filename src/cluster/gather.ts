@@ -1,8 +1,9 @@
 import { askCluster, type Asked } from '../etcd/cluster.js';
 import type { Connected, Host } from '../engine/hosts.js';
-import { peerUrl } from '../inventory/derive.js';
+import { CLIENT_PORT, clientUrl, peerUrl } from '../inventory/derive.js';
 import type { Inventory } from '../inventory/types.js';
-import { coversMembers, membersHealth, votersOf } from '../etcd/member-health.js';
+import { coversMembers, votersOf } from '../etcd/member-health.js';
+import { endpointHealthOf, reachableClientUrl } from '../etcd/health.js';
 import { endpointStatus } from '../etcd/health.js';
 import type { EndpointHealth, EndpointStatus } from '../etcd/etcdctl.js';
 import { hexId, parseWalMetadata } from '../etcd/ids.js';
@@ -27,6 +28,8 @@ export function nodeFactsScript(dataDir: string, version: string, unit = 'etcd.s
   return [
     `active=$(systemctl is-active ${shq(unit)} 2>/dev/null || true); echo "${TAG} A $active"`,
     `echo "${TAG} R $(systemctl show -p NRestarts --value ${shq(unit)} 2>/dev/null || echo 0)"`,
+    // Whether anything listens on the client port: a member restarting in a loop is "activating" but answers nothing.
+    `if command -v ss >/dev/null 2>&1; then if [ -n "$(ss -Hltn 'sport = :${CLIENT_PORT}' 2>/dev/null)" ]; then echo "${TAG} L 1"; else echo "${TAG} L 0"; fi; fi`,
     `wal=$(ls ${shq(`${dir}/member/wal`)}/*.wal 2>/dev/null | head -n 1)`,
     `if [ -n "$wal" ]; then echo "${TAG} M 1"; echo "${TAG} W $(head -c 8192 "$wal" | base64 | tr -d '\\n')"; else echo "${TAG} M 0"; fi`,
     // The unit's own advertised peer URL: what the member was created with, to tell an address that changed.
@@ -45,6 +48,7 @@ export function parseNodeFacts(node: string, peer: string, output: string): Node
     const value = line.slice(TAG.length + 3).trim();
     if (tag === 'A') f.active = value === 'active' || value === 'activating' || value === 'reloading';
     if (tag === 'R') f.restarts = Number(value) || 0;
+    if (tag === 'L') f.listening = value === '1';
     if (tag === 'M') f.hasData = value === '1';
     if (tag === 'P' && value) f.unitPeerUrl = value.split(',')[0]!;
     if (tag === 'W') {
@@ -67,25 +71,40 @@ export async function readNodeFacts(inv: Inventory, h: Host): Promise<NodeFacts>
   return parseNodeFacts(h.node.name, peerUrl(h.node), r.stdout);
 }
 
-/** What the live members say, asked through `asker`: health of every member and the revision of each that runs. */
 /** Every endpoint's health and status as another part of the flow asked them through a host, when it did. */
 export type LiveAnswers = (asker: Remote) => Promise<{ health: EndpointHealth[]; status: EndpointStatus[] } | undefined>;
 
+/**
+ * What the live members say, asked through `asker`: health of every member and the revision of each that runs.
+ * `stopped`: the nodes seen with etcd not running or not listening, not asked (each would cost etcdctl its whole dial timeout, one
+ * after another in `endpoint status`). The status comes first: when no member that answers has a leader, no member
+ * is healthy, and `endpoint health` (a read through the quorum) would only wait out its timeout to say so.
+ */
 export async function readLiveFacts(
   inv: Inventory,
   asker: Remote,
   answer: { clusterId: string; members: LiveFacts['members'] },
   answered?: LiveAnswers,
+  stopped: ReadonlySet<string> = new Set(),
 ): Promise<{ live: LiveFacts; revisions: Map<string, number> }> {
   const rows = answer.members.map((m) => ({ ...m, started: !!m.name }));
   // Answers the flow already has through the same host are used, not asked for again (`verify`).
   const had = await answered?.(asker);
-  const [health, status] = had && coversMembers(rows, had.health)
-    ? [votersOf(rows, had.health), had.status]
-    : await Promise.all([membersHealth(asker, rows), endpointStatus(asker, inv.nodes).catch(() => [])]);
+  let health: EndpointHealth[];
+  let status: EndpointStatus[];
+  if (had && coversMembers(rows, had.health)) [health, status] = [had.health, had.status];
+  else {
+    const running = inv.nodes.filter((n) => !stopped.has(n.name));
+    const stoppedUrls = new Set(inv.nodes.filter((n) => stopped.has(n.name)).map((n) => clientUrl(n)));
+    status = running.length ? await endpointStatus(asker, running).catch(() => []) : [];
+    const noLeader = status.length > 0 && status.every((s) => !s.leader || s.leader === '0');
+    const urls = rows.flatMap((m) => reachableClientUrl(m) ?? []).filter((u) => !stoppedUrls.has(u));
+    health = noLeader || !urls.length ? [] : await endpointHealthOf(asker, urls);
+  }
+  const voters = votersOf(rows, health);
   const leader = status.find((s) => s.leader && s.leader !== '0')?.leader;
   return {
-    live: { clusterId: answer.clusterId, members: answer.members, healthy: health.filter((v) => v.healthy).map((v) => v.id), ...(leader ? { leader } : {}) },
+    live: { clusterId: answer.clusterId, members: answer.members, healthy: voters.filter((v) => v.healthy).map((v) => v.id), ...(leader ? { leader } : {}) },
     revisions: new Map(status.map((s) => [s.memberId, s.revision])),
   };
 }
@@ -109,7 +128,8 @@ export async function gatherCondition(inv: Inventory, hosts: Host[], opts: { ask
   const { answer } = await askCluster(inv, hosts, { isActive: (h) => active.has(h.node.name), ...(opts.asked ? { asked: opts.asked } : {}) });
   let live: LiveFacts | undefined;
   if (answer) {
-    const got = await readLiveFacts(inv, answer.asker.remote, answer, opts.answered);
+    const stopped = new Set(nodes.filter((n) => n.observed && (n.active === false || n.listening === false)).map((n) => n.node));
+    const got = await readLiveFacts(inv, answer.asker.remote, answer, opts.answered, stopped);
     live = got.live;
     nodes = withRevisions(nodes, got.revisions, live);
   }

@@ -127,6 +127,13 @@ describe('node facts', () => {
     );
     expect(f).toMatchObject({ active: false, restarts: 4, hasData: true, unitPeerUrl: 'https://10.0.0.10:2380', revision: 77 });
   });
+
+  it('says whether anything listens on the client port: a loop restarting etcd is activating but not listening', () => {
+    expect(parseNodeFacts('c0', url(0), 'hardway-cond A activating\nhardway-cond L 0').listening).toBe(false);
+    expect(parseNodeFacts('c0', url(0), 'hardway-cond A active\nhardway-cond L 1').listening).toBe(true);
+    // No ss on the node: not known, so the member is still asked.
+    expect(parseNodeFacts('c0', url(0), 'hardway-cond A active').listening).toBeUndefined();
+  });
 });
 
 describe('members that run but cannot keep a leader', () => {

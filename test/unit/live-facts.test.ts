@@ -29,7 +29,8 @@ describe('readLiveFacts', () => {
   it('asks health and status once each through the asker, without answers already had', async () => {
     const { log, remote } = node();
     const got = await readLiveFacts(inv, remote, { clusterId: '1234', members });
-    expect(log.map((l) => /endpoint (health|status)/.exec(l)?.[0])).toEqual(['endpoint health', 'endpoint status']);
+    // The status first: whether any member has a leader decides whether health is worth asking.
+    expect(log.map((l) => /endpoint (health|status)/.exec(l)?.[0])).toEqual(['endpoint status', 'endpoint health']);
     expect(got.live.healthy).toEqual(['a0', 'a2']);
     expect(got.live.leader).toBe('a0');
     expect([...got.revisions]).toEqual([['a0', 100], ['a2', 102]]);
@@ -52,5 +53,27 @@ describe('readLiveFacts', () => {
     const other = node();
     await readLiveFacts(inv, other.remote, { clusterId: '1234', members }, async (asker) => (asker === remote ? { health: some, status: [] } : undefined));
     expect(other.log).toHaveLength(2);
+  });
+
+  it('asks nothing of the members whose etcd is seen stopped: each would cost etcdctl its dial timeout', async () => {
+    const { log, remote } = node();
+    const got = await readLiveFacts(inv, remote, { clusterId: '1234', members }, undefined, new Set(['controller-1']));
+    for (const l of log) expect(l).not.toContain(url(1));
+    expect(log.map((l) => /endpoint (health|status)/.exec(l)?.[0])).toEqual(['endpoint status', 'endpoint health']);
+    expect(got.live.healthy).toEqual(['a0', 'a2']);
+  });
+
+  it('no member that answers has a leader: none is healthy, and health (a read through the quorum) is not asked', async () => {
+    const log: string[] = [];
+    const leaderless = `[{"Endpoint":"${url(0)}","Status":{"header":{"cluster_id":4660,"member_id":${0xa0},"revision":7},"version":"3.4.23"}}]\n`;
+    const remote = scriptedRemote('controller-0', log, [
+      [/endpoint health/, (c) => healthAnswer(c, () => true)],
+      [/endpoint status/, { stdout: leaderless }],
+    ]);
+    const got = await readLiveFacts(inv, remote, { clusterId: '1234', members }, undefined, new Set(['controller-1', 'controller-2']));
+    expect(log.filter((l) => /endpoint health/.test(l))).toEqual([]);
+    expect(got.live.healthy).toEqual([]);
+    expect(got.live.leader).toBeUndefined();
+    expect([...got.revisions]).toEqual([['a0', 7]]);
   });
 });

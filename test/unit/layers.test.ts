@@ -119,12 +119,9 @@ describe('the import graph of src/', () => {
  * path. Messages, help and plans name commands bare (`etcdctl member remove …`): words for the user, not run.
  */
 const COMMAND_LINES: Record<string, string> = {
-  'keys/read.ts': 'paged get and bounded watch, in shell loops (not moved yet)',
-  'members/etcdctl.ts': '`hardway etcdctl` passthrough: runs etcd/etcdctl.ts\'s etcdctlUserCommand with the user\'s arguments',
   'node/ops.ts': 'reset --purge removes the installed binaries by path',
   'provision/desired.ts': 'up installs the binaries at their paths',
   'render/template.ts': 'the unit text names the binaries\' paths',
-  'snapshot/restore.ts': 'restore runs etcdutl snapshot restore in its own script (not moved yet)',
 };
 
 /** What only a command line holds: an ETCDCTL_* assignment, or the path of a binary (a sentence names it bare). */
@@ -154,6 +151,8 @@ describe('etcdctl and etcdutl command lines', () => {
 
   it('the check finds a command line where there is one', () => {
     expect(commandLinesIn(path.join(SRC, 'etcd/etcdctl.ts'))).toEqual(expect.arrayContaining(['REMOTE_PATHS.etcdctl']));
-    expect(commandLinesIn(path.join(SRC, 'keys/read.ts'))).toEqual(expect.arrayContaining(['calls etcdctlCommand']));
+    expect(commandLinesIn(path.join(SRC, 'etcd/kv.ts'))).toEqual(expect.arrayContaining(['calls etcdctlCommand']));
+    expect(commandLinesIn(path.join(SRC, 'etcd/client.ts'))).toEqual(expect.arrayContaining(['calls etcdctlUserCommand']));
+    expect(commandLinesIn(path.join(SRC, 'etcd/tools.ts'))).toEqual(expect.arrayContaining(['REMOTE_PATHS.etcdutl', 'text "ETCDCTL_API=3 "']));
   });
 });

@@ -34,7 +34,8 @@ import {
   writeHosts,
 } from './node.js';
 import { readState, statePath, writeState, type LabState, type NodeState } from './state.js';
-import { exists, isAlive, linkExists, mountPointsUnder, run, unmountAll } from './sys.js';
+import { exists, linkExists, mountPointsUnder, run, unmountAll } from './sys.js';
+import { isAlive } from '../processes.js';
 import { ensureEtcdTarball } from './tarball.js';
 import { DEFAULT_LAB_ETCD, type LabEtcd } from './debs.js';
 

@@ -7,12 +7,12 @@ import { connectStep, eachHost, type HostsRun, type Connected } from '../engine/
 import { runSteps, step, type Step } from '../engine/runner.js';
 import { writeClusterToken } from '../inventory/edit.js';
 import { confirm } from '../engine/confirm.js';
-import { nodeOfMember } from '../members/view.js';
+import { nodeOfMember } from '../etcd/members.js';
 import { membersHealth, quorumProblem } from '../etcd/member-health.js';
 import { moveAsideLines, movedAsidePath, utcStamp } from '../node/ops.js';
 import { must } from '../engine/must.js';
 import { endpointStatus, waitHealthy, type ClusterView } from '../etcd/health.js';
-import { renderClusterMembers } from '../members/table.js';
+import { renderClusterMembers } from '../cluster/members-table.js';
 import { renderUnits } from '../provision/prepare.js';
 import { REMOTE_PATHS } from '../render/paths.js';
 import { shq } from '../ssh/remote.js';

@@ -3,12 +3,12 @@ import { CLIENT_PORT } from '../inventory/derive.js';
 import { usable, type HostsRun, type Connected } from '../engine/hosts.js';
 import { sha256Hex } from '../pki/bundle.js';
 import { must } from '../engine/must.js';
-import { bufferSource } from '../provision/artifacts.js';
+import { bufferSource } from '../release/artifacts.js';
 import { endpointHealth, leaderName, waitHealthy } from '../etcd/health.js';
 import { checkQuorumWithout } from '../provision/up-steps.js';
 import { REMOTE_PATHS } from '../render/paths.js';
 import { shq } from '../ssh/remote.js';
-import type { NodeCerts } from './installed.js';
+import type { NodeCerts } from '../pki/installed.js';
 import { servedCert, type ClientIdentity, type Served } from './served.js';
 
 /** What `pki renew` and `pki rotate-ca` do on the nodes: install a leaf or a trust file, look, restart one at a time. */

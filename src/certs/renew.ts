@@ -11,7 +11,7 @@ import { readRotation, rotationLine } from '../pki/rotation.js';
 import { ensurePrivateDir, readPkiFiles, writeFilesAtomic, type PendingFile, type PkiContents } from '../pki/store.js';
 import { must } from '../engine/must.js';
 import { waitHealthy } from '../etcd/health.js';
-import { readInstalled, type NodeCerts } from './installed.js';
+import { readInstalled, type NodeCerts } from '../pki/installed.js';
 import { anyHealthy, connected, did, healthTimeoutS, installLeaf, leafKey, restartRolling, served, waitMsOf, type Connected, type CertsOptions, type CertsRun } from './ops.js';
 
 /**

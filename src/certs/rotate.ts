@@ -13,7 +13,7 @@ import { formatRotation, phaseTrust, PHASES, readRotation, ROTATION_FILE, rotati
 import { ensurePrivateDir, readPkiFiles, syncDir, writeFilesAtomic, type PendingFile, type PkiContents } from '../pki/store.js';
 import { waitHealthy } from '../etcd/health.js';
 import { REMOTE_PATHS } from '../render/paths.js';
-import { readInstalled, type NodeCerts } from './installed.js';
+import { readInstalled, type NodeCerts } from '../pki/installed.js';
 import { connected, did, healthTimeoutS, installLeaf, installTrust, leafKey, requireAll, restartRolling, served, waitMsOf, type Connected, type CertsOptions, type CertsRun } from './ops.js';
 
 /**

@@ -5,7 +5,7 @@ import { describeCa, hasCert, issuerIn, readBundle, type CertSummary } from '../
 import { PKI_FILES } from '../pki/files.js';
 import { phaseTrust, readRotation, rotationLine, type RotationState } from '../pki/rotation.js';
 import { readPkiFiles, type PkiContents } from '../pki/store.js';
-import { readInstalled, type NodeCerts } from './installed.js';
+import { readInstalled, type NodeCerts } from '../pki/installed.js';
 
 /**
  * `up` never replaces the trust of a running cluster. etcd reads its trusted CA file only when it starts (etcd issue

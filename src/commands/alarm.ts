@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { withHosts } from '../engine/session.js';
 import { alarmJson, alarmTable, alarmText, disarmAlarms, listAlarms } from '../members/alarm.js';
-import { askMembers } from '../members/view.js';
+import { askMembers } from '../etcd/members.js';
 import { printJson, println } from '../output.js';
 import { loadInventory, withAcceptNew, withInventory, withJson, type CommonOptions } from './options.js';
 

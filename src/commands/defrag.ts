@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { withHosts } from '../engine/session.js';
 import { CheckFailed } from '../errors.js';
 import { defragAll, defragTable } from '../members/defrag.js';
-import { askMembers } from '../members/view.js';
+import { askMembers } from '../etcd/members.js';
 import { info, printJson, println } from '../output.js';
 import { loadInventory, withInventory, withJson, type CommonOptions } from './options.js';
 

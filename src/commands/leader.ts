@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { withHosts } from '../engine/session.js';
 import { currentLeader, currentLeaderText, leaderMoveJson, moveLeader } from '../members/leader.js';
-import { askMembers, memberLabel } from '../members/view.js';
+import { askMembers, memberLabel } from '../etcd/members.js';
 import { printJson, println } from '../output.js';
 import { loadInventory, withAcceptNew, withInventory, withJson, type CommonOptions } from './options.js';
 

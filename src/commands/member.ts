@@ -5,7 +5,7 @@ import { withHosts } from '../engine/session.js';
 import { listJson, listText } from '../members/list.js';
 import { removeMember, removeReport, removeRun } from '../members/remove.js';
 import { replaceMember, replaceReport, replaceRun } from '../members/replace.js';
-import { askMembers } from '../members/view.js';
+import { askMembers } from '../etcd/members.js';
 import { clusterVersion } from '../upgrade/facts.js';
 import { info, printJson, println } from '../output.js';
 import { isWide, MEMBER_WIDE, withWide } from './table-option.js';

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { TABLE_OUTPUTS, type TableOutput } from '../members/table.js';
+import { TABLE_OUTPUTS, type TableOutput } from '../cluster/members-table.js';
 
 /** `-o wide` where a table has more to say than fits a screen (kubectl's word); `--json` stays the machine output. */
 export function withWide(cmd: Command, more: string): Command {

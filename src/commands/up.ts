@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { CheckFailed } from '../errors.js';
 import { color, printJson, println } from '../output.js';
 import type { Inventory } from '../inventory/types.js';
-import { renderClusterMembers } from '../members/table.js';
+import { renderClusterMembers } from '../cluster/members-table.js';
 import { runUp, type UpOptions, type UpReport } from '../provision/up.js';
 import { isWide, MEMBER_WIDE, withWide } from './table-option.js';
 import { loadInventory, withInventory, withJson, withNodes, type CommonOptions } from './options.js';

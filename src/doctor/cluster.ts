@@ -8,7 +8,7 @@ import { transferTerms, type ElectionAnalysis } from '../journal/elections.js';
 import { signatureById } from '../journal/signatures.js';
 import { alarmsInStatusErrors } from '../etcd/alarms.js';
 import type { Condition } from '../cluster/condition.js';
-import { certFindingId, type CertProblem } from '../certs/installed.js';
+import { certFindingId, type CertProblem } from '../pki/installed.js';
 import { formatBytes } from '../output.js';
 import { BACKEND_COMMIT_P99_GOAL_S, FSYNC_P99_GOAL_S } from '../etcd/latency-goals.js';
 
@@ -68,7 +68,7 @@ export interface DoctorFacts {
   statusSamples: { at: Date; status: EndpointStatus[] }[];
   /** Problems `pki check` finds with the local certificates (SANs, expiry, issuer). */
   pkiProblems: string[];
-  /** What is wrong with the certificates installed on the nodes (read there; see certs/installed.ts). */
+  /** What is wrong with the certificates installed on the nodes (read there; see pki/installed.ts). */
   certs?: CertProblem[];
 }
 

@@ -1,13 +1,13 @@
 import { clientUrl, CLIENT_PORT, PEER_PORT } from '../inventory/derive.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import { checkPki } from '../pki/check.js';
-import { checkInstalled, type CertJudgement } from '../certs/installed.js';
+import { checkInstalled, type CertJudgement } from '../pki/installed.js';
 import { askCluster } from '../etcd/cluster.js';
+import { endpointAnswer } from '../etcd/health.js';
 import { usable, type Host } from '../engine/hosts.js';
 import { shq, type Remote } from '../ssh/remote.js';
 import { probeFsync } from '../node/disk.js';
 import type { DoctorFacts, Latency, MemberDisk, MemberFacts } from './cluster.js';
-import { statusOf } from '../verify/gather.js';
 import { parseSystemdState, systemdStateScript } from '../node/unit-state.js';
 import { clockOffset, portsScript } from '../node/probes.js';
 import { readJournal } from '../journal/read.js';
@@ -105,7 +105,7 @@ export async function gatherDoctorFacts(inv: Inventory, hosts: Host[], opts: Gat
     let endpoints = inv.nodes.map((n) => clientUrl(n));
     for (let i = 0; i < samplesWanted && endpoints.length; i++) {
       if (i) await new Promise((r) => setTimeout(r, gap));
-      const st = (await Promise.all(endpoints.map((e) => statusOf(probe, e)))).flatMap((s) => (s.status ? [s.status] : []));
+      const st = (await Promise.all(endpoints.map((e) => endpointAnswer(probe, e)))).flatMap((s) => (s.status ? [s.status] : []));
       samples.push({ at: new Date(), status: st });
       endpoints = endpoints.filter((e) => st.some((s) => s.endpoint === e));
     }

@@ -1,6 +1,7 @@
 import { idHex, parseEtcdJson } from './etcdctl.js';
+import type { MemberRow } from './members.js';
 
-/** Alarms as etcdctl prints them, pure: for `hardway alarm` and for `doctor` (which loads nothing more). */
+/** Alarms as etcdctl prints them, and as said of members, pure: for `hardway alarm`, `snapshot save` and `doctor` (which loads nothing more). */
 
 /** etcd's AlarmType enum (etcdserverpb). */
 const ALARM_TYPES: Record<number, string> = { 0: 'NONE', 1: 'NOSPACE', 2: 'CORRUPT' };
@@ -26,3 +27,8 @@ export function alarmsInStatusErrors(errors: string[]): Alarm[] {
     return m ? [{ memberId: idHex(m[1]!), alarm: m[2]! }] : [];
   });
 }
+
+/** The name of the member an alarm is on, else its ID. */
+export const alarmMemberName = (id: string, rows: MemberRow[]) => rows.find((r) => r.id === id)?.name || id;
+
+export const alarmText = (alarms: Alarm[], rows: MemberRow[]) => alarms.map((a) => `${a.alarm} on ${alarmMemberName(a.memberId, rows)}`).join(', ');

@@ -1,7 +1,8 @@
-import type { ExecResult, Remote } from '../ssh/remote.js';
+import type { ExecResult, Remote, StreamOptions, StreamResult } from '../ssh/remote.js';
+import { OperationError } from '../errors.js';
 import { EtcdctlError, etcdctlReason } from './errors.js';
 import { parseCheckPerf, type PerfResult } from './perf.js';
-import { etcdctlCommand, parseEndpointStatus, parseHashKv, type EndpointStatus } from './etcdctl.js';
+import { etcdctlCommand, etcdctlUserCommand, parseEndpointStatus, parseHashKv, type EndpointStatus } from './etcdctl.js';
 import { parseAlarmList, type Alarm } from './alarms.js';
 
 /**
@@ -94,4 +95,13 @@ export function etcdClient(remote: Remote, endpoints: string[]): EtcdClient {
     moveLeader: async (id, opts) => void (await run(['move-leader', id], opts)),
     defrag: async (opts) => void (await run(['defrag'], { ...opts, what: `etcdctl defrag ${endpoints.join(',')}` })),
   };
+}
+
+/**
+ * etcdctl with the user's own arguments (`hardway etcdctl`), its stdin, stdout and stderr passed through as they
+ * come: what it prints is the user's to read, never parsed here.
+ */
+export async function streamUserEtcdctl(remote: Remote, endpoints: string[], args: string[], io: StreamOptions): Promise<StreamResult> {
+  if (!remote.stream) throw new OperationError(`${remote.name}: this connection cannot stream a command`);
+  return remote.stream(etcdctlUserCommand(endpoints, args), io);
 }

@@ -12,6 +12,7 @@ import {
   type EndpointStatus,
   type MemberInfo,
 } from './etcdctl.js';
+import { etcdClient } from './client.js';
 
 /** Cluster health as seen through etcdctl on one node. */
 
@@ -77,6 +78,21 @@ export async function memberList(probe: Remote, nodes: NodeSpec[]): Promise<{ cl
 export async function endpointStatus(probe: Remote, nodes: NodeSpec[]): Promise<EndpointStatus[]> {
   const r = await probe.run(etcdctlCommand(endpointsOf(nodes), ['endpoint', 'status', '-w', 'json']), { timeoutMs: 15_000 });
   return parseEndpointStatus(r.stdout);
+}
+
+/** One endpoint's status, or why there is none. */
+export interface EndpointAnswer {
+  endpoint: string;
+  status?: EndpointStatus;
+  error?: string;
+}
+
+/** `endpoint status` of one endpoint, with a deadline that a loaded member still meets; what failed said in etcdctl's words, without its `Failed to get the status of endpoint URL` lead. */
+export async function endpointAnswer(probe: Remote, endpoint: string): Promise<EndpointAnswer> {
+  const { status, reason } = await etcdClient(probe, [endpoint]).readStatus({ timeoutS: 8, waitS: 20 });
+  const s = status[0];
+  if (s) return { endpoint, status: s };
+  return { endpoint, error: (reason ?? '').replace(/^Failed to get the status of endpoint \S+ /, '').trim() };
 }
 
 /** The leader's member name, if a member reports one (given `members`, only the status is asked for). */

@@ -1,9 +1,14 @@
+import { must } from '../engine/must.js';
+import { initialCluster, peerUrl } from '../inventory/derive.js';
+import type { Inventory } from '../inventory/types.js';
 import { REMOTE_PATHS } from '../render/paths.js';
-import { shq } from '../ssh/remote.js';
+import { shq, type Remote } from '../ssh/remote.js';
+import { isMountPointTest } from '../node/ops.js';
 import { etcdctlCommand } from './etcdctl.js';
 
 /**
- * Which etcd tool does what to a snapshot file, by release, and the commands as run on a node. Pure.
+ * Which etcd tool does what to a snapshot file, by release, and the commands as run on a node (pure), and the
+ * status of a file on a node.
  * 3.4: etcdctl does everything. 3.5 moved `snapshot status` and `snapshot restore` to etcdutl (etcdctl's are
  * deprecated) and 3.6 removed them from etcdctl; `snapshot save` talks to a member, so it stays with etcdctl.
  */
@@ -35,6 +40,11 @@ export function supportsBumpRevision(version: string): boolean {
 }
 
 export const BUMP_REVISION = 1_000_000_000;
+
+/** Where the tool for file work of this release is installed on a node. */
+export function snapshotToolPath(version: string): string {
+  return usesEtcdutl(version) ? REMOTE_PATHS.etcdutl : REMOTE_PATHS.etcdctl;
+}
 
 /** The etcd tool for file work of this release, with ETCDCTL_API=3 for a 3.4 etcdctl. */
 function fileTool(version: string): string {
@@ -74,6 +84,41 @@ export function restoreCommand(file: string, version: string, t: RestoreTarget):
   return `${fileTool(version)} ${args.map(shq).join(' ')}`;
 }
 
+/**
+ * The restore on one node, into a fresh dir renamed over the (moved aside) data dir once complete. A data dir that is
+ * a mount point stays: the restore goes into a dir on that disk, whose `member` is renamed into the data dir. Pure.
+ */
+export function restoreScript(inv: Inventory, nodeName: string, r: { file: string; token: string; stamp: string }): string {
+  const node = inv.nodes.find((n) => n.name === nodeName)!;
+  const dir = inv.etcd.dataDir.replace(/\/+$/, '');
+  const restoreInto = (tmp: string, target: string, from: string) => {
+    const cmd = restoreCommand(r.file, inv.etcd.version, { name: node.name, peerUrl: peerUrl(node), initialCluster: initialCluster(inv), token: r.token, dataDir: tmp });
+    return [
+      `  if [ -e ${shq(target)} ]; then echo "${target} exists: it should have been moved aside" >&2; exit 3; fi`,
+      `  if [ -e ${shq(tmp)} ]; then echo "${tmp} already exists (left by another run): not touching it" >&2; exit 3; fi`,
+      // etcdctl/etcdutl log to stderr; only a failure's last words are kept.
+      '  log=$(mktemp)',
+      `  ${cmd} >/dev/null 2>"$log" || { tail -n 3 "$log" >&2; rm -f "$log"; exit 1; }`,
+      '  rm -f "$log"',
+      `  chmod 700 ${shq(tmp)}`,
+      '  sync',
+      `  mv -T ${shq(from)} ${shq(target)}`,
+    ];
+  };
+  const inside = `${dir}/member.restoring-${r.stamp}`;
+  return [
+    'set -e',
+    'umask 077',
+    `if systemctl is-active --quiet etcd.service; then echo "etcd still runs: not restoring under it" >&2; exit 3; fi`,
+    `if ${isMountPointTest(dir)}; then`,
+    ...restoreInto(inside, `${dir}/member`, `${inside}/member`),
+    `  rmdir ${shq(inside)}`,
+    'else',
+    ...restoreInto(`${dir}.restoring-${r.stamp}`, dir, `${dir}.restoring-${r.stamp}`),
+    'fi',
+  ].join('\n');
+}
+
 export interface SnapshotStatus {
   /** etcd's hash of the keyspace (CRC-32), as `snapshot status` prints it. */
   hash: number;
@@ -100,4 +145,10 @@ export function parseSnapshotStatus(stdout: string): SnapshotStatus | undefined 
   } catch {
     return undefined;
   }
+}
+
+/** `snapshot status` of a file on a node; undefined when the tool printed nothing readable. `what` names a failure. */
+export async function snapshotStatusOf(remote: Remote, file: string, version: string, what: string): Promise<SnapshotStatus | undefined> {
+  // A large file on a slow disk is read whole to hash it.
+  return parseSnapshotStatus(await must(remote, statusCommand(file, version), what, 5 * 60_000));
 }

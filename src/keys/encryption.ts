@@ -1,6 +1,6 @@
 import { decodeValue, type ValueFormat } from './decode.js';
 import { objectName } from './keyspace.js';
-import type { KeyInfo } from './listing.js';
+import type { KeyInfo } from '../etcd/sized-get.js';
 
 /**
  * `hardway keys encryption`: is every Secret encrypted at rest? kube-apiserver prefixes what an encryption provider

@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import type { GetRequest } from '../etcd/get.js';
 
 /**
  * The shape of the keyspace kube-apiserver writes, and how a prefix is read in pages. Pure.
@@ -64,8 +65,8 @@ export function prefixRangeEnd(prefix: string): string | undefined {
 }
 
 export interface PageRequest {
-  /** etcdctl's arguments after `get`. */
-  args: string[];
+  /** The read of this page. */
+  get: GetRequest;
   /** The first key returned is `after` itself (the range starts at it): drop it. */
   dropFirst: boolean;
 }
@@ -76,11 +77,10 @@ export interface PageRequest {
  * revision of the first, so that the listing is one consistent snapshot.
  */
 export function pageRequest(prefix: string, limit: number, opts: { after?: string; rev?: string } = {}): PageRequest {
-  const start = opts.after ?? prefix;
+  const key = opts.after ?? prefix;
   const end = prefixRangeEnd(prefix);
-  const flags = [`--limit=${opts.after !== undefined ? limit + 1 : limit}`, '-w', 'json', ...(opts.rev ? [`--rev=${opts.rev}`] : [])];
-  const range = prefix === '' || end === undefined ? ['--from-key', '--', start] : ['--', start, end];
-  return { args: [...flags, ...range], dropFirst: opts.after !== undefined };
+  const range = prefix === '' || end === undefined ? { fromKey: true } : { end };
+  return { get: { key, ...range, limit: opts.after !== undefined ? limit + 1 : limit, ...(opts.rev ? { rev: opts.rev } : {}) }, dropFirst: opts.after !== undefined };
 }
 
 export const PAGE = { first: 1000, min: 100, max: 10_000, targetBytes: 16 * 1024 * 1024 };

@@ -1,12 +1,10 @@
-import { PassThrough } from 'node:stream';
-import { etcdctlReason } from '../etcd/errors.js';
 import { OperationError } from '../errors.js';
-import type { ExecResult, Remote } from '../ssh/remote.js';
-import { etcdctlCommand } from '../etcd/etcdctl.js';
-import { boundedWatchScript, diffResult, parseWatchOutput, watchLineProgress, type DiffResult, type WatchOutput } from './diff.js';
-import { parseEtcdGet, type EtcdGetResult } from './etcd-kv.js';
+import { EtcdctlError } from '../etcd/errors.js';
+import type { EtcdGetResult, GetRequest } from '../etcd/get.js';
+import { getKeys, getSizes, watchUntil, type KvTarget } from '../etcd/kv.js';
+import type { KeyInfo } from '../etcd/sized-get.js';
+import { diffResult, type DiffResult } from './diff.js';
 import { nextPageSize, PAGE, pageRequest } from './keyspace.js';
-import { parseSizedPage, sizedGetScript, type KeyInfo } from './listing.js';
 
 /**
  * What `hardway keys` reads from the cluster, through etcdctl on the member that answered (askCluster): every
@@ -14,11 +12,8 @@ import { parseSizedPage, sizedGetScript, type KeyInfo } from './listing.js';
  * sizes on the node; diffs from a watch that is stopped once it has reached the revision asked for.
  */
 
-export interface Asker {
-  remote: Remote;
-  /** Every inventory endpoint: etcdctl picks one that answers. */
-  endpoints: string[];
-}
+/** The node that reads, and every inventory endpoint (etcdctl picks one that answers). */
+export type Asker = KvTarget;
 
 /** A revision etcd no longer has: it compacted the history before it. */
 export class CompactedError extends OperationError {
@@ -35,19 +30,21 @@ export class CompactedError extends OperationError {
   }
 }
 
-const READ_TIMEOUT_S = 30;
 const isCompacted = (why: string) => /required revision has been compacted/.test(why);
 
-async function etcdctlOut(a: Asker, script: string, what: string, rev?: string): Promise<string> {
-  const r = await a.remote.run(script, { timeoutMs: (READ_TIMEOUT_S + 15) * 1000 });
-  if (r.code === 0 && r.stdout.trim()) return r.stdout;
-  const why = r.code === 0 ? 'etcdctl printed nothing' : etcdctlReason(r);
-  if (rev && isCompacted(why)) throw new CompactedError(rev, await compactedAt(a, rev));
-  if (rev && /required revision is a future revision/.test(why)) throw new OperationError(`revision ${rev} is after the cluster's current revision`);
-  throw new OperationError(`${a.remote.name}: ${what}: ${why}`);
+/** A read, with etcdctl's failure said in the keys' own words: a compacted or future `rev`, else the node and etcdctl's message. */
+async function reading<T>(a: Asker, read: () => Promise<T>, rev?: string): Promise<T> {
+  try {
+    return await read();
+  } catch (e) {
+    if (!(e instanceof EtcdctlError)) throw e;
+    if (rev && isCompacted(e.reason)) throw new CompactedError(rev, await compactedAt(a, rev));
+    if (rev && /required revision is a future revision/.test(e.reason)) throw new OperationError(`revision ${rev} is after the cluster's current revision`);
+    throw new OperationError(`${a.remote.name}: ${e.message}`);
+  }
 }
 
-const getCommand = (a: Asker, args: string[]) => etcdctlCommand(a.endpoints, ['get', ...args], { timeoutS: READ_TIMEOUT_S });
+const getOne = (a: Asker, req: GetRequest, what: string) => reading(a, () => getKeys(a, req, what), req.rev);
 
 export interface Listing {
   revision: string;
@@ -65,8 +62,7 @@ export async function listKeys(a: Asker, prefix: string, opts: { rev?: string; h
   let limit: number = PAGE.first;
   for (;;) {
     const req = pageRequest(prefix, limit, { ...(after !== undefined ? { after } : {}), ...(rev ? { rev } : {}) });
-    const out = await etcdctlOut(a, sizedGetScript(getCommand(a, req.args), opts.headBytes), `etcdctl get ${JSON.stringify(prefix)}`, rev);
-    const page = parseSizedPage(out);
+    const page = await reading(a, () => getSizes(a, req.get, `etcdctl get ${JSON.stringify(prefix)}`, opts.headBytes), rev);
     rev ??= page.revision;
     const got = req.dropFirst && page.kvs[0]?.key === after ? page.kvs.slice(1) : page.kvs;
     // Read --from-key (a prefix whose range end cannot be an argument): the first key past the prefix ends it.
@@ -82,52 +78,19 @@ export async function listKeys(a: Asker, prefix: string, opts: { rev?: string; h
 
 /** One key with its value; undefined when it does not exist (at `rev`). */
 export async function getKey(a: Asker, key: string, rev?: string): Promise<{ result: EtcdGetResult; kv?: EtcdGetResult['kvs'][number] }> {
-  const out = await etcdctlOut(a, getCommand(a, ['-w', 'json', ...(rev ? [`--rev=${rev}`] : []), '--', key]), `etcdctl get ${JSON.stringify(key)}`, rev);
-  const result = parseEtcdGet(out);
+  const result = await getOne(a, { key, ...(rev ? { rev } : {}) }, `etcdctl get ${JSON.stringify(key)}`);
   const kv = result.kvs.find((k) => k.key === key);
   return { result, ...(kv ? { kv } : {}) };
 }
 
 /** The cluster's current revision (the header of the smallest read there is). */
 export async function currentRevision(a: Asker): Promise<string> {
-  const out = await etcdctlOut(a, getCommand(a, ['-w', 'json', '--keys-only', '--limit=1', '--from-key', '--', '']), 'etcdctl get (revision)');
-  return parseEtcdGet(out).revision;
-}
-
-function watchCommand(a: Asker, start: string, timeoutS: number): string {
-  // No `--` before the key: in watch it starts a command to run per event.
-  return boundedWatchScript(etcdctlCommand(a.endpoints, ['watch', '--prefix', `--rev=${start}`, '--prev-kv', '-w', 'json', '']), timeoutS);
-}
-
-async function runWatch(a: Asker, start: string, to: bigint, timeoutS: number): Promise<{ r: ExecResult; out: WatchOutput; reached: boolean }> {
-  const stdin = new PassThrough();
-  let pending = '';
-  let reached = false;
-  const onStdout = (chunk: Buffer) => {
-    const lines = (pending + chunk.toString('latin1')).split('\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines) {
-      const p = watchLineProgress(line);
-      if (p.revision >= to) reached = true;
-      if ((reached || p.canceled) && !stdin.writableEnded) stdin.end();
-    }
-  };
-  try {
-    const r = await a.remote.run(watchCommand(a, start, timeoutS), { stdin, onStdout, timeoutMs: (timeoutS + 15) * 1000 });
-    const out = parseWatchOutput(r.stdout);
-    // A caller that never streamed (a test's fake node) still reports what it printed.
-    const last = out.events.at(-1);
-    if (last && BigInt(last.kv.modRevision) >= to) reached = true;
-    return { r, out, reached };
-  } finally {
-    if (!stdin.writableEnded) stdin.end();
-  }
+  return (await getOne(a, { key: '', fromKey: true, limit: 1, keysOnly: true }, 'etcdctl get (revision)')).revision;
 }
 
 /** The revision etcd compacted at, when `rev` is before it (a watch from `rev` is cancelled and says so). */
 export async function compactedAt(a: Asker, rev: string): Promise<string | undefined> {
-  const { out } = await runWatch(a, rev, BigInt(rev), 10);
-  return out.compactRevision;
+  return (await watchUntil(a, rev, BigInt(rev), 10)).out.compactRevision;
 }
 
 export const DIFF_TIMEOUT_S = 60;
@@ -140,11 +103,11 @@ export async function diffRevisions(a: Asker, from: string, to?: string, timeout
   if (BigInt(end) > BigInt(now)) throw new OperationError(`revision ${end} is after the cluster's current revision ${now}`);
   if (BigInt(from) >= BigInt(end)) return diffResult([], from, end);
   const start = String(BigInt(from) + 1n);
-  const { r, out, reached } = await runWatch(a, start, BigInt(end), timeoutS);
+  const { out, reached, timedOut, reason } = await watchUntil(a, start, BigInt(end), timeoutS);
   if (out.compactRevision) throw new CompactedError(from, out.compactRevision);
   if (!reached) {
     const last = out.events.at(-1)?.kv.modRevision ?? from;
-    const why = r.timedOut || r.code === 124 ? `timed out after ${timeoutS} s` : etcdctlReason(r);
+    const why = timedOut ? `timed out after ${timeoutS} s` : reason;
     throw new OperationError(`${a.remote.name}: etcdctl watch from ${start} stopped at revision ${last} before ${end}: ${why}`);
   }
   return diffResult(out.events, from, end);

@@ -1,5 +1,5 @@
 import { resourceName, resourceOf } from './keyspace.js';
-import type { KeyInfo } from './listing.js';
+import type { KeyInfo } from '../etcd/sized-get.js';
 
 /**
  * `hardway keys stats`: what the keyspace holds per resource type — count, bytes, largest object. Keys that carry

@@ -34,7 +34,8 @@ import {
   writeHosts,
 } from './node.js';
 import { readState, statePath, writeState, type LabState, type NodeState } from './state.js';
-import { exists, isAlive, linkExists, mountPointsUnder, run, unmountAll } from './sys.js';
+import { exists, linkExists, mountPointsUnder, run, unmountAll } from './sys.js';
+import { isAlive } from '../processes.js';
 import { ensureEtcdTarball } from './tarball.js';
 import { DEFAULT_LAB_ETCD, type LabEtcd } from './debs.js';
 
@@ -248,68 +249,142 @@ async function labAsItIs(prev: LabState, alive: NodeState[], keyPath: string, op
   return { noop: true, inventoryPath: prev.inventoryPath, nodes: statuses, added: [], removed: [], rootfsBuilt: false };
 }
 
+/** What a `lab up` starts from: the last state, the nodes that run and those left by a killed run, what is wanted. */
+interface LabSurvey {
+  dir: string;
+  p: ReturnType<typeof paths>;
+  prev?: LabState;
+  net: LabNet;
+  alive: NodeState[];
+  stale: NodeState[];
+  wanted: number;
+  etcd: LabEtcd;
+}
+
+async function surveyLab(dir: string, opts: LabOptions & { nodes?: number }): Promise<LabSurvey> {
+  const prev = await readState(dir);
+  const net = resolveNet(opts, prev);
+  const candidates = await knownNodes(dir, net, prev);
+  const alive: NodeState[] = [];
+  const stale: NodeState[] = [];
+  for (const n of candidates) ((await isNodeRunning(n)) ? alive : stale).push(n);
+  if (prev && alive.length && (prev.net.bridge !== net.bridge || prev.net.prefix !== net.prefix)) {
+    throw new UsageError(
+      `the lab in ${dir} runs on ${prev.net.bridge} (${prev.net.prefix}.0/24); run 'hardway lab down' first to move it to ${net.bridge} (${net.prefix}.0/24)`,
+    );
+  }
+  const wanted = opts.nodes ?? (alive.length || DEFAULT_NODES);
+  const etcd = opts.etcd ?? (alive.length ? prev?.etcd : undefined) ?? DEFAULT_LAB_ETCD;
+  return { dir, p: paths(dir), ...(prev ? { prev } : {}), net, alive, stale, wanted, etcd };
+}
+
+/** Leftovers of a run killed halfway: processes by recorded PID, mounts, veths, node dirs, an unused bridge. */
+async function clearLeftovers({ p, net, alive, stale }: LabSurvey): Promise<void> {
+  for (const n of stale) {
+    info(`lab: cleaning up stale ${n.name} (left by an earlier run)`);
+    await cleanStaleNode(n);
+  }
+  const aliveRoots = alive.map((n) => n.dir);
+  for (const m of await mountPointsUnder(p.nodesDir)) {
+    if (!aliveRoots.some((r) => m === r || m.startsWith(`${r}/`))) {
+      info(`lab: unmounting stale ${m}`);
+      await unmountAll(m);
+    }
+  }
+  if (alive.length === 0 && (await linkExists(net.bridge))) {
+    const r = await removeBridge(net.bridge, Array.from({ length: MAX_NODES }, (_, i) => planNode(net, i).veth));
+    if (r === 'removed') info(`lab: removed stale bridge ${net.bridge}`);
+  }
+}
+
+/** The state the run starts writing: the nodes that run, on the rootfs they were booted from. */
+function startingState({ dir, p, prev, net, alive }: LabSurvey, rootfs: string): LabState {
+  const state: LabState = {
+    version: 1,
+    dir,
+    net,
+    rootfs,
+    bridge: net.bridge,
+    keyPath: p.keyPath,
+    knownHostsPath: p.knownHostsPath,
+    tarballPath: prev?.tarballPath ?? '',
+    // What the inventory names until the new one is written (a failed fetch leaves the lab as it was).
+    ...(prev?.etcd ? { etcd: prev.etcd } : {}),
+    inventoryPath: p.inventoryPath,
+    nodes: [...alive],
+  };
+  if (alive.length > 0 && prev && prev.rootfs !== rootfs) {
+    warn(`running nodes use an older base rootfs (${prev?.rootfs}); 'hardway lab down && hardway lab up' rebuilds them on the new one`);
+    state.rootfs = prev.rootfs;
+  }
+  return state;
+}
+
+type StateWriter = ReturnType<typeof stateWriter>;
+
+/** Powers off and removes the nodes past --nodes; returns their names. */
+async function removeNodes(indexes: number[], { alive, wanted }: LabSurvey, writer: StateWriter): Promise<string[]> {
+  const removed: string[] = [];
+  for (const i of indexes) {
+    const n = alive.find((a) => a.index === i)!;
+    info(`lab: removing ${n.name} (--nodes ${wanted})`);
+    await powerOffNode(n);
+    await destroyNodeFs(n);
+    await writer.update({ remove: n.name });
+    removed.push(n.name);
+  }
+  return removed;
+}
+
+/** Creates and boots the nodes at `indexes` on the bridge, and tells every other node the new hosts; returns their names. */
+async function addNodes(indexes: number[], { dir, p, net, wanted }: LabSurvey, state: LabState, writer: StateWriter): Promise<string[]> {
+  await ensureBridge(net);
+  await claimBridge(net, dir);
+  const pub = await ensureKey(p.keyPath);
+  const planned = Array.from({ length: wanted }, (_, i) => planNode(net, i));
+  const added = indexes.map((i) => planned[i]!.name);
+  if (added.length) info(`lab: booting ${added.join(', ')}…`);
+  await Promise.all(
+    indexes.map(async (i) => {
+      let node = nodeState(dir, planned[i]!);
+      node = await createNode(node, state.rootfs, pub, planned);
+      await writer.update(node);
+      node = await bootNode(node, net, state.rootfs);
+      await writer.update(node);
+    }),
+  );
+  await writer.flush();
+  for (const n of state.nodes) if (!added.includes(n.name)) await writeHosts(n, planned);
+  return added;
+}
+
+/** The etcd release tarball and the inventory naming it: the inventory first, then the state that says it is written (a run killed in between is redone). */
+async function writeRelease({ dir, etcd }: LabSurvey, state: LabState, writer: StateWriter, opts: LabOptions) {
+  const tarball = await ensureEtcdTarball(dir, etcd, cacheDirOf(opts));
+  state.tarballPath = tarball.path;
+  await writeLabFiles(state, tarball.version);
+  state.etcd = etcd;
+  await writer.flush();
+  return tarball;
+}
+
 export async function labUp(opts: LabOptions & { nodes?: number }): Promise<UpResult> {
   await ensureHost();
   const dir = path.resolve(opts.dir);
   return withLock(dir, async () => {
-    const p = paths(dir);
-    const prev = await readState(dir);
-    const net = resolveNet(opts, prev);
-    const candidates = await knownNodes(dir, net, prev);
-    const alive: NodeState[] = [];
-    const stale: NodeState[] = [];
-    for (const n of candidates) ((await isNodeRunning(n)) ? alive : stale).push(n);
-    if (prev && alive.length && (prev.net.bridge !== net.bridge || prev.net.prefix !== net.prefix)) {
-      throw new UsageError(
-        `the lab in ${dir} runs on ${prev.net.bridge} (${prev.net.prefix}.0/24); run 'hardway lab down' first to move it to ${net.bridge} (${net.prefix}.0/24)`,
-      );
-    }
-    const wanted = opts.nodes ?? (alive.length || DEFAULT_NODES);
-    const etcd = opts.etcd ?? (alive.length ? prev?.etcd : undefined) ?? DEFAULT_LAB_ETCD;
-    await checkBridgeOwner(net, dir);
+    const lab = await surveyLab(dir, opts);
+    await checkBridgeOwner(lab.net, dir);
 
     // Fast path: everything is there and answers.
+    const { prev, alive, stale, wanted, etcd } = lab;
     const same = prev && stale.length === 0 && alive.length === wanted && alive.every((n) => n.index < wanted) && (prev.etcd ?? DEFAULT_LAB_ETCD) === etcd;
-    const noop = same ? await labAsItIs(prev, alive, p.keyPath, opts) : undefined;
+    const noop = same ? await labAsItIs(prev, alive, lab.p.keyPath, opts) : undefined;
     if (noop) return noop;
 
-    // Leftovers of a run killed halfway: processes by recorded PID, mounts, veths, node dirs.
-    for (const n of stale) {
-      info(`lab: cleaning up stale ${n.name} (left by an earlier run)`);
-      await cleanStaleNode(n);
-    }
-    const aliveRoots = alive.map((n) => n.dir);
-    for (const m of await mountPointsUnder(p.nodesDir)) {
-      if (!aliveRoots.some((r) => m === r || m.startsWith(`${r}/`))) {
-        info(`lab: unmounting stale ${m}`);
-        await unmountAll(m);
-      }
-    }
-    if (alive.length === 0 && (await linkExists(net.bridge))) {
-      const r = await removeBridge(net.bridge, Array.from({ length: MAX_NODES }, (_, i) => planNode(net, i).veth));
-      if (r === 'removed') info(`lab: removed stale bridge ${net.bridge}`);
-    }
-
+    await clearLeftovers(lab);
     const rootfs = await ensureRootfs(cacheDirOf(opts));
     if (rootfs.built) info(`lab: base rootfs built in ${rootfs.seconds.toFixed(0)} s: ${rootfs.dir}`);
-    const state: LabState = {
-      version: 1,
-      dir,
-      net,
-      rootfs: rootfs.dir,
-      bridge: net.bridge,
-      keyPath: p.keyPath,
-      knownHostsPath: p.knownHostsPath,
-      tarballPath: prev?.tarballPath ?? '',
-      // What the inventory names until the new one is written (a failed fetch leaves the lab as it was).
-      ...(prev?.etcd ? { etcd: prev.etcd } : {}),
-      inventoryPath: p.inventoryPath,
-      nodes: [...alive],
-    };
-    if (alive.length > 0 && prev && prev.rootfs !== rootfs.dir) {
-      warn(`running nodes use an older base rootfs (${prev?.rootfs}); 'hardway lab down && hardway lab up' rebuilds them on the new one`);
-      state.rootfs = prev.rootfs;
-    }
+    const state = startingState(lab, rootfs.dir);
     const writer = stateWriter(state);
     await writer.flush();
 
@@ -317,40 +392,9 @@ export async function labUp(opts: LabOptions & { nodes?: number }): Promise<UpRe
       alive.map((n) => n.index),
       wanted,
     );
-    const removed: string[] = [];
-    for (const i of plan.remove) {
-      const n = alive.find((a) => a.index === i)!;
-      info(`lab: removing ${n.name} (--nodes ${wanted})`);
-      await powerOffNode(n);
-      await destroyNodeFs(n);
-      await writer.update({ remove: n.name });
-      removed.push(n.name);
-    }
-
-    await ensureBridge(net);
-    await claimBridge(net, dir);
-    const pub = await ensureKey(p.keyPath);
-    const planned = Array.from({ length: wanted }, (_, i) => planNode(net, i));
-    const added = plan.add.map((i) => planned[i]!.name);
-    if (added.length) info(`lab: booting ${added.join(', ')}…`);
-    await Promise.all(
-      plan.add.map(async (i) => {
-        let node = nodeState(dir, planned[i]!);
-        node = await createNode(node, state.rootfs, pub, planned);
-        await writer.update(node);
-        node = await bootNode(node, net, state.rootfs);
-        await writer.update(node);
-      }),
-    );
-    await writer.flush();
-    for (const n of state.nodes) if (!added.includes(n.name)) await writeHosts(n, planned);
-
-    const tarball = await ensureEtcdTarball(dir, etcd, cacheDirOf(opts));
-    state.tarballPath = tarball.path;
-    // The inventory first, then the state that says it is written: a run killed in between is redone.
-    await writeLabFiles(state, tarball.version);
-    state.etcd = etcd;
-    await writer.flush();
+    const removed = await removeNodes(plan.remove, lab, writer);
+    const added = await addNodes(plan.add, lab, state, writer);
+    const tarball = await writeRelease(lab, state, writer, opts);
     await Promise.all(state.nodes.map((n) => waitReady(state, n)));
     const nodes = await nodeStatuses(state, [...state.nodes].sort((a, b) => a.index - b.index));
     const etcdInfo = { version: tarball.version, tarball: tarball.path, fetched: tarball.fetched };

@@ -16,7 +16,8 @@ import {
 import { removeTree } from './rootfs.js';
 import { renderSlowDiskScript, SLOWDISK_SCRIPT_PATH } from './slowdisk.js';
 import type { LabState, NodeState } from './state.js';
-import { childrenOf, exists, isAlive, isMountPoint, isNspawnOf, procStat, run, signal, sleep, unmountAll, waitFor } from './sys.js';
+import { childrenOf, exists, isMountPoint, isNspawnOf, procStat, run, signal, sleep, unmountAll, waitFor } from './sys.js';
+import { isAlive } from '../processes.js';
 
 /** One node: its overlay, its files, its nspawn process. */
 

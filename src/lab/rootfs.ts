@@ -3,7 +3,8 @@ import path from 'node:path';
 import { OperationError, UsageError } from '../errors.js';
 import { info, warn } from '../output.js';
 import { parseAptMirror, parseTempRootfsName, renderSshdConfig, rootfsHash, ROOTFS_PACKAGES, ROOTFS_SUITE, ROOTFS_VARIANT } from './plan.js';
-import { exists, isAlive, mountPointsUnder, run, unmountAll } from './sys.js';
+import { exists, mountPointsUnder, run, unmountAll } from './sys.js';
+import { isAlive } from '../processes.js';
 
 /**
  * The base rootfs: one debootstrap per package list, cached under <cacheDir>/rootfs-<hash>, shared read-only

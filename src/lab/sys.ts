@@ -17,7 +17,7 @@ export async function run(
   args: string[],
   opts: { allowFail?: boolean; input?: string; timeoutMs?: number; cwd?: string } = {},
 ): Promise<RunResult> {
-  // Loaded on the first command run: importers that only need isAlive (up's binary cache) never load execa.
+  // Loaded on the first command run: importers that run no command never load execa.
   const { execa } = await import('execa');
   const r = await execa(cmd, args, {
     reject: false,
@@ -64,15 +64,6 @@ export async function cmdline(pid: number): Promise<string | undefined> {
     return await readFile(`/proc/${pid}/cmdline`, 'utf8');
   } catch {
     return undefined;
-  }
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

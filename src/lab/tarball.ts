@@ -2,7 +2,7 @@ import { chmod, copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'no
 import path from 'node:path';
 import { OperationError, UsageError } from '../errors.js';
 import { info } from '../output.js';
-import { removeStaleTemps, tempName } from '../provision/artifacts.js';
+import { removeStaleTemps, tempName } from '../release/artifacts.js';
 import { aptOptions, DEB_BINARIES, ETCD35_SUITE, ETCD_DEBS, renderAptSource, selectEtcdDebs, type AptRoot, type EtcdDebs, type LabEtcd } from './debs.js';
 import { etcdReleaseName, goArch, parseEtcdVersion } from './plan.js';
 import { findMirror, removeTree } from './rootfs.js';

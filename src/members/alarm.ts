@@ -2,14 +2,14 @@ import { OperationError } from '../errors.js';
 import type { Inventory } from '../inventory/types.js';
 import { formatBytes, renderTable } from '../output.js';
 import { reachableClientUrl } from '../etcd/health.js';
-import { type Alarm } from '../etcd/alarms.js';
-import { memberLabel, type MemberRow, type MembersView } from './view.js';
+import { alarmMemberName, alarmText, type Alarm } from '../etcd/alarms.js';
+import { memberLabel, type MemberRow, type MembersView } from '../etcd/members.js';
 import { etcdClient } from '../etcd/client.js';
 
 /** `hardway alarm list | disarm`. */
 
 export type { Alarm } from '../etcd/alarms.js';
-export { alarmsInStatusErrors, parseAlarmList } from '../etcd/alarms.js';
+export { alarmsInStatusErrors, alarmText, parseAlarmList } from '../etcd/alarms.js';
 
 export const DEFAULT_QUOTA_BYTES = 2 * 1024 ** 3;
 
@@ -60,12 +60,10 @@ export async function disarmAlarms(inv: Inventory, view: MembersView): Promise<A
   return alarms;
 }
 
-const nameOf = (id: string, rows: MemberRow[]) => rows.find((r) => r.id === id)?.name || id;
-export const alarmText = (alarms: Alarm[], rows: MemberRow[]) => alarms.map((a) => `${a.alarm} on ${nameOf(a.memberId, rows)}`).join(', ');
 
 export function alarmTable(alarms: Alarm[], rows: MemberRow[]): string {
   if (!alarms.length) return 'no active alarms';
-  return renderTable(['MEMBER', 'ID', 'ALARM'], alarms.map((a) => [nameOf(a.memberId, rows), a.memberId, a.alarm]));
+  return renderTable(['MEMBER', 'ID', 'ALARM'], alarms.map((a) => [alarmMemberName(a.memberId, rows), a.memberId, a.alarm]));
 }
 
-export const alarmJson = (alarms: Alarm[], rows: MemberRow[]) => alarms.map((a) => ({ memberId: a.memberId, member: nameOf(a.memberId, rows), alarm: a.alarm }));
+export const alarmJson = (alarms: Alarm[], rows: MemberRow[]) => alarms.map((a) => ({ memberId: a.memberId, member: alarmMemberName(a.memberId, rows), alarm: a.alarm }));

@@ -3,7 +3,7 @@ import type { Inventory } from '../inventory/types.js';
 import { formatBytes, renderTable } from '../output.js';
 import { reachableClientUrl } from '../etcd/health.js';
 import { membersHealth, quorumProblem } from '../etcd/member-health.js';
-import { statusOf, type MemberRow, type MembersView } from './view.js';
+import { statusOf, type MemberRow, type MembersView } from '../etcd/members.js';
 import { etcdClient } from '../etcd/client.js';
 
 /** `hardway defrag`: one member at a time, followers first and the leader last, health checked in between. */

@@ -5,7 +5,8 @@ import type { Inventory, NodeSpec } from '../inventory/types.js';
 import { usable, type Host, type Connected } from '../engine/hosts.js';
 import { withHosts } from '../engine/session.js';
 import { endpointHealthOf, endpointStatus } from '../etcd/health.js';
-import { etcdctlUserCommand, type EndpointHealth, type EndpointStatus } from '../etcd/etcdctl.js';
+import type { EndpointHealth, EndpointStatus } from '../etcd/etcdctl.js';
+import { streamUserEtcdctl } from '../etcd/client.js';
 import { nodeNamed } from './resolve.js';
 
 /** `hardway etcdctl`: the user's etcdctl arguments, run on a node with the cluster's endpoints and certificates. */
@@ -55,14 +56,13 @@ export async function runEtcdctl(inv: Inventory, args: string[], opts: EtcdctlOp
   return withHosts(inv, nodes, { acceptNew: !!opts.acceptNew }, async (run) => {
     const h = only ? run.hosts[0]! : await pickHost(inv, run.hosts);
     if (!usable(h)) throw new OperationError(`${h.node.name}: ${h.outcome.reason}`);
-    if (!h.remote.stream) throw new OperationError(`${h.node.name}: this connection cannot stream a command`);
     const abort = new AbortController();
     let caught: NodeJS.Signals | undefined;
     const onSignal = (s: NodeJS.Signals) => ((caught = s), abort.abort());
     const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
     for (const s of signals) process.once(s, onSignal);
     try {
-      const r = await h.remote.stream(etcdctlUserCommand(nodes.map(clientUrl), args), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, signal: abort.signal });
+      const r = await streamUserEtcdctl(h.remote, nodes.map(clientUrl), args, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, signal: abort.signal });
       // Interrupted here: the status a shell gives a command killed by that signal.
       return caught ? exitStatusOf({ code: null, signal: caught }) : exitStatusOf(r);
     } finally {

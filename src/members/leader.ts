@@ -1,7 +1,7 @@
 import { OperationError, UsageError } from '../errors.js';
 import type { Inventory } from '../inventory/types.js';
 import { reachableClientUrl } from '../etcd/health.js';
-import { askMembers, memberLabel, memberNamed, type MemberRow, type MembersView } from './view.js';
+import { askMembers, memberLabel, memberNamed, type MemberRow, type MembersView } from '../etcd/members.js';
 import { etcdClient } from '../etcd/client.js';
 
 /** `hardway leader move [NODE]`: leadership handed to a named member, or to the follower closest to the leader. */

@@ -1,7 +1,7 @@
 import { faultTolerance, quorum } from '../inventory/derive.js';
 import { toleranceLine } from '../etcd/quorum.js';
-import { renderMembers, versionsLine, type MemberLine } from './table.js';
-import type { MemberRow, MembersView } from './view.js';
+import { renderMembers, versionsLine, type MemberLine } from '../cluster/members-table.js';
+import type { MemberRow, MembersView } from '../etcd/members.js';
 
 /** `hardway member list`, pure: the table, the fault-tolerance line and the JSON. */
 

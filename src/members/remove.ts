@@ -11,7 +11,7 @@ import { membersHealth } from '../etcd/member-health.js';
 import { moveLeader } from './leader.js';
 import { leaveScript, movedAside, movedAsidePath } from '../node/ops.js';
 import { removalVerdict, toleranceLine } from '../etcd/quorum.js';
-import { askMembers, findMember, memberLabel, memberNamed, type MemberRow, type MembersView } from './view.js';
+import { askMembers, findMember, memberLabel, memberNamed, type MemberRow, type MembersView } from '../etcd/members.js';
 import { shq } from '../ssh/remote.js';
 import { etcdClient } from '../etcd/client.js';
 

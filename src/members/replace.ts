@@ -18,7 +18,7 @@ import { movedAsidePath } from '../node/ops.js';
 import { removalVerdict, toleranceLine } from '../etcd/quorum.js';
 import { dropMember, leaveNode } from './remove.js';
 import { nodeNamed } from './resolve.js';
-import { askMembers, memberLabel, type MemberRow, type MembersView } from './view.js';
+import { askMembers, memberLabel, type MemberRow, type MembersView } from '../etcd/members.js';
 import { etcdClient } from '../etcd/client.js';
 
 /**

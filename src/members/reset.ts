@@ -8,7 +8,7 @@ import { movedAsidePath, PURGED, purgeScript } from '../node/ops.js';
 import { removalVerdict, toleranceLine } from '../etcd/quorum.js';
 import { dropMember, leaveNode } from './remove.js';
 import { nodeNamed } from './resolve.js';
-import { askMembers, memberLabel, type MemberRow, type MembersView } from './view.js';
+import { askMembers, memberLabel, type MemberRow, type MembersView } from '../etcd/members.js';
 
 /**
  * `hardway reset NODE [--purge]`: the node leaves the cluster cleanly (member remove, with the quorum arithmetic,

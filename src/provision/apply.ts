@@ -5,7 +5,7 @@ import { ChannelRefused, shq, uploadTimeoutMs, type Remote } from '../ssh/remote
 import type { DesiredNode } from './desired.js';
 import { observeScript, parseObserved, type ObservedNode } from './observe.js';
 import type { FileAction, NodePlan } from './plan.js';
-import { walDirOf } from './unit-state.js';
+import { walDirOf } from '../render/unit-flags.js';
 import { formatBytes } from '../output.js';
 
 /** What `up` does on one node: observe it, prepare it, write its files, run its systemd step. */

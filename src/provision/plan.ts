@@ -3,7 +3,7 @@ import { REMOTE_PATHS } from '../render/paths.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
 import type { DesiredFile, DesiredNode, FileRole } from './desired.js';
 import { computeClusterId, computeMemberId, hexId } from '../etcd/ids.js';
-import { execStartArgv } from './unit-state.js';
+import { execStartArgv } from '../render/unit-flags.js';
 import { argvDiffers, compareUnits, unitDiffLines } from './unit-diff.js';
 import type { ObservedFile, ObservedNode } from './observe.js';
 

@@ -6,11 +6,11 @@ import { checkPki } from '../pki/check.js';
 import { ensurePki } from '../pki/ensure.js';
 import { PKI_FILES } from '../pki/files.js';
 import type { UploadSource } from '../ssh/remote.js';
-import { bufferSource, etcdBinaries, releaseArches } from './artifacts.js';
+import { bufferSource, etcdBinaries, releaseArches } from '../release/artifacts.js';
 import type { Artifacts, ReleaseBinaries } from './desired.js';
 import type { ReleaseArch } from '../inventory/schema.js';
 import { elfArchOfFile, type Arch } from './elf.js';
-import { bootstrapFreeSha256, stateFreeSha256 } from './unit-state.js';
+import { bootstrapFreeSha256, stateFreeSha256 } from '../render/unit-flags.js';
 
 /** What runs on the laptop before any connection: PKI, the units (rendered and linted), the binaries. */
 

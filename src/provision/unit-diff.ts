@@ -1,6 +1,6 @@
 import { parseVersion } from '../etcd/tools.js';
 import { parseUnitText, unitEntries, type UnitEntry } from '../render/unit-parse.js';
-import { execStartArgv } from './unit-state.js';
+import { execStartArgv } from '../render/unit-flags.js';
 
 /**
  * What differs between two etcd units, as a person reads it (flags added, removed, changed) and as etcd sees it

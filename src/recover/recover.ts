@@ -12,13 +12,13 @@ import { PKI_FILES } from '../pki/files.js';
 import { must, retry } from '../engine/must.js';
 import { memberList, waitHealthy } from '../etcd/health.js';
 import { renderUnits } from '../provision/prepare.js';
-import { execStartArgv } from '../provision/unit-state.js';
+import { execStartArgv } from '../render/unit-flags.js';
 import { runUp, type UpReport } from '../provision/up.js';
 import { REMOTE_PATHS } from '../render/paths.js';
 import { shq } from '../ssh/remote.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { bufferSource } from '../provision/artifacts.js';
+import { bufferSource } from '../release/artifacts.js';
 import { etcdClient } from '../etcd/client.js';
 
 /**

@@ -420,20 +420,31 @@ interface FlagUse {
 
 function checkEtcdArgs(ctx: Ctx, args: ExecWord[], opts: LintOptions): void {
   const minor = etcdMinor(opts.etcdVersion);
-  const version = opts.etcdVersion;
-  if (!minor && args[0]) {
-    report(ctx, {
-      line: args[0].line,
-      severity: 'warning',
-      rule: 'unknown-flag',
-      message: `hardway has no flag list for etcd ${version} (it knows ${ETCD_MINORS.join(', ')}): the flags were not checked against this release`,
-      fix: `use an etcd ${ETCD_MINORS.join('/')} release, or check the flags with 'etcd --help'`,
-    });
-  }
-  // for boolean-ness without a known release, any release's opinion will do
-  const specOf = (name: string): EtcdFlagSpec | undefined =>
-    minor ? etcdFlag(minor, name) : ETCD_MINORS.map((m) => etcdFlag(m, name)).find(Boolean);
+  if (!minor && args[0]) warnUnknownRelease(ctx, args[0], opts.etcdVersion);
+  const uses = flagUses(ctx, args, minor);
+  checkFlagNames(ctx, uses, minor, opts.etcdVersion);
+  checkDuplicates(ctx, uses);
+  checkPlainHttp(ctx, uses);
+  if (opts.installedPaths) checkPaths(ctx, uses, opts.installedPaths, minor);
+}
 
+function warnUnknownRelease(ctx: Ctx, first: ExecWord, version: string): void {
+  report(ctx, {
+    line: first.line,
+    severity: 'warning',
+    rule: 'unknown-flag',
+    message: `hardway has no flag list for etcd ${version} (it knows ${ETCD_MINORS.join(', ')}): the flags were not checked against this release`,
+    fix: `use an etcd ${ETCD_MINORS.join('/')} release, or check the flags with 'etcd --help'`,
+  });
+}
+
+/**
+ * The flags of etcd's command line with their values, as etcd's flag parser reads the words: `--name=value`, or
+ * `--name value` for a flag that is not boolean. What it would refuse or misread is reported on the way.
+ */
+function flagUses(ctx: Ctx, args: ExecWord[], minor: EtcdMinor | undefined): FlagUse[] {
+  // for boolean-ness without a known release, any release's opinion will do
+  const specOf = (name: string): EtcdFlagSpec | undefined => (minor ? etcdFlag(minor, name) : ETCD_MINORS.map((m) => etcdFlag(m, name)).find(Boolean));
   const uses: FlagUse[] = [];
   let positionalReported = false;
   for (let i = 0; i < args.length; i++) {
@@ -455,74 +466,93 @@ function checkEtcdArgs(ctx: Ctx, args: ExecWord[], opts: LintOptions): void {
     let value = eq < 0 ? undefined : body.slice(eq + 1);
     let valueWord: ExecWord | undefined = eq < 0 ? undefined : w;
     if (name === '' || name.startsWith('-') || name.startsWith('=')) {
-      report(ctx, {
-        line: w.line,
-        col: w.col,
-        severity: 'error',
-        rule: 'flag-value',
-        message: `'${w.raw}' is not flag syntax etcd understands: it exits with "bad flag syntax: ${v}"`,
-        fix: `write flags as --name=value`,
-      });
+      reportBadSyntax(ctx, w);
       continue;
     }
     const spec = specOf(name);
     const next = args[i + 1];
     if (spec?.bool) {
-      if (value === undefined && next && GO_BOOL.has(next.value)) {
-        report(ctx, {
-          line: next.line,
-          col: next.col,
-          severity: 'error',
-          rule: 'flag-value',
-          message: `--${name} is a boolean flag: it takes no separate value, so '${next.value}' becomes a positional argument and etcd exits with "'${next.value}' is not a valid flag"`,
-          fix: `write --${name}=${next.value}${/^(1|t|true)$/i.test(next.value) ? ` (or just --${name})` : ''}`,
-        });
-        i++;
-      } else if (value !== undefined && !GO_BOOL.has(value) && !w.dynamic) {
-        report(ctx, {
-          line: w.line,
-          col: w.col,
-          severity: 'error',
-          rule: 'flag-value',
-          message: `--${name}=${value}: etcd exits with 'invalid boolean value "${value}" for -${name}'`,
-          fix: `--${name}=true or --${name}=false`,
-        });
-      }
+      if (checkBoolValue(ctx, name, w, value, next)) i++;
     } else if (value === undefined) {
-      if (!next) {
-        if (spec) {
-          report(ctx, {
-            line: w.line,
-            col: w.col,
-            severity: 'error',
-            rule: 'flag-value',
-            message: `--${name} needs a value and is the last argument: etcd exits with "flag needs an argument: -${name}"`,
-            fix: `--${name}=<value>`,
-          });
-        }
-      } else if (spec || !next.value.startsWith('-')) {
-        if (spec && next.value.startsWith('-') && next.value.length > 1) {
-          report(ctx, {
-            line: next.line,
-            col: next.col,
-            severity: 'error',
-            rule: 'flag-value',
-            message: `--${name} takes a value, so it swallows the next argument '${clip(next.value, 40)}' as its value (and that flag is not set)`,
-            fix: `give --${name} its value: --${name}=<value>`,
-          });
-        }
-        value = next.value;
-        valueWord = next;
+      const taken = takeValue(ctx, name, w, spec, next);
+      if (taken) {
+        value = taken.value;
+        valueWord = taken;
         i++;
       }
     }
     uses.push({ name, word: w, value, valueWord, dynamic: (valueWord ?? w).dynamic });
   }
+  return uses;
+}
 
-  checkFlagNames(ctx, uses, minor, version);
-  checkDuplicates(ctx, uses);
-  checkPlainHttp(ctx, uses);
-  if (opts.installedPaths) checkPaths(ctx, uses, opts.installedPaths, minor);
+function reportBadSyntax(ctx: Ctx, w: ExecWord): void {
+  report(ctx, {
+    line: w.line,
+    col: w.col,
+    severity: 'error',
+    rule: 'flag-value',
+    message: `'${w.raw}' is not flag syntax etcd understands: it exits with "bad flag syntax: ${w.value}"`,
+    fix: `write flags as --name=value`,
+  });
+}
+
+/** A boolean flag's value: a Go boolean as the next word is not its value (reported; true: that word is used up), nor is anything but one after `=`. */
+function checkBoolValue(ctx: Ctx, name: string, w: ExecWord, value: string | undefined, next: ExecWord | undefined): boolean {
+  if (value === undefined && next && GO_BOOL.has(next.value)) {
+    report(ctx, {
+      line: next.line,
+      col: next.col,
+      severity: 'error',
+      rule: 'flag-value',
+      message: `--${name} is a boolean flag: it takes no separate value, so '${next.value}' becomes a positional argument and etcd exits with "'${next.value}' is not a valid flag"`,
+      fix: `write --${name}=${next.value}${/^(1|t|true)$/i.test(next.value) ? ` (or just --${name})` : ''}`,
+    });
+    return true;
+  }
+  if (value !== undefined && !GO_BOOL.has(value) && !w.dynamic) {
+    report(ctx, {
+      line: w.line,
+      col: w.col,
+      severity: 'error',
+      rule: 'flag-value',
+      message: `--${name}=${value}: etcd exits with 'invalid boolean value "${value}" for -${name}'`,
+      fix: `--${name}=true or --${name}=false`,
+    });
+  }
+  return false;
+}
+
+/**
+ * The word a flag without `=` takes as its value: the next one (a known flag takes it even when it looks like a
+ * flag, which is reported); none when it is the last word (a known flag then makes etcd exit, reported).
+ */
+function takeValue(ctx: Ctx, name: string, w: ExecWord, spec: EtcdFlagSpec | undefined, next: ExecWord | undefined): ExecWord | undefined {
+  if (!next) {
+    if (spec) {
+      report(ctx, {
+        line: w.line,
+        col: w.col,
+        severity: 'error',
+        rule: 'flag-value',
+        message: `--${name} needs a value and is the last argument: etcd exits with "flag needs an argument: -${name}"`,
+        fix: `--${name}=<value>`,
+      });
+    }
+    return undefined;
+  }
+  if (!spec && next.value.startsWith('-')) return undefined;
+  if (spec && next.value.startsWith('-') && next.value.length > 1) {
+    report(ctx, {
+      line: next.line,
+      col: next.col,
+      severity: 'error',
+      rule: 'flag-value',
+      message: `--${name} takes a value, so it swallows the next argument '${clip(next.value, 40)}' as its value (and that flag is not set)`,
+      fix: `give --${name} its value: --${name}=<value>`,
+    });
+  }
+  return next;
 }
 
 /** Flags whose values are URLs etcd listens on, advertises or dials. */

@@ -5,21 +5,19 @@ import { checkRebuilt } from '../cluster/check.js';
 import { snapshotFirst } from './auto.js';
 import { connectStep, eachHost, type HostsRun, type Connected } from '../engine/hosts.js';
 import { runSteps, step, type Step } from '../engine/runner.js';
-import { initialCluster, peerUrl } from '../inventory/derive.js';
 import { writeClusterToken } from '../inventory/edit.js';
-import type { Inventory } from '../inventory/types.js';
 import { confirm } from '../engine/confirm.js';
-import { nodeOfMember } from '../members/view.js';
+import { nodeOfMember } from '../etcd/members.js';
 import { membersHealth, quorumProblem } from '../etcd/member-health.js';
-import { isMountPointTest, moveAsideLines, movedAside, movedAsidePath, utcStamp } from '../node/ops.js';
+import { moveAsideLines, movedAside, movedAsidePath, utcStamp } from '../node/ops.js';
 import { must } from '../engine/must.js';
 import { endpointStatus, waitHealthy, type ClusterView } from '../etcd/health.js';
-import { renderClusterMembers } from '../members/table.js';
+import { renderClusterMembers } from '../cluster/members-table.js';
 import { renderUnits } from '../provision/prepare.js';
 import { REMOTE_PATHS } from '../render/paths.js';
 import { shq } from '../ssh/remote.js';
 import { snapshotFacts, type SnapshotFacts } from './store.js';
-import { BUMP_REVISION, parseSnapshotStatus, restoreCommand, statusCommand, supportsBumpRevision, usesEtcdutl, type SnapshotStatus } from '../etcd/tools.js';
+import { BUMP_REVISION, restoreScript, snapshotStatusOf, snapshotToolPath, supportsBumpRevision, type SnapshotStatus } from '../etcd/tools.js';
 import { formatBytes } from '../output.js';
 import { dbEntries } from './view.js';
 
@@ -72,41 +70,6 @@ export function restoredToken(token: string, stamp: string): string {
   return `${token.replace(/-restored-\d{8}T\d{6}Z$/, '')}-restored-${stamp}`;
 }
 
-/**
- * The restore on one node, into a fresh dir renamed over the (moved aside) data dir once complete. A data dir that is
- * a mount point stays: the restore goes into a dir on that disk, whose `member` is renamed into the data dir. Pure.
- */
-export function restoreScript(inv: Inventory, nodeName: string, r: Pick<RestoreRun, 'nodeFile' | 'token' | 'stamp'>): string {
-  const node = inv.nodes.find((n) => n.name === nodeName)!;
-  const dir = inv.etcd.dataDir.replace(/\/+$/, '');
-  const restoreInto = (tmp: string, target: string, from: string) => {
-    const cmd = restoreCommand(r.nodeFile, inv.etcd.version, { name: node.name, peerUrl: peerUrl(node), initialCluster: initialCluster(inv), token: r.token, dataDir: tmp });
-    return [
-      `  if [ -e ${shq(target)} ]; then echo "${target} exists: it should have been moved aside" >&2; exit 3; fi`,
-      `  if [ -e ${shq(tmp)} ]; then echo "${tmp} already exists (left by another run): not touching it" >&2; exit 3; fi`,
-      // etcdctl/etcdutl log to stderr; only a failure's last words are kept.
-      '  log=$(mktemp)',
-      `  ${cmd} >/dev/null 2>"$log" || { tail -n 3 "$log" >&2; rm -f "$log"; exit 1; }`,
-      '  rm -f "$log"',
-      `  chmod 700 ${shq(tmp)}`,
-      '  sync',
-      `  mv -T ${shq(from)} ${shq(target)}`,
-    ];
-  };
-  const inside = `${dir}/member.restoring-${r.stamp}`;
-  return [
-    'set -e',
-    'umask 077',
-    `if systemctl is-active --quiet etcd.service; then echo "etcd still runs: not restoring under it" >&2; exit 3; fi`,
-    `if ${isMountPointTest(dir)}; then`,
-    ...restoreInto(inside, `${dir}/member`, `${inside}/member`),
-    `  rmdir ${shq(inside)}`,
-    'else',
-    ...restoreInto(`${dir}.restoring-${r.stamp}`, dir, `${dir}.restoring-${r.stamp}`),
-    'fi',
-  ].join('\n');
-}
-
 const probe = (r: RestoreRun) => r.hosts[0]!.remote!;
 /** What was done, said as it is done (a restore takes a while) and kept for --json. */
 const did = (r: RestoreRun, line: string) => {
@@ -144,7 +107,7 @@ export const restoreSteps = {
 
   reachable: step<RestoreRun>('every node reachable', async (r) => {
     await eachHost(r.hosts, async () => {}, everyNode('every node must be reachable before anything is stopped; nothing was changed'));
-    const tool = usesEtcdutl(r.inv.etcd.version) ? REMOTE_PATHS.etcdutl : REMOTE_PATHS.etcdctl;
+    const tool = snapshotToolPath(r.inv.etcd.version);
     await eachHost(
       r.hosts,
       async (h) => {
@@ -171,8 +134,7 @@ export const restoreSteps = {
       // The upload checks the SHA-256 on the node before the file takes its name.
       await eachHost(r.hosts, (h) => h.remote.upload({ path: r.file, size: i.size, sha256: i.sha256 }, r.nodeFile, 0o600), everyNode('uploading the snapshot failed; nothing was changed'));
       r.log(`uploaded ${formatBytes(i.size)} to ${r.hosts.length} node(s), SHA-256 checked on each`);
-      const out = await must(probe(r), statusCommand(r.nodeFile, r.inv.etcd.version), `${r.hosts[0]!.node.name}: snapshot status`, 5 * 60_000);
-      r.status = parseSnapshotStatus(out);
+      r.status = await snapshotStatusOf(probe(r), r.nodeFile, r.inv.etcd.version, `${r.hosts[0]!.node.name}: snapshot status`);
       if (!r.status) throw new OperationError(`${r.hosts[0]!.node.name}: snapshot status said nothing readable`);
       // A --force on a healthy cluster: what it loses, with the revision etcd read from the file itself.
       if (r.healthy !== undefined) r.log(`${r.healthy ? 'the cluster is healthy (--force): ' : ''}${lostText(r.liveRevision, r.status.revision)}`);
@@ -218,7 +180,7 @@ export const restoreSteps = {
 
   restore: step<RestoreRun>('restore on every node', async (r) => {
     await eachHost(r.hosts, async (h) => {
-      await must(h.remote, restoreScript(r.inv, h.node.name, r), 'snapshot restore', 10 * 60_000);
+      await must(h.remote, restoreScript(r.inv, h.node.name, { file: r.nodeFile, token: r.token, stamp: r.stamp }), 'snapshot restore', 10 * 60_000);
     }, everyNode('restoring failed'));
     did(r, `restored ${r.inv.etcd.dataDir} (mode 0700) on every node, token ${r.token}`);
   }),

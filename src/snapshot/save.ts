@@ -7,13 +7,13 @@ import { OperationError, UsageError } from '../errors.js';
 import { clientUrl } from '../inventory/derive.js';
 import { connectStep, eachHost, usable, type HostsRun, type Connected } from '../engine/hosts.js';
 import { runSteps, step, type Step } from '../engine/runner.js';
-import { alarmsInStatusErrors, alarmText, type Alarm } from '../members/alarm.js';
-import { askMembers, findMember, memberLabel, memberNamed, type MemberRow, type MembersView } from '../members/view.js';
+import { alarmsInStatusErrors, alarmText, type Alarm } from '../etcd/alarms.js';
+import { askMembers, findMember, memberLabel, memberNamed, type MemberRow, type MembersView } from '../etcd/members.js';
 import { must } from '../engine/must.js';
 import { shq } from '../ssh/remote.js';
 import type { Integrity } from './integrity.js';
 import { defaultSnapshotName, ensureSnapshotsDir, writeManifest, writeSnapshotFile, type Manifest } from './store.js';
-import { parseSnapshotStatus, saveCommand, statusCommand, type SnapshotStatus } from '../etcd/tools.js';
+import { saveCommand, snapshotStatusOf, type SnapshotStatus } from '../etcd/tools.js';
 import { formatBytes } from '../output.js';
 import { dbEntries } from './view.js';
 
@@ -120,7 +120,7 @@ const saveSteps = {
     const errors: Buffer[] = [];
     const stderr = new Writable({ write: (c: Buffer, _e, cb) => (errors.push(c), cb()) });
     // `snapshot status` reads the node's file while it streams here: neither waits for the other.
-    const status = must(remote, statusCommand(r.nodeFile, r.inv.etcd.version), `${h.node.name}: snapshot status`, 5 * 60_000);
+    const status = snapshotStatusOf(remote, r.nodeFile, r.inv.etcd.version, `${h.node.name}: snapshot status`);
     const copied = writeSnapshotFile(
       r.out,
       async (sink) => {
@@ -136,7 +136,7 @@ const saveSteps = {
     const [statusOut, integrity] = await Promise.allSettled([status, copied]);
     if (integrity.status === 'rejected') throw integrity.reason;
     r.integrity = integrity.value;
-    const parsed = statusOut.status === 'fulfilled' ? parseSnapshotStatus(statusOut.value) : undefined;
+    const parsed = statusOut.status === 'fulfilled' ? statusOut.value : undefined;
     if (!parsed) {
       await unlink(r.out).catch(() => {});
       throw statusOut.status === 'rejected' ? statusOut.reason : new OperationError(`${h.node.name}: snapshot status said nothing readable: nothing was kept`);

@@ -3,7 +3,7 @@ import type { Inventory, NodeSpec } from '../inventory/types.js';
 import { shq, type Remote, type UploadSource } from '../ssh/remote.js';
 import { readMetrics, readTlsFiles } from '../etcd/metrics.js';
 import type { EndpointStatus } from '../etcd/etcdctl.js';
-import type { MemberVersion } from './preflight.js';
+import type { MemberVersion } from '../etcd/versions.js';
 
 /** What the preflight needs to know, read from the cluster and the release itself. Nothing is changed. */
 

@@ -1,3 +1,5 @@
+import { compareVersions as cmp, minorOf, mixedVersions, parseVersion, type MemberVersion, type Version } from '../etcd/versions.js';
+
 /**
  * Whether a version change may start, decided before any file is written. Pure: the facts (each member's server
  * version and health, the cluster version, the release's own `etcd --version`, the flags the unit will carry) come
@@ -8,15 +10,6 @@
  * - a flag the target release removed stops it at start: it must leave the unit first.
  */
 
-export type Version = [number, number, number];
-
-export function parseVersion(v: string | undefined): Version | undefined {
-  const m = /(\d+)\.(\d+)(?:\.(\d+))?/.exec(v ?? '');
-  return m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : undefined;
-}
-
-export const minorOf = (v: Version) => `${v[0]}.${v[1]}`;
-const cmp = (a: Version, b: Version) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
 const text = (v: Version) => v.join('.');
 
 /** The patch release every member must run before the next minor, with where the rule is written. */
@@ -52,13 +45,6 @@ export const REMOVED_FLAGS: readonly RemovedFlag[] = [
   { flag: /^experimental-(.+)$/, removedIn: '3.7', replacement: '--$1 (3.6 accepts both names: rename it before the upgrade)' },
 ];
 
-export interface MemberVersion {
-  name: string;
-  /** The server version the member reports (endpoint status); undefined when it did not answer. */
-  version?: string;
-  healthy: boolean;
-}
-
 export interface PreflightInput {
   members: MemberVersion[];
   /** The cluster version (`etcd_cluster_version`, e.g. 3.4.0): the lowest minor every member runs. */
@@ -78,18 +64,6 @@ export type Preflight =
   | { kind: 'upgrade'; from: string; to: string; clusterVersion: string; notes: string[]; mixed?: string; downgrade?: string }
   | { kind: 'downgrade'; from: string; to: string; refused: string[]; how: string }
   | { kind: 'refused'; refused: string[] };
-
-/** "2 of 3 members on 3.5.16, 1 on 3.4.23; cluster version 3.4 until all run 3.5" — or undefined when all agree. */
-export function mixedVersions(members: MemberVersion[], clusterVersion?: string): string | undefined {
-  const by = new Map<string, string[]>();
-  for (const m of members) if (m.version) by.set(m.version, [...(by.get(m.version) ?? []), m.name]);
-  if (by.size < 2) return undefined;
-  const groups = [...by].sort((a, b) => cmp(parseVersion(b[0])!, parseVersion(a[0])!) || b[1].length - a[1].length);
-  const [top, ...rest] = groups;
-  const cv = parseVersion(clusterVersion);
-  const newest = parseVersion(top![0])!;
-  return `${top![1].length} of ${members.length} members on ${top![0]}, ${rest.map(([v, ns]) => `${ns.length} on ${v}`).join(', ')}${cv ? `; cluster version ${minorOf(cv)}${cmp(cv, newest) < 0 && cv[1] !== newest[1] ? ` until all run ${minorOf(newest)}` : ''}` : ''}`;
-}
 
 export function removedFlags(flags: string[], target: Version): string[] {
   return flags.flatMap((f) =>

@@ -1,7 +1,8 @@
 import { clientUrl, faultTolerance, peerUrl, quorum } from '../inventory/derive.js';
 import type { Inventory } from '../inventory/types.js';
-import type { EndpointHealth, EndpointStatus, MemberInfo } from '../etcd/etcdctl.js';
+import type { EndpointHealth, MemberInfo } from '../etcd/etcdctl.js';
 import type { SystemdState } from '../node/unit-state.js';
+import type { EndpointAnswer } from '../etcd/health.js';
 
 export type { SystemdState };
 
@@ -31,7 +32,7 @@ export interface ClusterFacts {
   members?: MemberInfo[];
   membersError?: string;
   /** One entry per inventory endpoint: its status, or why there is none. */
-  status: { endpoint: string; status?: EndpointStatus; error?: string }[];
+  status: EndpointAnswer[];
   health: EndpointHealth[];
   nodes: NodeReport[];
 }

@@ -1,13 +1,12 @@
 import { clientUrl } from '../inventory/derive.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
-import { endpointHealth } from '../etcd/health.js';
+import { endpointAnswer, endpointHealth } from '../etcd/health.js';
 import { askCluster, type Asked } from '../etcd/cluster.js';
 import { usable, type Host } from '../engine/hosts.js';
 import { shq, type Remote } from '../ssh/remote.js';
 import type { ClusterFacts, NodeReport } from './checks.js';
 import { readJournal } from '../journal/read.js';
 import { parseSystemdState, systemdStateScript } from '../node/unit-state.js';
-import { etcdClient } from '../etcd/client.js';
 
 /** Reads what `verify` and `doctor` judge: etcdctl over SSH, systemctl and the journal. */
 
@@ -27,13 +26,6 @@ export interface Gathered {
   /** The node whose etcdctl answered for the cluster. */
   probe?: { node: NodeSpec; remote: Remote };
   journals: Map<string, string>;
-}
-
-export async function statusOf(probe: Remote, endpoint: string): Promise<ClusterFacts['status'][number]> {
-  const { status, reason } = await etcdClient(probe, [endpoint]).readStatus({ timeoutS: 8, waitS: 20 });
-  const s = status[0];
-  if (s) return { endpoint, status: s };
-  return { endpoint, error: (reason ?? '').replace(/^Failed to get the status of endpoint \S+ /, '').trim() };
 }
 
 export async function gatherFacts(inv: Inventory, hosts: Host[], opts: { journal?: boolean; asked?: Asked } = {}): Promise<Gathered> {
@@ -62,7 +54,7 @@ export async function gatherFacts(inv: Inventory, hosts: Host[], opts: { journal
   const probe: Gathered['probe'] = answer ? { node: answer.asker.node, remote: answer.asker.remote } : fallback ? { node: fallback.node, remote: fallback.remote } : undefined;
   const [status, health] = probe
     ? await Promise.all([
-        Promise.all(inv.nodes.map((n) => statusOf(probe.remote, clientUrl(n)))),
+        Promise.all(inv.nodes.map((n) => endpointAnswer(probe.remote, clientUrl(n)))),
         // One endpoint per etcdctl: a dead member then cannot delay the others' answers.
         Promise.all(inv.nodes.map(async (n) => (await endpointHealth(probe.remote, [n]))[0]!)),
       ])

@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import type { Inventory } from '../../src/inventory/types.js';
-import { etcdBinaries, sha256File } from '../../src/provision/artifacts.js';
+import { etcdBinaries, sha256File } from '../../src/release/artifacts.js';
 
 // Real tarballs made with tar, extracted into a cache under a scratch XDG_CACHE_HOME.
 let work: string;

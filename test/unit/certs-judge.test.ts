@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { judgeInstalled, parseInstalled, type NodeCerts } from '../../src/certs/installed.js';
+import { judgeInstalled, parseInstalled, type NodeCerts } from '../../src/pki/installed.js';
 import { shippedFrom, trustConflict } from '../../src/certs/trust.js';
 import { issuerIn, joinPem, readBundle } from '../../src/pki/bundle.js';
 import { phaseTrust, type Phase, type RotationState } from '../../src/pki/rotation.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { validateInventory } from '../../src/inventory/validate.js';
 import { clusterCondition, type LiveFacts, type NodeFacts } from '../../src/cluster/condition.js';
-import type { CertProblem } from '../../src/certs/installed.js';
+import type { CertProblem } from '../../src/pki/installed.js';
 import { addJournalSyncs, certFinding, conditionFinding, diagnoseCluster, fsyncFigure, memberFsync, termMovement, withCertCause, withLiveNospace, type DoctorFacts, type MemberFacts } from '../../src/doctor/cluster.js';
 import { signatureById } from '../../src/journal/signatures.js';
 import type { EndpointStatus } from '../../src/etcd/etcdctl.js';

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OperationError } from '../../src/errors.js';
-import { download } from '../../src/provision/artifacts.js';
+import { download } from '../../src/release/artifacts.js';
 
 // A real HTTP server on loopback: redirects, errors and a stalled body as a release mirror can produce them.
 const body = Buffer.alloc(3 * 1024 * 1024 + 17, 'etcd');

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { K8S_STORAGE } from '../k8s-storage.js';
 import { type DecodedValue, decodeValue, detectFormat, renderSummary, renderValue } from '../../src/keys/decode.js';
-import { parseEtcdGet } from '../../src/keys/etcd-kv.js';
+import { parseEtcdGet } from '../../src/etcd/get.js';
 import { hexdump } from '../../src/keys/hexdump.js';
 
 const DATA = K8S_STORAGE;

@@ -3,7 +3,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { K8S_STORAGE } from '../k8s-storage.js';
-import { boundedWatchScript, describeChange, diffEvents, diffResult, parseWatchOutput, watchLineProgress, type WatchEvent } from '../../src/keys/diff.js';
+import { describeChange, diffEvents, diffResult } from '../../src/keys/diff.js';
+import { boundedWatchScript, parseWatchOutput, watchLineProgress, type WatchEvent } from '../../src/etcd/watch.js';
 import { renderDiff } from '../../src/keys/render.js';
 
 const pod = new Uint8Array(readFileSync(`${K8S_STORAGE}/pod.storage.bin`));

@@ -42,17 +42,17 @@ describe('prefixRangeEnd and pageRequest: reading a prefix in pages', () => {
   });
 
   it('asks the first page from the prefix to its end, the next ones from the last key (dropped) at the first revision', () => {
-    expect(pageRequest('/registry/', 1000)).toEqual({ args: ['--limit=1000', '-w', 'json', '--', '/registry/', '/registry0'], dropFirst: false });
+    expect(pageRequest('/registry/', 1000)).toEqual({ get: { key: '/registry/', end: '/registry0', limit: 1000 }, dropFirst: false });
     expect(pageRequest('/registry/', 500, { after: '/registry/pods/a', rev: '42' })).toEqual({
-      args: ['--limit=501', '-w', 'json', '--rev=42', '--', '/registry/pods/a', '/registry0'],
+      get: { key: '/registry/pods/a', end: '/registry0', limit: 501, rev: '42' },
       dropFirst: true,
     });
   });
 
   it('reads the whole keyspace, or a prefix without a usable end, --from-key', () => {
-    expect(pageRequest('', 10).args).toEqual(['--limit=10', '-w', 'json', '--from-key', '--', '']);
-    expect(pageRequest('', 10, { after: '/x' }).args).toEqual(['--limit=11', '-w', 'json', '--from-key', '--', '/x']);
-    expect(pageRequest('/a\u007f', 10).args).toEqual(['--limit=10', '-w', 'json', '--from-key', '--', '/a\u007f']);
+    expect(pageRequest('', 10).get).toEqual({ key: '', fromKey: true, limit: 10 });
+    expect(pageRequest('', 10, { after: '/x' }).get).toEqual({ key: '/x', fromKey: true, limit: 11 });
+    expect(pageRequest('/a\u007f', 10).get).toEqual({ key: '/a\u007f', fromKey: true, limit: 10 });
   });
 
   it('sizes pages to about 16 MB of values, changing at most by half or double, within bounds', () => {

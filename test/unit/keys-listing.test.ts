@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeKey, parseSizedPage, sizedGetScript } from '../../src/keys/listing.js';
+import { decodeKey, parseSizedPage, sizedGetScript } from '../../src/etcd/sized-get.js';
 import { shq } from '../../src/ssh/remote.js';
 
 /** Runs a script with this machine's sh and awk (the node runs the same POSIX script with its own). */

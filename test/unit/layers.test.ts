@@ -10,16 +10,17 @@ import { describe, expect, it } from 'vitest';
  *   top        commands/, cli.ts, completion.ts, help-examples.ts: options, printing, exit codes
  *   flows      provision, members, snapshot, keys, verify, doctor, tune, recover, upgrade, certs, init, lab
  *   knowledge  etcd (etcdctl/etcdutl, the only place that builds their command lines), node (one host's facts),
- *              journal (etcd's logs), cluster (the whole cluster's condition)
- *   base       engine, ssh, inventory, pki, render, and errors.ts, output.ts, suggest.ts
+ *              journal (etcd's logs), cluster (the whole cluster's condition), release (etcd releases, fetched and
+ *              cached here)
+ *   base       engine, ssh, inventory, pki, render, and errors.ts, output.ts, processes.ts, suggest.ts
  */
 const SRC = path.join(import.meta.dirname, '../../src');
 
 const LAYERS = {
   top: ['commands', 'cli.ts', 'completion.ts', 'help-examples.ts'],
   flows: ['provision', 'members', 'snapshot', 'keys', 'verify', 'doctor', 'tune', 'recover', 'upgrade', 'certs', 'init', 'lab'],
-  knowledge: ['etcd', 'node', 'journal', 'cluster'],
-  base: ['engine', 'ssh', 'inventory', 'pki', 'render', 'errors.ts', 'output.ts', 'suggest.ts'],
+  knowledge: ['etcd', 'node', 'journal', 'cluster', 'release'],
+  base: ['engine', 'ssh', 'inventory', 'pki', 'render', 'errors.ts', 'output.ts', 'processes.ts', 'suggest.ts'],
 } as const;
 const RANK: Record<keyof typeof LAYERS, number> = { top: 3, flows: 2, knowledge: 1, base: 0 };
 
@@ -29,35 +30,22 @@ const RANK: Record<keyof typeof LAYERS, number> = { top: 3, flows: 2, knowledge:
  * are listed too, so that the list shows what is left to move below the flows.
  */
 const FLOW_TO_FLOW: Record<string, string> = {
-  'certs/ops.ts -> provision/artifacts.ts': 'installs the etcd release as up does (artifacts: fetching and caching releases, not yet below the flows)',
   'certs/ops.ts -> provision/up-steps.ts': 'restarts members one at a time with up\'s rolling restart',
-  'doctor/cluster.ts -> certs/installed.ts': 'doctor judges the installed certificates as `pki check` reads them',
-  'doctor/gather.ts -> certs/installed.ts': 'doctor reads the installed certificates as `pki check` does',
   'doctor/cluster.ts -> verify/checks.ts': 'doctor leads with the same checks as verify',
-  'doctor/gather.ts -> verify/gather.ts': 'doctor gathers the same endpoint status as verify',
-  'lab/tarball.ts -> provision/artifacts.ts': 'the lab packs a release tarball in the layout up fetches',
   'members/replace.ts -> provision/apply.ts': 'replace installs the new node as up does',
   'members/replace.ts -> provision/desired.ts': 'replace installs the new node as up does',
   'members/replace.ts -> provision/plan.ts': 'replace installs the new node as up does',
   'members/replace.ts -> provision/prepare.ts': 'replace installs the new node as up does',
   'members/remove.ts -> snapshot/auto.ts': 'a snapshot is taken before a membership change (the snapshot flow as a step)',
   'members/replace.ts -> snapshot/auto.ts': 'a snapshot is taken before a membership change (the snapshot flow as a step)',
-  'members/table.ts -> upgrade/preflight.ts': 'the member table shows each version as the upgrade preflight judges it',
   'provision/up-steps.ts -> certs/trust.ts': 'up ships the CA bundle while a CA rotation is under way',
-  'provision/up-steps.ts -> certs/installed.ts': 'up starts reading the installed certificates for the trust check while it asks the member list (one read for both)',
+  'provision/up-steps.ts -> certs/installed.ts': 'up starts reading the installed certificates for the trust check while it asks the member list (one read for both); certs/installed.ts only re-exports pki/installed.ts until up-steps.ts imports it from there',
   'provision/up-steps.ts -> snapshot/auto.ts': 'a snapshot is taken before a version change (the snapshot flow as a step)',
   'provision/up-steps.ts -> upgrade/facts.ts': 'up runs the upgrade preflight before a version change',
   'provision/up-steps.ts -> upgrade/preflight.ts': 'up runs the upgrade preflight before a version change',
-  'provision/artifacts.ts -> lab/sys.ts': 'whether the process holding a download lock is alive (a system call helper kept in lab/)',
-  'recover/recover.ts -> provision/artifacts.ts': 'recover installs the release as up does',
   'recover/recover.ts -> provision/prepare.ts': 'recover installs the release as up does',
-  'recover/recover.ts -> provision/unit-state.ts': 'recover writes a unit as up does',
   'recover/recover.ts -> provision/up.ts': 'recover ends by running up (the up flow as a step)',
-  'snapshot/restore.ts -> members/table.ts': 'restore prints the members as `member list` does',
-  'snapshot/restore.ts -> members/view.ts': 'restore reads the members as `member list` does',
   'snapshot/restore.ts -> provision/prepare.ts': 'restore installs etcdutl as up does',
-  'snapshot/save.ts -> members/alarm.ts': 'save refuses under an active alarm as `alarm` reads it',
-  'snapshot/save.ts -> members/view.ts': 'save picks the member to save from as `member list` reads them',
   'tune/measure.ts -> doctor/cluster.ts': 'tune measures with the same evidence as doctor',
   'tune/measure.ts -> doctor/gather.ts': 'tune measures with the same evidence as doctor',
 };
@@ -119,12 +107,9 @@ describe('the import graph of src/', () => {
  * path. Messages, help and plans name commands bare (`etcdctl member remove …`): words for the user, not run.
  */
 const COMMAND_LINES: Record<string, string> = {
-  'keys/read.ts': 'paged get and bounded watch, in shell loops (not moved yet)',
-  'members/etcdctl.ts': '`hardway etcdctl` passthrough: runs etcd/etcdctl.ts\'s etcdctlUserCommand with the user\'s arguments',
   'node/ops.ts': 'reset --purge removes the installed binaries by path',
   'provision/desired.ts': 'up installs the binaries at their paths',
   'render/template.ts': 'the unit text names the binaries\' paths',
-  'snapshot/restore.ts': 'restore runs etcdutl snapshot restore in its own script (not moved yet)',
 };
 
 /** What only a command line holds: an ETCDCTL_* assignment, or the path of a binary (a sentence names it bare). */
@@ -154,6 +139,8 @@ describe('etcdctl and etcdutl command lines', () => {
 
   it('the check finds a command line where there is one', () => {
     expect(commandLinesIn(path.join(SRC, 'etcd/etcdctl.ts'))).toEqual(expect.arrayContaining(['REMOTE_PATHS.etcdctl']));
-    expect(commandLinesIn(path.join(SRC, 'keys/read.ts'))).toEqual(expect.arrayContaining(['calls etcdctlCommand']));
+    expect(commandLinesIn(path.join(SRC, 'etcd/kv.ts'))).toEqual(expect.arrayContaining(['calls etcdctlCommand']));
+    expect(commandLinesIn(path.join(SRC, 'etcd/client.ts'))).toEqual(expect.arrayContaining(['calls etcdctlUserCommand']));
+    expect(commandLinesIn(path.join(SRC, 'etcd/tools.ts'))).toEqual(expect.arrayContaining(['REMOTE_PATHS.etcdutl', 'text "ETCDCTL_API=3 "']));
   });
 });

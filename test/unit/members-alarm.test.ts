@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateInventory } from '../../src/inventory/validate.js';
 import { alarmsInStatusErrors, alarmTable, DEFAULT_QUOTA_BYTES, disarmProblem, parseAlarmList, quotaBytes } from '../../src/members/alarm.js';
-import { memberRows } from '../../src/members/view.js';
+import { memberRows } from '../../src/etcd/members.js';
 import { diagnoseCluster, withLiveNospace } from '../../src/doctor/cluster.js';
 import { inv, member, status } from './members-fakes.js';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { newHosts } from '../../src/engine/hosts.js';
 import { defragAll, defragOrder } from '../../src/members/defrag.js';
 import { answers } from '../../src/etcd/member-health.js';
-import { memberRows, type MembersView } from '../../src/members/view.js';
+import { memberRows, type MembersView } from '../../src/etcd/members.js';
 import { healthAnswer, scriptedRemote } from './scripted-remote.js';
 import { health, inv, member, status, statusAnswer, url } from './members-fakes.js';
 

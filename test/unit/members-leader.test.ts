@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { currentLeader, currentLeaderText, leaderTarget } from '../../src/members/leader.js';
-import { memberRows } from '../../src/members/view.js';
+import { memberRows } from '../../src/etcd/members.js';
 import { inv, member, status } from './members-fakes.js';
 
 const rowsOf = (statuses: ReturnType<typeof status>[], members = [member(0), member(1), member(2)]) => memberRows(inv, members, statuses);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { listJson, listText } from '../../src/members/list.js';
-import { memberNamed, memberRows } from '../../src/members/view.js';
+import { memberNamed, memberRows } from '../../src/etcd/members.js';
 import { inv, member, status } from './members-fakes.js';
 
 describe('member rows', () => {

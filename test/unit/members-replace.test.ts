@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { runSteps } from '../../src/engine/runner.js';
 import { joiningCluster } from '../../src/etcd/joining.js';
 import { addedMemberId, replaceReport, replaceRun, replaceSteps, supportsLearners, type ReplaceRun } from '../../src/members/replace.js';
-import { memberRows } from '../../src/members/view.js';
+import { memberRows } from '../../src/etcd/members.js';
 import { fakeCluster, inv, member } from './members-fakes.js';
 
 const NOW = new Date('2024-03-05T07:08:09Z');

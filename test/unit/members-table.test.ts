@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { lineOf, listText } from '../../src/members/list.js';
-import { MEMBER_COLUMNS, MEMBER_WIDE_COLUMNS, memberLines, renderClusterMembers, renderMembers, versionsLine } from '../../src/members/table.js';
-import { memberRows } from '../../src/members/view.js';
+import { MEMBER_COLUMNS, MEMBER_WIDE_COLUMNS, memberLines, renderClusterMembers, renderMembers, versionsLine } from '../../src/cluster/members-table.js';
+import { memberRows } from '../../src/etcd/members.js';
 import { inv, member, status } from './members-fakes.js';
 
 /** The one member table (members/table.ts): the same columns and words in verify, member list, up and restore. */

@@ -3,7 +3,7 @@ import { validateInventory } from '../../src/inventory/validate.js';
 import { desiredNode, type Artifacts } from '../../src/provision/desired.js';
 import type { ObservedNode } from '../../src/provision/observe.js';
 import { membersNotInInventory, planNode } from '../../src/provision/plan.js';
-import { bootstrapFreeSha256, stateFreeSha256 } from '../../src/provision/unit-state.js';
+import { bootstrapFreeSha256, stateFreeSha256 } from '../../src/render/unit-flags.js';
 import { REMOTE_PATHS } from '../../src/render/paths.js';
 
 // The planner where a unit's mode, its bootstrap-only flags and a member's several peer URLs meet: each case is built

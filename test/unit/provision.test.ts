@@ -12,7 +12,7 @@ import { membersNotInInventory, offlineView, planCluster, planNode, removedMembe
 import { REMOTE_PATHS } from '../../src/render/paths.js';
 import { renderUnit } from '../../src/render/template.js';
 import { atomicInstallScript } from '../../src/ssh/remote.js';
-import { BOOTSTRAP_FLAGS_SED, bootstrapFreeSha256, effectiveFlags, execStartArgv, STATE_FLAG_SED, stateFreeSha256, walDirOf } from '../../src/provision/unit-state.js';
+import { BOOTSTRAP_FLAGS_SED, bootstrapFreeSha256, effectiveFlags, execStartArgv, STATE_FLAG_SED, stateFreeSha256, walDirOf } from '../../src/render/unit-flags.js';
 import { applyFiles, prepareCommand, systemdStep } from '../../src/provision/up.js';
 import { ChannelRefused, type ExecResult, type Remote, type UploadSource } from '../../src/ssh/remote.js';
 import { parseEndpointHealth, parseEndpointStatus, parseMemberList } from '../../src/etcd/etcdctl.js';

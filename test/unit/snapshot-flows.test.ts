@@ -10,7 +10,7 @@ import type { Remote, StreamOptions } from '../../src/ssh/remote.js';
 import { restoreReport, restoreRun, restoreSnapshot, type RestoreOptions } from '../../src/snapshot/restore.js';
 import { chooseMember, orphanedNodeFiles, saveReport, saveRun, saveSnapshot, type SaveOptions } from '../../src/snapshot/save.js';
 import { writeManifest, type Manifest } from '../../src/snapshot/store.js';
-import type { MembersView } from '../../src/members/view.js';
+import type { MembersView } from '../../src/etcd/members.js';
 import { fakeCluster, inv, member } from './members-fakes.js';
 
 /**

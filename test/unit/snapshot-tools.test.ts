@@ -6,8 +6,8 @@ import { parseDocument } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { setSectionValues, writeClusterToken } from '../../src/inventory/edit.js';
 import { validateInventory } from '../../src/inventory/validate.js';
-import { restoredToken, restoreScript } from '../../src/snapshot/restore.js';
-import { BUMP_REVISION, parseSnapshotStatus, parseVersion, restoreCommand, saveCommand, statusCommand, supportsBumpRevision, usesEtcdutl } from '../../src/etcd/tools.js';
+import { restoredToken } from '../../src/snapshot/restore.js';
+import { BUMP_REVISION, parseSnapshotStatus, parseVersion, restoreCommand, restoreScript, saveCommand, statusCommand, supportsBumpRevision, usesEtcdutl } from '../../src/etcd/tools.js';
 import { inv } from './members-fakes.js';
 
 const TARGET = {
@@ -130,7 +130,7 @@ describe('restoredToken', () => {
 });
 
 describe('restoreScript', () => {
-  const r = { nodeFile: '/var/tmp/hardway-restore-20240305T070809Z.db', token: 'tok-1-restored-20240305T070809Z', stamp: '20240305T070809Z' };
+  const r = { file: '/var/tmp/hardway-restore-20240305T070809Z.db', token: 'tok-1-restored-20240305T070809Z', stamp: '20240305T070809Z' };
 
   it('restores into a fresh dir with the node’s own name and peer URL, then renames it over the data dir', () => {
     const lines = restoreScript(inv, 'controller-1', r).split('\n');

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { guideUnit } from '../guide-unit.js';
 import { validateInventory } from '../../src/inventory/validate.js';
-import { bufferSource } from '../../src/provision/artifacts.js';
+import { bufferSource } from '../../src/release/artifacts.js';
 import { desiredNode, type Artifacts } from '../../src/provision/desired.js';
 import type { ObservedNode } from '../../src/provision/observe.js';
 import { planNode, staleReason } from '../../src/provision/plan.js';
 import { argvDiffers, compareUnits, etcdDefault, flagChanges, flagMap, unitDiffLines } from '../../src/provision/unit-diff.js';
-import { bootstrapFreeSha256, execStartArgv, stateFreeSha256 } from '../../src/provision/unit-state.js';
+import { bootstrapFreeSha256, execStartArgv, stateFreeSha256 } from '../../src/render/unit-flags.js';
 
 const guide = (ip: string) => guideUnit('controller-0', ip);
 const hardway = (ip: string, extra = '--heartbeat-interval=100 \\\n  --election-timeout=1000') => guide(ip).replace('--data-dir=/var/lib/etcd\n', `--data-dir=/var/lib/etcd \\\n  ${extra}\n`);

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 // inside the tests, not at the top of this file, so that a mutation tool knows which test reads them (the first one
 // to load it: the others get the module already loaded).
 const load = () => import('../../src/upgrade/preflight.js');
+const loadVersions = () => import('../../src/etcd/versions.js');
 const members = (...versions: string[]) => versions.map((version, i) => ({ name: `c${i}`, version, healthy: true }));
 
 describe("the preflight's tables", () => {
@@ -66,7 +67,7 @@ describe('the preflight at its less travelled edges', () => {
   });
 
   it('the cluster version is said to follow only when the newest member is a minor ahead of it', async () => {
-    const { mixedVersions } = await load();
+    const { mixedVersions } = await loadVersions();
     // A cluster version ahead of every member (as a member reports it while the others are still being asked).
     expect(mixedVersions(members('3.4.23', '3.4.22'), '3.5.0')).toBe('1 of 2 members on 3.4.23, 1 on 3.4.22; cluster version 3.5');
     expect(mixedVersions(members('3.5.16', '3.4.22'), '3.4.0')).toBe('1 of 2 members on 3.5.16, 1 on 3.4.22; cluster version 3.4 until all run 3.5');
@@ -97,7 +98,7 @@ describe('the preflight at its less travelled edges', () => {
   });
 
   it('two spellings of one version are listed apart, the one more members report first', async () => {
-    const { mixedVersions } = await load();
+    const { mixedVersions } = await loadVersions();
     expect(mixedVersions(members('3.5', '3.5.0', '3.5.0'))).toBe('2 of 3 members on 3.5.0, 1 on 3.5');
     expect(mixedVersions(members('3.5', '3.5', '3.5.0'))).toBe('2 of 3 members on 3.5, 1 on 3.5.0');
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { mixedVersions, parseVersion, PATCH_FLOORS, preflight, preflightText, removedFlags, type MemberVersion } from '../../src/upgrade/preflight.js';
+import { mixedVersions, parseVersion, type MemberVersion } from '../../src/etcd/versions.js';
+import { PATCH_FLOORS, preflight, preflightText, removedFlags } from '../../src/upgrade/preflight.js';
 
 const members = (...versions: string[]): MemberVersion[] => versions.map((version, i) => ({ name: `c${i}`, version, healthy: true }));
 const base = { flags: ['name', 'data-dir', 'heartbeat-interval'] };

@@ -4,13 +4,13 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { OperationError, UsageError } from '../errors.js';
-import { isAlive } from '../lab/sys.js';
+import { isAlive } from '../processes.js';
 import { formatBytes, info } from '../output.js';
 import type { ReleaseArch } from '../inventory/schema.js';
 import type { Inventory } from '../inventory/types.js';
 import type { UploadSource } from '../ssh/remote.js';
 
-/** The local inputs of `up`: the etcd binaries from a release tarball (extracted once into a cache). */
+/** etcd releases here: downloaded, checked and extracted once into a cache, for `up`, `recover`, the certificate flows and the lab. */
 
 export function cacheDir(): string {
   return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'hardway');

@@ -1,5 +1,5 @@
 import { shq } from '../ssh/remote.js';
-import { idHex, parseEtcdJson } from '../etcd/etcdctl.js';
+import { idHex, parseEtcdJson } from './etcdctl.js';
 
 /**
  * Listing without shipping the values: etcdctl's `-w json` of a page goes through a filter on the node that swaps

@@ -2,12 +2,12 @@ import { OperationError, UsageError } from '../errors.js';
 import { unknownName } from '../suggest.js';
 import { peerUrl } from '../inventory/derive.js';
 import type { Inventory, NodeSpec } from '../inventory/types.js';
-import { askCluster } from '../etcd/cluster.js';
+import { askCluster } from './cluster.js';
 import type { Connected, Host } from '../engine/hosts.js';
-import { reachableClientUrl } from '../etcd/health.js';
+import { reachableClientUrl } from './health.js';
 import type { Remote } from '../ssh/remote.js';
-import { type EndpointStatus, type MemberInfo } from '../etcd/etcdctl.js';
-import { etcdClient } from '../etcd/client.js';
+import { type EndpointStatus, type MemberInfo } from './etcdctl.js';
+import { etcdClient } from './client.js';
 
 /** The cluster as the member commands see it: the member list, each member's endpoint status, the inventory node it is. */
 

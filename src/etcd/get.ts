@@ -1,7 +1,7 @@
-import { idHex, parseEtcdJson } from '../etcd/etcdctl.js';
+import { idHex, parseEtcdJson } from './etcdctl.js';
 
 /**
- * `etcdctl get -w json` output: keys and values base64, IDs and lease IDs uint64 (read by parseEtcdJson without
+ * `etcdctl get -w json`: its arguments from a typed request, and its output: keys and values base64, IDs and lease IDs uint64 (read by parseEtcdJson without
  * rounding). Revisions are kept as decimal strings, as a resourceVersion is.
  */
 
@@ -56,4 +56,32 @@ export function parseEtcdGet(stdout: string): EtcdGetResult {
     count: Number(raw.count ?? 0),
     more: !!raw.more,
   };
+}
+
+/** A read of the keyspace: one key, a range [key, end), or every key from `key` on. */
+export interface GetRequest {
+  key: string;
+  /** The end of the range, not included. */
+  end?: string;
+  /** Every key from `key` on (a prefix whose range end cannot be an argument). */
+  fromKey?: boolean;
+  limit?: number;
+  rev?: string;
+  keysOnly?: boolean;
+}
+
+/** The arguments of `etcdctl get -w json` for a request. Pure. */
+export function getArgs(req: GetRequest): string[] {
+  return [
+    '-w',
+    'json',
+    ...(req.keysOnly ? ['--keys-only'] : []),
+    ...(req.limit !== undefined ? [`--limit=${req.limit}`] : []),
+    ...(req.rev ? [`--rev=${req.rev}`] : []),
+    ...(req.fromKey ? ['--from-key'] : []),
+    // Keys are arguments after `--`: a key starting with `-` is not a flag.
+    '--',
+    req.key,
+    ...(req.end !== undefined ? [req.end] : []),
+  ];
 }

@@ -1,9 +1,9 @@
 import type { Inventory } from '../inventory/types.js';
 import type { ClusterView } from '../etcd/health.js';
 import { renderTable } from '../output.js';
-import { mixedVersions } from '../upgrade/preflight.js';
+import { mixedVersions } from '../etcd/versions.js';
 import type { EndpointStatus, MemberInfo } from '../etcd/etcdctl.js';
-import { nodeOfMember } from './view.js';
+import { nodeOfMember } from '../etcd/members.js';
 
 /**
  * The one member table: `verify`, `member list`, `up` and `snapshot restore` show the members with the same columns

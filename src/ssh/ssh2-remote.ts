@@ -19,6 +19,8 @@ export interface ConnectOptions {
   passphrases?: ReadonlyMap<string, string>;
   /** Cuts a handshake still under way (early connections no command took). */
   signal?: AbortSignal;
+  /** Called once the node's (or its first jump host's) TCP connection is asked for. */
+  onDial?: () => void;
 }
 
 /**
@@ -201,6 +203,7 @@ async function connectHop(
   const cut = () => ssh.connection?.destroy();
   opts.signal?.addEventListener('abort', cut, { once: true });
   try {
+    if (!sock) opts.onDial?.();
     await ssh.connect({
       host: hop.host,
       port: hop.port,

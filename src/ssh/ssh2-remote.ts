@@ -211,6 +211,9 @@ async function connectHop(
       ...(privateKey ? { privateKey } : {}),
       ...(passphrase ? { passphrase } : {}),
       ...(agent ? { agent } : {}),
+      // What we can offer, in ssh2's own order, without its opening `none` request (one round trip, sent only to
+      // learn which methods the server takes: a refusal fails the same way, naming the key).
+      authHandler: [...(privateKey ? (['publickey'] as const) : []), ...(agent ? (['agent'] as const) : [])],
       ...(sock ? { sock: sock as never } : {}),
       readyTimeout: opts.connectTimeoutMs ?? 15_000,
       keepaliveInterval: 5_000,

@@ -342,7 +342,10 @@ openssh_verify() {
 }
 
 noop_kind() { # kind round
-  local log=$OUT/n3-$1-$2 old=("node" "${OLD_DIR:-}/bin/hardway")
+  # OLD with a cache dir of its own: a bin/hardway from before per-installation code caches removes any other bundle's
+  # cache of the same command on every run (and another user of ~/.cache would remove its), so alternating old and new
+  # made both compile the whole bundle every time.
+  local log=$OUT/n3-$1-$2 old=(env "XDG_CACHE_HOME=$WORK/old-cache" node "${OLD_DIR:-}/bin/hardway")
   case $1 in
     up) timed "$log" "${HW[@]}" up -i "$INV" ;;
     verify) timed "$log" "${HW[@]}" verify -i "$INV" ;;
@@ -376,7 +379,7 @@ if [[ $MODE == noop ]]; then
   sleep 2
   "${HW[@]}" up -i "$INV" >>"$OUT/setup.log" 2>&1 || die "hardway up failed (see $OUT/setup.log)"
   "${HW[@]}" verify -i "$INV" >>"$OUT/setup.log" 2>&1 || true
-  [[ -z $OLD ]] || { node "$OLD_DIR/bin/hardway" up -i "$INV" && node "$OLD_DIR/bin/hardway" verify -i "$INV"; } >>"$OUT/setup.log" 2>&1 || true
+  [[ -z $OLD ]] || { XDG_CACHE_HOME=$WORK/old-cache node "$OLD_DIR/bin/hardway" up -i "$INV" && XDG_CACHE_HOME=$WORK/old-cache node "$OLD_DIR/bin/hardway" verify -i "$INV"; } >>"$OUT/setup.log" 2>&1 || true
   n=${#kinds[@]}
   for ((r = 1; r <= NOOP_ROUNDS; r++)); do
     for ((i = 0; i < n; i++)); do noop_kind "${kinds[$(((i + r - 1) % n))]}" "$r"; done

@@ -7,7 +7,7 @@ import { askFirstHost } from '../etcd/cluster.js';
 import { verifyVerdict, type Problem } from '../verify/checks.js';
 import { diagnoseJournal, judgeNow, type Finding } from '../journal/diagnose.js';
 import { endpointsOf } from '../etcd/etcdctl.js';
-import { gatherFacts } from '../verify/gather.js';
+import { askEndpoints, gatherFacts } from '../verify/gather.js';
 import { gatherCondition } from '../cluster/gather.js';
 import { clusterVersion } from '../upgrade/facts.js';
 import { mixedVersions } from '../etcd/versions.js';
@@ -45,7 +45,10 @@ export function registerVerify(program: Command): void {
       };
       // The whole cluster's condition leads the report: read beside the checks' facts, over the same connections, and
       // taking the endpoints' health and status the facts asked through the same node instead of asking again.
-      const gathered = gatherFacts(inv, run.hosts, { asked });
+      // The endpoints too, through the same node once it answered: not after every node's systemd and journal were read.
+      const endpoints = first && asked.get(first)!.then((m) => (m.code === 0 ? askEndpoints(inv, first.remote) : Promise.reject(new Error('no answer'))));
+      endpoints?.catch(() => {});
+      const gathered = gatherFacts(inv, run.hosts, { asked, ...(first && endpoints ? { early: { remote: first.remote, endpoints } } : {}) });
       const answered = async (asker: Remote) => {
         const g = await gathered.catch(() => undefined);
         return g?.probe?.remote === asker ? { health: g.facts.health, status: g.facts.status.flatMap((s) => (s.status ? [s.status] : [])) } : undefined;

@@ -1,7 +1,7 @@
 import { shq } from '../ssh/remote.js';
 import { parseWalMetadata } from '../etcd/ids.js';
 import { PREV_SUFFIX } from './roll.js';
-import { BOOTSTRAP_FLAGS_SED, STATE_FLAG_SED } from './unit-state.js';
+import { bootstrapFreeSha256, stateFreeSha256 } from '../render/unit-flags.js';
 
 /**
  * What a node has, gathered by ONE remote command per node (stat + SHA-256 of every managed file, the unit's
@@ -95,8 +95,10 @@ export function observeScript(o: ObserveScriptOptions): string {
   const sums = shq(o.sumsFile ?? SUMS_FILE);
   const files = o.files.map(shq).join(' ');
   return [
-    // The sums cut from sha256sum's `<sum>  -` by the shell (no cut).
-    `if [ -f ${unitFile} ]; then state=$(${STATE_FLAG_SED} ${unitFile} | sha256sum); boot=$(${BOOTSTRAP_FLAGS_SED} ${unitFile} | sha256sum); echo "U \${state%% *} \${boot%% *}"; echo "T $(head -c 65536 ${unitFile} | base64 | tr -d '\\n')"; fi`,
+    // Every fork counts on a busy node (the nodes share the machine with the laptop in a lab): what the node must
+    // compute is computed by it, the rest here — the unit's sums from its text (parseObserved), base64 in blocks
+    // (no `tr`), a glob instead of `ls | head`, builtins where the shell has them.
+    `if [ -f ${unitFile} ]; then echo 'T<'; head -c ${UNIT_TEXT_BYTES} ${unitFile} | base64; echo '>'; fi`,
     `sums=${sums}; now=$(date +%s); fresh=''`,
     // One stat and one awk for every file (a fork per file and step was most of this command's time on a busy node):
     // each line `mode ctime key sum path`, the sum `-` when the cache has none for this very key and path.
@@ -113,25 +115,30 @@ export function observeScript(o: ObserveScriptOptions): string {
     'HARDWAY_KNOWN',
     `for f in ${files}; do [ -f "$f" ] || echo "F - - $f"; done`,
     ...(o.recordSums
-      ? [`if [ -n "$fresh" ]; then (mkdir -p "\${sums%/*}" && chmod 700 "\${sums%/*}" && printf '%s' "$fresh" > "$sums.$$" && mv -f "$sums.$$" "$sums") 2>/dev/null || rm -f "$sums.$$"; fi`]
+      ? [
+          // Written only when it would change: a run that changes nothing leaves the cache as it is (read by the shell).
+          `old=''; if [ -n "$fresh" ] && [ -f "$sums" ]; then while IFS= read -r l; do old="$old$l`,
+          '"; done < "$sums"; fi',
+          `if [ -n "$fresh" ] && [ "$fresh" != "$old" ]; then (mkdir -p "\${sums%/*}" && chmod 700 "\${sums%/*}" && printf '%s' "$fresh" > "$sums.$$" && mv -f "$sums.$$" "$sums") 2>/dev/null || rm -f "$sums.$$"; fi`,
+        ]
       : []),
-    // What systemd says of the unit, asked once (also for the copies below and the A line).
-    `active=$(systemctl is-active ${u} 2>/dev/null || true)`,
     // Copies a rolling change keeps (roll.ts) that a killed run left: said, never removed here — the run adopts them
     // and drops them once the member is healthy (a restart the killed run began may still be under way now).
     `for f in ${o.files.map((f) => shq(`${f}${PREV_SUFFIX}`)).join(' ')}; do [ -f "$f" ] && echo "K $f"; done`,
-    `for d in ${o.dirs.map(shq).join(' ')}; do`,
-    '  if [ -d "$d" ]; then echo "D $(stat -c %a "$d") $d"; else echo "D - $d"; fi',
-    'done',
-    'echo "H $(uname -m)"',
-    `echo "E $(systemctl is-enabled ${u} 2>/dev/null || true)"`,
-    'echo "A $active"',
+    // The dirs that exist, their modes in one stat.
+    `set --; for d in ${o.dirs.map(shq).join(' ')}; do if [ -d "$d" ]; then set -- "$@" "$d"; else echo "D - $d"; fi; done`,
+    `if [ $# -gt 0 ]; then stat -c 'D %a %n' -- "$@"; fi`,
+    "printf 'H '; uname -m",
+    // is-enabled reads the unit files as they are on disk (show's UnitFileState is what systemd last loaded); an
+    // empty answer still ends its line.
+    `printf 'E '; systemctl is-enabled ${u} 2>/dev/null || echo`,
     // One systemctl call for the unit's state and the ExecStart systemd has loaded (drop-ins included); with the
     // running etcd's argv and whether its binary was replaced since, they tell a process that predates its unit.
     // Read by the shell itself, no grep or sed: each fork counts on a busy node.
-    `show=$(systemctl show -p MainPID -p NeedDaemonReload -p NRestarts -p ExecStart ${u} 2>/dev/null); pid=0; exec_start=''`,
+    `show=$(systemctl show -p ActiveState -p MainPID -p NeedDaemonReload -p NRestarts -p ExecStart ${u} 2>/dev/null); pid=0; exec_start=''; active=''`,
     'while IFS= read -r line; do',
     '  case "$line" in',
+    '    ActiveState=*) active=${line#ActiveState=};;',
     '    MainPID=*) echo "P $line"; pid=${line#MainPID=};;',
     '    NeedDaemonReload=*|NRestarts=*) echo "P $line";;',
     '    ExecStart=*) exec_start=${line#ExecStart=};;',
@@ -139,16 +146,18 @@ export function observeScript(o: ObserveScriptOptions): string {
     'done <<HARDWAY_SHOW',
     '$show',
     'HARDWAY_SHOW',
+    'echo "A $active"',
     'if [ "\${pid:-0}" -gt 0 ] 2>/dev/null && [ -r "/proc/$pid/cmdline" ]; then',
-    `  echo "L $(if [ -n "$exec_start" ]; then printf '%s\\n' "$exec_start" | base64 | tr -d "\\n"; fi)"`,
-    '  echo "C $(base64 < "/proc/$pid/cmdline" | tr -d "\\n")"',
+    // One line as systemctl printed it: said as it is.
+    '  if [ -n "$exec_start" ]; then echo "R $exec_start"; fi',
+    "  echo 'C<'; base64 < \"/proc/$pid/cmdline\"; echo '>'",
     // Unreadable (not root, no sudo): nothing said rather than "not replaced".
     '  if exe=$(readlink "/proc/$pid/exe" 2>/dev/null); then case "$exe" in *" (deleted)") echo "X 1";; *) echo "X 0";; esac; fi',
     'fi',
     // What etcd itself asks (wal.Exist): a first start that failed can leave member/snap/db but no WAL, and then etcd
-    // bootstraps again, reading every --initial-* flag.
-    `wal=$(ls ${shq(o.walDir ?? `${o.dataDir}/member/wal`)}/*.wal 2>/dev/null | head -n 1)`,
-    'if [ -n "$wal" ]; then echo "M 1"; echo "W $(head -c 8192 "$wal" | base64 | tr -d "\\n")"; else echo "M 0"; fi',
+    // bootstraps again, reading every --initial-* flag. The glob is sorted as `ls` would.
+    `wal=''; for w in ${shq(o.walDir ?? `${o.dataDir}/member/wal`)}/*.wal; do if [ -f "$w" ]; then wal=$w; break; fi; done`,
+    `if [ -n "$wal" ]; then echo "M 1"; echo 'W<'; head -c 8192 "$wal" | base64; echo '>'; else echo "M 0"; fi`,
   ].join('\n');
 }
 
@@ -159,7 +168,7 @@ export function parseObserved(output: string): ObservedNode {
     unit: { enabled: '', active: '', mainPid: 0, needsDaemonReload: false, restarts: 0 },
     hasData: false,
   };
-  for (const line of output.split('\n')) {
+  for (const line of unblocked(output)) {
     const [tag, ...rest] = line.split(' ');
     switch (tag) {
       case 'F': {
@@ -205,9 +214,10 @@ export function parseObserved(output: string): ObservedNode {
         if (args.length) obs.running = { ...obs.running, args, binaryReplaced: obs.running?.binaryReplaced ?? false };
         break;
       }
-      case 'L': {
+      case 'L':
+      case 'R': {
         // `{ path=… ; argv[]=/usr/local/bin/etcd --name … ; ignore_errors=no ; … }`: the last one is what runs.
-        const shown = Buffer.from(rest[0] ?? '', 'base64').toString('utf8');
+        const shown = tag === 'R' ? rest.join(' ') : Buffer.from(rest[0] ?? '', 'base64').toString('utf8');
         const argvs = [...shown.matchAll(/argv\[\]=(.*?) ; /g)].map((m) => m[1]!.split(' ').filter(Boolean));
         obs.loadedExecStart = argvs[argvs.length - 1];
         break;
@@ -227,5 +237,33 @@ export function parseObserved(output: string): ObservedNode {
       }
     }
   }
+  // The unit's sums with its bootstrap flags blanked, from its text as the node has it (the same functions as the
+  // rendered unit's), unless the node said them.
+  if (obs.unitText !== undefined && obs.unitStateFreeSha256 === undefined && Buffer.byteLength(obs.unitText) < UNIT_TEXT_BYTES) {
+    obs.unitStateFreeSha256 = stateFreeSha256(obs.unitText);
+    obs.unitBootstrapFreeSha256 = bootstrapFreeSha256(obs.unitText);
+  }
   return obs;
+}
+
+/** How much of the unit the node sends: a longer one is not a unit hardway rendered, and its sums stay unknown. */
+const UNIT_TEXT_BYTES = 65536;
+
+/**
+ * The output's lines with each block (`T<`, the lines of `base64`, `>`) made one line `T <base64>`: base64 wraps its
+ * output, and the node saves a `tr` per block.
+ */
+function unblocked(output: string): string[] {
+  const out: string[] = [];
+  let block: { tag: string; parts: string[] } | undefined;
+  for (const line of output.split('\n')) {
+    if (block) {
+      if (line === '>') {
+        out.push(`${block.tag} ${block.parts.join('')}`);
+        block = undefined;
+      } else block.parts.push(line);
+    } else if (/^[A-Z]<$/.test(line)) block = { tag: line[0]!, parts: [] };
+    else out.push(line);
+  }
+  return out;
 }

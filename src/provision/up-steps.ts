@@ -23,6 +23,7 @@ import { moveAsideLines, movedAside, movedAsidePath } from '../node/ops.js';
 import { joiningCluster } from '../etcd/joining.js';
 import { membersNotInInventory, removedMember, offlineView, planCluster, planNode, rollingOrder, type ClusterPlan, type NodePlan, type OfflineView } from './plan.js';
 import { prepareArtifacts, prepareRelease, renderUnits, type Release } from './prepare.js';
+import { bufferSource } from '../release/artifacts.js';
 import type { Condition } from '../cluster/condition.js';
 import { gatherCondition } from '../cluster/gather.js';
 import { clientUrl } from '../inventory/derive.js';
@@ -31,10 +32,10 @@ import { clusterVersion, memberVersions, releaseVersion } from '../upgrade/facts
 import { preflight, preflightText, type Preflight } from '../upgrade/preflight.js';
 import { dropPreviousScript, JOURNAL_REASON, journalReason, keepPreviousScript, putBackScript } from './roll.js';
 import { flagMap } from './unit-diff.js';
-import { execStartArgv } from './unit-state.js';
+import { execStartArgv } from '../render/unit-flags.js';
 import { trustGuard } from '../certs/trust.js';
 import { etcdClient } from '../etcd/client.js';
-import { readInstalled, type NodeCerts } from '../certs/installed.js';
+import { readInstalled, type NodeCerts } from '../pki/installed.js';
 
 /** The steps of `up` and `plan`, over one run-wide record. */
 
@@ -86,6 +87,8 @@ export interface UpRun extends HostsRun<UpHost> {
   installed?: Promise<NodeCerts[]>;
   /** The units and binaries, prepared while the nodes are connected to and asked (see startRelease). */
   release?: Promise<Release>;
+  /** Each node's observation, started as soon as it is connected and the units are rendered (see askEarly). */
+  observing?: Map<Host, Promise<ObservedNode>>;
 }
 
 export interface EarlyAsk {
@@ -120,12 +123,21 @@ const prepare = step<UpRun>('prepare the artifacts', async (r) => {
   r.artifacts = await prepareArtifacts(r.inv, selectedNodes(r), r.opts, r.log, await r.release);
 });
 
+/**
+ * What a node holds is read with the paths of the files alone (and the unit's text, for --wal-dir), which the release
+ * gives before pki.dir is checked or issued: the certificates' contents stand empty here, they are compared later.
+ */
+const observeWith = (r: UpRun, h: Connected<UpHost>, release: Release) =>
+  observeNode(h.remote, desiredNode(r.inv, h.node, { ...release, ca: NO_CONTENT, cert: NO_CONTENT, key: NO_CONTENT }), r.inv.etcd.dataDir, !r.opts.dryRun && h.selected);
+const NO_CONTENT = bufferSource(Buffer.alloc(0));
+
 /** Every node, named by --nodes or not; only the named ones record file sums (plan and the others write nothing). */
 const observe = step<UpRun>('observe the nodes', async (r) => {
   await eachHost(
     r.hosts,
     async (h) => {
-      h.observed = await observeNode(h.remote, desiredNode(r.inv, h.node, r.artifacts!), r.inv.etcd.dataDir, !r.opts.dryRun && h.selected);
+      // Started early (askEarly) on every node then connected; read now only for a node that was not.
+      h.observed = await (r.observing?.get(h) ?? observeNode(h.remote, desiredNode(r.inv, h.node, r.artifacts!), r.inv.etcd.dataDir, !r.opts.dryRun && h.selected));
       // A killed run's copies, kept while this member was not running: what it ran before, as if this run had kept
       // them — put back if it does not come back, dropped once it is healthy.
       if (h.selected && h.observed.kept?.length) (r.kept ??= new Map()).set(h.node.name, h.observed.kept);
@@ -173,6 +185,19 @@ const askEarly = step<UpRun>('ask the cluster early', async (r) => {
   if (r.inv.etcd.tls) {
     r.installed = readInstalled(r.hosts);
     r.installed.catch(() => {});
+  }
+  // And each node's observation, once the units are rendered: a read, which the trust check and pki.dir need not
+  // precede (only the sums cache it keeps on the node is written). The observe step takes it.
+  const release = r.release;
+  if (release) {
+    r.observing = new Map(
+      r.hosts.filter(usable).map((h) => {
+        const observed = release.then((rel) => observeWith(r, h as Connected<UpHost>, rel));
+        // Taken by the observe step, which reports its error; a run that stops first leaves it unread.
+        observed.catch(() => {});
+        return [h, observed] as const;
+      }),
+    );
   }
   const { asked, first: host } = askFirstHost(r.inv, r.hosts);
   if (!host) return;

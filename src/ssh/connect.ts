@@ -113,10 +113,16 @@ export async function connectEarly(inv: Inventory, nodes: NodeSpec[], opts: { ac
   // A key that needs its passphrase is left to the command: no prompt before the command line is known to be right.
   if ((await lockedKeys(await sshTargets(inv, nodes))).length) return;
   const abort = new AbortController();
-  const conns = connectNow(inv, nodes, { ...opts, signal: abort.signal });
+  let dialing = nodes.length;
+  let allDialed = () => {};
+  const dialed = new Promise<void>((resolve) => (allDialed = resolve));
+  const conns = connectNow(inv, nodes, { ...opts, signal: abort.signal }, () => --dialing || allDialed());
   // Read by the flow that takes them, or by closeEarly: never an unhandled rejection.
   conns.catch(() => {});
   early = { inv, names: namesOf(nodes), acceptNew: !!opts.acceptNew, conns, abort };
+  // Back to the caller once every node's TCP connection is asked for, not before: the command's modules then load
+  // (the main thread busy for a while) as the nodes accept and their sshd start, instead of before anything is sent.
+  await Promise.race([dialed, conns.then(() => {}, () => {})]);
 }
 
 /** Ends the early connections no flow took: a handshake still under way is cut, not waited for. */
@@ -138,15 +144,24 @@ export async function connectAll(inv: Inventory, nodes: NodeSpec[], opts: Connec
   return connectNow(inv, nodes, opts);
 }
 
-async function connectNow(inv: Inventory, nodes: NodeSpec[], opts: ConnectOptions): Promise<Connection[]> {
+/** `dialed`: called once per node, when its connection is asked for or, failing before that, when it failed. */
+async function connectNow(inv: Inventory, nodes: NodeSpec[], opts: ConnectOptions, dialed?: () => void): Promise<Connection[]> {
   const targets = await sshTargets(inv, nodes);
   const passphrases = await collectPassphrases(targets);
   return Promise.all(
     nodes.map(async (node, i): Promise<Connection> => {
+      let said = false;
+      const dial = () => {
+        if (said) return;
+        said = true;
+        dialed?.();
+      };
       try {
-        return { node, remote: await connectRemote(targets[i]!, { ...opts, passphrases }) };
+        return { node, remote: await connectRemote(targets[i]!, { ...opts, passphrases, onDial: dial }) };
       } catch (e) {
         return { node, error: e as Error };
+      } finally {
+        dial();
       }
     }),
   );

@@ -38,7 +38,7 @@ export interface UploadSource {
   data?: Buffer;
   size: number;
   sha256: string;
-  /** For a unit: the SHA-256 with its --initial-cluster-state value blanked (see provision/unit-state.ts). */
+  /** For a unit: the SHA-256 with its --initial-cluster-state value blanked (see render/unit-flags.ts). */
   stateFreeSha256?: string;
   /** For a unit: the SHA-256 with the values of every flag etcd reads only when bootstrapping blanked. */
   bootstrapFreeSha256?: string;

@@ -28,7 +28,27 @@ export interface Gathered {
   journals: Map<string, string>;
 }
 
-export async function gatherFacts(inv: Inventory, hosts: Host[], opts: { journal?: boolean; asked?: Asked } = {}): Promise<Gathered> {
+/** Every endpoint's status and health, asked through one node's etcdctl. */
+export async function askEndpoints(inv: Inventory, probe: Remote): Promise<Pick<ClusterFacts, 'status' | 'health'>> {
+  const [status, health] = await Promise.all([
+    Promise.all(inv.nodes.map((n) => endpointAnswer(probe, clientUrl(n)))),
+    // One endpoint per etcdctl: a dead member then cannot delay the others' answers.
+    Promise.all(inv.nodes.map(async (n) => (await endpointHealth(probe, [n]))[0]!)),
+  ]);
+  return { status, health };
+}
+
+export interface GatherOptions {
+  journal?: boolean;
+  asked?: Asked;
+  /**
+   * The endpoints asked early through one node (askEndpoints, started once its `member list` answered): taken when
+   * that node is the one that answers for the cluster, instead of asking again after the nodes were read.
+   */
+  early?: { remote: Remote; endpoints: Promise<Pick<ClusterFacts, 'status' | 'health'>> };
+}
+
+export async function gatherFacts(inv: Inventory, hosts: Host[], opts: GatherOptions = {}): Promise<Gathered> {
   const journals = new Map<string, string>();
   const nodes: NodeReport[] = await Promise.all(
     hosts.map(async (h): Promise<NodeReport> => {
@@ -52,13 +72,9 @@ export async function gatherFacts(inv: Inventory, hosts: Host[], opts: { journal
   const { answer, reason } = await askCluster(inv, hosts, { isActive, anyHost: true, ...(opts.asked ? { asked: opts.asked } : {}) });
   const fallback = hosts.find(usable);
   const probe: Gathered['probe'] = answer ? { node: answer.asker.node, remote: answer.asker.remote } : fallback ? { node: fallback.node, remote: fallback.remote } : undefined;
-  const [status, health] = probe
-    ? await Promise.all([
-        Promise.all(inv.nodes.map((n) => endpointAnswer(probe.remote, clientUrl(n)))),
-        // One endpoint per etcdctl: a dead member then cannot delay the others' answers.
-        Promise.all(inv.nodes.map(async (n) => (await endpointHealth(probe.remote, [n]))[0]!)),
-      ])
-    : [inv.nodes.map((n) => ({ endpoint: clientUrl(n), error: 'no node reachable over SSH' })), []];
+  // Taken only from the node that answered for the cluster (a fallback probe asks again, as it always did).
+  const early = opts.early && answer && opts.early.remote === answer.asker.remote ? await opts.early.endpoints.catch(() => undefined) : undefined;
+  const { status, health } = early ?? (probe ? await askEndpoints(inv, probe.remote) : { status: inv.nodes.map((n) => ({ endpoint: clientUrl(n), error: 'no node reachable over SSH' })), health: [] });
   const facts: ClusterFacts = { status, health, nodes, ...(answer ? { members: answer.members } : reason ? { membersError: reason } : {}) };
   return { facts, ...(probe ? { probe } : {}), journals };
 }

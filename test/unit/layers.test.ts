@@ -39,7 +39,6 @@ const FLOW_TO_FLOW: Record<string, string> = {
   'members/remove.ts -> snapshot/auto.ts': 'a snapshot is taken before a membership change (the snapshot flow as a step)',
   'members/replace.ts -> snapshot/auto.ts': 'a snapshot is taken before a membership change (the snapshot flow as a step)',
   'provision/up-steps.ts -> certs/trust.ts': 'up ships the CA bundle while a CA rotation is under way',
-  'provision/up-steps.ts -> certs/installed.ts': 'up starts reading the installed certificates for the trust check while it asks the member list (one read for both); certs/installed.ts only re-exports pki/installed.ts until up-steps.ts imports it from there',
   'provision/up-steps.ts -> snapshot/auto.ts': 'a snapshot is taken before a version change (the snapshot flow as a step)',
   'provision/up-steps.ts -> upgrade/facts.ts': 'up runs the upgrade preflight before a version change',
   'provision/up-steps.ts -> upgrade/preflight.ts': 'up runs the upgrade preflight before a version change',

@@ -116,6 +116,12 @@ describe('observe output', () => {
       expect(statSync(path.dirname(sumsFile)).mode & 0o777).toBe(0o700);
       const line = readFileSync(sumsFile, 'utf8');
       expect(line).toMatch(new RegExp(`^\\d+:\\d+:4:\\S+ ${sha('AAAA')} ${bin}\n$`));
+      // A run that finds the cache right leaves the file alone (same inode: not rewritten and renamed over).
+      const written = statSync(sumsFile).ino;
+      const again = observe();
+      expect(statSync(sumsFile).ino).toBe(written);
+      expect(again.files.get(bin)?.sha256).toBe(sha('AAAA'));
+      expect(again.dirs.get(root)).toEqual({ exists: true, mode: statSync(root).mode & 0o777 });
       // The cache is used: a sum planted for the unchanged file is what comes back.
       writeFileSync(sumsFile, line.replace(sha('AAAA'), 'f'.repeat(64)));
       expect(observe().files.get(bin)?.sha256).toBe('f'.repeat(64));
@@ -492,7 +498,9 @@ describe('plan', () => {
 
   it('reads what systemd loaded for ExecStart and what the process runs', () => {
     const shown = '{ path=/usr/local/bin/etcd ; argv[]=/usr/local/bin/etcd --name controller-0 --heartbeat-interval=100 ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }';
-    const o = parseObserved([`L ${Buffer.from(shown).toString('base64')}`, `C ${Buffer.from('/usr/local/bin/etcd\0--name\0controller-0\0').toString('base64')}`, 'X 1'].join('\n'));
+    // The script says ExecStart as systemctl printed it (R), and the argv in a block of base64 lines as base64 wraps them.
+    const argv = Buffer.from('/usr/local/bin/etcd\0--name\0controller-0\0').toString('base64');
+    const o = parseObserved([`R ${shown}`, 'C<', argv.slice(0, 12), argv.slice(12), '>', 'X 1'].join('\n'));
     expect(o.loadedExecStart).toEqual(['/usr/local/bin/etcd', '--name', 'controller-0', '--heartbeat-interval=100']);
     expect(o.running).toEqual({ args: ['/usr/local/bin/etcd', '--name', 'controller-0'], binaryReplaced: true });
     // The process ended between its PID and its cmdline: nothing known. No X line (exe unreadable): not "replaced".

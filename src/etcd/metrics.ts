@@ -473,6 +473,8 @@ export interface ReadMetricsOptions {
   timeoutMs?: number;
   /** A larger response is an error (default 64 MiB). */
   maxBytes?: number;
+  /** What is asked for (default `/metrics`; `/version` says the server and cluster versions in a few bytes). */
+  path?: string;
 }
 
 /**
@@ -490,7 +492,8 @@ export async function readMetricsViaForward(
   opts: ReadMetricsOptions = {},
 ): Promise<string> {
   if (!remote.forward) throw new Error(`${remote.name}: this connection cannot forward TCP streams`);
-  const where = `${remote.name}: ${tlsFiles ? 'https' : 'http'}://${isIP(host) === 6 ? `[${host}]` : host}:${port}/metrics`;
+  const urlPath = opts.path ?? '/metrics';
+  const where = `${remote.name}: ${tlsFiles ? 'https' : 'http'}://${isIP(host) === 6 ? `[${host}]` : host}:${port}${urlPath}`;
   const timeoutMs = opts.timeoutMs ?? 15_000;
   const started = Date.now();
   const late = (): Error => new Error(`${where}: no complete response within ${timeoutMs} ms`);
@@ -530,7 +533,7 @@ export async function readMetricsViaForward(
       })
     : channel;
   stream.on('close', () => channel.destroy());
-  const res = await httpGetOver(stream, host, port, '/metrics', { where, timeoutMs, deadline: started + timeoutMs, ...(opts.maxBytes ? { maxBytes: opts.maxBytes } : {}) });
+  const res = await httpGetOver(stream, host, port, urlPath, { where, timeoutMs, deadline: started + timeoutMs, ...(opts.maxBytes ? { maxBytes: opts.maxBytes } : {}) });
   return metricsBody(res, where);
 }
 
@@ -558,12 +561,12 @@ export const FETCH_MARK = 'hardway-fetch:';
  * `openssl s_client` (raw HTTP). The first output line says which: `hardway-fetch: body` or `hardway-fetch: raw`.
  * Exit 127 when the node has neither.
  */
-export function metricsFetchScript(clientUrl: string, paths: RemoteTlsPaths = DEFAULT_REMOTE_TLS, timeoutS = 10): string {
+export function metricsFetchScript(clientUrl: string, paths: RemoteTlsPaths = DEFAULT_REMOTE_TLS, timeoutS = 10, urlPath = '/metrics'): string {
   const { host, port } = splitClientUrl(clientUrl);
-  const url = `${clientUrl.replace(/\/+$/, '')}/metrics`;
+  const url = `${clientUrl.replace(/\/+$/, '')}${urlPath}`;
   const hostPort = `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
   const verify = isIP(host) ? `-verify_ip ${shq(host)}` : `-verify_hostname ${shq(host)} -servername ${shq(host)}`;
-  const request = metricsRequest(host, port).replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+  const request = metricsRequest(host, port, urlPath).replace(/\r/g, '\\r').replace(/\n/g, '\\n');
   if (url.startsWith('http://')) {
     return [`echo '${FETCH_MARK} body'`, `exec curl -sS --fail --max-time ${timeoutS} ${shq(url)}`].join('\n');
   }
@@ -604,9 +607,9 @@ export async function readMetrics(
   const { host, port } = splitClientUrl(clientUrl);
   const plain = clientUrl.startsWith('http://');
   if (remote.forward && (opts.tls || plain)) return readMetricsViaForward(remote, host, port, plain ? undefined : opts.tls, opts);
-  const where = `${remote.name}: ${clientUrl.replace(/\/+$/, '')}/metrics`;
+  const where = `${remote.name}: ${clientUrl.replace(/\/+$/, '')}${opts.path ?? '/metrics'}`;
   const timeoutS = Math.max(1, Math.ceil((opts.timeoutMs ?? 15_000) / 1000));
-  const r = await remote.run(metricsFetchScript(clientUrl, opts.remotePaths, timeoutS), { timeoutMs: (timeoutS + 5) * 1000 });
+  const r = await remote.run(metricsFetchScript(clientUrl, opts.remotePaths, timeoutS, opts.path), { timeoutMs: (timeoutS + 5) * 1000 });
   if (r.timedOut) throw new Error(`${where}: timed out`);
   if (r.code !== 0) {
     const why = r.stderr.trim().split('\n').filter(Boolean).slice(-3).join('; ') || `exit ${r.code}`;

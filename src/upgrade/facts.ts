@@ -15,15 +15,25 @@ export async function releaseVersion(remote: Remote, etcd: UploadSource): Promis
   return /etcd Version: (\S+)/.exec(r.stdout)?.[1] ?? r.stdout.trim().split('\n')[0] ?? '';
 }
 
-/** `etcd_cluster_version{cluster_version="3.4"} 1` from a member's metrics: the minor every member runs. */
-export function parseClusterVersion(metrics: string): string | undefined {
-  return /^etcd_cluster_version\{cluster_version="([^"]+)"\} 1/m.exec(metrics)?.[1];
+/**
+ * The cluster version (the minor every member runs) from a member's `/version` answer,
+ * `{"etcdserver":"3.4.23","etcdcluster":"3.4.0"}`: given as that minor ("3.4"), as etcd's `etcd_cluster_version`
+ * metric names it. Undefined before the cluster has decided one (`not_decided`) or on anything else.
+ */
+export function parseClusterVersion(versionJson: string): string | undefined {
+  try {
+    const v = (JSON.parse(versionJson) as { etcdcluster?: unknown }).etcdcluster;
+    return typeof v === 'string' ? /^(\d+\.\d+)\.\d+$/.exec(v)?.[1] : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
+/** Asked of one member's client URL over the SSH connection: `/version` (a few bytes; /metrics says it in ~150 KB). */
 export async function clusterVersion(inv: Inventory, remote: Remote, node: NodeSpec): Promise<string | undefined> {
   try {
     const tls = inv.etcd.tls ? await readTlsFiles(inv.pki.dir) : undefined;
-    return parseClusterVersion(await readMetrics(remote, clientUrl(node), { timeoutMs: 10_000, ...(tls ? { tls } : {}) }));
+    return parseClusterVersion(await readMetrics(remote, clientUrl(node), { timeoutMs: 10_000, path: '/version', ...(tls ? { tls } : {}) }));
   } catch {
     return undefined;
   }

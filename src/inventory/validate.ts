@@ -36,11 +36,15 @@ function nodeAt(doc: Document, keyPath: PathKey[]): YamlNode | undefined {
   return doc.getIn(keyPath, true) as YamlNode | undefined;
 }
 
-/** The key node that names the last step of `keyPath` in its mapping; undefined when YAML did not read it as that string. */
+/**
+ * The key node that names the last step of `keyPath` in its mapping. Compared as text: YAML reads `8080:` or `-5:`
+ * as a number, which the parsed object (and so the key path) holds as the string '8080'.
+ */
 function keyNodeAt(doc: Document, keyPath: PathKey[]): YamlNode | undefined {
   const parent = nodeAt(doc, keyPath.slice(0, -1));
   if (!isMap(parent)) return undefined;
-  const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === keyPath[keyPath.length - 1]);
+  const name = String(keyPath[keyPath.length - 1]);
+  const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === name);
   return pair?.key as YamlNode | undefined;
 }
 

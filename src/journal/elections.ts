@@ -278,13 +278,14 @@ function memberElections(id: string, evs: RaftEvent[], isRecent: (e: RaftEvent) 
   const starts = electionStarts(evs);
   const terms = realTerms(evs);
   const lastStart = starts[starts.length - 1];
-  const lastCandidacy = lastOf(evs, isCampaign);
-  const lastCampaignIdx = Math.max(lastStart?.index ?? -1, lastCandidacy?.index ?? -1);
+  // Every start is a campaign, so the last campaign is at or after the last start.
+  const lastCampaignIdx = lastOf(evs, isCampaign)?.index ?? -1;
   const leaderAfter = lastOf(evs, (e) => LEADER_KINDS.has(e.kind) && e.index > lastCampaignIdx);
   const recent = starts.filter(isRecent);
   const recentCampaigns = evs.filter((e) => isCampaign(e) && isRecent(e));
   const recentTerms = recentCampaigns.map((e) => e.term).filter((t): t is number => t !== undefined);
-  const climbing = recentTerms.length >= 2 && maxOf(recentTerms) > minOf(recentTerms);
+  // Fewer than two terms never climb: maxOf([]) is -Infinity, below minOf([]).
+  const climbing = maxOf(recentTerms) > minOf(recentTerms);
   const preVoteStuck = recentCampaigns.filter((e) => e.kind === 'pre-candidate').length >= minElections;
   const count = (kind: RaftEventKind) => evs.filter((e) => e.kind === kind).length;
   const m: MemberElections = {
@@ -340,9 +341,9 @@ function leadership(
 }
 
 /** The most distinct terms of leader losses/changes within any `flapSeconds` (all of them when some have no time). */
-function flapCountOf(losses: RaftEvent[], endMs: number | undefined, flapSeconds: number): number {
+function flapCountOf(losses: RaftEvent[], flapSeconds: number): number {
   const lossKey = (e: RaftEvent): string => (e.term !== undefined ? `t${e.term}` : `i${e.index}`);
-  if (losses.some((e) => e.time === undefined) || endMs === undefined) return new Set(losses.map(lossKey)).size;
+  if (losses.some((e) => e.time === undefined)) return new Set(losses.map(lossKey)).size;
   // Sliding window over the losses in time order, counting distinct terms inside it.
   const sorted = [...losses].sort((a, b) => a.time!.getTime() - b.time!.getTime());
   const inWindow = new Map<string, number>();
@@ -415,7 +416,7 @@ export function analyzeElections(entries: JournalEntry[], opts: ElectionOptions 
 
   // Leader flapping: distinct terms of losses/changes within flapSeconds, while a leader exists at the end.
   const losses = events.filter((e) => LOSS_KINDS.has(e.kind));
-  const flapCount = flapCountOf(losses, endMs, flapSeconds);
+  const flapCount = flapCountOf(losses, flapSeconds);
   const loop = members.some((m) => m.loop);
   const flapping = !loop && leader !== undefined && flapCount >= minLeaderChanges;
   const churnCount = startTimes.length === starts.length ? electionsPerMinute : starts.length;

@@ -215,6 +215,174 @@ function electionStarts(events: RaftEvent[]): RaftEvent[] {
   return starts.length > 0 ? starts : events.filter((e) => CANDIDACY_KINDS.has(e.kind));
 }
 
+/** Events whose kind starts a campaign: an election or a (pre-)candidacy. */
+function isCampaign(e: RaftEvent): boolean {
+  return ELECTION_KINDS.has(e.kind) || CANDIDACY_KINDS.has(e.kind);
+}
+
+/** The last event that matches, from the end. */
+function lastOf(events: RaftEvent[], match: (e: RaftEvent) => boolean): RaftEvent | undefined {
+  for (let i = events.length - 1; i >= 0; i--) if (match(events[i]!)) return events[i];
+  return undefined;
+}
+
+/** Terms above 0 (term 0 is raft's state before any term, `became follower at term 0`: not part of a range). */
+function realTerms(events: RaftEvent[]): number[] {
+  return events.map((e) => e.term).filter((t): t is number => t !== undefined && t > 0);
+}
+
+/** How many times the term went up, in the order one member logged them. */
+function termRises(terms: number[]): number {
+  let rises = 0;
+  let highest: number | undefined;
+  for (const t of terms) {
+    if (highest !== undefined && t > highest) rises++;
+    highest = highest === undefined ? t : Math.max(highest, t);
+  }
+  return rises;
+}
+
+function groupByMember(events: RaftEvent[]): Map<string, RaftEvent[]> {
+  const byMember = new Map<string, RaftEvent[]>();
+  for (const e of events) {
+    const list = byMember.get(e.member) ?? [];
+    list.push(e);
+    byMember.set(e.member, list);
+  }
+  return byMember;
+}
+
+/** Election starts per member per calendar minute (UTC), in time order then member order. */
+function startsPerMinute(byMember: Map<string, RaftEvent[]>): ElectionAnalysis['perMinute'] {
+  const counts = new Map<string, number>();
+  for (const [id, evs] of byMember) {
+    for (const s of electionStarts(evs)) {
+      if (!s.time) continue;
+      const key = `${minuteKey(s.time)}\u0000${id}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+  }
+  return [...counts.entries()]
+    .map(([k, n]) => {
+      const [minute, member] = k.split('\u0000') as [string, string];
+      return { minute, member, elections: n };
+    })
+    .sort((a, b) => a.minute.localeCompare(b.minute) || a.member.localeCompare(b.member));
+}
+
+/**
+ * One member's elections, and whether it is in a loop: enough recent elections, no leader known after its last
+ * campaign, and its terms still climbing (or its pre-votes stuck, which do not raise the term).
+ */
+function memberElections(id: string, evs: RaftEvent[], isRecent: (e: RaftEvent) => boolean, minElections: number): MemberElections {
+  const starts = electionStarts(evs);
+  const terms = realTerms(evs);
+  const lastStart = starts[starts.length - 1];
+  // Every start is a campaign, so the last campaign is at or after the last start.
+  const lastCampaignIdx = lastOf(evs, isCampaign)?.index ?? -1;
+  const leaderAfter = lastOf(evs, (e) => LEADER_KINDS.has(e.kind) && e.index > lastCampaignIdx);
+  const recent = starts.filter(isRecent);
+  const recentCampaigns = evs.filter((e) => isCampaign(e) && isRecent(e));
+  const recentTerms = recentCampaigns.map((e) => e.term).filter((t): t is number => t !== undefined);
+  // Fewer than two terms never climb: maxOf([]) is -Infinity, below minOf([]).
+  const climbing = maxOf(recentTerms) > minOf(recentTerms);
+  const preVoteStuck = recentCampaigns.filter((e) => e.kind === 'pre-candidate').length >= minElections;
+  const count = (kind: RaftEventKind) => evs.filter((e) => e.kind === kind).length;
+  const m: MemberElections = {
+    id,
+    hosts: [...new Set(evs.map((e) => e.entry.host).filter((h): h is string => !!h))],
+    elections: count('election'),
+    candidacies: count('candidate'),
+    preCandidacies: count('pre-candidate'),
+    becameLeader: count('leader'),
+    electedLeader: count('elected'),
+    changedLeader: count('changed'),
+    lostLeader: count('lost'),
+    steppedDown: count('stepped-down'),
+    recentElections: recent.length,
+    loop: recent.length >= minElections && !leaderAfter && (climbing || preVoteStuck),
+  };
+  if (terms.length) {
+    m.termStart = minOf(terms);
+    m.termEnd = maxOf(terms);
+  }
+  if (starts[0]?.time) m.firstElection = starts[0].time;
+  if (lastStart?.time) m.lastElection = lastStart.time;
+  if (leaderAfter?.leader) m.leader = leaderAfter.leader;
+  return m;
+}
+
+/**
+ * The leader after the last campaign, since its first event of that leadership; stable when that is at least
+ * `stableSeconds` before the window's end.
+ */
+function leadership(
+  events: RaftEvent[],
+  lastLeaderEvent: RaftEvent | undefined,
+  endMs: number | undefined,
+  stableSeconds: number,
+): Pick<ElectionAnalysis, 'leader' | 'stableLeader'> {
+  const lastCampaign = lastOf(events, isCampaign);
+  if (!lastLeaderEvent || (lastCampaign && lastLeaderEvent.index <= lastCampaign.index)) return {};
+  const sameLeadership = events.filter(
+    (e) =>
+      LEADER_KINDS.has(e.kind) &&
+      e.leader === lastLeaderEvent.leader &&
+      e.term === lastLeaderEvent.term &&
+      e.index > (lastCampaign?.index ?? -1),
+  );
+  const sinceMs = sameLeadership.map((e) => e.time?.getTime()).filter((t): t is number => t !== undefined);
+  const since = sinceMs.length ? new Date(minOf(sinceMs)) : undefined;
+  const leader = { id: lastLeaderEvent.leader!, ...(lastLeaderEvent.term !== undefined ? { term: lastLeaderEvent.term } : {}), ...(since ? { since } : {}) };
+  if (since && endMs !== undefined && endMs - since.getTime() >= stableSeconds * 1000) {
+    return { leader, stableLeader: { id: leader.id, since, ...(leader.term !== undefined ? { term: leader.term } : {}) } };
+  }
+  return { leader };
+}
+
+/** The most distinct terms of leader losses/changes within any `flapSeconds` (all of them when some have no time). */
+function flapCountOf(losses: RaftEvent[], flapSeconds: number): number {
+  const lossKey = (e: RaftEvent): string => (e.term !== undefined ? `t${e.term}` : `i${e.index}`);
+  if (losses.some((e) => e.time === undefined)) return new Set(losses.map(lossKey)).size;
+  // Sliding window over the losses in time order, counting distinct terms inside it.
+  const sorted = [...losses].sort((a, b) => a.time!.getTime() - b.time!.getTime());
+  const inWindow = new Map<string, number>();
+  let most = 0;
+  let lo = 0;
+  for (const e of sorted) {
+    inWindow.set(lossKey(e), (inWindow.get(lossKey(e)) ?? 0) + 1);
+    while (e.time!.getTime() - sorted[lo]!.time!.getTime() >= flapSeconds * 1000) {
+      const k = lossKey(sorted[lo]!);
+      const n = (inWindow.get(k) ?? 1) - 1;
+      if (n === 0) inWindow.delete(k);
+      else inWindow.set(k, n);
+      lo++;
+    }
+    most = Math.max(most, inWindow.size);
+  }
+  return most;
+}
+
+/** Up to 3 lines that show the verdict: first, middle and last election of a loop or churn, the losses of flapping. */
+function evidenceOf(verdict: { loop: boolean; churn: boolean; flapping: boolean }, starts: RaftEvent[], losses: RaftEvent[], lastLeaderEvent: RaftEvent | undefined): JournalEntry[] {
+  const evidence: JournalEntry[] = [];
+  const push = (e: RaftEvent | undefined): void => {
+    if (e && !evidence.includes(e.entry) && evidence.length < 3) evidence.push(e.entry);
+  };
+  if (verdict.loop || verdict.churn) {
+    push(starts[0]);
+    if (!verdict.churn || !lastLeaderEvent) push(starts[Math.floor(starts.length / 2)]);
+    push(starts[starts.length - 1]);
+    push(lastLeaderEvent);
+  } else if (verdict.flapping) {
+    for (const e of losses.slice(-3)) push(e);
+  } else {
+    push(starts[starts.length - 1]);
+    push(lastLeaderEvent);
+  }
+  return evidence;
+}
+
 export function analyzeElections(entries: JournalEntry[], opts: ElectionOptions = {}): ElectionAnalysis {
   const stableSeconds = opts.stableSeconds ?? 30;
   const recentSeconds = opts.recentSeconds ?? 60;
@@ -226,7 +394,7 @@ export function analyzeElections(entries: JournalEntry[], opts: ElectionOptions 
   // A transfer's election is raft doing what it was asked: only the events of other terms are elections.
   const allEvents = extractRaftEvents(entries);
   // Its campaign and the losses it causes are dropped; who leads after it is kept (the leader now).
-  const isTransfer = (e: RaftEvent): boolean => e.term !== undefined && transfers.has(e.term) && (ELECTION_KINDS.has(e.kind) || CANDIDACY_KINDS.has(e.kind) || LOSS_KINDS.has(e.kind));
+  const isTransfer = (e: RaftEvent): boolean => e.term !== undefined && transfers.has(e.term) && (isCampaign(e) || LOSS_KINDS.has(e.kind));
   const events = allEvents.filter((e) => !isTransfer(e));
   const times = entries.map((e) => e.time?.getTime()).filter((t): t is number => t !== undefined);
   const windowStart = times.length ? new Date(minOf(times)) : undefined;
@@ -235,114 +403,20 @@ export function analyzeElections(entries: JournalEntry[], opts: ElectionOptions 
   const isRecent = (e: RaftEvent): boolean =>
     endMs === undefined || e.time === undefined || e.time.getTime() >= endMs - recentSeconds * 1000;
 
-  // ---- per member
-  const byMember = new Map<string, RaftEvent[]>();
-  for (const e of events) {
-    const list = byMember.get(e.member) ?? [];
-    list.push(e);
-    byMember.set(e.member, list);
-  }
-  const members: MemberElections[] = [];
-  const perMinute = new Map<string, number>();
-  let termChanges = 0;
-  for (const [id, evs] of byMember) {
-    const starts = electionStarts(evs);
-    const terms = evs.map((e) => e.term).filter((t): t is number => t !== undefined && t > 0);
-    let lastTerm: number | undefined;
-    for (const t of terms) {
-      if (lastTerm !== undefined && t > lastTerm) termChanges++;
-      lastTerm = lastTerm === undefined ? t : Math.max(lastTerm, t);
-    }
-    for (const s of starts) {
-      if (!s.time) continue;
-      const key = `${minuteKey(s.time)}\u0000${id}`;
-      perMinute.set(key, (perMinute.get(key) ?? 0) + 1);
-    }
-    const lastStart = starts[starts.length - 1];
-    const lastCandidacy = [...evs].reverse().find((e) => ELECTION_KINDS.has(e.kind) || CANDIDACY_KINDS.has(e.kind));
-    const lastCampaignIdx = Math.max(lastStart?.index ?? -1, lastCandidacy?.index ?? -1);
-    const leaderAfter = [...evs].reverse().find((e) => LEADER_KINDS.has(e.kind) && e.index > lastCampaignIdx);
-    const recent = starts.filter(isRecent);
-    const recentCampaigns = evs.filter((e) => (ELECTION_KINDS.has(e.kind) || CANDIDACY_KINDS.has(e.kind)) && isRecent(e));
-    const recentTerms = recentCampaigns.map((e) => e.term).filter((t): t is number => t !== undefined);
-    const climbing = recentTerms.length >= 2 && maxOf(recentTerms) > minOf(recentTerms);
-    const preVoteStuck = recentCampaigns.filter((e) => e.kind === 'pre-candidate').length >= minElections;
-    const loop = recent.length >= minElections && !leaderAfter && (climbing || preVoteStuck);
-    const hosts = [...new Set(evs.map((e) => e.entry.host).filter((h): h is string => !!h))];
-    const m: MemberElections = {
-      id,
-      hosts,
-      elections: evs.filter((e) => e.kind === 'election').length,
-      candidacies: evs.filter((e) => e.kind === 'candidate').length,
-      preCandidacies: evs.filter((e) => e.kind === 'pre-candidate').length,
-      becameLeader: evs.filter((e) => e.kind === 'leader').length,
-      electedLeader: evs.filter((e) => e.kind === 'elected').length,
-      changedLeader: evs.filter((e) => e.kind === 'changed').length,
-      lostLeader: evs.filter((e) => e.kind === 'lost').length,
-      steppedDown: evs.filter((e) => e.kind === 'stepped-down').length,
-      recentElections: recent.length,
-      loop,
-    };
-    if (terms.length) {
-      m.termStart = minOf(terms);
-      m.termEnd = maxOf(terms);
-    }
-    if (starts[0]?.time) m.firstElection = starts[0].time;
-    if (lastStart?.time) m.lastElection = lastStart.time;
-    if (leaderAfter?.leader) m.leader = leaderAfter.leader;
-    members.push(m);
-  }
+  const byMember = groupByMember(events);
+  const members = [...byMember].map(([id, evs]) => memberElections(id, evs, isRecent, minElections));
+  const termChanges = [...byMember.values()].reduce((sum, evs) => sum + termRises(realTerms(evs)), 0);
 
-  // ---- whole window
   const starts = electionStarts(events);
-  // Term 0 is raft's state before any term (`became follower at term 0`): not part of the range.
-  const allTerms = events.map((e) => e.term).filter((t): t is number => t !== undefined && t > 0);
+  const allTerms = realTerms(events);
   const startTimes = starts.map((e) => e.time?.getTime()).filter((t): t is number => t !== undefined);
   const electionsPerMinute = peakInWindow(startTimes, 60);
-  const lastCampaign = [...events].reverse().find((e) => ELECTION_KINDS.has(e.kind) || CANDIDACY_KINDS.has(e.kind));
-  const lastLeaderEvent = [...events].reverse().find((e) => LEADER_KINDS.has(e.kind) && e.leader !== undefined);
-  let leader: ElectionAnalysis['leader'];
-  let stableLeader: ElectionAnalysis['stableLeader'];
-  if (lastLeaderEvent && (!lastCampaign || lastLeaderEvent.index > lastCampaign.index)) {
-    const sameLeadership = events.filter(
-      (e) =>
-        LEADER_KINDS.has(e.kind) &&
-        e.leader === lastLeaderEvent.leader &&
-        e.term === lastLeaderEvent.term &&
-        e.index > (lastCampaign?.index ?? -1),
-    );
-    const sinceMs = sameLeadership.map((e) => e.time?.getTime()).filter((t): t is number => t !== undefined);
-    const since = sinceMs.length ? new Date(minOf(sinceMs)) : undefined;
-    leader = { id: lastLeaderEvent.leader!, ...(lastLeaderEvent.term !== undefined ? { term: lastLeaderEvent.term } : {}), ...(since ? { since } : {}) };
-    if (since && endMs !== undefined && endMs - since.getTime() >= stableSeconds * 1000) {
-      stableLeader = { id: leader.id, since, ...(leader.term !== undefined ? { term: leader.term } : {}) };
-    }
-  }
+  const lastLeaderEvent = lastOf(events, (e) => LEADER_KINDS.has(e.kind) && e.leader !== undefined);
+  const { leader, stableLeader } = leadership(events, lastLeaderEvent, endMs, stableSeconds);
 
   // Leader flapping: distinct terms of losses/changes within flapSeconds, while a leader exists at the end.
   const losses = events.filter((e) => LOSS_KINDS.has(e.kind));
-  const lossKey = (e: RaftEvent): string => (e.term !== undefined ? `t${e.term}` : `i${e.index}`);
-  let flapCount = 0;
-  if (losses.some((e) => e.time === undefined) || endMs === undefined) {
-    flapCount = new Set(losses.map(lossKey)).size;
-  } else {
-    // Sliding window over the losses in time order, counting distinct terms inside it.
-    const sorted = [...losses].sort((a, b) => a.time!.getTime() - b.time!.getTime());
-    const inWindow = new Map<string, number>();
-    let lo = 0;
-    for (const e of sorted) {
-      inWindow.set(lossKey(e), (inWindow.get(lossKey(e)) ?? 0) + 1);
-      while (e.time!.getTime() - sorted[lo]!.time!.getTime() >= flapSeconds * 1000) {
-        const k = lossKey(sorted[lo]!);
-        const n = (inWindow.get(k) ?? 1) - 1;
-        if (n === 0) inWindow.delete(k);
-        else inWindow.set(k, n);
-        lo++;
-      }
-      flapCount = Math.max(flapCount, inWindow.size);
-    }
-  }
-
+  const flapCount = flapCountOf(losses, flapSeconds);
   const loop = members.some((m) => m.loop);
   const flapping = !loop && leader !== undefined && flapCount >= minLeaderChanges;
   const churnCount = startTimes.length === starts.length ? electionsPerMinute : starts.length;
@@ -361,38 +435,18 @@ export function analyzeElections(entries: JournalEntry[], opts: ElectionOptions 
   else if (leader) summary = `leader ${leader.id} elected (${starts.length} election(s))`;
   else summary = `${starts.length} election(s), no leader seen`;
 
-  const evidence: JournalEntry[] = [];
-  const push = (e: RaftEvent | undefined): void => {
-    if (e && !evidence.includes(e.entry) && evidence.length < 3) evidence.push(e.entry);
-  };
-  if (loop || churn) {
-    push(starts[0]);
-    if (!churn || !lastLeaderEvent) push(starts[Math.floor(starts.length / 2)]);
-    push(starts[starts.length - 1]);
-    push(lastLeaderEvent);
-  } else if (flapping) {
-    for (const e of losses.slice(-3)) push(e);
-  } else {
-    push(starts[starts.length - 1]);
-    push(lastLeaderEvent);
-  }
-
+  const count = (match: (e: RaftEvent) => boolean) => events.filter(match).length;
   const result: ElectionAnalysis = {
-    elections: events.filter((e) => e.kind === 'election').length,
-    candidacies: events.filter((e) => e.kind === 'candidate').length,
-    preCandidacies: events.filter((e) => e.kind === 'pre-candidate').length,
-    leaderEvents: events.filter((e) => e.kind === 'leader' || e.kind === 'elected').length,
-    changedLeader: events.filter((e) => e.kind === 'changed').length,
-    lostLeader: events.filter((e) => e.kind === 'lost').length,
-    steppedDown: events.filter((e) => e.kind === 'stepped-down').length,
+    elections: count((e) => e.kind === 'election'),
+    candidacies: count((e) => e.kind === 'candidate'),
+    preCandidacies: count((e) => e.kind === 'pre-candidate'),
+    leaderEvents: count((e) => e.kind === 'leader' || e.kind === 'elected'),
+    changedLeader: count((e) => e.kind === 'changed'),
+    lostLeader: count((e) => e.kind === 'lost'),
+    steppedDown: count((e) => e.kind === 'stepped-down'),
     termChanges,
     electionsPerMinute,
-    perMinute: [...perMinute.entries()]
-      .map(([k, n]) => {
-        const [minute, member] = k.split('\u0000') as [string, string];
-        return { minute, member, elections: n };
-      })
-      .sort((a, b) => a.minute.localeCompare(b.minute) || a.member.localeCompare(b.member)),
+    perMinute: startsPerMinute(byMember),
     members,
     loop,
     flapping,
@@ -405,7 +459,7 @@ export function analyzeElections(entries: JournalEntry[], opts: ElectionOptions 
     },
     transfers: new Set(allEvents.filter(isTransfer).map((e) => e.term)).size,
     summary,
-    evidence,
+    evidence: evidenceOf({ loop, churn, flapping }, starts, losses, lastLeaderEvent),
   };
   if (termStart !== undefined) result.termStart = termStart;
   if (termEnd !== undefined) result.termEnd = termEnd;

@@ -7,7 +7,7 @@ import { endpointHealthOf, reachableClientUrl } from '../etcd/health.js';
 import { endpointStatus } from '../etcd/health.js';
 import type { EndpointHealth, EndpointStatus } from '../etcd/etcdctl.js';
 import { hexId, parseWalMetadata } from '../etcd/ids.js';
-import { parseSnapshotStatus, statusCommand } from '../etcd/tools.js';
+import { boundedStatusCommand, parseSnapshotStatus } from '../etcd/tools.js';
 import { shq, type Remote } from '../ssh/remote.js';
 import { clusterCondition, type ClusterFacts, type Condition, type LiveFacts, type NodeFacts } from './condition.js';
 
@@ -35,8 +35,7 @@ export function nodeFactsScript(dataDir: string, version: string, unit = 'etcd.s
     // The unit's own advertised peer URL: what the member was created with, to tell an address that changed.
     `if [ -f ${unitFile} ]; then echo "${TAG} P $(tr '\\\\\\n' '  ' < ${unitFile} | grep -oE -- '--initial-advertise-peer-urls[= ]+[^ ]+' | head -n 1 | sed -E 's/^--initial-advertise-peer-urls[= ]+//')"; fi`,
     // A stopped member's revision from its db, read-only (a running etcd holds the db's lock: it is asked instead).
-    // Through env: 3.4's tool is `ETCDCTL_API=3 etcdctl`, and timeout runs a program, not an assignment.
-    `case "$active" in active|activating|reloading) ;; *) if [ -n "$wal" ] && [ -f ${db} ]; then echo "${TAG} V $(timeout 20 env ${statusCommand(dbFile, version)} 2>/dev/null | tr -d '\\n')"; fi;; esac`,
+    `case "$active" in active|activating|reloading) ;; *) if [ -n "$wal" ] && [ -f ${db} ]; then echo "${TAG} V $(${boundedStatusCommand(dbFile, version, 20)} 2>/dev/null | tr -d '\\n')"; fi;; esac`,
   ].join('\n');
 }
 

@@ -55,6 +55,14 @@ export function statusCommand(file: string, version: string): string {
   return `${fileTool(version)} snapshot status ${shq(file)} -w json`;
 }
 
+/**
+ * statusCommand cut off after `timeoutS`, for a stopped member's db read inside a larger script. Through env: 3.4's
+ * tool is `ETCDCTL_API=3 etcdctl`, and timeout runs a program, not an assignment.
+ */
+export function boundedStatusCommand(file: string, version: string, timeoutS: number): string {
+  return `timeout ${timeoutS} env ${statusCommand(file, version)}`;
+}
+
 /** Saves a member's snapshot to `file` on its node: exactly one endpoint, the member's own. */
 export function saveCommand(endpoint: string, file: string): string {
   // A 100 MB snapshot of a slow disk takes longer than the usual command timeout.

@@ -1,20 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { LiveFacts, LiveMember, NodeFacts } from '../../src/cluster/condition.js';
+import { nodeFacts, peerUrlOf } from './condition-fixtures.js';
 
 // The cluster condition's verdicts: how severe each is, which command repairs a degraded cluster, the words of a lost
 // quorum. The module is imported inside the first test so that its word helpers, built when it loads, are credited
 // to that test.
 const condition = () => import('../../src/cluster/condition.js');
-const url = (i: number) => `https://10.0.0.${10 + i}:2380`;
-const node = (i: number, extra: Partial<NodeFacts> = {}): NodeFacts => ({
-  node: `c${i}`,
-  peerUrl: url(i),
-  observed: true,
-  active: true,
-  hasData: true,
-  wal: { memberId: `a${i}`, clusterId: 'c1' },
-  ...extra,
-});
+const url = peerUrlOf;
+const node = nodeFacts;
 const member = (i: number, extra: Partial<LiveMember> = {}): LiveMember => ({ id: `a${i}`, name: `c${i}`, peerURLs: [url(i)], clientURLs: [], isLearner: false, ...extra });
 const live = (count: number, healthy: number[], extra: Partial<LiveFacts> = {}): LiveFacts => ({
   clusterId: 'c1',

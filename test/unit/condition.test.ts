@@ -1,18 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { chooseSource, clusterCondition, type LiveFacts, type NodeFacts } from '../../src/cluster/condition.js';
 import { parseNodeFacts } from '../../src/cluster/gather.js';
+import { nodeFacts, peerUrlOf } from './condition-fixtures.js';
 
-const url = (i: number) => `https://10.0.0.${10 + i}:2380`;
+const url = peerUrlOf;
 const id = (i: number) => `a${i}`;
-const node = (i: number, extra: Partial<NodeFacts> = {}): NodeFacts => ({
-  node: `c${i}`,
-  peerUrl: url(i),
-  observed: true,
-  active: true,
-  hasData: true,
-  wal: { memberId: id(i), clusterId: 'c1' },
-  ...extra,
-});
+const node = nodeFacts;
 const live = (healthy: number[], extra: Partial<LiveFacts> = {}): LiveFacts => ({
   clusterId: 'c1',
   members: [0, 1, 2].map((i) => ({ id: id(i), name: `c${i}`, peerURLs: [url(i)], clientURLs: [url(i).replace('2380', '2379')], isLearner: false })),
